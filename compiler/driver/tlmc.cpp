@@ -1,0 +1,123 @@
+//===- tlmc.cpp - the tlmc command-line driver ------------------------*- C++ -*-===//
+//
+//   tlmc inspect MODEL            summarize a model file
+//   tlmc import MODEL -o OUT      write the model as tlm IR
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Import.h"
+#include "compiler/import/common/ModuleBuilder.h"
+#include "compiler/import/common/Summary.h"
+#include "dialects/tlm/IR/TLMDialect.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+using namespace tlmc;
+
+static cl::SubCommand inspectCommand("inspect", "Summarize a model file");
+static cl::SubCommand importCommand("import", "Write a model as tlm IR");
+
+static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"),
+                                      cl::Required,
+                                      cl::sub(inspectCommand),
+                                      cl::sub(importCommand));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::sub(importCommand));
+static cl::opt<bool> emitBytecode("emit-bytecode",
+                                  cl::desc("Write MLIR bytecode (weights stay "
+                                           "binary) instead of text"),
+                                  cl::sub(importCommand));
+static cl::opt<bool> listTensors("tensors", cl::desc("List every tensor"),
+                                 cl::sub(inspectCommand));
+static cl::opt<std::string>
+    tokenizerPath("tokenizer",
+                  cl::desc("llama2.c tokenizer file to use (default: "
+                           "tok<vocab>.bin or tokenizer.bin beside the model)"),
+                  cl::sub(inspectCommand), cl::sub(importCommand));
+static cl::opt<int64_t>
+    contextOverride("context",
+                    cl::desc("KV-cache capacity in tokens (default: the "
+                             "model's context length)"),
+                    cl::init(0), cl::sub(inspectCommand),
+                    cl::sub(importCommand));
+static cl::opt<bool> dequantize("dequantize",
+                                cl::desc("Decode F16/BF16/Q8_0/Q4_0 tensors "
+                                         "to F32"),
+                                cl::sub(inspectCommand),
+                                cl::sub(importCommand));
+static cl::opt<bool>
+    keepRotateHalf("keep-rotate-half",
+                   cl::desc("Keep Hugging Face q/k rows in rotate-half order "
+                            "(RoPE style rotate_half) instead of undoing it"),
+                   cl::sub(inspectCommand), cl::sub(importCommand));
+static cl::opt<int64_t> prefillChunk("prefill-chunk",
+                                     cl::desc("Tokens per prefill call"),
+                                     cl::init(16), cl::sub(importCommand));
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "tlmc") << message << "\n";
+  return 1;
+}
+
+static Expected<ImportedModel> loadModel() {
+  ImportOptions options;
+  options.tokenizerPath = tokenizerPath;
+  options.contextOverride = contextOverride;
+  options.dequantize = dequantize;
+  options.keepRotateHalf = keepRotateHalf;
+  return importModel(modelPath, options);
+}
+
+static int runImport(const ImportedModel &model) {
+  if (prefillChunk <= 0)
+    return fail("--prefill-chunk must be positive");
+  mlir::MLIRContext context;
+  context.loadDialect<mlir::tlm::TLMDialect, mlir::func::FuncDialect,
+                      mlir::memref::MemRefDialect>();
+  GraphOptions graph;
+  graph.prefillChunk = prefillChunk;
+  mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
+  if (failed(mlir::verify(*module)))
+    return fail("internal error: the imported module does not verify");
+  std::error_code ec;
+  ToolOutputFile out(outputPath, ec, sys::fs::OF_None);
+  if (ec)
+    return fail(outputPath + ": " + ec.message());
+  if (emitBytecode) {
+    if (failed(mlir::writeBytecodeToFile(*module, out.os())))
+      return fail(outputPath + ": cannot write bytecode");
+  } else {
+    module->print(out.os());
+    out.os() << "\n";
+  }
+  out.keep();
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "tlmc: compiler for tiny LMs\n");
+  if (!inspectCommand && !importCommand) {
+    cl::PrintHelpMessage();
+    return 1;
+  }
+  Expected<ImportedModel> model = loadModel();
+  if (!model)
+    return fail(toString(model.takeError()));
+  if (inspectCommand) {
+    printSummary(outs(), *model, listTensors);
+    return 0;
+  }
+  return runImport(*model);
+}

@@ -1,0 +1,86 @@
+//===- Import.cpp - pick the frontend for a model file ---------------*- C++ -*-===//
+
+#include "compiler/import/Import.h"
+#include "compiler/import/common/BinaryReader.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace tlmc;
+
+/// Replaces every tensor not stored as f32 by its f32 decoding.
+static void dequantizeAll(ImportedModel &model) {
+  for (ImportedTensor &t : model.tensors) {
+    if (t.format == mlir::tlm::StorageFormat::F32)
+      continue;
+    auto values = std::make_shared<std::vector<float>>(t.getNumElements());
+    mlir::tlm::decodeToF32(t.format, t.bytes, values->size(), values->data());
+    t.bytes = llvm::ArrayRef<char>(reinterpret_cast<const char *>(values->data()),
+                                   values->size() * sizeof(float));
+    t.owner = values;
+    t.format = mlir::tlm::StorageFormat::F32;
+  }
+}
+
+/// Converters (llama.cpp's llama2.c converter among them) often write the
+/// classifier as a copy of the embedding table; a copy is a tied classifier,
+/// and storing it once saves vocab x dim weights.
+static void tieIdenticalClassifier(ImportedModel &model) {
+  const ImportedTensor *embd = model.findTensor("token_embd");
+  const ImportedTensor *output = model.findTensor("output");
+  if (model.config.tiedEmbeddings || !embd || !output ||
+      embd->format != output->format || embd->shape != output->shape ||
+      embd->bytes != output->bytes)
+    return;
+  llvm::erase_if(model.tensors,
+                 [](const ImportedTensor &t) { return t.name == "output"; });
+  model.config.tiedEmbeddings = true;
+}
+
+/// Reads the first four bytes of `path` (fewer if the file is shorter).
+static std::string readMagic(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFileSlice(path, 4, 0, false);
+  return buffer ? (*buffer)->getBuffer().str() : std::string();
+}
+
+llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
+                                                const ImportOptions &options) {
+  if (!llvm::sys::fs::exists(path))
+    return makeImportError(path, "no such file or directory");
+  llvm::Expected<ImportedModel> model = [&]() -> llvm::Expected<ImportedModel> {
+    llvm::StringRef ext = llvm::sys::path::extension(path);
+    if (llvm::sys::fs::is_directory(path) || ext == ".json" ||
+        ext == ".safetensors")
+      return importSafetensors(path, options.keepRotateHalf);
+    if (readMagic(path) == "GGUF")
+      return importGGUF(path);
+    if (ext == ".gguf")
+      return makeImportError(path, 0, "bad magic: expected \"GGUF\"");
+    if (ext == ".bin")
+      return importLlama2c(path, options.tokenizerPath);
+    return makeImportError(path, "unknown model format (expected a .gguf file, "
+                                 "a llama2.c .bin checkpoint or a Hugging "
+                                 "Face folder)");
+  }();
+  if (!model)
+    return model.takeError();
+
+  if (!options.tokenizerPath.empty() && model->format != "llama2c") {
+    auto tok = readLlama2cTokenizer(options.tokenizerPath, model->config.vocab);
+    if (!tok)
+      return tok.takeError();
+    model->tokenizer = std::move(*tok);
+  }
+  if (options.contextOverride < 0)
+    return makeImportError(path, "context override must be positive");
+  if (options.contextOverride > 0)
+    model->config.context = options.contextOverride;
+  if (llvm::Error err = checkModel(*model))
+    return std::move(err);
+  tieIdenticalClassifier(*model);
+  if (options.dequantize)
+    dequantizeAll(*model);
+  return model;
+}

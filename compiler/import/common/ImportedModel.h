@@ -1,0 +1,98 @@
+//===- ImportedModel.h - what every importer produces ------------*- C++ -*-===//
+//
+// The three frontends (GGUF, llama2.c, Hugging Face safetensors) read very
+// different files into this one description; from here on nothing knows which
+// file a model came from. Tensors are named as GGUF names them (without the
+// `.weight` suffix) and laid out as llama2.c/GGUF do: RoPE on adjacent pairs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TLMC_COMPILER_IMPORT_COMMON_IMPORTEDMODEL_H
+#define TLMC_COMPILER_IMPORT_COMMON_IMPORTEDMODEL_H
+
+#include "dialects/tlm/IR/TLMDialect.h"
+#include "dialects/tlm/IR/WeightStore.h"
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tlmc {
+
+/// Hyper-parameters of a LLaMA-family decoder (mirrors #tlm.config).
+struct ModelConfig {
+  std::string arch = "llama";
+  int64_t vocab = 0;
+  int64_t dim = 0;
+  int64_t ffnDim = 0;
+  int64_t layers = 0;
+  int64_t heads = 0;
+  int64_t kvHeads = 0;
+  int64_t headDim = 0;
+  int64_t context = 0;
+  float ropeTheta = 10000.0f;
+  mlir::tlm::RopeStyle ropeStyle = mlir::tlm::RopeStyle::Adjacent;
+  float normEps = 1e-5f;
+  bool tiedEmbeddings = true;
+  int64_t bos = 1;
+  int64_t eos = 2;
+};
+
+/// One tensor of the model: its bytes as the file stores them.
+struct ImportedTensor {
+  /// Canonical (GGUF-style) name, e.g. `blk.0.attn_q`.
+  std::string name;
+  /// Row-major shape, outermost dimension first.
+  std::vector<int64_t> shape;
+  mlir::tlm::StorageFormat format = mlir::tlm::StorageFormat::F32;
+  /// Points into `owner` (the mapped file or a buffer made while importing).
+  llvm::ArrayRef<char> bytes;
+  std::shared_ptr<const void> owner;
+
+  int64_t getNumElements() const;
+};
+
+/// The tokenizer a model file carries (or that was found beside it).
+struct TokenizerData {
+  enum class Kind {
+    None,          ///< the model file had none and none was found
+    SentencePiece, ///< llama2.c / GGUF "llama": merges by score, byte fallback
+    GPT2,          ///< GGUF "gpt2": byte-level BPE with merge ranks
+  };
+  Kind kind = Kind::None;
+  /// Token strings with spaces as ' ' (GGUF's U+2581 is mapped back).
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  /// GGUF token types (1 normal, 2 unknown, 3 control, 6 byte); may be empty.
+  std::vector<int32_t> types;
+  std::vector<std::string> merges;
+  /// Where the tokenizer was read from.
+  std::string source;
+};
+
+/// A model as read from its file(s).
+struct ImportedModel {
+  /// The file the user named, for messages.
+  std::string path;
+  /// "gguf", "llama2c" or "safetensors".
+  std::string format;
+  ModelConfig config;
+  TokenizerData tokenizer;
+  std::vector<ImportedTensor> tensors;
+
+  const ImportedTensor *findTensor(llvm::StringRef name) const;
+  int64_t getParameterCount() const;
+  int64_t getWeightBytes() const;
+};
+
+/// The canonical names and shapes a model with `config` must have, in the
+/// order the graph uses them.
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+getExpectedTensors(const ModelConfig &config);
+
+} // namespace tlmc
+
+#endif // TLMC_COMPILER_IMPORT_COMMON_IMPORTEDMODEL_H

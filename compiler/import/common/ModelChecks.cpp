@@ -1,0 +1,155 @@
+//===- ModelChecks.cpp - structural checks shared by all importers -*- C++ -*-===//
+
+#include "compiler/import/Import.h"
+#include "compiler/import/common/BinaryReader.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace tlmc;
+
+int64_t ImportedTensor::getNumElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+const ImportedTensor *ImportedModel::findTensor(llvm::StringRef name) const {
+  for (const ImportedTensor &t : tensors)
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+int64_t ImportedModel::getParameterCount() const {
+  int64_t n = 0;
+  for (const ImportedTensor &t : tensors)
+    n += t.getNumElements();
+  return n;
+}
+
+int64_t ImportedModel::getWeightBytes() const {
+  int64_t n = 0;
+  for (const ImportedTensor &t : tensors)
+    n += t.bytes.size();
+  return n;
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+tlmc::getExpectedTensors(const ModelConfig &c) {
+  int64_t kvDim = c.kvHeads * c.headDim;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  expected.push_back({"token_embd", {c.vocab, c.dim}});
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::string p = "blk." + std::to_string(l) + ".";
+    expected.push_back({p + "attn_norm", {c.dim}});
+    expected.push_back({p + "attn_q", {c.heads * c.headDim, c.dim}});
+    expected.push_back({p + "attn_k", {kvDim, c.dim}});
+    expected.push_back({p + "attn_v", {kvDim, c.dim}});
+    expected.push_back({p + "attn_output", {c.dim, c.heads * c.headDim}});
+    expected.push_back({p + "ffn_norm", {c.dim}});
+    expected.push_back({p + "ffn_gate", {c.ffnDim, c.dim}});
+    expected.push_back({p + "ffn_up", {c.ffnDim, c.dim}});
+    expected.push_back({p + "ffn_down", {c.dim, c.ffnDim}});
+  }
+  expected.push_back({"output_norm", {c.dim}});
+  if (!c.tiedEmbeddings)
+    expected.push_back({"output", {c.vocab, c.dim}});
+  return expected;
+}
+
+static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
+  return "[" + llvm::join(llvm::map_range(shape, [](int64_t d) {
+                            return std::to_string(d);
+                          }),
+                          ", ") +
+         "]";
+}
+
+/// Limits beyond any model tlmc targets; they keep size arithmetic far from
+/// overflow for hostile headers.
+static constexpr int64_t kMaxDimension = int64_t(1) << 24;
+
+static llvm::Error checkConfig(const ImportedModel &model) {
+  const ModelConfig &c = model.config;
+  struct Field {
+    const char *name;
+    int64_t value;
+  };
+  for (Field f : {Field{"vocab", c.vocab}, Field{"dim", c.dim},
+                  Field{"ffn_dim", c.ffnDim}, Field{"layers", c.layers},
+                  Field{"heads", c.heads}, Field{"kv_heads", c.kvHeads},
+                  Field{"context", c.context}})
+    if (f.value <= 0 || f.value > kMaxDimension)
+      return makeImportError(model.path,
+                             llvm::formatv("config '{0}' = {1}: expected a "
+                                           "positive size of at most {2}",
+                                           f.name, f.value, kMaxDimension));
+  if (c.dim % c.heads != 0)
+    return makeImportError(
+        model.path, llvm::formatv("config dim {0} is not divisible by heads {1}",
+                                  c.dim, c.heads));
+  if (c.headDim != c.dim / c.heads)
+    return makeImportError(
+        model.path,
+        llvm::formatv("config head_dim {0}: expected dim / heads = {1}",
+                      c.headDim, c.dim / c.heads));
+  if (c.headDim % 2 != 0)
+    return makeImportError(
+        model.path,
+        llvm::formatv("config head_dim {0}: expected an even number for RoPE",
+                      c.headDim));
+  if (c.heads % c.kvHeads != 0)
+    return makeImportError(
+        model.path, llvm::formatv("config kv_heads {0} does not divide heads {1}",
+                                  c.kvHeads, c.heads));
+  if (!(c.ropeTheta > 0) || !(c.normEps > 0))
+    return makeImportError(model.path,
+                           "config rope_theta and norm_eps must be positive");
+  if (c.bos < 0 || c.bos >= c.vocab || c.eos < 0 || c.eos >= c.vocab)
+    return makeImportError(
+        model.path, llvm::formatv("config bos {0} / eos {1}: expected token "
+                                  "ids below the vocabulary size {2}",
+                                  c.bos, c.eos, c.vocab));
+  return llvm::Error::success();
+}
+
+llvm::Error tlmc::checkModel(const ImportedModel &model) {
+  if (llvm::Error err = checkConfig(model))
+    return err;
+  llvm::StringMap<const ImportedTensor *> byName;
+  for (const ImportedTensor &t : model.tensors)
+    byName[t.name] = &t;
+  for (auto &[name, shape] : getExpectedTensors(model.config)) {
+    auto it = byName.find(name);
+    if (it == byName.end())
+      return makeImportError(model.path, "tensor '" + name +
+                                             "' is missing: expected shape " +
+                                             formatShape(shape));
+    const ImportedTensor &t = *it->second;
+    if (t.shape != shape)
+      return makeImportError(model.path,
+                             "tensor '" + name + "': expected shape " +
+                                 formatShape(shape) + ", got " +
+                                 formatShape(t.shape));
+    std::optional<int64_t> bytes =
+        mlir::tlm::getStorageBytes(t.format, t.getNumElements());
+    if (!bytes || *bytes != static_cast<int64_t>(t.bytes.size()))
+      return makeImportError(
+          model.path, llvm::formatv("tensor '{0}': expected {1} bytes of "
+                                    "data, got {2}",
+                                    name, bytes.value_or(-1), t.bytes.size()));
+  }
+  if (model.tokenizer.kind != TokenizerData::Kind::None &&
+      static_cast<int64_t>(model.tokenizer.tokens.size()) != model.config.vocab)
+    return makeImportError(
+        model.path,
+        llvm::formatv("tokenizer from {0} has {1} tokens, the model's "
+                      "vocabulary has {2}",
+                      model.tokenizer.source, model.tokenizer.tokens.size(),
+                      model.config.vocab));
+  return llvm::Error::success();
+}

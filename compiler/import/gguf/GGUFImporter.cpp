@@ -1,0 +1,317 @@
+//===- GGUFImporter.cpp - GGUF (llama architecture) to ImportedModel -*- C++ -*-===//
+
+#include "compiler/import/Import.h"
+#include "compiler/import/common/BinaryReader.h"
+#include "compiler/import/gguf/GGUFFile.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+using namespace tlmc;
+using mlir::tlm::StorageFormat;
+
+namespace {
+/// Reads the llama-architecture metadata of a parsed GGUF file.
+class MetadataReader {
+public:
+  MetadataReader(llvm::StringRef fileName, const gguf::File &file)
+      : fileName(fileName), file(file) {}
+
+  llvm::Expected<int64_t> getInt(llvm::StringRef key,
+                                 std::optional<int64_t> fallback = {}) {
+    const gguf::Value *v = file.find(key);
+    if (!v) {
+      if (fallback)
+        return *fallback;
+      return makeImportError(fileName, "metadata '" + key +
+                                           "' is missing (expected an integer)");
+    }
+    if (!v->isInteger())
+      return makeImportError(fileName, v->offset,
+                             "metadata '" + key + "': expected an integer");
+    return v->integer;
+  }
+
+  llvm::Expected<float> getFloat(llvm::StringRef key, float fallback) {
+    const gguf::Value *v = file.find(key);
+    if (!v)
+      return fallback;
+    if (v->type != gguf::ValueType::F32 && v->type != gguf::ValueType::F64)
+      return makeImportError(fileName, v->offset,
+                             "metadata '" + key + "': expected a float");
+    return float(v->real);
+  }
+
+  llvm::Expected<std::string> getString(llvm::StringRef key) {
+    const gguf::Value *v = file.find(key);
+    if (!v)
+      return makeImportError(fileName,
+                             "metadata '" + key + "' is missing (expected a string)");
+    if (v->type != gguf::ValueType::String)
+      return makeImportError(fileName, v->offset,
+                             "metadata '" + key + "': expected a string");
+    return v->string;
+  }
+
+  /// An array of `expected` type, or null if absent.
+  llvm::Expected<const gguf::Value *> getArray(llvm::StringRef key,
+                                              bool ofStrings) {
+    const gguf::Value *v = file.find(key);
+    if (!v)
+      return nullptr;
+    bool isStringArray =
+        v->isArray() && v->elementType == gguf::ValueType::String;
+    if (!v->isArray() || isStringArray != ofStrings)
+      return makeImportError(fileName, v->offset,
+                             "metadata '" + key + "': expected an array of " +
+                                 (ofStrings ? "strings" : "numbers"));
+    return v;
+  }
+
+private:
+  llvm::StringRef fileName;
+  const gguf::File &file;
+};
+} // namespace
+
+/// SentencePiece marks a space as U+2581 ("▁"); llama2.c's tokenizer uses a
+/// plain space, and so does the runtime.
+static std::string mapSentencePieceSpaces(llvm::StringRef token) {
+  std::string out;
+  for (size_t i = 0; i < token.size(); ++i) {
+    if (token.substr(i).starts_with("\xE2\x96\x81")) {
+      out += ' ';
+      i += 2;
+    } else {
+      out += token[i];
+    }
+  }
+  return out;
+}
+
+static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
+                                 MetadataReader &meta, ImportedModel &model) {
+  const gguf::Value *modelName = file.find("tokenizer.ggml.model");
+  if (!modelName)
+    return llvm::Error::success(); // no tokenizer in this file
+  if (modelName->type != gguf::ValueType::String)
+    return makeImportError(path, modelName->offset,
+                           "tokenizer.ggml.model: expected a string");
+  TokenizerData &tok = model.tokenizer;
+  if (modelName->string == "llama")
+    tok.kind = TokenizerData::Kind::SentencePiece;
+  else if (modelName->string == "gpt2")
+    tok.kind = TokenizerData::Kind::GPT2;
+  else
+    return makeImportError(path, modelName->offset,
+                           "tokenizer.ggml.model '" + modelName->string +
+                               "' is not supported (expected llama or gpt2)");
+  tok.source = path.str();
+
+  auto tokens = meta.getArray("tokenizer.ggml.tokens", /*ofStrings=*/true);
+  if (!tokens)
+    return tokens.takeError();
+  if (!*tokens)
+    return makeImportError(path, "metadata 'tokenizer.ggml.tokens' is missing");
+  for (const std::string &t : (*tokens)->strings)
+    tok.tokens.push_back(tok.kind == TokenizerData::Kind::SentencePiece
+                             ? mapSentencePieceSpaces(t)
+                             : t);
+  size_t n = tok.tokens.size();
+
+  auto scores = meta.getArray("tokenizer.ggml.scores", /*ofStrings=*/false);
+  if (!scores)
+    return scores.takeError();
+  if (*scores) {
+    if ((*scores)->numbers.size() != n)
+      return makeImportError(
+          path, (*scores)->offset,
+          llvm::formatv("tokenizer.ggml.scores has {0} entries, expected {1}",
+                        (*scores)->numbers.size(), n));
+    for (double s : (*scores)->numbers)
+      tok.scores.push_back(float(s));
+  } else if (tok.kind == TokenizerData::Kind::SentencePiece) {
+    return makeImportError(path, "metadata 'tokenizer.ggml.scores' is missing "
+                                 "(a llama tokenizer merges by score)");
+  }
+
+  auto types = meta.getArray("tokenizer.ggml.token_type", /*ofStrings=*/false);
+  if (!types)
+    return types.takeError();
+  if (*types) {
+    if ((*types)->numbers.size() != n)
+      return makeImportError(path, (*types)->offset,
+                             llvm::formatv("tokenizer.ggml.token_type has {0} "
+                                           "entries, expected {1}",
+                                           (*types)->numbers.size(), n));
+    for (double t : (*types)->numbers)
+      tok.types.push_back(int32_t(t));
+  }
+
+  auto merges = meta.getArray("tokenizer.ggml.merges", /*ofStrings=*/true);
+  if (!merges)
+    return merges.takeError();
+  if (*merges)
+    tok.merges = (*merges)->strings;
+  else if (tok.kind == TokenizerData::Kind::GPT2)
+    return makeImportError(path, "metadata 'tokenizer.ggml.merges' is missing "
+                                 "(a gpt2 tokenizer needs its merges)");
+  return llvm::Error::success();
+}
+
+static llvm::Expected<StorageFormat> getFormat(llvm::StringRef path,
+                                               const gguf::TensorInfo &info) {
+  switch (info.ggmlType) {
+  case gguf::GGML_F32: return StorageFormat::F32;
+  case gguf::GGML_F16: return StorageFormat::F16;
+  case gguf::GGML_BF16: return StorageFormat::BF16;
+  case gguf::GGML_Q8_0: return StorageFormat::Q8_0;
+  case gguf::GGML_Q4_0: return StorageFormat::Q4_0;
+  default:
+    return makeImportError(path, info.infoOffset,
+                           llvm::formatv("tensor '{0}': ggml type {1} is not "
+                                         "supported (expected F32, F16, BF16, "
+                                         "Q8_0 or Q4_0)",
+                                         info.name, info.ggmlType));
+  }
+}
+
+static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
+                               std::shared_ptr<llvm::MemoryBuffer> buffer,
+                               ImportedModel &model) {
+  llvm::ArrayRef<char> bytes = getBytes(*buffer);
+  uint64_t dataSize = bytes.size() - file.dataOffset;
+  for (const gguf::TensorInfo &info : file.tensors) {
+    auto format = getFormat(path, info);
+    if (!format)
+      return format.takeError();
+    ImportedTensor tensor;
+    tensor.name = llvm::StringRef(info.name).str();
+    if (llvm::StringRef(tensor.name).ends_with(".weight"))
+      tensor.name.resize(tensor.name.size() - 7);
+    tensor.format = *format;
+    for (auto it = info.dims.rbegin(); it != info.dims.rend(); ++it) {
+      if (*it == 0 || *it > (uint64_t(1) << 40))
+        return makeImportError(path, info.infoOffset,
+                               llvm::formatv("tensor '{0}': dimension {1} is "
+                                             "out of range (1 to 2^40)",
+                                             info.name, *it));
+      tensor.shape.push_back(int64_t(*it));
+    }
+    std::optional<int64_t> count = checkedProduct(tensor.shape);
+    if (!count)
+      return makeImportError(path, info.infoOffset,
+                             "tensor '" + info.name +
+                                 "': element count overflows");
+    std::optional<int64_t> size = mlir::tlm::getStorageBytes(*format, *count);
+    if (!size || info.dims[0] % 32 != 0 &&
+                     (*format == StorageFormat::Q8_0 ||
+                      *format == StorageFormat::Q4_0))
+      return makeImportError(path, info.infoOffset,
+                             "tensor '" + info.name +
+                                 "': rows are not whole 32-value blocks");
+    if (info.offset > dataSize || uint64_t(*size) > dataSize - info.offset)
+      return makeImportError(
+          path, file.dataOffset + info.offset,
+          llvm::formatv("tensor '{0}': data [{1}, {2}) runs past the end of "
+                        "the data section ({3} bytes)",
+                        info.name, info.offset, info.offset + uint64_t(*size),
+                        dataSize));
+    tensor.bytes = bytes.slice(file.dataOffset + info.offset, *size);
+    tensor.owner = buffer;
+    model.tensors.push_back(std::move(tensor));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<ImportedModel> tlmc::importGGUF(llvm::StringRef path) {
+  auto buffer = mapModelFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  auto file = gguf::parse(path, getBytes(**buffer));
+  if (!file)
+    return file.takeError();
+
+  ImportedModel model;
+  model.path = path.str();
+  model.format = "gguf";
+  MetadataReader meta(path, *file);
+  auto arch = meta.getString("general.architecture");
+  if (!arch)
+    return arch.takeError();
+  if (*arch != "llama")
+    return makeImportError(path, "architecture '" + *arch +
+                                     "' is not supported (expected llama)");
+  ModelConfig &c = model.config;
+  c.arch = *arch;
+  std::string p = *arch + ".";
+  auto readInt = [&](llvm::StringRef key, int64_t &out,
+                     std::optional<int64_t> fallback = {}) -> llvm::Error {
+    auto v = meta.getInt(p + key.str(), fallback);
+    if (!v)
+      return v.takeError();
+    out = *v;
+    return llvm::Error::success();
+  };
+  if (auto err = readInt("embedding_length", c.dim))
+    return std::move(err);
+  if (auto err = readInt("feed_forward_length", c.ffnDim))
+    return std::move(err);
+  if (auto err = readInt("block_count", c.layers))
+    return std::move(err);
+  if (auto err = readInt("attention.head_count", c.heads))
+    return std::move(err);
+  if (auto err = readInt("attention.head_count_kv", c.kvHeads, c.heads))
+    return std::move(err);
+  if (auto err = readInt("context_length", c.context))
+    return std::move(err);
+  c.headDim = c.heads > 0 ? c.dim / c.heads : 0;
+  int64_t ropeDim = 0;
+  if (auto err = readInt("rope.dimension_count", ropeDim, c.headDim))
+    return std::move(err);
+  if (ropeDim != c.headDim)
+    return makeImportError(path, llvm::formatv("{0}rope.dimension_count {1}: "
+                                               "partial rotary embeddings are "
+                                               "not supported (expected {2})",
+                                               p, ropeDim, c.headDim));
+  auto eps = meta.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f);
+  if (!eps)
+    return eps.takeError();
+  c.normEps = *eps;
+  auto theta = meta.getFloat(p + "rope.freq_base", 10000.0f);
+  if (!theta)
+    return theta.takeError();
+  c.ropeTheta = *theta;
+  if (file->find(p + "rope.scaling.type"))
+    return makeImportError(path, p + "rope.scaling.type: RoPE scaling is not "
+                                     "supported");
+
+  if (auto err = readTokenizer(path, *file, meta, model))
+    return std::move(err);
+  auto bos = meta.getInt("tokenizer.ggml.bos_token_id", 1);
+  auto eos = meta.getInt("tokenizer.ggml.eos_token_id", 2);
+  if (!bos)
+    return bos.takeError();
+  if (!eos)
+    return eos.takeError();
+  c.bos = *bos;
+  c.eos = *eos;
+
+  if (auto err = readTensors(path, *file, *buffer, model))
+    return std::move(err);
+  c.tiedEmbeddings = model.findTensor("output") == nullptr;
+  // The vocabulary size is the embedding table's row count; the tokenizer
+  // (when present) must agree, which checkModel verifies.
+  if (const ImportedTensor *embd = model.findTensor("token_embd"))
+    c.vocab = embd->shape.empty() ? 0 : embd->shape[0];
+  else
+    return makeImportError(path, "tensor 'token_embd.weight' is missing");
+  if (auto vocab = file->find(p + "vocab_size"))
+    if (!vocab->isInteger() || vocab->integer != c.vocab)
+      return makeImportError(path, vocab->offset,
+                             llvm::formatv("{0}vocab_size: expected {1} (the "
+                                           "embedding table's rows)",
+                                           p, c.vocab));
+  return model;
+}

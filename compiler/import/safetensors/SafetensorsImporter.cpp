@@ -1,0 +1,354 @@
+//===- SafetensorsImporter.cpp - Hugging Face LlamaForCausalLM -------*- C++ -*-===//
+//
+// A Hugging Face checkpoint is a folder: config.json (the hyper-parameters)
+// and either model.safetensors or shards model-0000x-of-0000y.safetensors
+// listed in model.safetensors.index.json. A safetensors file is a u64 header
+// length, a JSON header {name: {dtype, shape, data_offsets}}, then the data.
+//
+// HF stores q_proj/k_proj rows permuted so that RoPE can rotate halves
+// (element i with i + head_dim/2); llama2.c and GGUF rotate adjacent pairs.
+// Unless asked to keep the HF layout, the importer undoes the permutation
+// so that every format yields the same graph and the same weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Import.h"
+#include "compiler/import/common/BinaryReader.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <set>
+
+using namespace tlmc;
+using mlir::tlm::StorageFormat;
+
+namespace {
+/// A tensor as a safetensors header describes it.
+struct RawTensor {
+  StorageFormat format;
+  std::vector<int64_t> shape;
+  llvm::ArrayRef<char> bytes;
+  std::shared_ptr<const void> owner;
+};
+} // namespace
+
+static llvm::Expected<llvm::json::Value> parseJsonFile(llvm::StringRef path) {
+  auto buffer = mapModelFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return makeImportError(path, "malformed JSON: " +
+                                     llvm::toString(json.takeError()));
+  return std::move(*json);
+}
+
+/// Reads every tensor of one .safetensors file into `out`.
+static llvm::Error readSafetensors(llvm::StringRef path,
+                                   llvm::StringMap<RawTensor> &out) {
+  auto buffer = mapModelFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  llvm::ArrayRef<char> bytes = getBytes(**buffer);
+  BinaryReader r(path, bytes);
+  uint64_t headerSize = r.read<uint64_t>("header length");
+  if (r.hasFailed())
+    return r.takeError();
+  if (headerSize > r.getRemaining() || headerSize > (uint64_t(100) << 20))
+    return makeImportError(path, 0,
+                           llvm::formatv("header length {0} exceeds the file "
+                                         "({1} bytes) or 100 MiB",
+                                         headerSize, bytes.size()));
+  llvm::ArrayRef<char> headerBytes = r.readBytes(headerSize, "JSON header");
+  auto header = llvm::json::parse(
+      llvm::StringRef(headerBytes.data(), headerBytes.size()));
+  if (!header)
+    return makeImportError(path, 8,
+                           "malformed JSON header: " +
+                               llvm::toString(header.takeError()));
+  const llvm::json::Object *entries = header->getAsObject();
+  if (!entries)
+    return makeImportError(path, 8, "JSON header: expected an object");
+  uint64_t dataStart = 8 + headerSize;
+  uint64_t dataSize = bytes.size() - dataStart;
+
+  for (const auto &[key, value] : *entries) {
+    std::string name = key.str();
+    if (name == "__metadata__")
+      continue;
+    auto fieldError = [&](const llvm::Twine &msg) {
+      return makeImportError(path, "tensor '" + name + "': " + msg);
+    };
+    const llvm::json::Object *entry = value.getAsObject();
+    if (!entry)
+      return fieldError("expected an object");
+    std::optional<llvm::StringRef> dtype = entry->getString("dtype");
+    const llvm::json::Array *shape = entry->getArray("shape");
+    const llvm::json::Array *offsets = entry->getArray("data_offsets");
+    if (!dtype || !shape || !offsets)
+      return fieldError("expected 'dtype', 'shape' and 'data_offsets'");
+    RawTensor t;
+    if (*dtype == "F32")
+      t.format = StorageFormat::F32;
+    else if (*dtype == "F16")
+      t.format = StorageFormat::F16;
+    else if (*dtype == "BF16")
+      t.format = StorageFormat::BF16;
+    else
+      return fieldError("dtype '" + *dtype +
+                        "' is not supported (expected F32, F16 or BF16)");
+    for (const llvm::json::Value &d : *shape) {
+      std::optional<int64_t> dim = d.getAsInteger();
+      if (!dim || *dim <= 0 || *dim > (int64_t(1) << 40))
+        return fieldError("shape: expected positive integers up to 2^40");
+      t.shape.push_back(*dim);
+    }
+    std::optional<int64_t> begin, end;
+    if (offsets->size() == 2) {
+      begin = (*offsets)[0].getAsInteger();
+      end = (*offsets)[1].getAsInteger();
+    }
+    if (!begin || !end || *begin < 0 || *end < *begin)
+      return fieldError("data_offsets: expected [begin, end] with begin <= end");
+    std::optional<int64_t> count = checkedProduct(t.shape);
+    std::optional<int64_t> size =
+        count ? mlir::tlm::getStorageBytes(t.format, *count) : std::nullopt;
+    if (!size)
+      return fieldError("element count overflows");
+    if (*end - *begin != *size)
+      return fieldError(llvm::formatv("data_offsets span {0} bytes, shape and "
+                                      "dtype need {1}",
+                                      *end - *begin, *size));
+    if (uint64_t(*end) > dataSize)
+      return makeImportError(path, dataStart + *begin,
+                             llvm::formatv("tensor '{0}': data ends at {1}, "
+                                           "past the {2}-byte data section",
+                                           name, *end, dataSize));
+    t.bytes = bytes.slice(dataStart + *begin, *size);
+    t.owner = *buffer;
+    if (!out.try_emplace(name, std::move(t)).second)
+      return fieldError("appears in more than one file");
+  }
+  return llvm::Error::success();
+}
+
+/// Reads config.json into `c`.
+static llvm::Error readConfig(llvm::StringRef path, ModelConfig &c) {
+  auto json = parseJsonFile(path);
+  if (!json)
+    return json.takeError();
+  const llvm::json::Object *o = json->getAsObject();
+  if (!o)
+    return makeImportError(path, "expected a JSON object");
+  bool isLlama = o->getString("model_type") == llvm::StringRef("llama");
+  if (const llvm::json::Array *archs = o->getArray("architectures"))
+    for (const llvm::json::Value &a : *archs)
+      isLlama |= a.getAsString() == llvm::StringRef("LlamaForCausalLM");
+  if (!isLlama)
+    return makeImportError(path, "architecture is not supported (expected "
+                                 "model_type 'llama' / LlamaForCausalLM)");
+  auto getInt = [&](llvm::StringRef key, int64_t &out,
+                    std::optional<int64_t> fallback = {}) -> llvm::Error {
+    const llvm::json::Value *v = o->get(key);
+    if (!v || v->kind() == llvm::json::Value::Null) {
+      if (fallback) {
+        out = *fallback;
+        return llvm::Error::success();
+      }
+      return makeImportError(path, "field '" + key + "' is missing");
+    }
+    std::optional<int64_t> i = v->getAsInteger();
+    if (!i)
+      return makeImportError(path, "field '" + key + "': expected an integer");
+    out = *i;
+    return llvm::Error::success();
+  };
+  auto getFloat = [&](llvm::StringRef key, float &out,
+                      float fallback) -> llvm::Error {
+    const llvm::json::Value *v = o->get(key);
+    if (!v) {
+      out = fallback;
+      return llvm::Error::success();
+    }
+    std::optional<double> d = v->getAsNumber();
+    if (!d)
+      return makeImportError(path, "field '" + key + "': expected a number");
+    out = float(*d);
+    return llvm::Error::success();
+  };
+  if (auto e = getInt("hidden_size", c.dim)) return e;
+  if (auto e = getInt("intermediate_size", c.ffnDim)) return e;
+  if (auto e = getInt("num_hidden_layers", c.layers)) return e;
+  if (auto e = getInt("num_attention_heads", c.heads)) return e;
+  if (auto e = getInt("num_key_value_heads", c.kvHeads, c.heads)) return e;
+  if (auto e = getInt("vocab_size", c.vocab)) return e;
+  if (auto e = getInt("max_position_embeddings", c.context)) return e;
+  if (auto e = getInt("bos_token_id", c.bos, 1)) return e;
+  if (const llvm::json::Value *eos = o->get("eos_token_id");
+      eos && eos->getAsArray()) {
+    // Some configs list several end tokens; the first is the canonical one.
+    const llvm::json::Array &list = *eos->getAsArray();
+    std::optional<int64_t> first =
+        list.empty() ? std::nullopt : list[0].getAsInteger();
+    if (!first)
+      return makeImportError(path, "field 'eos_token_id': expected integers");
+    c.eos = *first;
+  } else if (auto e = getInt("eos_token_id", c.eos, 2)) {
+    return e;
+  }
+  if (auto e = getFloat("rms_norm_eps", c.normEps, 1e-6f)) return e;
+  if (auto e = getFloat("rope_theta", c.ropeTheta, 10000.0f)) return e;
+  c.headDim = c.heads > 0 ? c.dim / c.heads : 0;
+  int64_t headDim = c.headDim;
+  if (auto e = getInt("head_dim", headDim, c.headDim)) return e;
+  if (headDim != c.headDim)
+    return makeImportError(path, llvm::formatv("field 'head_dim' {0}: only "
+                                               "hidden_size / heads = {1} is "
+                                               "supported",
+                                               headDim, c.headDim));
+  if (const llvm::json::Value *scaling = o->get("rope_scaling");
+      scaling && scaling->kind() != llvm::json::Value::Null)
+    return makeImportError(path, "field 'rope_scaling': RoPE scaling is not "
+                                 "supported");
+  if (std::optional<llvm::StringRef> act = o->getString("hidden_act");
+      act && *act != "silu")
+    return makeImportError(path, "field 'hidden_act' '" + *act +
+                                     "' is not supported (expected silu)");
+  c.tiedEmbeddings = o->getBoolean("tie_word_embeddings").value_or(false);
+  return llvm::Error::success();
+}
+
+/// Restores adjacent-pair row order from HF's rotate-half order in a q or k
+/// projection of `heads` heads: within each head, output row 2j+i comes from
+/// input row i*(head_dim/2)+j (the permutation llama.cpp's converter applies).
+static ImportedTensor unpermuteRotateHalf(ImportedTensor t, int64_t heads) {
+  int64_t rows = t.shape[0];
+  int64_t headDim = rows / heads;
+  size_t rowBytes = t.bytes.size() / rows;
+  auto buffer = std::make_shared<std::vector<char>>(t.bytes.size());
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t j = 0; j < headDim / 2; ++j)
+      for (int64_t i = 0; i < 2; ++i) {
+        int64_t to = h * headDim + 2 * j + i;
+        int64_t from = h * headDim + i * (headDim / 2) + j;
+        std::memcpy(buffer->data() + to * rowBytes,
+                    t.bytes.data() + from * rowBytes, rowBytes);
+      }
+  t.bytes = llvm::ArrayRef<char>(buffer->data(), buffer->size());
+  t.owner = buffer;
+  return t;
+}
+
+/// The HF name of each canonical tensor.
+static std::string getHFName(llvm::StringRef canonical) {
+  static const std::pair<const char *, const char *> layerNames[] = {
+      {"attn_norm", "input_layernorm"},  {"attn_q", "self_attn.q_proj"},
+      {"attn_k", "self_attn.k_proj"},    {"attn_v", "self_attn.v_proj"},
+      {"attn_output", "self_attn.o_proj"},
+      {"ffn_norm", "post_attention_layernorm"},
+      {"ffn_gate", "mlp.gate_proj"},     {"ffn_up", "mlp.up_proj"},
+      {"ffn_down", "mlp.down_proj"}};
+  if (canonical == "token_embd")
+    return "model.embed_tokens.weight";
+  if (canonical == "output_norm")
+    return "model.norm.weight";
+  if (canonical == "output")
+    return "lm_head.weight";
+  auto [layer, rest] = canonical.drop_front(4).split('.'); // "blk."
+  for (auto [ours, theirs] : layerNames)
+    if (rest == ours)
+      return ("model.layers." + layer + "." + theirs + ".weight").str();
+  return canonical.str();
+}
+
+llvm::Expected<ImportedModel>
+tlmc::importSafetensors(llvm::StringRef path, bool keepRotateHalf) {
+  // Accept the folder, its config.json, or a .safetensors file in it.
+  llvm::SmallString<256> dir(path);
+  if (!llvm::sys::fs::is_directory(path))
+    dir = llvm::sys::path::parent_path(path);
+  if (dir.empty())
+    dir = ".";
+  auto inDir = [&](llvm::StringRef name) {
+    llvm::SmallString<256> p = dir;
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  };
+
+  ImportedModel model;
+  model.path = path.str();
+  model.format = "safetensors";
+  std::string configPath = inDir("config.json");
+  if (!llvm::sys::fs::exists(configPath))
+    return makeImportError(path, "no config.json beside the model (a Hugging "
+                                 "Face checkpoint needs one)");
+  if (auto err = readConfig(configPath, model.config))
+    return std::move(err);
+
+  llvm::StringMap<RawTensor> raw;
+  std::string single = inDir("model.safetensors");
+  std::string index = inDir("model.safetensors.index.json");
+  if (llvm::StringRef(path).ends_with(".safetensors")) {
+    if (auto err = readSafetensors(path, raw))
+      return std::move(err);
+  } else if (llvm::sys::fs::exists(single)) {
+    if (auto err = readSafetensors(single, raw))
+      return std::move(err);
+  } else if (llvm::sys::fs::exists(index)) {
+    auto json = parseJsonFile(index);
+    if (!json)
+      return json.takeError();
+    const llvm::json::Object *o = json->getAsObject();
+    const llvm::json::Object *map = o ? o->getObject("weight_map") : nullptr;
+    if (!map)
+      return makeImportError(index, "expected an object 'weight_map'");
+    std::set<std::string> shards;
+    for (const auto &[name, file] : *map) {
+      std::optional<llvm::StringRef> shard = file.getAsString();
+      if (!shard || shard->contains('/') || shard->contains('\\'))
+        return makeImportError(index, "weight_map '" + name.str() +
+                                          "': expected a file name beside "
+                                          "the index");
+      shards.insert(shard->str());
+    }
+    for (const std::string &shard : shards)
+      if (auto err = readSafetensors(inDir(shard), raw))
+        return std::move(err);
+    for (const auto &[name, file] : *map)
+      if (!raw.count(name))
+        return makeImportError(index, "tensor '" + name.str() +
+                                          "' is listed but not in " +
+                                          file.getAsString()->str());
+  } else {
+    return makeImportError(path, "no model.safetensors or "
+                                 "model.safetensors.index.json beside "
+                                 "config.json");
+  }
+
+  ModelConfig &c = model.config;
+  if (keepRotateHalf)
+    c.ropeStyle = mlir::tlm::RopeStyle::RotateHalf;
+  for (auto &[name, expectedShape] : getExpectedTensors(c)) {
+    std::string hfName = getHFName(name);
+    auto it = raw.find(hfName);
+    if (it == raw.end())
+      continue; // checkModel reports it by its canonical name
+    ImportedTensor t;
+    t.name = name;
+    t.shape = it->second.shape;
+    t.format = it->second.format;
+    t.bytes = it->second.bytes;
+    t.owner = it->second.owner;
+    bool isQ = llvm::StringRef(name).ends_with(".attn_q");
+    bool isK = llvm::StringRef(name).ends_with(".attn_k");
+    if ((isQ || isK) && !keepRotateHalf && t.shape == expectedShape)
+      t = unpermuteRotateHalf(std::move(t), isQ ? c.heads : c.kvHeads);
+    model.tensors.push_back(std::move(t));
+  }
+  return model;
+}

@@ -1,0 +1,233 @@
+//===- TLMOps.td - tlm operations --------------------------*- tablegen -*-===//
+
+#ifndef TLM_OPS_TD
+#define TLM_OPS_TD
+
+include "dialects/tlm/IR/TLMDialect.td"
+include "dialects/tlm/IR/TLMAttrs.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/OpBase.td"
+
+def TLM_FloatTensor2D : 2DTensorOf<[F32]>;
+def TLM_WeightTensor : RankedTensorOf<[F32, F16, BF16]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def TLM_WeightOp : TLM_Op<"weight", [Symbol]> {
+  let summary = "a named model weight and its bytes";
+  let description = [{
+    Declares a weight of the model at module level. `type` is the tensor the
+    graph sees. Without `encoding`, the bytes are stored in that type (f32,
+    f16 or bf16). With an encoding (GGML `q8_0`, `q4_0`) the type's element
+    is f32 — the graph sees the dequantized values — and the bytes are the
+    blocks as the model file had them, in a `tensor<Nxi8>` resource; the
+    innermost dimension must be a whole number of 32-value blocks.
+
+    The value is a `dense_resource` blob so that large models import without
+    ever printing their weights as literals. A weight with no value is an
+    external reference, to be bound by name by whoever compiles the module.
+
+    ```mlir
+    tlm.weight @blk.0.attn_q : tensor<64x64xf32> = dense_resource<blk.0.attn_q> : tensor<64x64xf32>
+    tlm.weight @blk.0.ffn_up : tensor<172x64xf32> encoding(q8_0) = dense_resource<blk.0.ffn_up> : tensor<11696xi8>
+    tlm.weight @output_norm : tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<TLM_WeightTensor>:$type,
+    OptionalAttr<TLM_WeightEncodingAttr>:$encoding,
+    OptionalAttr<ElementsAttr>:$value
+  );
+  let assemblyFormat = [{
+    $sym_name `:` $type (`encoding` `(` $encoding^ `)`)? (`=` $value^)?
+    attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The tensor the graph sees.
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+    /// Number of bytes the stored form of this weight takes.
+    int64_t getStorageBytes();
+  }];
+}
+
+def TLM_WeightRefOp : TLM_Op<"weight_ref",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "reads a module-level weight by name";
+  let description = [{
+    Produces the tensor of the `tlm.weight` named by `name`; the result type
+    must be the weight's type.
+
+    ```mlir
+    %wq = tlm.weight_ref @blk.0.attn_q : tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs TLM_WeightTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Graph ops
+//===----------------------------------------------------------------------===//
+
+def TLM_EmbeddingOp : TLM_Op<"embedding", [Pure]> {
+  let summary = "token embedding lookup";
+  let description = [{
+    Row `tokens[t]` of `table` (vocab x dim) becomes row `t` of the result.
+    A token id outside `[0, vocab)` is undefined behaviour of the graph; the
+    runtime rejects such ids before calling the model.
+
+    ```mlir
+    %x = tlm.embedding %tokens, %table : tensor<4xi32>, tensor<512x64xf32> -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I32]>:$tokens, TLM_WeightTensor:$table);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $tokens `,` $table attr-dict `:` type($tokens) `,` type($table) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def TLM_RMSNormOp : TLM_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "root-mean-square normalization with a learned scale";
+  let description = [{
+    For each row x of `input`: `x / sqrt(mean(x^2) + eps) * weight`.
+
+    ```mlir
+    %n = tlm.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<1x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, TLM_WeightTensor:$weight,
+                       F32Attr:$eps);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def TLM_LinearOp : TLM_Op<"linear", [Pure]> {
+  let summary = "x times the transpose of a weight matrix";
+  let description = [{
+    `result[t][n] = sum_k input[t][k] * weight[n][k]`: the weight is stored
+    one output row per line (out_features x in_features), as every supported
+    model format stores it.
+
+    ```mlir
+    %q = tlm.linear %x, %wq : tensor<1x64xf32>, tensor<64x64xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, TLM_WeightTensor:$weight);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def TLM_RoPEOp : TLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding of query or key heads";
+  let description = [{
+    Row `t` of `input` holds the heads of the token at position `pos + t`,
+    each `head_dim` wide. Pair (a, b) of a head is rotated by the angle
+    `p * theta^(-2i/head_dim)`, where `i` is the pair's index; `style` says
+    which elements pair up: `adjacent` (2i, 2i+1), as llama2.c and GGUF
+    store q/k, or `rotate_half` (i, i + head_dim/2), as Hugging Face does.
+
+    ```mlir
+    %qr = tlm.rope %q, %pos {head_dim = 8 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, Index:$pos,
+                       I64Attr:$head_dim, F32Attr:$theta,
+                       TLM_RopeStyleAttr:$style);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$input `,` $pos attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def TLM_AttentionOp : TLM_Op<"attention", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "causal grouped-query attention over a KV cache";
+  let description = [{
+    Appends the keys and values of `T` new tokens at positions
+    `[pos, pos + T)` of layer `layer` in the caches, then lets each new token
+    attend, with softmax(q·k / sqrt(head_dim)), to every cached position up
+    to and including its own. Query head `h` reads KV head
+    `h / (heads / kv_heads)`. `T = 1` is a decode step, `T > 1` a prefill.
+
+    The caches are buffers of shape (layers, capacity, kv_heads * head_dim)
+    that persist across calls; positions past `capacity` are the caller's
+    error (the runtime bounds `pos`).
+
+    ```mlir
+    %o = tlm.attention %q, %k, %v, %kc, %vc, %pos {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
+        : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$query, TLM_FloatTensor2D:$key,
+                       TLM_FloatTensor2D:$value,
+                       MemRefRankOf<[F32], [3]>:$key_cache,
+                       MemRefRankOf<[F32], [3]>:$value_cache,
+                       Index:$pos, I64Attr:$layer, I64Attr:$heads,
+                       I64Attr:$kv_heads, I64Attr:$head_dim);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $key_cache `,` $value_cache `,` $pos
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
+    type($key_cache) `,` type($value_cache) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def TLM_SiLUOp : TLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
+  let summary = "x * sigmoid(x), elementwise";
+  let description = [{
+    ```mlir
+    %y = tlm.silu %x : tensor<1x172xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def TLM_SwiGLUOp : TLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "silu(gate) * up, elementwise";
+  let description = [{
+    The gated activation of a LLaMA feed-forward block.
+
+    ```mlir
+    %h = tlm.swiglu %gate, %up : tensor<1x172xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$gate, TLM_FloatTensor2D:$up);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def TLM_AddOp : TLM_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
+  let summary = "elementwise sum (the residual connection)";
+  let description = [{
+    ```mlir
+    %r = tlm.add %x, %attn : tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$lhs, TLM_FloatTensor2D:$rhs);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+#endif // TLM_OPS_TD

@@ -1,0 +1,26 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "tlmc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = config.tlmc_obj_root
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+
+config.substitutions.append(("%shared", config.tlmc_shared_dir))
+# FileCheck strictly, as STYLE.md asks.
+config.substitutions.append(
+    ("%FileCheck", "FileCheck -enable-var-scope --allow-unused-prefixes=false"))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(
+    ["tlmc", "tlmc-opt"], [config.tlmc_tools_dir])
+llvm_config.add_tool_substitutions(["FileCheck", "not"], [config.llvm_tools_dir])
+
+if os.path.isdir(os.path.join(config.tlmc_shared_dir, "models", "stories260K")):
+    config.available_features.add("stories260K")
