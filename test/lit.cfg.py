@@ -19,8 +19,10 @@ config.substitutions.append(
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["tlmc", "tlmc-opt"], [config.tlmc_tools_dir])
+    ["tlmc", "tlmc-opt", "tlmc-modelgen"], [config.tlmc_tools_dir])
 llvm_config.add_tool_substitutions(["FileCheck", "not"], [config.llvm_tools_dir])
 
-if os.path.isdir(os.path.join(config.tlmc_shared_dir, "models", "stories260K")):
-    config.available_features.add("stories260K")
+# Tests on the real models run where ../shared has them.
+for model in ["stories260K", "llama-2-tiny-random"]:
+    if os.path.isdir(os.path.join(config.tlmc_shared_dir, "models", model)):
+        config.available_features.add(model)

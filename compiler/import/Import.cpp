@@ -54,10 +54,8 @@ llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
     if (llvm::sys::fs::is_directory(path) || ext == ".json" ||
         ext == ".safetensors")
       return importSafetensors(path, options.keepRotateHalf);
-    if (readMagic(path) == "GGUF")
+    if (ext == ".gguf" || readMagic(path) == "GGUF")
       return importGGUF(path);
-    if (ext == ".gguf")
-      return makeImportError(path, 0, "bad magic: expected \"GGUF\"");
     if (ext == ".bin")
       return importLlama2c(path, options.tokenizerPath);
     return makeImportError(path, "unknown model format (expected a .gguf file, "

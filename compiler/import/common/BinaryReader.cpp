@@ -3,6 +3,7 @@
 #include "compiler/import/common/BinaryReader.h"
 
 #include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 using namespace tlmc;
@@ -35,8 +36,22 @@ std::optional<int64_t> tlmc::checkedProduct(llvm::ArrayRef<int64_t> factors) {
 
 llvm::Error tlmc::makeImportError(llvm::StringRef file,
                                   const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (file + ": " + message).str());
+  // Messages quote names and strings from hostile files: escape control
+  // bytes so that a diagnostic is always exactly one printable line.
+  // A quoted string can be as long as the file; keep the line readable.
+  std::string text = (file + ": " + message).str();
+  constexpr size_t kMaxLength = 400;
+  if (text.size() > kMaxLength)
+    text = text.substr(0, kMaxLength) + "...";
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f)
+      escaped += llvm::formatv("\\x{0:x-2}", unsigned(c)).str();
+    else
+      escaped += char(c);
+  }
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), escaped);
 }
 
 llvm::Error tlmc::makeImportError(llvm::StringRef file, uint64_t offset,

@@ -69,25 +69,28 @@ static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
          "]";
 }
 
-/// Limits beyond any model tlmc targets; they keep size arithmetic far from
-/// overflow for hostile headers.
-static constexpr int64_t kMaxDimension = int64_t(1) << 24;
-
 static llvm::Error checkConfig(const ImportedModel &model) {
   const ModelConfig &c = model.config;
+  // Limits far beyond any model tlmc targets (a 70B LLaMA has 80 layers,
+  // dim 8192, 128K vocabulary). They keep size arithmetic far from overflow
+  // and stop a hostile header from making the checks below allocate much.
   struct Field {
     const char *name;
     int64_t value;
+    int64_t max;
   };
-  for (Field f : {Field{"vocab", c.vocab}, Field{"dim", c.dim},
-                  Field{"ffn_dim", c.ffnDim}, Field{"layers", c.layers},
-                  Field{"heads", c.heads}, Field{"kv_heads", c.kvHeads},
-                  Field{"context", c.context}})
-    if (f.value <= 0 || f.value > kMaxDimension)
+  for (Field f : {Field{"vocab", c.vocab, 1 << 22},
+                  Field{"dim", c.dim, 1 << 17},
+                  Field{"ffn_dim", c.ffnDim, 1 << 19},
+                  Field{"layers", c.layers, 1024},
+                  Field{"heads", c.heads, 1024},
+                  Field{"kv_heads", c.kvHeads, 1024},
+                  Field{"context", c.context, 1 << 24}})
+    if (f.value <= 0 || f.value > f.max)
       return makeImportError(model.path,
                              llvm::formatv("config '{0}' = {1}: expected a "
                                            "positive size of at most {2}",
-                                           f.name, f.value, kMaxDimension));
+                                           f.name, f.value, f.max));
   if (c.dim % c.heads != 0)
     return makeImportError(
         model.path, llvm::formatv("config dim {0} is not divisible by heads {1}",

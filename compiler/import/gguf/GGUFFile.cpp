@@ -165,7 +165,7 @@ llvm::Expected<File> gguf::parse(llvm::StringRef fileName,
     return r.takeError();
   if (magic != 0x46554747) // "GGUF" little-endian
     return makeImportError(fileName, 0,
-                           llvm::formatv("bad magic 0x{0:x8}: expected "
+                           llvm::formatv("bad magic 0x{0:x-8}: expected "
                                          "\"GGUF\"",
                                          magic));
   file.version = r.read<uint32_t>("version");

@@ -205,9 +205,9 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
                              "tensor '" + info.name +
                                  "': element count overflows");
     std::optional<int64_t> size = mlir::tlm::getStorageBytes(*format, *count);
-    if (!size || info.dims[0] % 32 != 0 &&
-                     (*format == StorageFormat::Q8_0 ||
-                      *format == StorageFormat::Q4_0))
+    bool isBlockFormat =
+        *format == StorageFormat::Q8_0 || *format == StorageFormat::Q4_0;
+    if (!size || (isBlockFormat && info.dims[0] % 32 != 0))
       return makeImportError(path, info.infoOffset,
                              "tensor '" + info.name +
                                  "': rows are not whole 32-value blocks");

@@ -12,6 +12,7 @@
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
 
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -159,17 +160,26 @@ tlmc::importLlama2c(llvm::StringRef path, llvm::StringRef tokenizerPath) {
   if (!c.tiedEmbeddings)
     arrays.push_back({"output", {c.vocab, c.dim}, false});
 
-  // All sizes are below 2^24 each, so the products below fit in int64; the
-  // file must hold exactly the arrays the header promises.
-  int64_t expectedBytes = 28;
-  for (const Array &a : arrays)
-    expectedBytes += 4 * *checkedProduct(a.shape) * (a.perLayer ? L : 1);
-  if (int64_t(bytes.size()) != expectedBytes)
+  // The file must hold exactly the arrays the header promises; a hostile
+  // header can make the total overflow, which is an error too.
+  std::optional<int64_t> expectedBytes = 28;
+  for (const Array &a : arrays) {
+    std::vector<int64_t> factors = a.shape;
+    factors.push_back(4);
+    factors.push_back(a.perLayer ? L : 1);
+    std::optional<int64_t> arrayBytes = checkedProduct(factors);
+    expectedBytes = arrayBytes && expectedBytes
+                        ? llvm::checkedAdd(*expectedBytes, *arrayBytes)
+                        : std::nullopt;
+  }
+  if (!expectedBytes)
+    return makeImportError(path, "the sizes in the header overflow");
+  if (int64_t(bytes.size()) != *expectedBytes)
     return makeImportError(
         path, llvm::formatv("expected {0} bytes for the weights the header "
                             "promises (dim {1}, hidden {2}, {3} layers, vocab "
                             "{4}{5}), the file has {6}",
-                            expectedBytes, c.dim, c.ffnDim, L, c.vocab,
+                            *expectedBytes, c.dim, c.ffnDim, L, c.vocab,
                             c.tiedEmbeddings ? "" : ", unshared classifier",
                             bytes.size()));
 

@@ -14,6 +14,7 @@
 
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
+#include "compiler/import/safetensors/HFLayout.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
@@ -223,47 +224,13 @@ static llvm::Error readConfig(llvm::StringRef path, ModelConfig &c) {
   return llvm::Error::success();
 }
 
-/// Restores adjacent-pair row order from HF's rotate-half order in a q or k
-/// projection of `heads` heads: within each head, output row 2j+i comes from
-/// input row i*(head_dim/2)+j (the permutation llama.cpp's converter applies).
-static ImportedTensor unpermuteRotateHalf(ImportedTensor t, int64_t heads) {
-  int64_t rows = t.shape[0];
-  int64_t headDim = rows / heads;
-  size_t rowBytes = t.bytes.size() / rows;
-  auto buffer = std::make_shared<std::vector<char>>(t.bytes.size());
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t j = 0; j < headDim / 2; ++j)
-      for (int64_t i = 0; i < 2; ++i) {
-        int64_t to = h * headDim + 2 * j + i;
-        int64_t from = h * headDim + i * (headDim / 2) + j;
-        std::memcpy(buffer->data() + to * rowBytes,
-                    t.bytes.data() + from * rowBytes, rowBytes);
-      }
+/// Undoes HF's rotate-half row order of a q or k projection.
+static ImportedTensor toAdjacentPairs(ImportedTensor t, int64_t heads) {
+  auto buffer = std::make_shared<std::vector<char>>(
+      permuteQKRows(t.bytes, t.shape[0], heads, /*toRotateHalf=*/false));
   t.bytes = llvm::ArrayRef<char>(buffer->data(), buffer->size());
   t.owner = buffer;
   return t;
-}
-
-/// The HF name of each canonical tensor.
-static std::string getHFName(llvm::StringRef canonical) {
-  static const std::pair<const char *, const char *> layerNames[] = {
-      {"attn_norm", "input_layernorm"},  {"attn_q", "self_attn.q_proj"},
-      {"attn_k", "self_attn.k_proj"},    {"attn_v", "self_attn.v_proj"},
-      {"attn_output", "self_attn.o_proj"},
-      {"ffn_norm", "post_attention_layernorm"},
-      {"ffn_gate", "mlp.gate_proj"},     {"ffn_up", "mlp.up_proj"},
-      {"ffn_down", "mlp.down_proj"}};
-  if (canonical == "token_embd")
-    return "model.embed_tokens.weight";
-  if (canonical == "output_norm")
-    return "model.norm.weight";
-  if (canonical == "output")
-    return "lm_head.weight";
-  auto [layer, rest] = canonical.drop_front(4).split('.'); // "blk."
-  for (auto [ours, theirs] : layerNames)
-    if (rest == ours)
-      return ("model.layers." + layer + "." + theirs + ".weight").str();
-  return canonical.str();
 }
 
 llvm::Expected<ImportedModel>
@@ -334,7 +301,7 @@ tlmc::importSafetensors(llvm::StringRef path, bool keepRotateHalf) {
   if (keepRotateHalf)
     c.ropeStyle = mlir::tlm::RopeStyle::RotateHalf;
   for (auto &[name, expectedShape] : getExpectedTensors(c)) {
-    std::string hfName = getHFName(name);
+    std::string hfName = getHFTensorName(name);
     auto it = raw.find(hfName);
     if (it == raw.end())
       continue; // checkModel reports it by its canonical name
@@ -347,7 +314,7 @@ tlmc::importSafetensors(llvm::StringRef path, bool keepRotateHalf) {
     bool isQ = llvm::StringRef(name).ends_with(".attn_q");
     bool isK = llvm::StringRef(name).ends_with(".attn_k");
     if ((isQ || isK) && !keepRotateHalf && t.shape == expectedShape)
-      t = unpermuteRotateHalf(std::move(t), isQ ? c.heads : c.kvHeads);
+      t = toAdjacentPairs(std::move(t), isQ ? c.heads : c.kvHeads);
     model.tensors.push_back(std::move(t));
   }
   return model;

@@ -16,7 +16,9 @@ def TLM_RopeStyle : I32EnumAttr<"RopeStyle", "pairing of RoPE rotations", [
   let cppNamespace = "::mlir::tlm";
   let genSpecializedAttr = 0;
 }
-def TLM_RopeStyleAttr : EnumAttr<TLM_Dialect, TLM_RopeStyle, "rope_style">;
+def TLM_RopeStyleAttr : EnumAttr<TLM_Dialect, TLM_RopeStyle, "rope_style"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def TLM_WeightEncoding : I32EnumAttr<"WeightEncoding",
     "storage encoding of a weight's bytes", [
@@ -27,10 +29,9 @@ def TLM_WeightEncoding : I32EnumAttr<"WeightEncoding",
     I32EnumAttrCase<"Q4_0", 1, "q4_0">
   ]> {
   let cppNamespace = "::mlir::tlm";
-  let genSpecializedAttr = 0;
+  // A specialized integer attribute: a bare keyword in the op's custom form
+  // (`encoding(q8_0)`), an i32 in the generic form, both parsable.
 }
-def TLM_WeightEncodingAttr
-    : EnumAttr<TLM_Dialect, TLM_WeightEncoding, "encoding">;
 
 def TLM_ModelConfigAttr : AttrDef<TLM_Dialect, "ModelConfig"> {
   let mnemonic = "config";

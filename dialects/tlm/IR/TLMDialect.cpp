@@ -25,7 +25,8 @@ void TLMDialect::initialize() {
 LogicalResult TLMDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
   if (attr.getName() != getConfigAttrName())
-    return op->emitError() << "unknown tlm attribute '" << attr.getName()
+    return op->emitError() << "unknown tlm attribute '"
+                           << attr.getName().getValue()
                            << "'";
   if (!isa<ModuleOp>(op))
     return op->emitError() << "'" << getConfigAttrName()

@@ -41,7 +41,7 @@ def TLM_WeightOp : TLM_Op<"weight", [Symbol]> {
   let arguments = (ins
     SymbolNameAttr:$sym_name,
     TypeAttrOf<TLM_WeightTensor>:$type,
-    OptionalAttr<TLM_WeightEncodingAttr>:$encoding,
+    OptionalAttr<TLM_WeightEncoding>:$encoding,
     OptionalAttr<ElementsAttr>:$value
   );
   let assemblyFormat = [{

@@ -1,0 +1,383 @@
+//===- CorruptModelTest.cpp - hostile model files get a clean error -*- C++ -*-===//
+//
+// Every importer reads untrusted files. Each case here breaks a valid file
+// (written by the project's writers) in one way and checks that the import
+// fails with a one-line message that names the file and what was wrong:
+// no crash, no huge allocation, no silent success. Truncation runs at every
+// offset of the headers and at a stride through the data; bit flips hit
+// every header byte.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/unit/TestSupport.h"
+#include "utils/modelgen/ModelWriter.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+using namespace tlmc;
+using namespace tlmc::test;
+
+namespace {
+
+/// Imports `path` and returns the error text ("" on success).
+std::string importError(const std::string &path,
+                        const ImportOptions &options = {}) {
+  auto model = importModel(path, options);
+  if (model)
+    return "";
+  return llvm::toString(model.takeError());
+}
+
+/// Fails unless importing `path` fails with a one-line message that starts
+/// with a file name and contains `fragment`.
+void expectCleanError(const std::string &path, llvm::StringRef fragment,
+                      llvm::StringRef fileInMessage = "") {
+  std::string message = importError(path);
+  ASSERT_FALSE(message.empty()) << path << " imported without error";
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  llvm::StringRef file = fileInMessage.empty() ? path : fileInMessage;
+  EXPECT_TRUE(llvm::StringRef(message).starts_with(file)) << message;
+  EXPECT_NE(message.find(fragment.str()), std::string::npos)
+      << "expected '" << fragment.str() << "' in: " << message;
+}
+
+/// Offset just past the last occurrence of `needle` in `bytes`.
+size_t findLast(const std::vector<char> &bytes, llvm::StringRef needle) {
+  llvm::StringRef hay(bytes.data(), bytes.size());
+  size_t at = hay.rfind(needle);
+  EXPECT_NE(at, llvm::StringRef::npos) << needle.str();
+  return at + needle.size();
+}
+
+template <typename T> void poke(std::vector<char> &bytes, size_t at, T value) {
+  ASSERT_LE(at + sizeof(T), bytes.size());
+  std::memcpy(bytes.data() + at, &value, sizeof(T));
+}
+
+class CorruptModel : public ::testing::Test {
+protected:
+  void SetUp() override {
+    model = makeRandomModel(smallConfig(), 42);
+    ASSERT_FALSE(bool(writeGGUF(model, dir.path("ok.gguf"))));
+    ASSERT_FALSE(bool(writeLlama2c(model, dir.path("ok.bin"),
+                                   dir.path("tok300.bin"))));
+    ASSERT_FALSE(bool(writeSafetensors(model, dir.path("hf"))));
+    ASSERT_EQ(importError(dir.path("ok.gguf")), "");
+    ASSERT_EQ(importError(dir.path("ok.bin")), "");
+    ASSERT_EQ(importError(dir.path("hf")), "");
+  }
+
+  /// Writes `bytes` as `name` (keeping the extension that selects the
+  /// importer) and returns the path.
+  std::string save(const std::string &name, const std::vector<char> &bytes) {
+    std::string path = dir.path(name);
+    writeFile(path, bytes);
+    return path;
+  }
+
+  /// Cuts `original` at every offset below `dense` and every `stride`-th
+  /// offset beyond, expecting a clean error for each.
+  void truncateEverywhere(const std::vector<char> &original,
+                          const std::string &name, size_t dense,
+                          size_t stride) {
+    for (size_t cut = 0; cut < original.size();
+         cut += cut < dense ? 1 : stride) {
+      std::string path =
+          save(name, std::vector<char>(original.begin(), original.begin() + cut));
+      std::string message = importError(path);
+      ASSERT_FALSE(message.empty()) << name << " cut at " << cut << " imported";
+      ASSERT_EQ(message.find('\n'), std::string::npos) << message;
+      ASSERT_TRUE(llvm::StringRef(message).starts_with(dir.path("")))
+          << message;
+    }
+  }
+
+  /// Flips each bit of bytes [0, end): the import must never crash, and a
+  /// failure must be a clean one-line message.
+  void flipHeaderBits(const std::vector<char> &original,
+                      const std::string &name, size_t end) {
+    for (size_t at = 0; at < std::min(end, original.size()); ++at)
+      for (int bit = 0; bit < 8; ++bit) {
+        std::vector<char> bytes = original;
+        bytes[at] ^= char(1 << bit);
+        std::string message = importError(save(name, bytes));
+        if (!message.empty()) {
+          ASSERT_EQ(message.find('\n'), std::string::npos) << message;
+          ASSERT_TRUE(llvm::StringRef(message).starts_with(dir.path("")))
+              << message;
+        }
+      }
+  }
+
+  TempDir dir;
+  ImportedModel model;
+};
+
+//===----------------------------------------------------------------------===//
+// GGUF
+//===----------------------------------------------------------------------===//
+
+TEST_F(CorruptModel, GGUFTruncatedAnywhere) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  truncateEverywhere(bytes, "cut.gguf", /*dense=*/12000, /*stride=*/331);
+}
+
+TEST_F(CorruptModel, GGUFBitFlipsInHeader) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  // The fixed header and the first metadata entries (the tokenizer arrays
+  // follow; flipping a bit inside a token string is legal).
+  flipHeaderBits(bytes, "flip.gguf", 400);
+  // And the tensor table at the end of the header.
+  size_t table = findLast(bytes, "token_embd.weight") - 17 - 8;
+  for (size_t at = table; at < table + 200; ++at)
+    for (int bit = 0; bit < 8; ++bit) {
+      std::vector<char> flipped = bytes;
+      flipped[at] ^= char(1 << bit);
+      std::string message = importError(save("flip2.gguf", flipped));
+      if (!message.empty())
+        ASSERT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+}
+
+TEST_F(CorruptModel, GGUFWrongMagic) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  bytes[0] = 'X';
+  expectCleanError(save("magic.gguf", bytes), "offset 0: bad magic");
+}
+
+TEST_F(CorruptModel, GGUFUnsupportedVersion) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  poke<uint32_t>(bytes, 4, 1);
+  expectCleanError(save("version.gguf", bytes),
+                   "GGUF version 1 is not supported");
+}
+
+TEST_F(CorruptModel, GGUFAbsurdCounts) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  poke<uint64_t>(bytes, 8, uint64_t(1) << 60);
+  expectCleanError(save("tensors.gguf", bytes), "tensor count");
+  bytes = readFile(dir.path("ok.gguf"));
+  poke<uint64_t>(bytes, 16, ~uint64_t(0));
+  expectCleanError(save("kvs.gguf", bytes), "metadata count");
+}
+
+TEST_F(CorruptModel, GGUFAbsurdStringAndArrayLengths) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  poke<uint64_t>(bytes, 24, uint64_t(1) << 62); // first key's length
+  expectCleanError(save("key.gguf", bytes), "exceeds");
+  bytes = readFile(dir.path("ok.gguf"));
+  // tokenizer.ggml.tokens: type 9 (array), element type 8, then the count.
+  size_t at = findLast(bytes, "tokenizer.ggml.tokens") + 8;
+  poke<uint64_t>(bytes, at, uint64_t(1) << 58);
+  expectCleanError(save("array.gguf", bytes), "cannot fit");
+}
+
+TEST_F(CorruptModel, GGUFUnknownArchitecture) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  size_t at = findLast(bytes, "general.architecture") + 4 + 8;
+  std::memcpy(bytes.data() + at, "mamba", 5);
+  expectCleanError(save("arch.gguf", bytes),
+                   "architecture 'mamba' is not supported");
+}
+
+/// Offset of the fields after a tensor's name in the tensor table.
+size_t tensorEntry(const std::vector<char> &bytes, llvm::StringRef name) {
+  return findLast(bytes, name);
+}
+
+TEST_F(CorruptModel, GGUFUnknownTensorType) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  size_t at = tensorEntry(bytes, "blk.0.attn_q.weight");
+  poke<uint32_t>(bytes, at + 4 + 16, 99); // n_dims, 2 dims, then type
+  expectCleanError(save("type.gguf", bytes),
+                   "tensor 'blk.0.attn_q.weight': ggml type 99 is not supported");
+}
+
+TEST_F(CorruptModel, GGUFAbsurdDimensions) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  size_t at = tensorEntry(bytes, "blk.0.attn_q.weight");
+  poke<uint32_t>(bytes, at, 9);
+  expectCleanError(save("ndims.gguf", bytes), "9 dimensions (expected 1 to 4)");
+
+  bytes = readFile(dir.path("ok.gguf"));
+  poke<uint64_t>(bytes, at + 4, uint64_t(1) << 62);
+  expectCleanError(save("dim.gguf", bytes), "out of range");
+
+  bytes = readFile(dir.path("ok.gguf"));
+  poke<uint64_t>(bytes, at + 4, uint64_t(1) << 40);
+  poke<uint64_t>(bytes, at + 12, uint64_t(1) << 40);
+  expectCleanError(save("overflow.gguf", bytes), "element count overflows");
+}
+
+TEST_F(CorruptModel, GGUFTensorDataPastEnd) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  size_t at = tensorEntry(bytes, "output.weight");
+  poke<uint64_t>(bytes, at + 4 + 16 + 4, uint64_t(1) << 50);
+  expectCleanError(save("offset.gguf", bytes),
+                   "tensor 'output.weight': data [");
+}
+
+TEST_F(CorruptModel, MissingTensor) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  size_t at = tensorEntry(bytes, "blk.1.ffn_up.weight") - 3;
+  std::memcpy(bytes.data() + at, "UP", 2); // rename to blk.1.ffn_UP.weight
+  expectCleanError(save("missing.gguf", bytes),
+                   "tensor 'blk.1.ffn_up' is missing: expected shape [48, 32]");
+}
+
+TEST_F(CorruptModel, InconsistentShape) {
+  ImportedModel broken = makeRandomModel(smallConfig(), 1);
+  for (ImportedTensor &t : broken.tensors)
+    if (t.name == "blk.0.attn_k") {
+      t.shape = {8, 32}; // should be [16, 32]
+      t.bytes = t.bytes.take_front(8 * 32 * 4);
+    }
+  ASSERT_FALSE(bool(writeGGUF(broken, dir.path("shape.gguf"))));
+  expectCleanError(dir.path("shape.gguf"),
+                   "tensor 'blk.0.attn_k': expected shape [16, 32], got [8, 32]");
+}
+
+TEST_F(CorruptModel, InconsistentConfig) {
+  ImportedModel broken = makeRandomModel(smallConfig(), 1);
+  broken.config.kvHeads = 3; // does not divide 4 heads
+  ASSERT_FALSE(bool(writeGGUF(broken, dir.path("kv.gguf"))));
+  expectCleanError(dir.path("kv.gguf"), "kv_heads 3 does not divide heads 4");
+}
+
+//===----------------------------------------------------------------------===//
+// llama2.c
+//===----------------------------------------------------------------------===//
+
+TEST_F(CorruptModel, Llama2cTruncatedAnywhere) {
+  std::vector<char> bytes = readFile(dir.path("ok.bin"));
+  // The tokenizer beside it is found as tok300.bin in the same folder.
+  truncateEverywhere(bytes, "cut.bin", /*dense=*/256, /*stride=*/97);
+}
+
+TEST_F(CorruptModel, Llama2cHeaderBitFlips) {
+  std::vector<char> bytes = readFile(dir.path("ok.bin"));
+  flipHeaderBits(bytes, "flip.bin", 28);
+}
+
+TEST_F(CorruptModel, Llama2cBadHeaderFields) {
+  std::vector<char> bytes = readFile(dir.path("ok.bin"));
+  poke<int32_t>(bytes, 0, -64);
+  expectCleanError(save("dim.bin", bytes), "offset 0: header field dim = -64");
+  bytes = readFile(dir.path("ok.bin"));
+  poke<int32_t>(bytes, 16, 3);
+  expectCleanError(save("kv.bin", bytes), "n_kv_heads 3 does not divide");
+  bytes = readFile(dir.path("ok.bin"));
+  poke<int32_t>(bytes, 4, 0x7fffffff);
+  expectCleanError(save("hidden.bin", bytes), "hidden_dim");
+  bytes = readFile(dir.path("ok.bin"));
+  poke<int32_t>(bytes, 20, 300); // claims a shared classifier: size differs
+  expectCleanError(save("vocab.bin", bytes), "expected");
+}
+
+TEST_F(CorruptModel, Llama2cTokenizer) {
+  std::vector<char> tok = readFile(dir.path("tok300.bin"));
+  // Cut anywhere: the model import names the tokenizer file.
+  for (size_t cut = 0; cut < tok.size(); cut += cut < 64 ? 1 : 13) {
+    writeFile(dir.path("tok300.bin"),
+              std::vector<char>(tok.begin(), tok.begin() + cut));
+    expectCleanError(dir.path("ok.bin"), "", dir.path("tok300.bin"));
+  }
+  std::vector<char> bad = tok;
+  poke<int32_t>(bad, 4 + 4, 1 << 30); // first token's length
+  writeFile(dir.path("tok300.bin"), bad);
+  expectCleanError(dir.path("ok.bin"), "token 0 length 1073741824",
+                   dir.path("tok300.bin"));
+}
+
+//===----------------------------------------------------------------------===//
+// Hugging Face
+//===----------------------------------------------------------------------===//
+
+TEST_F(CorruptModel, SafetensorsTruncatedAnywhere) {
+  std::vector<char> bytes = readFile(dir.path("hf/model.safetensors"));
+  for (size_t cut = 0; cut < bytes.size(); cut += cut < 6000 ? 7 : 331) {
+    writeFile(dir.path("hf/model.safetensors"),
+              std::vector<char>(bytes.begin(), bytes.begin() + cut));
+    expectCleanError(dir.path("hf"), "", dir.path("hf/model.safetensors"));
+  }
+}
+
+TEST_F(CorruptModel, SafetensorsHeaderBitFlips) {
+  std::vector<char> bytes = readFile(dir.path("hf/model.safetensors"));
+  for (size_t at = 0; at < 600; ++at)
+    for (int bit = 0; bit < 8; bit += 3) {
+      std::vector<char> flipped = bytes;
+      flipped[at] ^= char(1 << bit);
+      writeFile(dir.path("hf/model.safetensors"), flipped);
+      std::string message = importError(dir.path("hf"));
+      if (!message.empty())
+        ASSERT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+}
+
+TEST_F(CorruptModel, SafetensorsBadEntries) {
+  std::vector<char> original = readFile(dir.path("hf/model.safetensors"));
+  auto edit = [&](llvm::StringRef from, llvm::StringRef to) {
+    std::string text(original.begin(), original.end());
+    size_t at = text.find(from.str());
+    EXPECT_NE(at, std::string::npos) << from.str();
+    text.replace(at, from.size(), to.str());
+    // Keep the u64 header length in step with the edited JSON.
+    uint64_t length;
+    std::memcpy(&length, text.data(), 8);
+    length += to.size() - from.size();
+    std::memcpy(text.data(), &length, 8);
+    writeFile(dir.path("hf/model.safetensors"),
+              std::vector<char>(text.begin(), text.end()));
+  };
+  edit("\"F32\"", "\"I64\"");
+  expectCleanError(dir.path("hf"), "dtype 'I64' is not supported",
+                   dir.path("hf/model.safetensors"));
+  edit("{", "[");
+  expectCleanError(dir.path("hf"), "malformed JSON header",
+                   dir.path("hf/model.safetensors"));
+  edit("\"shape\":[", "\"shape\":[99999999999999,");
+  expectCleanError(dir.path("hf"), "shape: expected positive integers",
+                   dir.path("hf/model.safetensors"));
+  std::vector<char> huge = original;
+  poke<uint64_t>(huge, 0, uint64_t(1) << 61);
+  writeFile(dir.path("hf/model.safetensors"), huge);
+  expectCleanError(dir.path("hf"), "header length",
+                   dir.path("hf/model.safetensors"));
+}
+
+TEST_F(CorruptModel, ConfigJson) {
+  std::string config = dir.path("hf/config.json");
+  std::vector<char> original = readFile(config);
+  writeFile(config, llvm::ArrayRef<char>("{\"hidden_size\": 32,", 19));
+  expectCleanError(dir.path("hf"), "malformed JSON", config);
+
+  std::string text(original.begin(), original.end());
+  std::string arch = text;
+  arch.replace(arch.find("LlamaForCausalLM"), 16, "GPT2LMHeadModel0");
+  arch.replace(arch.find("\"llama\""), 7, "\"gpt2\" ");
+  writeFile(config, std::vector<char>(arch.begin(), arch.end()));
+  expectCleanError(dir.path("hf"), "architecture is not supported", config);
+
+  std::string missing = text;
+  missing.replace(missing.find("\"hidden_size\""), 13, "\"hidden_sizX\"");
+  writeFile(config, std::vector<char>(missing.begin(), missing.end()));
+  expectCleanError(dir.path("hf"), "field 'hidden_size' is missing", config);
+
+  std::string wrongType = text;
+  size_t at = wrongType.find("\"num_hidden_layers\": ") + 21;
+  wrongType.insert(at, "\"");
+  wrongType.insert(wrongType.find_first_of(",\n", at + 1), "\"");
+  writeFile(config, std::vector<char>(wrongType.begin(), wrongType.end()));
+  expectCleanError(dir.path("hf"), "'num_hidden_layers': expected an integer",
+                   config);
+}
+
+TEST_F(CorruptModel, UnknownFormat) {
+  expectCleanError(save("model.onnx", {'a', 'b'}), "unknown model format");
+  expectCleanError(dir.path("absent.gguf"), "no such file");
+}
+
+} // namespace

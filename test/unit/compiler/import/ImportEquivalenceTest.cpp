@@ -1,0 +1,133 @@
+//===- ImportEquivalenceTest.cpp - one model, every format ----------*- C++ -*-===//
+//
+// A generated model written by the project's writers in every format and
+// dtype must come back as the same graph and the same values. Runs without
+// ../shared.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/unit/TestSupport.h"
+#include "utils/modelgen/ModelWriter.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace tlmc;
+using namespace tlmc::test;
+using mlir::tlm::StorageFormat;
+
+namespace {
+
+ImportedModel importOrFail(const std::string &path,
+                           const ImportOptions &options = {}) {
+  auto model = importModel(path, options);
+  EXPECT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  return model ? std::move(*model) : ImportedModel();
+}
+
+void expectSameWeights(const ImportedModel &a, const ImportedModel &b) {
+  auto wa = decodeAll(a), wb = decodeAll(b);
+  ASSERT_EQ(wa.size(), wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) {
+    EXPECT_EQ(wa[i].first, wb[i].first);
+    EXPECT_EQ(wa[i].second, wb[i].second) << wa[i].first;
+  }
+}
+
+TEST(ImportEquivalence, F32EveryFormat) {
+  TempDir dir;
+  ImportedModel original = makeRandomModel(smallConfig(), 7);
+  ASSERT_FALSE(bool(writeGGUF(original, dir.path("m.gguf"))));
+  ASSERT_FALSE(bool(writeLlama2c(original, dir.path("m.bin"),
+                                 dir.path("tok300.bin"))));
+  ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
+  ASSERT_FALSE(bool(writeSafetensors(original, dir.path("sharded"), 3)));
+
+  ImportedModel gguf = importOrFail(dir.path("m.gguf"));
+  ImportedModel bin = importOrFail(dir.path("m.bin"));
+  ImportedModel hf = importOrFail(dir.path("hf"));
+  ImportedModel sharded = importOrFail(dir.path("sharded"));
+  EXPECT_EQ(bin.tokenizer.tokens, original.tokenizer.tokens);
+  EXPECT_EQ(gguf.tokenizer.tokens, original.tokenizer.tokens);
+  EXPECT_EQ(gguf.tokenizer.scores, original.tokenizer.scores);
+
+  std::string graph = printGraph(gguf);
+  for (const ImportedModel *m : {&bin, &hf, &sharded}) {
+    EXPECT_EQ(printGraph(*m), graph) << m->path;
+    expectSameWeights(*m, gguf);
+  }
+  expectSameWeights(original, gguf);
+}
+
+TEST(ImportEquivalence, HalfPrecisionGGUFAndHF) {
+  for (StorageFormat format : {StorageFormat::F16, StorageFormat::BF16}) {
+    TempDir dir;
+    ImportedModel original = makeRandomModel(smallConfig(), 11, format);
+    ASSERT_FALSE(bool(writeGGUF(original, dir.path("m.gguf"))));
+    ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
+    ImportedModel gguf = importOrFail(dir.path("m.gguf"));
+    ImportedModel hf = importOrFail(dir.path("hf"));
+    EXPECT_EQ(gguf.findTensor("blk.0.attn_q")->format, format);
+    EXPECT_EQ(printGraph(hf), printGraph(gguf));
+    expectSameWeights(hf, gguf);
+  }
+}
+
+TEST(ImportEquivalence, BlockQuantizedStayInBlocks) {
+  for (StorageFormat format : {StorageFormat::Q8_0, StorageFormat::Q4_0}) {
+    TempDir dir;
+    ImportedModel reference = makeRandomModel(smallConfig(), 5);
+    ImportedModel quantized = makeRandomModel(smallConfig(), 5, format);
+    ASSERT_FALSE(bool(writeGGUF(quantized, dir.path("m.gguf"))));
+    ImportedModel gguf = importOrFail(dir.path("m.gguf"));
+    const ImportedTensor *q = gguf.findTensor("blk.1.attn_q");
+    ASSERT_NE(q, nullptr);
+    EXPECT_EQ(q->format, format);
+    std::string graph = printGraph(gguf);
+    EXPECT_NE(graph.find(format == StorageFormat::Q8_0 ? "encoding(q8_0)"
+                                                       : "encoding(q4_0)"),
+              std::string::npos);
+    // The ffn_down rows (48 values) are not whole blocks: they stay f32.
+    EXPECT_EQ(gguf.findTensor("blk.0.ffn_down")->format, StorageFormat::F32);
+
+    // Decoded blocks approximate the f32 weights within the format's step.
+    auto exact = decodeAll(reference), approx = decodeAll(gguf);
+    double tolerance = format == StorageFormat::Q8_0 ? 1.0 / 127 : 1.0 / 7;
+    for (size_t i = 0; i < exact.size(); ++i) {
+      double amax = 0, maxErr = 0;
+      for (size_t j = 0; j < exact[i].second.size(); ++j) {
+        amax = std::max(amax, double(std::fabs(exact[i].second[j])));
+        maxErr = std::max(maxErr, double(std::fabs(exact[i].second[j] -
+                                                   approx[i].second[j])));
+      }
+      EXPECT_LE(maxErr, tolerance * amax) << exact[i].first;
+    }
+
+    ImportOptions dequantize;
+    dequantize.dequantize = true;
+    ImportedModel f32 = importOrFail(dir.path("m.gguf"), dequantize);
+    EXPECT_EQ(f32.findTensor("blk.1.attn_q")->format, StorageFormat::F32);
+    expectSameWeights(f32, gguf);
+  }
+}
+
+TEST(ImportEquivalence, TiedClassifierCopyIsDeduplicated) {
+  TempDir dir;
+  ModelConfig config = smallConfig();
+  config.tiedEmbeddings = true;
+  ImportedModel tied = makeRandomModel(config, 3);
+  // Write it untied, with the classifier a copy of the embeddings, as
+  // llama.cpp's llama2.c converter does.
+  ImportedModel untied = tied;
+  untied.config.tiedEmbeddings = false;
+  ImportedTensor copy = *tied.findTensor("token_embd");
+  copy.name = "output";
+  untied.tensors.push_back(copy);
+  ASSERT_FALSE(bool(writeGGUF(untied, dir.path("m.gguf"))));
+  ImportedModel imported = importOrFail(dir.path("m.gguf"));
+  EXPECT_TRUE(imported.config.tiedEmbeddings);
+  EXPECT_EQ(imported.findTensor("output"), nullptr);
+}
+
+} // namespace

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+#===- utils/build.sh - install dependencies, configure and build ------------===#
+#
+# Shared by the two README commands. Idempotent; re-runs are incremental
+# (ccache keeps even a fresh build dir cheap on the same machine).
+#
+#===-------------------------------------------------------------------------===#
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/utils/setup.sh"
+build="${TLMC_BUILD_DIR:-$root/build}"
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$build" -j "$(nproc)"

@@ -1,0 +1,69 @@
+//===- tlmc-modelgen.cpp - models of real shapes with random weights -*- C++ -*-===//
+//
+//   tlmc-modelgen --shape smollm2-135m --dtype f16 --format gguf -o m.gguf
+//
+// Speed does not depend on weight values, so benchmarks and tests use
+// seeded random weights in the exact shapes of real models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "utils/modelgen/ModelWriter.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+using namespace tlmc;
+
+static cl::opt<std::string> shape("shape", cl::desc("Model shape"),
+                                  cl::init("stories260K"));
+static cl::opt<std::string> dtype("dtype",
+                                  cl::desc("f32, f16, bf16, q8_0 or q4_0"),
+                                  cl::init("f32"));
+static cl::opt<std::string> fileFormat("format",
+                                   cl::desc("gguf, llama2c or hf"),
+                                   cl::init("gguf"));
+static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(1));
+static cl::opt<int> shards("shards", cl::desc("HF safetensors shards"),
+                           cl::init(1));
+static cl::opt<std::string> output("o", cl::desc("Output file (or folder for "
+                                                 "hf)"),
+                                   cl::Required);
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "tlmc model generator\n");
+  auto fail = [](const Twine &msg) {
+    WithColor::error(errs(), "tlmc-modelgen") << msg << "\n";
+    return 1;
+  };
+  Expected<ModelConfig> config = getNamedShape(shape);
+  if (!config)
+    return fail(toString(config.takeError()));
+  std::optional<mlir::tlm::StorageFormat> storage =
+      StringSwitch<std::optional<mlir::tlm::StorageFormat>>(dtype)
+          .Case("f32", mlir::tlm::StorageFormat::F32)
+          .Case("f16", mlir::tlm::StorageFormat::F16)
+          .Case("bf16", mlir::tlm::StorageFormat::BF16)
+          .Case("q8_0", mlir::tlm::StorageFormat::Q8_0)
+          .Case("q4_0", mlir::tlm::StorageFormat::Q4_0)
+          .Default(std::nullopt);
+  if (!storage)
+    return fail("--dtype '" + dtype + "': expected f32, f16, bf16, q8_0, q4_0");
+  ImportedModel model = makeRandomModel(*config, seed, *storage);
+  Error err = Error::success();
+  if (fileFormat == "gguf")
+    err = writeGGUF(model, output);
+  else if (fileFormat == "llama2c")
+    err = writeLlama2c(model, output,
+                       (sys::path::parent_path(output) + (sys::path::parent_path(output).empty() ? "" : "/") + "tok" + Twine(config->vocab) + ".bin").str());
+  else if (fileFormat == "hf")
+    err = writeSafetensors(model, output, shards);
+  else
+    return fail("--format '" + fileFormat + "': expected gguf, llama2c or hf");
+  if (err)
+    return fail(toString(std::move(err)));
+  return 0;
+}
