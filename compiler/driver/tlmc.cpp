@@ -2,9 +2,11 @@
 //
 //   tlmc inspect MODEL            summarize a model file
 //   tlmc import MODEL -o OUT      write the model as tlm IR
+//   tlmc compile MODEL -o OUT     native code: OUT.o, OUT.h, OUT.tlmw
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/driver/Compile.h"
 #include "compiler/import/Import.h"
 #include "compiler/import/common/ModuleBuilder.h"
 #include "compiler/import/common/Summary.h"
@@ -18,6 +20,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
@@ -26,14 +29,18 @@ using namespace tlmc;
 
 static cl::SubCommand inspectCommand("inspect", "Summarize a model file");
 static cl::SubCommand importCommand("import", "Write a model as tlm IR");
+static cl::SubCommand compileCommand("compile",
+                                     "Compile a model to native code");
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"),
                                       cl::Required,
                                       cl::sub(inspectCommand),
-                                      cl::sub(importCommand));
+                                      cl::sub(importCommand),
+                                      cl::sub(compileCommand));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                        cl::value_desc("file"), cl::init("-"),
-                                       cl::sub(importCommand));
+                                       cl::sub(importCommand),
+                                       cl::sub(compileCommand));
 static cl::opt<bool> emitBytecode("emit-bytecode",
                                   cl::desc("Write MLIR bytecode (weights stay "
                                            "binary) instead of text"),
@@ -44,13 +51,14 @@ static cl::opt<std::string>
     tokenizerPath("tokenizer",
                   cl::desc("llama2.c tokenizer file to use (default: "
                            "tok<vocab>.bin or tokenizer.bin beside the model)"),
-                  cl::sub(inspectCommand), cl::sub(importCommand));
+                  cl::sub(inspectCommand), cl::sub(importCommand),
+                  cl::sub(compileCommand));
 static cl::opt<int64_t>
     contextOverride("context",
                     cl::desc("KV-cache capacity in tokens (default: the "
                              "model's context length)"),
                     cl::init(0), cl::sub(inspectCommand),
-                    cl::sub(importCommand));
+                    cl::sub(importCommand), cl::sub(compileCommand));
 static cl::opt<bool> dequantize("dequantize",
                                 cl::desc("Decode F16/BF16/Q8_0/Q4_0 tensors "
                                          "to F32"),
@@ -60,10 +68,26 @@ static cl::opt<bool>
     keepRotateHalf("keep-rotate-half",
                    cl::desc("Keep Hugging Face q/k rows in rotate-half order "
                             "(RoPE style rotate_half) instead of undoing it"),
-                   cl::sub(inspectCommand), cl::sub(importCommand));
+                   cl::sub(inspectCommand), cl::sub(importCommand),
+                  cl::sub(compileCommand));
 static cl::opt<int64_t> prefillChunk("prefill-chunk",
                                      cl::desc("Tokens per prefill call"),
-                                     cl::init(16), cl::sub(importCommand));
+                                     cl::init(16), cl::sub(importCommand),
+                                     cl::sub(compileCommand));
+static cl::opt<std::string> targetTriple(
+    "target", cl::desc("Target triple (default: the host)"),
+    cl::sub(compileCommand));
+static cl::opt<std::string>
+    targetCPU("mcpu", cl::desc("Target CPU (default: native, the host's)"),
+              cl::init("native"), cl::sub(compileCommand));
+static cl::opt<bool> embedWeights(
+    "embed-weights",
+    cl::desc("Put the weights container into the object's read-only data"),
+    cl::sub(compileCommand));
+static cl::opt<bool>
+    linkExe("exe",
+            cl::desc("Also link OUT as a ready executable (the generator)"),
+            cl::sub(compileCommand));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "tlmc") << message << "\n";
@@ -105,10 +129,28 @@ static int runImport(const ImportedModel &model) {
   return 0;
 }
 
+static int runCompile(const ImportedModel &model, const char *argv0) {
+  if (outputPath == "-")
+    return fail("compile needs -o OUT (writes OUT.o, OUT.h, OUT.tlmw)");
+  CompileOptions options;
+  options.output = outputPath;
+  options.target.triple = targetTriple;
+  options.target.cpu = targetCPU;
+  options.prefillChunk = prefillChunk;
+  options.embedWeights = embedWeights;
+  options.exe = linkExe;
+  options.toolDir = sys::path::parent_path(
+                        sys::fs::getMainExecutable(argv0, (void *)&fail))
+                        .str();
+  if (Error err = compileModel(model, options))
+    return fail(toString(std::move(err)));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "tlmc: compiler for tiny LMs\n");
-  if (!inspectCommand && !importCommand) {
+  if (!inspectCommand && !importCommand && !compileCommand) {
     cl::PrintHelpMessage();
     return 1;
   }
@@ -119,5 +161,7 @@ int main(int argc, char **argv) {
     printSummary(outs(), *model, listTensors);
     return 0;
   }
+  if (compileCommand)
+    return runCompile(*model, argv[0]);
   return runImport(*model);
 }

@@ -10,6 +10,7 @@
 #ifndef TLMC_COMPILER_IMPORT_COMMON_IMPORTEDMODEL_H
 #define TLMC_COMPILER_IMPORT_COMMON_IMPORTEDMODEL_H
 
+#include "codegen/Target/TokenizerData.h"
 #include "dialects/tlm/IR/TLMDialect.h"
 #include "dialects/tlm/IR/WeightStore.h"
 
@@ -53,24 +54,6 @@ struct ImportedTensor {
   std::shared_ptr<const void> owner;
 
   int64_t getNumElements() const;
-};
-
-/// The tokenizer a model file carries (or that was found beside it).
-struct TokenizerData {
-  enum class Kind {
-    None,          ///< the model file had none and none was found
-    SentencePiece, ///< llama2.c / GGUF "llama": merges by score, byte fallback
-    GPT2,          ///< GGUF "gpt2": byte-level BPE with merge ranks
-  };
-  Kind kind = Kind::None;
-  /// Token strings with spaces as ' ' (GGUF's U+2581 is mapped back).
-  std::vector<std::string> tokens;
-  std::vector<float> scores;
-  /// GGUF token types (1 normal, 2 unknown, 3 control, 6 byte); may be empty.
-  std::vector<int32_t> types;
-  std::vector<std::string> merges;
-  /// Where the tokenizer was read from.
-  std::string source;
 };
 
 /// A model as read from its file(s).

@@ -1,0 +1,29 @@
+//===- Passes.h - tlmc code generation passes --------------------*- C++ -*-===//
+
+#ifndef TLMC_CODEGEN_PASSES_H
+#define TLMC_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace tlmc {
+
+#define GEN_PASS_DECL
+#include "codegen/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/Passes.h.inc"
+
+/// Name of the function attribute carrying an entry point's arena size.
+constexpr llvm::StringLiteral kArenaBytesAttr = "tlmc.arena_bytes";
+
+} // namespace tlmc
+
+#endif // TLMC_CODEGEN_PASSES_H

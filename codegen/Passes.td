@@ -1,0 +1,78 @@
+//===- Passes.td - tlmc code generation passes -------------*- tablegen -*-===//
+
+#ifndef TLMC_CODEGEN_PASSES_TD
+#define TLMC_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower the tlm graph to linalg, tensor, scf and arith";
+  let description = [{
+    Rewrites every tlm op of every function into upstream dialects on
+    tensors, ready for one-shot bufferization:
+
+    - `embedding`, `rms_norm`, `linear`, `rope`, `silu`, `swiglu`, `add`
+      become `linalg.generic` ops (f16/bf16 weights are extended on load);
+    - `attention` becomes scf loops over buffers (its KV cache is a buffer
+      already), bracketed by `bufferization.to_buffer`/`to_tensor`;
+    - `weight_ref @w` becomes a `memref.view` of a new leading function
+      argument, `%weights: memref<Nxi8>`, at the offset the weight layout
+      (codegen/Target/WeightLayout.h) gives `@w`, and the `tlm.weight`
+      declarations are erased.
+
+    Before:
+    ```mlir
+    %w = tlm.weight_ref @blk.0.attn_q : tensor<64x64xf32>
+    %q = tlm.linear %h, %w : tensor<1x64xf32>, tensor<64x64xf32> -> tensor<1x64xf32>
+    ```
+    After:
+    ```mlir
+    %v = memref.view %weights[%c1024][] : memref<1040384xi8> to memref<64x64xf32>
+    %w = bufferization.to_tensor %v restrict : memref<64x64xf32> to tensor<64x64xf32>
+    %q = linalg.generic {...} ins(%h, %w : ...) outs(%zero : tensor<1x64xf32>) {...}
+    ```
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
+    "mlir::linalg::LinalgDialect", "mlir::math::MathDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+  let statistics = [
+    Statistic<"numLoweredOps", "lowered-ops", "tlm ops lowered">,
+    Statistic<"weightBytes", "weight-bytes", "bytes of weights laid out">
+  ];
+}
+
+def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
+  let summary = "Place the KV cache and every buffer in one planned arena";
+  let description = [{
+    Runs after bufferization. Each entry function
+    `@f(%weights, %tokens, %pos, %key_cache, %value_cache, %logits)` becomes
+    `@<prefix>f(%weights, %arena: memref<Nxi8>, %tokens, %pos, %logits)`:
+    the caches are views at the start of the arena, and every `memref.alloc`
+    becomes a view at an offset chosen by a liveness-based first-fit plan,
+    so buffers whose lifetimes do not overlap share bytes. Generated code
+    then never allocates; the arena size is recorded on the function as
+    `tlmc.arena_bytes` for the container and the runtime.
+
+    Before:
+    ```mlir
+    %a = memref.alloc() {alignment = 64 : i64} : memref<1x64xf32>
+    ```
+    After:
+    ```mlir
+    %a = memref.view %arena[%c81920][] : memref<90112xi8> to memref<1x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"symbolPrefix", "symbol-prefix", "std::string", "\"\"",
+           "Prefix for the entry points' symbol names">
+  ];
+  let statistics = [
+    Statistic<"arenaBytes", "arena-bytes", "bytes of the largest arena">,
+    Statistic<"plannedBuffers", "planned-buffers", "allocations placed">
+  ];
+}
+
+#endif // TLMC_CODEGEN_PASSES_TD

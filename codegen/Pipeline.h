@@ -1,0 +1,34 @@
+//===- Pipeline.h - from the tlm graph to the LLVM dialect --------*- C++ -*-===//
+
+#ifndef TLMC_CODEGEN_PIPELINE_H
+#define TLMC_CODEGEN_PIPELINE_H
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+
+namespace tlmc {
+
+struct LoweringOptions {
+  /// Prefix of the entry points' symbols (`<prefix>decode`, `<prefix>prefill`).
+  std::string symbolPrefix;
+};
+
+/// Registers every dialect and interface the lowering needs (bufferization
+/// models, LLVM translation).
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
+/// Adds the passes that take a verified tlm module to the LLVM dialect:
+/// tlm -> linalg/scf on tensors -> one-shot bufferization -> planned arena
+/// -> loops -> LLVM.
+void buildLoweringPipeline(mlir::OpPassManager &pm,
+                           const LoweringOptions &options);
+
+/// Registers the codegen passes and the `tlm-lower-to-llvm` pipeline with
+/// the pass registry (for tlmc-opt).
+void registerCodegenPasses();
+
+} // namespace tlmc
+
+#endif // TLMC_CODEGEN_PIPELINE_H

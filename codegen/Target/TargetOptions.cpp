@@ -1,0 +1,54 @@
+//===- TargetOptions.cpp - the one place target choices are made ----*- C++ -*-===//
+
+#include "codegen/Target/TargetOptions.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace tlmc;
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+tlmc::createTargetMachine(const TargetOptions &options) {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+
+  std::string hostTriple = llvm::sys::getDefaultTargetTriple();
+  llvm::Triple triple(options.triple.empty() ? hostTriple : options.triple);
+  bool isHost = llvm::Triple(hostTriple).getArch() == triple.getArch() &&
+                llvm::Triple(hostTriple).getOS() == triple.getOS();
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--target '" + triple.str() + "': " + error);
+
+  std::string cpu = options.cpu;
+  std::string features;
+  if (cpu == "native") {
+    if (isHost) {
+      cpu = llvm::sys::getHostCPUName().str();
+      llvm::SubtargetFeatures f;
+      for (auto &feature : llvm::sys::getHostCPUFeatures())
+        f.AddFeature(feature.first(), feature.second);
+      features = f.getString();
+    } else {
+      cpu = "generic";
+    }
+  }
+  llvm::TargetOptions targetOptions;
+  auto machine = std::unique_ptr<llvm::TargetMachine>(
+      target->createTargetMachine(triple, cpu, features, targetOptions,
+                                  llvm::Reloc::PIC_, std::nullopt,
+                                  llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot create a target machine for " +
+                                       triple.str() + " (cpu " + cpu + ")");
+  return machine;
+}

@@ -1,0 +1,29 @@
+//===- TargetOptions.h - the one place target choices are made ---*- C++ -*-===//
+
+#ifndef TLMC_CODEGEN_TARGET_TARGETOPTIONS_H
+#define TLMC_CODEGEN_TARGET_TARGETOPTIONS_H
+
+#include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+#include <string>
+
+namespace tlmc {
+
+struct TargetOptions {
+  /// Target triple; empty means the host.
+  std::string triple;
+  /// CPU name; "native" (the default) means the host's CPU when compiling
+  /// for the host and the architecture's generic CPU otherwise.
+  std::string cpu = "native";
+};
+
+/// A TargetMachine for `options` (position-independent code, -O3), with the
+/// host's features when the CPU is the host's.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options);
+
+} // namespace tlmc
+
+#endif // TLMC_CODEGEN_TARGET_TARGETOPTIONS_H

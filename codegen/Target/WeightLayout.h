@@ -1,0 +1,50 @@
+//===- WeightLayout.h - where each weight lives in the container -*- C++ -*-===//
+//
+// The generated code reads weight W at `weights_base + offset(W)`, and the
+// container writer puts W's bytes exactly there: both ask this one function,
+// so the two can never disagree. How a weight is stored (its element type,
+// its alignment) is a code generation decision, made here per target.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TLMC_CODEGEN_TARGET_WEIGHTLAYOUT_H
+#define TLMC_CODEGEN_TARGET_WEIGHTLAYOUT_H
+
+#include "dialects/tlm/IR/TLMOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <vector>
+
+namespace tlmc {
+
+struct WeightSlot {
+  std::string name;
+  int64_t offset = 0;
+  int64_t bytes = 0;
+  /// The tensor type the generated code reads at `offset`.
+  mlir::RankedTensorType storedType;
+};
+
+struct WeightLayout {
+  std::vector<WeightSlot> slots;
+  llvm::StringMap<size_t> byName;
+  int64_t totalBytes = 0;
+  /// Every slot starts at a multiple of this (cache line; SIMD loads).
+  static constexpr int64_t kAlignment = 64;
+
+  const WeightSlot *lookup(llvm::StringRef name) const;
+};
+
+/// The tensor type a weight is stored as: its own type for f32/f16/bf16;
+/// block-encoded weights (Q8_0/Q4_0) are decoded to f32 when written, until
+/// the compress dialect computes on blocks directly.
+mlir::RankedTensorType getStoredType(mlir::tlm::WeightOp weight);
+
+/// Lays out every `tlm.weight` of `module` in declaration order.
+WeightLayout computeWeightLayout(mlir::ModuleOp module);
+
+} // namespace tlmc
+
+#endif // TLMC_CODEGEN_TARGET_WEIGHTLAYOUT_H

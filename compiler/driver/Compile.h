@@ -1,0 +1,34 @@
+//===- Compile.h - `tlmc compile`: model file to native code -----*- C++ -*-===//
+
+#ifndef TLMC_COMPILER_DRIVER_COMPILE_H
+#define TLMC_COMPILER_DRIVER_COMPILE_H
+
+#include "codegen/Target/TargetOptions.h"
+#include "compiler/import/common/ImportedModel.h"
+
+#include "llvm/Support/Error.h"
+
+namespace tlmc {
+
+struct CompileOptions {
+  /// OUT: writes OUT.o, OUT.h and OUT.tlmw (and OUT itself with `exe`).
+  std::string output;
+  TargetOptions target;
+  int64_t prefillChunk = 16;
+  /// Put the container into the object's read-only data.
+  bool embedWeights = false;
+  /// Link OUT as a ready executable (the generator app + runtime + model).
+  bool exe = false;
+  /// Where tlmc itself lives (to find the runtime libraries for `exe`).
+  std::string toolDir;
+  /// Print what was written and the memory plan.
+  bool verbose = true;
+};
+
+/// Compiles `model` (already imported and checked).
+llvm::Error compileModel(const ImportedModel &model,
+                         const CompileOptions &options);
+
+} // namespace tlmc
+
+#endif // TLMC_COMPILER_DRIVER_COMPILE_H

@@ -1,0 +1,304 @@
+/*===- generate.c - generate text with a compiled model ------------*- C -*-===*
+ *
+ *   OUT -p PROMPT -n N [--temp T] [--top-p P] [--top-k K] [--seed S]
+ *       [--threads K] [--tokens] [--perplexity FILE] [--weights FILE]
+ *
+ * -n counts positions including the prompt (as llama2.c's `run -n`);
+ * generation stops early when the model emits BOS, as llama2.c's run.c does.
+ * Prints the text, then tokens/s on stderr. The model is whatever the
+ * program was linked with (`tlmc compile --exe`); its weights come from the
+ * object (--embed-weights), --weights FILE, or OUT.tlmw beside the program.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "tlm/tlm.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern const tlm_model tlm_default_model;
+
+typedef struct options {
+  const char *prompt;
+  int steps;
+  float temperature, top_p;
+  int top_k;
+  unsigned long long seed;
+  int threads;
+  int print_tokens;
+  const char *perplexity_file;
+  const char *weights;
+} options;
+
+static void usage(const char *argv0) {
+  fprintf(stderr,
+          "usage: %s [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K]\n"
+          "          [--seed S] [--threads K] [--tokens] [--perplexity FILE]\n"
+          "          [--weights FILE]\n",
+          argv0);
+  exit(1);
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+  o->prompt = "";
+  o->steps = 256;
+  o->temperature = 1.0f;
+  o->top_p = 0.9f;
+  o->top_k = 0;
+  o->seed = 0;
+  o->threads = 1;
+  o->print_tokens = 0;
+  o->perplexity_file = NULL;
+  o->weights = NULL;
+  for (int i = 1; i < argc; ++i) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--tokens")) {
+      o->print_tokens = 1;
+      continue;
+    }
+    if (!v)
+      usage(argv[0]);
+    char *end = NULL;
+    if (!strcmp(a, "-p"))
+      o->prompt = v;
+    else if (!strcmp(a, "-n"))
+      o->steps = (int)strtol(v, &end, 10);
+    else if (!strcmp(a, "--temp") || !strcmp(a, "-t"))
+      o->temperature = strtof(v, &end);
+    else if (!strcmp(a, "--top-p"))
+      o->top_p = strtof(v, &end);
+    else if (!strcmp(a, "--top-k"))
+      o->top_k = (int)strtol(v, &end, 10);
+    else if (!strcmp(a, "--seed") || !strcmp(a, "-s"))
+      o->seed = strtoull(v, &end, 10);
+    else if (!strcmp(a, "--threads"))
+      o->threads = (int)strtol(v, &end, 10);
+    else if (!strcmp(a, "--perplexity"))
+      o->perplexity_file = v;
+    else if (!strcmp(a, "--weights"))
+      o->weights = v;
+    else
+      usage(argv[0]);
+    if (end && *end) {
+      fprintf(stderr, "error: %s: '%s' is not a number\n", a, v);
+      exit(1);
+    }
+    ++i;
+  }
+  if (o->steps < 1 || o->temperature < 0 || o->top_p <= 0 || o->top_p > 1 ||
+      o->top_k < 0 || o->threads < 1) {
+    fprintf(stderr, "error: need -n >= 1, --temp >= 0, 0 < --top-p <= 1, "
+                    "--top-k >= 0, --threads >= 1\n");
+    exit(1);
+  }
+  return 0;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Prints a piece as llama2.c's safe_printf does: lone unprintable bytes are
+ * dropped. */
+static void print_piece(const char *piece, size_t length) {
+  if (length == 1 && !(isprint((unsigned char)piece[0]) ||
+                       isspace((unsigned char)piece[0])))
+    return;
+  fwrite(piece, 1, length, stdout);
+}
+
+static void print_token_line(const char *label, const int32_t *t, size_t n) {
+  printf("%s:", label);
+  for (size_t i = 0; i < n; ++i)
+    printf(" %d", t[i]);
+  printf("\n");
+}
+
+static int generate(tlm_session *s, const options *o) {
+  const tlm_config *c = tlm_session_config(s);
+  size_t capacity = strlen(o->prompt) + 3;
+  int32_t *prompt = malloc(sizeof(int32_t) * capacity);
+  int32_t *generated = malloc(sizeof(int32_t) * (size_t)c->context + 1);
+  size_t n_prompt = 0, n_generated = 0;
+  if (!prompt || !generated ||
+      tlm_tokenize(s, o->prompt, 1, prompt, capacity, &n_prompt) != TLM_OK) {
+    fprintf(stderr, "error: %s\n", tlm_session_error(s));
+    return 1;
+  }
+  int steps = o->steps > c->context ? c->context : o->steps;
+  if ((int)n_prompt > steps) {
+    fprintf(stderr, "error: the prompt has %zu tokens, more than -n %d\n",
+            n_prompt, steps);
+    return 1;
+  }
+  tlm_sampler sampler;
+  unsigned long long seed = o->seed ? o->seed : (unsigned long long)time(NULL);
+  tlm_sampler_init(&sampler, o->temperature, o->top_p, o->top_k, seed);
+
+  /* The prompt's text, as the reference prints it. */
+  for (size_t i = 1; i < n_prompt; ++i) {
+    size_t len;
+    const char *piece = tlm_token_text(s, prompt[i - 1], prompt[i], &len);
+    print_piece(piece, len);
+  }
+  fflush(stdout);
+
+  double start = now_seconds();
+  if (tlm_eval(s, prompt, n_prompt, NULL) != TLM_OK) {
+    fprintf(stderr, "error: %s\n", tlm_session_error(s));
+    return 1;
+  }
+  int32_t token = prompt[n_prompt - 1];
+  for (int pos = (int)n_prompt - 1; pos < steps;) {
+    int32_t next = tlm_sample(s, &sampler);
+    ++pos;
+    if (next == c->bos)
+      break;
+    generated[n_generated++] = next;
+    size_t len;
+    const char *piece = tlm_token_text(s, token, next, &len);
+    print_piece(piece, len);
+    fflush(stdout);
+    token = next;
+    if (pos >= steps)
+      break;
+    if (tlm_eval(s, &token, 1, NULL) != TLM_OK) {
+      fprintf(stderr, "error: %s\n", tlm_session_error(s));
+      return 1;
+    }
+  }
+  double elapsed = now_seconds() - start;
+  printf("\n");
+  if (o->print_tokens) {
+    print_token_line("prompt_tokens", prompt, n_prompt);
+    print_token_line("generated_tokens", generated, n_generated);
+  }
+  fflush(stdout);
+  fprintf(stderr, "achieved tok/s: %.1f (%u positions, seed %llu)\n",
+          elapsed > 0 ? (double)tlm_position(s) / elapsed : 0.0,
+          tlm_position(s), seed);
+  free(prompt);
+  free(generated);
+  return 0;
+}
+
+/* Reads the whole file; NUL-terminated. */
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+  if (text && fread(text, 1, (size_t)size, f) != (size_t)size) {
+    free(text);
+    text = NULL;
+  }
+  fclose(f);
+  if (text)
+    text[size] = '\0';
+  return text;
+}
+
+/* Perplexity over paragraphs separated by blank lines: each evaluated on its
+ * own from position 0 with BOS prepended, predicting tokens 2..n (the first
+ * text token, whose prediction depends only on BOS, is not scored). */
+static int perplexity(tlm_session *s, const char *path) {
+  const tlm_config *c = tlm_session_config(s);
+  char *text = read_text(path);
+  if (!text) {
+    fprintf(stderr, "error: %s: cannot read\n", path);
+    return 1;
+  }
+  size_t cap = (size_t)c->context;
+  int32_t *tokens = malloc(sizeof(int32_t) * cap);
+  float *logits = malloc(sizeof(float) * cap * (size_t)c->vocab);
+  if (!tokens || !logits) {
+    fprintf(stderr, "error: out of memory\n");
+    return 1;
+  }
+  double nll = 0;
+  size_t predicted = 0;
+  char *p = text;
+  while (*p) {
+    /* One paragraph: up to a blank line. */
+    char *end = strstr(p, "\n\n");
+    char *next = end ? end : p + strlen(p);
+    char saved = *next;
+    *next = '\0';
+    while (*p == '\n' || *p == ' ')
+      ++p;
+    size_t len = strlen(p);
+    while (len && (p[len - 1] == '\n' || p[len - 1] == ' '))
+      p[--len] = '\0';
+    if (len) {
+      size_t n;
+      if (tlm_tokenize(s, p, 1, tokens, cap, &n) != TLM_OK) {
+        fprintf(stderr, "error: %s: %s\n", path, tlm_session_error(s));
+        return 1;
+      }
+      tlm_reset(s);
+      if (tlm_eval(s, tokens, n, logits) != TLM_OK) {
+        fprintf(stderr, "error: %s: %s\n", path, tlm_session_error(s));
+        return 1;
+      }
+      for (size_t i = 2; i < n; ++i) {
+        const float *row = logits + (i - 1) * (size_t)c->vocab;
+        double max = row[0], sum = 0;
+        for (int v = 1; v < c->vocab; ++v)
+          max = row[v] > max ? row[v] : max;
+        for (int v = 0; v < c->vocab; ++v)
+          sum += exp((double)row[v] - max);
+        nll += -((double)row[tokens[i]] - max - log(sum));
+        ++predicted;
+      }
+    }
+    *next = saved;
+    p = next;
+    while (*p == '\n')
+      ++p;
+  }
+  if (!predicted) {
+    fprintf(stderr, "error: %s: no tokens to predict\n", path);
+    return 1;
+  }
+  printf("perplexity %.6f\n", exp(nll / (double)predicted));
+  fprintf(stderr, "%zu predicted tokens, mean NLL %.6f\n", predicted,
+          nll / (double)predicted);
+  free(tokens);
+  free(logits);
+  free(text);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  parse_args(argc, argv, &o);
+  const tlm_model *model = &tlm_default_model;
+  char path[4096];
+  const char *weights = o.weights;
+  if (!weights && !model->embedded_container) {
+    snprintf(path, sizeof path, "%s.tlmw", argv[0]);
+    weights = path;
+  }
+  tlm_session_options so = {o.threads, NULL, 0};
+  tlm_session *s = NULL;
+  char error[512];
+  if (tlm_session_open_file(model, weights, &so, &s, error, sizeof error) !=
+      TLM_OK) {
+    fprintf(stderr, "error: %s\n", error);
+    return 1;
+  }
+  int rc = o.perplexity_file ? perplexity(s, o.perplexity_file)
+                             : generate(s, &o);
+  tlm_session_close(s);
+  return rc;
+}

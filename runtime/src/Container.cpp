@@ -1,0 +1,171 @@
+//===- Container.cpp - verify a .tlmw container before any use ------*- C++ -*-===//
+//
+// A container may come from anywhere (a file on a device, a download). It is
+// read only after the FlatBuffers verifier has checked every offset of the
+// metadata, and after our own checks that sizes, offsets and ids agree with
+// each other, with the weights region and with the compiled model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/src/Session.h"
+#include "runtime/include/tlm/container.h"
+#include "runtime/schema/tlmw_generated.h"
+
+#include <cstring>
+
+using namespace tlmrt;
+
+namespace {
+
+template <typename T>
+size_t sizeOf(const flatbuffers::Vector<T> *v) {
+  return v ? v->size() : 0;
+}
+
+tlm_status checkTokenizer(tlm_session *s, const tlmw::Tokenizer *t,
+                          char *error, size_t errorSize) {
+  TokenizerView &view = s->tokenizer;
+  if (!t || t->kind() == tlmw::TokenizerKind::None)
+    return TLM_OK; // a model without a tokenizer still runs on token ids
+  uint32_t vocab = uint32_t(s->config.vocab);
+  if (sizeOf(t->token_offsets()) != vocab + 1 ||
+      sizeOf(t->sorted_ids()) != vocab)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: tokenizer tables do not have %u tokens", vocab);
+  if (sizeOf(t->scores()) != 0 && sizeOf(t->scores()) != vocab)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: tokenizer has %zu scores for %u tokens",
+                sizeOf(t->scores()), vocab);
+  const uint32_t *offsets = t->token_offsets()->data();
+  size_t bytes = sizeOf(t->token_bytes());
+  if (offsets[0] != 0 || offsets[vocab] != bytes)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: token offsets do not span the token bytes");
+  uint32_t maxBytes = 0;
+  for (uint32_t i = 0; i < vocab; ++i) {
+    if (offsets[i + 1] < offsets[i])
+      return fail(error, errorSize, TLM_ERR_CONTAINER,
+                  "container: token %u has a negative length", i);
+    if (offsets[i + 1] - offsets[i] > maxBytes)
+      maxBytes = offsets[i + 1] - offsets[i];
+  }
+  for (uint32_t id : *t->sorted_ids())
+    if (id >= vocab)
+      return fail(error, errorSize, TLM_ERR_CONTAINER,
+                  "container: sorted token id %u is out of range", id);
+  size_t merges = sizeOf(t->merge_pairs());
+  if (merges % 2 != 0)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: merge pairs come in twos");
+  for (size_t i = 0; i < merges; ++i)
+    if (t->merge_pairs()->Get(i) >= vocab)
+      return fail(error, errorSize, TLM_ERR_CONTAINER,
+                  "container: merge refers to token %u of %u",
+                  t->merge_pairs()->Get(i), vocab);
+  if (t->bos() < 0 || t->bos() >= int32_t(vocab) || t->eos() < 0 ||
+      t->eos() >= int32_t(vocab))
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: bos/eos ids out of range");
+  view.kind = int(t->kind());
+  view.count = vocab;
+  view.bytes = t->token_bytes() ? t->token_bytes()->data() : nullptr;
+  view.offsets = offsets;
+  view.scores = sizeOf(t->scores()) ? t->scores()->data() : nullptr;
+  view.sortedIds = t->sorted_ids()->data();
+  view.mergePairs = merges ? t->merge_pairs()->data() : nullptr;
+  view.mergeCount = uint32_t(merges / 2);
+  view.maxTokenBytes = maxBytes;
+  view.bos = t->bos();
+  view.eos = t->eos();
+  return TLM_OK;
+}
+
+} // namespace
+
+tlm_status tlmrt::loadContainer(tlm_session *s, const uint8_t *data,
+                                size_t bytes, char *error, size_t errorSize) {
+  const tlm_model *model = s->model;
+  tlm_container_header header;
+  if (!data || bytes < sizeof(header))
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: %zu bytes is too short for the header", bytes);
+  std::memcpy(&header, data, sizeof(header));
+  if (std::memcmp(header.magic, TLM_CONTAINER_MAGIC, 8) != 0)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: bad magic (not a .tlmw file)");
+  if (header.version != 1)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: version %u is not supported (expected 1)",
+                header.version);
+  if (header.flatbuffer_offset != sizeof(header) ||
+      header.flatbuffer_bytes > bytes - sizeof(header) ||
+      header.weights_offset % 64 != 0 || header.weights_offset > bytes ||
+      header.weights_bytes > bytes - header.weights_offset ||
+      header.weights_offset < header.flatbuffer_offset + header.flatbuffer_bytes)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: header regions do not fit in %zu bytes "
+                "(truncated or corrupt)",
+                bytes);
+
+  const uint8_t *fbData = data + header.flatbuffer_offset;
+  flatbuffers::Verifier verifier(fbData, header.flatbuffer_bytes);
+  if (!tlmw::VerifyModelBuffer(verifier))
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: metadata failed FlatBuffers verification");
+  const tlmw::Model *m = tlmw::GetModel(fbData);
+  const tlmw::Config *c = m->config();
+  const tlmw::MemoryPlan *plan = m->plan();
+  if (!c || !plan || !m->tensors())
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: config, plan or tensor table missing");
+  if (m->abi_version() != TLM_ABI_VERSION ||
+      m->fingerprint() != header.fingerprint ||
+      m->weights_bytes() != header.weights_bytes)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: metadata disagrees with its header");
+
+  // The compiled model and this container must come from one compile.
+  if (m->fingerprint() != model->fingerprint ||
+      plan->arena_bytes() != model->arena_bytes ||
+      m->weights_bytes() != model->weights_bytes ||
+      m->prefill_chunk() != model->prefill_chunk)
+    return fail(error, errorSize, TLM_ERR_MISMATCH,
+                "container fingerprint %016llx does not match the compiled "
+                "model's %016llx (recompile, or use the .tlmw written with "
+                "this object)",
+                (unsigned long long)m->fingerprint(),
+                (unsigned long long)model->fingerprint);
+
+  if (c->vocab() <= 0 || c->dim() <= 0 || c->layers() <= 0 ||
+      c->context() <= 0 || plan->kv_cache_bytes() > plan->arena_bytes())
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: configuration has non-positive sizes");
+  for (const tlmw::Tensor *t : *m->tensors())
+    if (!t || t->offset() > header.weights_bytes ||
+        t->bytes() > header.weights_bytes - t->offset())
+      return fail(error, errorSize, TLM_ERR_CONTAINER,
+                  "container: tensor '%s' lies outside the weights region",
+                  t && t->name() ? t->name()->c_str() : "?");
+
+  tlm_config &cfg = s->config;
+  cfg.vocab = c->vocab();
+  cfg.dim = c->dim();
+  cfg.ffn_dim = c->ffn_dim();
+  cfg.layers = c->layers();
+  cfg.heads = c->heads();
+  cfg.kv_heads = c->kv_heads();
+  cfg.head_dim = c->head_dim();
+  cfg.context = c->context();
+  cfg.bos = c->bos();
+  cfg.eos = c->eos();
+  cfg.prefill_chunk = m->prefill_chunk();
+  cfg.arena_bytes = plan->arena_bytes();
+  cfg.kv_cache_bytes = plan->kv_cache_bytes();
+  cfg.weights_bytes = m->weights_bytes();
+  if (tlm_status st = checkTokenizer(s, m->tokenizer(), error, errorSize))
+    return st;
+  s->weights = data + header.weights_offset;
+  s->container = data;
+  s->containerBytes = bytes;
+  return TLM_OK;
+}

@@ -1,0 +1,254 @@
+//===- Session.cpp - open a compiled model and run it ---------------*- C++ -*-===//
+
+#include "runtime/src/Session.h"
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define TLM_HAVE_MMAP 1
+#endif
+
+using namespace tlmrt;
+
+tlm_status tlmrt::fail(char *error, size_t size, tlm_status status,
+                       const char *fmt, ...) {
+  if (error && size) {
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(error, size, fmt, args);
+    va_end(args);
+  }
+  return status;
+}
+
+void *tlmrt::allocateAligned(size_t bytes) {
+  void *p = nullptr;
+  if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
+    return nullptr;
+  return p;
+}
+
+void tlmrt::freeAligned(void *p) { std::free(p); }
+
+/// Allocates everything a session needs; nothing is allocated afterwards.
+static tlm_status allocateBuffers(tlm_session *s,
+                                  const tlm_session_options *options,
+                                  char *error, size_t errorSize) {
+  const tlm_config &c = s->config;
+  if (options && options->arena) {
+    if (options->arena_bytes < c.arena_bytes ||
+        reinterpret_cast<uintptr_t>(options->arena) % 64 != 0)
+      return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
+                  "caller arena must be 64-byte aligned and hold %llu bytes",
+                  (unsigned long long)c.arena_bytes);
+    s->arena = static_cast<uint8_t *>(options->arena);
+  } else {
+    s->arena = static_cast<uint8_t *>(allocateAligned(c.arena_bytes));
+    s->ownsArena = true;
+  }
+  size_t rows = c.prefill_chunk > 1 ? c.prefill_chunk : 1;
+  s->logits = static_cast<float *>(
+      allocateAligned(sizeof(float) * rows * size_t(c.vocab)));
+  s->probScratch =
+      static_cast<float *>(allocateAligned(sizeof(float) * size_t(c.vocab)));
+  s->indexScratch =
+      static_cast<int32_t *>(allocateAligned(sizeof(int32_t) * size_t(c.vocab)));
+  s->textScratch = static_cast<char *>(
+      allocateAligned(2 * size_t(s->tokenizer.maxTokenBytes) + 16));
+  if (!s->arena || !s->logits || !s->probScratch || !s->indexScratch ||
+      !s->textScratch)
+    return fail(error, errorSize, TLM_ERR_NO_MEMORY,
+                "cannot allocate %llu bytes of arena and buffers",
+                (unsigned long long)c.arena_bytes);
+  return TLM_OK;
+}
+
+extern "C" tlm_status tlm_session_open(const tlm_model *model,
+                                       const void *container,
+                                       size_t containerBytes,
+                                       const tlm_session_options *options,
+                                       tlm_session **out, char *error,
+                                       size_t errorSize) {
+  if (!model || !out)
+    return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
+                "model and session pointers are required");
+  *out = nullptr;
+  if (model->abi_version != TLM_ABI_VERSION || !model->decode ||
+      !model->prefill)
+    return fail(error, errorSize, TLM_ERR_MISMATCH,
+                "compiled model ABI %u, runtime ABI %u", model->abi_version,
+                TLM_ABI_VERSION);
+  if (!container) {
+    container = model->embedded_container;
+    containerBytes = model->embedded_container_bytes;
+    if (!container)
+      return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
+                  "no container given and none embedded in the model "
+                  "(compile with --embed-weights or pass the .tlmw)");
+  }
+  if (options && options->threads < 0)
+    return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
+                "threads must be >= 0, got %d", options->threads);
+  tlm_session *s = new (std::nothrow) tlm_session();
+  if (!s)
+    return fail(error, errorSize, TLM_ERR_NO_MEMORY, "out of memory");
+  s->model = model;
+  tlm_status st = loadContainer(s, static_cast<const uint8_t *>(container),
+                                containerBytes, error, errorSize);
+  if (st == TLM_OK)
+    st = allocateBuffers(s, options, error, errorSize);
+  if (st != TLM_OK) {
+    tlm_session_close(s);
+    return st;
+  }
+  *out = s;
+  return TLM_OK;
+}
+
+extern "C" tlm_status tlm_session_open_file(const tlm_model *model,
+                                            const char *path,
+                                            const tlm_session_options *options,
+                                            tlm_session **out, char *error,
+                                            size_t errorSize) {
+  if (!path)
+    return tlm_session_open(model, nullptr, 0, options, out, error, errorSize);
+  if (out)
+    *out = nullptr;
+#ifdef TLM_HAVE_MMAP
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot open: %s", path,
+                std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+    close(fd);
+    return fail(error, errorSize, TLM_ERR_IO, "%s: empty or unreadable", path);
+  }
+  size_t bytes = size_t(st.st_size);
+  void *mapping = mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (mapping == MAP_FAILED)
+    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot map: %s", path,
+                std::strerror(errno));
+  tlm_status status = tlm_session_open(model, mapping, bytes, options, out,
+                                       error, errorSize);
+  if (status != TLM_OK) {
+    munmap(mapping, bytes);
+    // Name the file in the message.
+    if (error && errorSize) {
+      char copy[256];
+      std::snprintf(copy, sizeof copy, "%s", error);
+      std::snprintf(error, errorSize, "%s: %s", path, copy);
+    }
+    return status;
+  }
+  (*out)->mapping = mapping;
+  (*out)->mappingBytes = bytes;
+  return TLM_OK;
+#else
+  FILE *f = std::fopen(path, "rb");
+  if (!f)
+    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot open", path);
+  std::fseek(f, 0, SEEK_END);
+  long size = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  void *data = size > 0 ? allocateAligned(size_t(size)) : nullptr;
+  if (!data || std::fread(data, 1, size_t(size), f) != size_t(size)) {
+    std::fclose(f);
+    freeAligned(data);
+    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot read", path);
+  }
+  std::fclose(f);
+  tlm_status status = tlm_session_open(model, data, size_t(size), options,
+                                       out, error, errorSize);
+  if (status != TLM_OK) {
+    freeAligned(data);
+    return status;
+  }
+  (*out)->ownedContainer = data;
+  return TLM_OK;
+#endif
+}
+
+extern "C" void tlm_session_close(tlm_session *s) {
+  if (!s)
+    return;
+  if (s->ownsArena)
+    freeAligned(s->arena);
+  freeAligned(s->logits);
+  freeAligned(s->probScratch);
+  freeAligned(s->indexScratch);
+  freeAligned(s->textScratch);
+#ifdef TLM_HAVE_MMAP
+  if (s->mapping)
+    munmap(s->mapping, s->mappingBytes);
+#endif
+  freeAligned(s->ownedContainer);
+  delete s;
+}
+
+extern "C" const tlm_config *tlm_session_config(const tlm_session *s) {
+  return s ? &s->config : nullptr;
+}
+
+extern "C" const char *tlm_session_error(const tlm_session *s) {
+  return s ? s->error : "no session";
+}
+
+extern "C" void tlm_reset(tlm_session *s) {
+  if (s)
+    s->pos = 0;
+}
+
+extern "C" uint32_t tlm_position(const tlm_session *s) {
+  return s ? s->pos : 0;
+}
+
+extern "C" const float *tlm_logits(const tlm_session *s) {
+  return s ? s->logits + size_t(s->lastRow) * size_t(s->config.vocab) : nullptr;
+}
+
+extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
+                               size_t count, float *logitsOut) {
+  if (!s || (!tokens && count))
+    return TLM_ERR_INVALID_ARGUMENT;
+  const tlm_config &c = s->config;
+  if (count > size_t(c.context) - s->pos)
+    return fail(s->error, sizeof s->error, TLM_ERR_CONTEXT_FULL,
+                "%zu tokens at position %u exceed the context of %d", count,
+                s->pos, c.context);
+  for (size_t i = 0; i < count; ++i)
+    if (tokens[i] < 0 || tokens[i] >= c.vocab)
+      return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                  "token %d at index %zu is outside the vocabulary of %d",
+                  tokens[i], i, c.vocab);
+  size_t vocab = size_t(c.vocab), chunk = c.prefill_chunk;
+  size_t i = 0;
+  // Whole chunks through prefill, the rest one token at a time.
+  while (chunk > 1 && count - i >= chunk) {
+    s->model->prefill(s->weights, s->arena, tokens + i, s->pos, s->logits);
+    if (logitsOut)
+      std::memcpy(logitsOut + i * vocab, s->logits,
+                  sizeof(float) * chunk * vocab);
+    s->lastRow = uint32_t(chunk - 1);
+    s->pos += uint32_t(chunk);
+    i += chunk;
+  }
+  for (; i < count; ++i) {
+    s->model->decode(s->weights, s->arena, tokens + i, s->pos, s->logits);
+    if (logitsOut)
+      std::memcpy(logitsOut + i * vocab, s->logits, sizeof(float) * vocab);
+    s->lastRow = 0;
+    s->pos += 1;
+  }
+  return TLM_OK;
+}

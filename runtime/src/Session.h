@@ -1,0 +1,85 @@
+//===- Session.h - the runtime's internal session state -----------*- C++ -*-===//
+//
+// Internal to the runtime: what tlm_session holds. Everything is allocated in
+// tlm_session_open and freed in tlm_session_close.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TLM_RUNTIME_SRC_SESSION_H
+#define TLM_RUNTIME_SRC_SESSION_H
+
+#include "runtime/include/tlm/tlm.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tlmw {
+struct Model;
+}
+
+namespace tlmrt {
+
+/// The container's tokenizer tables, as views into the container.
+struct TokenizerView {
+  int kind = 0; // tlmw::TokenizerKind
+  uint32_t count = 0;
+  const uint8_t *bytes = nullptr;
+  const uint32_t *offsets = nullptr; // count + 1
+  const float *scores = nullptr;     // count, or null
+  const uint32_t *sortedIds = nullptr;
+  const uint32_t *mergePairs = nullptr; // 2 per merge, by rank
+  uint32_t mergeCount = 0;
+  uint32_t maxTokenBytes = 0;
+  int32_t bos = 1, eos = 2;
+
+  const char *text(uint32_t id) const {
+    return reinterpret_cast<const char *>(bytes + offsets[id]);
+  }
+  uint32_t length(uint32_t id) const { return offsets[id + 1] - offsets[id]; }
+  /// The id of the token spelled `s` (length `n`), or -1.
+  int32_t lookup(const char *s, size_t n) const;
+};
+
+} // namespace tlmrt
+
+struct tlm_session {
+  const tlm_model *model = nullptr;
+  const uint8_t *container = nullptr;
+  size_t containerBytes = 0;
+  void *mapping = nullptr; // mmapped container, if the runtime mapped it
+  size_t mappingBytes = 0;
+  void *ownedContainer = nullptr; // read into memory, if it could not map
+  uint8_t *arena = nullptr;
+  bool ownsArena = false;
+  const uint8_t *weights = nullptr;
+  float *logits = nullptr; // prefill_chunk x vocab
+  uint32_t lastRow = 0;
+  uint32_t pos = 0;
+  tlm_config config{};
+  tlmrt::TokenizerView tokenizer;
+  // Scratch, sized at open: token text concatenation and sampling.
+  char *textScratch = nullptr;
+  float *probScratch = nullptr;
+  int32_t *indexScratch = nullptr;
+  char pieceScratch[8] = {};
+  char error[256] = {};
+};
+
+namespace tlmrt {
+
+/// Formats a message into `error` (may be null) and returns `status`.
+tlm_status fail(char *error, size_t size, tlm_status status, const char *fmt,
+                ...);
+
+/// Verifies `data` as a container for `model` and fills the session's
+/// config, tokenizer view and weights pointer.
+tlm_status loadContainer(tlm_session *session, const uint8_t *data,
+                         size_t bytes, char *error, size_t errorSize);
+
+/// Allocates aligned memory (64 bytes) or returns null.
+void *allocateAligned(size_t bytes);
+void freeAligned(void *p);
+
+} // namespace tlmrt
+
+#endif // TLM_RUNTIME_SRC_SESSION_H
