@@ -2,9 +2,11 @@
  *
  *   OUT -p PROMPT -n N [--temp T] [--top-p P] [--top-k K] [--seed S]
  *       [--threads K] [--tokens] [--perplexity FILE] [--weights FILE]
+ *       [--logits FILE] [--no-prefill]
  *
  * -n counts positions including the prompt (as llama2.c's `run -n`);
- * generation stops early when the model emits BOS, as llama2.c's run.c does.
+ * generation stops early when the model emits BOS, as llama2.c's run.c does
+ * (--tokens lists that final BOS, as the golden files do).
  * Prints the text, then tokens/s on stderr. The model is whatever the
  * program was linked with (`tlmc compile --exe`); its weights come from the
  * object (--embed-weights), --weights FILE, or OUT.tlmw beside the program.
@@ -32,13 +34,15 @@ typedef struct options {
   int print_tokens;
   const char *perplexity_file;
   const char *weights;
+  const char *logits_file; /* the first generated token's logits */
+  int no_prefill;          /* feed the prompt one decode step at a time */
 } options;
 
 static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K]\n"
           "          [--seed S] [--threads K] [--tokens] [--perplexity FILE]\n"
-          "          [--weights FILE]\n",
+          "          [--weights FILE] [--logits FILE] [--no-prefill]\n",
           argv0);
   exit(1);
 }
@@ -54,11 +58,17 @@ static int parse_args(int argc, char **argv, options *o) {
   o->print_tokens = 0;
   o->perplexity_file = NULL;
   o->weights = NULL;
+  o->logits_file = NULL;
+  o->no_prefill = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--tokens")) {
       o->print_tokens = 1;
+      continue;
+    }
+    if (!strcmp(a, "--no-prefill")) {
+      o->no_prefill = 1;
       continue;
     }
     if (!v)
@@ -82,6 +92,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->perplexity_file = v;
     else if (!strcmp(a, "--weights"))
       o->weights = v;
+    else if (!strcmp(a, "--logits"))
+      o->logits_file = v;
     else
       usage(argv[0]);
     if (end && *end) {
@@ -121,6 +133,18 @@ static void print_token_line(const char *label, const int32_t *t, size_t n) {
   printf("\n");
 }
 
+static int write_logits(const char *path, const float *logits, int vocab) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "error: %s: cannot write\n", path);
+    return 1;
+  }
+  for (int i = 0; i < vocab; ++i)
+    fprintf(f, "%.9g\n", logits[i]);
+  fclose(f);
+  return 0;
+}
+
 static int generate(tlm_session *s, const options *o) {
   const tlm_config *c = tlm_session_config(s);
   size_t capacity = strlen(o->prompt) + 3;
@@ -151,17 +175,22 @@ static int generate(tlm_session *s, const options *o) {
   fflush(stdout);
 
   double start = now_seconds();
-  if (tlm_eval(s, prompt, n_prompt, NULL) != TLM_OK) {
-    fprintf(stderr, "error: %s\n", tlm_session_error(s));
+  size_t step = o->no_prefill ? 1 : n_prompt;
+  for (size_t i = 0; i < n_prompt; i += step)
+    if (tlm_eval(s, prompt + i, step, NULL) != TLM_OK) {
+      fprintf(stderr, "error: %s\n", tlm_session_error(s));
+      return 1;
+    }
+  if (o->logits_file && write_logits(o->logits_file, tlm_logits(s), c->vocab))
     return 1;
-  }
   int32_t token = prompt[n_prompt - 1];
   for (int pos = (int)n_prompt - 1; pos < steps;) {
     int32_t next = tlm_sample(s, &sampler);
     ++pos;
+    generated[n_generated++] = next;
+    /* Like run.c: BOS ends the story; it is listed, never printed. */
     if (next == c->bos)
       break;
-    generated[n_generated++] = next;
     size_t len;
     const char *piece = tlm_token_text(s, token, next, &len);
     print_piece(piece, len);
@@ -209,8 +238,8 @@ static char *read_text(const char *path) {
 }
 
 /* Perplexity over paragraphs separated by blank lines: each evaluated on its
- * own from position 0 with BOS prepended, predicting tokens 2..n (the first
- * text token, whose prediction depends only on BOS, is not scored). */
+ * own from position 0 with BOS prepended (token 1), predicting tokens 2..n,
+ * i.e. every token after BOS from the logits of the position before it. */
 static int perplexity(tlm_session *s, const char *path) {
   const tlm_config *c = tlm_session_config(s);
   char *text = read_text(path);
@@ -250,7 +279,7 @@ static int perplexity(tlm_session *s, const char *path) {
         fprintf(stderr, "error: %s: %s\n", path, tlm_session_error(s));
         return 1;
       }
-      for (size_t i = 2; i < n; ++i) {
+      for (size_t i = 1; i < n; ++i) {
         const float *row = logits + (i - 1) * (size_t)c->vocab;
         double max = row[0], sum = 0;
         for (int v = 1; v < c->vocab; ++v)

@@ -1,0 +1,51 @@
+"""Shared helpers for the end-to-end tests: compile with tlmc, run, compare."""
+import os
+import subprocess
+import sys
+
+SKIP = 77  # ctest's SKIP_RETURN_CODE for these tests
+
+
+class Results:
+    """Counts checks and prints the 'N passed, N failed' closing line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS: {what}")
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}" + (f"\n      {detail}" if detail else ""))
+        return ok
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
+
+
+def require(path, what):
+    if not os.path.exists(path):
+        print(f"SKIP: {what}: {path} is absent")
+        sys.exit(SKIP)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def compile_model(tlmc, model, out, *extra):
+    r = run([tlmc, "compile", model, "-o", out, "--exe", *extra])
+    if r.returncode != 0:
+        print(f"FAIL: tlmc compile {model}\n{r.stderr}")
+        print("0 passed, 1 failed")
+        sys.exit(1)
+    return out
+
+
+def read_floats(path):
+    with open(path) as f:
+        return [float(line) for line in f if line.strip()]

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Properties of compiled models beyond the golden cases.
+
+- perplexity of fp32 stories260K on ../shared/eval/tinystories-style.txt is
+  4.1268 +- 0.001 (llama2.c's protocol: paragraphs from position 0 with BOS);
+- prefilling a prompt gives the same logits as feeding it one decode step at
+  a time;
+- the results are identical for 1 and 2 threads;
+- --embed-weights makes a binary that runs with no container file;
+- a truncated or foreign container is refused with a message;
+- a model with no tokenizer fails to compile with a clear message;
+- llama-2-tiny-random (F16, 32000-token vocabulary) compiles and runs
+  deterministically.
+"""
+import argparse
+import os
+import shutil
+
+from e2e_common import Results, compile_model, read_floats, require, run
+
+LONG_PROMPT = ("Once upon a time, there was a little girl named Lily. She "
+               "loved to play outside in the park with her friends and her "
+               "big red ball.")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--tlmc", required=True)
+    p.add_argument("--shared", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    models = os.path.join(a.shared, "models")
+    s260 = os.path.join(models, "stories260K")
+    require(s260, "stories260K")
+    os.makedirs(a.work, exist_ok=True)
+    res = Results()
+
+    exe = compile_model(a.tlmc, os.path.join(s260, "stories260K.bin"),
+                        os.path.join(a.work, "s260"))
+
+    # Perplexity.
+    eval_text = os.path.join(a.shared, "eval", "tinystories-style.txt")
+    require(eval_text, "eval text")
+    r = run([exe, "--perplexity", eval_text])
+    ppl = float(r.stdout.split()[1]) if r.returncode == 0 else 0.0
+    res.check(abs(ppl - 4.1268) <= 0.001,
+              f"perplexity {ppl:.6f} within 4.1268 +- 0.001", r.stderr)
+
+    # Prefill (chunks of 16 + decode tail) versus one decode step per token.
+    chunked, single = (os.path.join(a.work, n) for n in ("chunked", "single"))
+    r1 = run([exe, "-p", LONG_PROMPT, "-n", "64", "--temp", "0", "--tokens",
+              "--logits", chunked])
+    r2 = run([exe, "-p", LONG_PROMPT, "-n", "64", "--temp", "0", "--tokens",
+              "--logits", single, "--no-prefill"])
+    prompt_tokens = r1.stdout.splitlines()[-2].split()[1:] if r1.stdout else []
+    res.check(len(prompt_tokens) > 16,
+              f"the prompt spans a prefill chunk ({len(prompt_tokens)} tokens)")
+    x, y = read_floats(chunked), read_floats(single)
+    diff = max(abs(u - v) for u, v in zip(x, y)) if x and y else 1e9
+    res.check(len(x) == len(y) == 512 and diff <= 1e-5,
+              f"prefill logits equal decode-step logits (max |diff| {diff:.1e})")
+    res.check(r1.stdout == r2.stdout, "prefill and decode steps generate "
+              "the same tokens")
+
+    # Threads.
+    outs = [run([exe, "-p", LONG_PROMPT, "-n", "128", "--temp", "0.9",
+                 "--seed", "11", "--threads", str(t), "--tokens"]).stdout
+            for t in (1, 2)]
+    res.check(outs[0] and outs[0] == outs[1],
+              "1 and 2 threads generate identical output")
+
+    # Seeded sampling is reproducible and differs across seeds.
+    s1 = run([exe, "-n", "100", "--temp", "1", "--seed", "5"]).stdout
+    s2 = run([exe, "-n", "100", "--temp", "1", "--seed", "5"]).stdout
+    s3 = run([exe, "-n", "100", "--temp", "1", "--seed", "6"]).stdout
+    res.check(s1 and s1 == s2 and s1 != s3, "seeded sampling is reproducible")
+
+    # --embed-weights: one binary, no container file.
+    emb = compile_model(a.tlmc, os.path.join(s260, "stories260K.bin"),
+                        os.path.join(a.work, "embedded"), "--embed-weights")
+    res.check(not os.path.exists(emb + ".tlmw"), "--embed-weights writes no "
+              ".tlmw")
+    r = run([emb, "-p", "Once upon a time", "-n", "256", "--temp", "0"])
+    golden_txt = os.path.join(a.shared, "golden", "stories260K", "once.txt")
+    if os.path.exists(golden_txt):
+        with open(golden_txt) as f:
+            res.check(r.stdout == f.read(), "embedded binary prints the "
+                      "golden story", r.stderr)
+
+    # A damaged or foreign container is refused.
+    bad = os.path.join(a.work, "bad.tlmw")
+    with open(exe + ".tlmw", "rb") as f:
+        data = f.read()
+    with open(bad, "wb") as f:
+        f.write(data[: len(data) // 2])
+    r = run([exe, "--weights", bad, "-n", "8"])
+    res.check(r.returncode == 1 and "bad.tlmw" in r.stderr and
+              "container" in r.stderr, "truncated container refused",
+              r.stderr.strip())
+    with open(bad, "wb") as f:
+        f.write(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    r = run([exe, "--weights", bad, "-n", "8"])
+    res.check(r.returncode == 1 and "error" in r.stderr,
+              "corrupt container metadata refused", r.stderr.strip())
+    other = compile_model(a.tlmc, os.path.join(s260, "stories260K.bin"),
+                          os.path.join(a.work, "short"), "--context", "64")
+    r = run([exe, "--weights", other + ".tlmw", "-n", "8"])
+    res.check(r.returncode == 1 and "does not match" in r.stderr,
+              "a container from another compile is refused", r.stderr.strip())
+
+    # No tokenizer anywhere: a clear compile error.
+    lonely = os.path.join(a.work, "lonely")
+    os.makedirs(lonely, exist_ok=True)
+    shutil.copy(os.path.join(s260, "stories260K.bin"), lonely)
+    r = run([a.tlmc, "compile", os.path.join(lonely, "stories260K.bin"), "-o",
+             os.path.join(a.work, "lonely-out")])
+    res.check(r.returncode == 1 and "no tokenizer" in r.stderr and
+              "--tokenizer" in r.stderr, "missing tokenizer is a clear error",
+              r.stderr.strip())
+
+    # llama-2-tiny-random: F16 weights, untied classifier, 32000 tokens.
+    tiny = os.path.join(models, "llama-2-tiny-random",
+                        "llama-2-tiny-random.gguf")
+    if os.path.exists(tiny):
+        texe = compile_model(a.tlmc, tiny, os.path.join(a.work, "tiny"),
+                             "--context", "256")
+        runs = [run([texe, "-p", "Hello world", "-n", "48", "--temp", "0.8",
+                     "--seed", "3", "--tokens"]) for _ in range(2)]
+        res.check(runs[0].returncode == 0 and runs[0].stdout == runs[1].stdout
+                  and "generated_tokens:" in runs[0].stdout,
+                  "llama-2-tiny-random runs deterministically",
+                  runs[0].stderr)
+        gen = runs[0].stdout.splitlines()[-1].split()[1:]
+        res.check(len(gen) > 0 and all(0 <= int(t) < 32000 for t in gen),
+                  f"llama-2-tiny-random generated {len(gen)} valid tokens")
+    else:
+        print("SKIP: llama-2-tiny-random is absent")
+    res.finish()
+
+
+if __name__ == "__main__":
+    main()
