@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -20,6 +21,10 @@ namespace tlmc {
 
 #define GEN_PASS_REGISTRATION
 #include "codegen/Passes.h.inc"
+
+/// Marks a linalg.generic whose iteration dimension 1 (output features) may
+/// be split across threads (set on lowered tlm.linear ops).
+constexpr llvm::StringLiteral kParallelRowsAttr = "tlmc.parallel_rows";
 
 /// Name of the function attribute carrying an entry point's arena size.
 constexpr llvm::StringLiteral kArenaBytesAttr = "tlmc.arena_bytes";

@@ -49,12 +49,15 @@ def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
   let description = [{
     Runs after bufferization. Each entry function
     `@f(%weights, %tokens, %pos, %key_cache, %value_cache, %logits)` becomes
-    `@<prefix>f(%weights, %arena: memref<Nxi8>, %tokens, %pos, %logits)`:
-    the caches are views at the start of the arena, and every `memref.alloc`
-    becomes a view at an offset chosen by a liveness-based first-fit plan,
-    so buffers whose lifetimes do not overlap share bytes. Generated code
-    then never allocates; the arena size is recorded on the function as
-    `tlmc.arena_bytes` for the container and the runtime.
+    `@<prefix>f(%weights, %arena: memref<Nxi8>, %tokens, %pos, %logits,
+    %ctx: !llvm.ptr)` (the C ABI of runtime/include/tlm/tlm.h): the caches
+    are views at the start of the arena, and every `memref.alloc` becomes a
+    view at an offset chosen by a liveness-based first-fit plan, so buffers
+    whose lifetimes do not overlap share bytes. The logits are produced in
+    the arena too and copied out at the end, so generated kernels address
+    only weights and arena. All entry points share the largest plan's
+    arena. Generated code then never allocates; the arena size is recorded
+    on each function as `tlmc.arena_bytes`.
 
     Before:
     ```mlir
@@ -65,13 +68,47 @@ def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
     %a = memref.view %arena[%c81920][] : memref<90112xi8> to memref<1x64xf32>
     ```
   }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
   let options = [
     Option<"symbolPrefix", "symbol-prefix", "std::string", "\"\"",
            "Prefix for the entry points' symbol names">
   ];
   let statistics = [
-    Statistic<"arenaBytes", "arena-bytes", "bytes of the largest arena">,
+    Statistic<"arenaBytes", "arena-bytes", "bytes of the shared arena">,
     Statistic<"plannedBuffers", "planned-buffers", "allocations placed">
+  ];
+}
+
+def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
+  let summary = "Split large matrix products across the runtime's threads";
+  let description = [{
+    Runs after `tlm-plan-arena`. Each `linalg.generic` marked
+    `tlmc.parallel_rows` (a lowered `tlm.linear`) whose operands are views of
+    the weights and the arena, and whose work is at least `min-work`
+    multiply-adds, is outlined into a kernel
+    `@<entry>_rows<N>(%weights, %arena, %begin: index, %end: index)` that
+    computes output features [begin, end), and replaced by a call
+    `tlmrt_parallel_for(%ctx, @kernel, %weights, %arena, %features)`. The
+    runtime splits the features into one contiguous block per thread; every
+    output is computed by exactly one thread in the same order, so results
+    do not depend on the thread count.
+
+    Before:
+    ```mlir
+    linalg.generic {...} ins(%x, %w : ...) outs(%y : ...) attrs = {tlmc.parallel_rows}
+    ```
+    After:
+    ```mlir
+    %k = func.constant @decode_rows0 : (memref<Wxi8>, memref<Axi8>, index, index) -> ()
+    func.call @tlmrt_parallel_for(%ctx, %k, %weights, %arena, %c512) : (...) -> ()
+    ```
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "16384",
+           "Smallest product (multiply-adds) worth splitting across threads">
+  ];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "products outlined into kernels">
   ];
 }
 

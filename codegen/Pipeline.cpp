@@ -73,6 +73,9 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   TLMPlanArenaOptions arena;
   arena.symbolPrefix = options.symbolPrefix;
   pm.addPass(createTLMPlanArena(arena));
+  TLMParallelizeRowsOptions rows;
+  rows.minWork = options.parallelMinWork;
+  pm.addPass(createTLMParallelizeRows(rows));
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -13,6 +13,9 @@ namespace tlmc {
 struct LoweringOptions {
   /// Prefix of the entry points' symbols (`<prefix>decode`, `<prefix>prefill`).
   std::string symbolPrefix;
+  /// Products of at least this many multiply-adds run on the runtime's
+  /// threads (see tlm-parallelize-rows).
+  int64_t parallelMinWork = 16384;
 };
 
 /// Registers every dialect and interface the lowering needs (bufferization

@@ -12,6 +12,7 @@
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -59,31 +60,66 @@ int64_t lastUse(Value value, Block &block,
   return last;
 }
 
+/// Where everything of one entry point goes.
+struct FunctionPlan {
+  func::FuncOp fn;
+  MemRefType cacheType;
+  int64_t cacheBytes = 0;
+  SmallVector<Interval> intervals;
+  int64_t logitsOffset = 0; // the logits' staging buffer in the arena
+  int64_t bytes = 0;        // the arena this function needs
+};
+
+/// First fit, in program order, among the buffers still live at each start.
+/// Returns the bytes the intervals need.
+int64_t placeIntervals(MutableArrayRef<Interval> intervals) {
+  int64_t total = 0;
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    Interval &in = intervals[i];
+    SmallVector<std::pair<int64_t, int64_t>> busy;
+    for (size_t j = 0; j < i; ++j)
+      if (intervals[j].end >= in.start)
+        busy.push_back({intervals[j].offset,
+                        intervals[j].offset + intervals[j].bytes});
+    llvm::sort(busy);
+    int64_t offset = 0;
+    for (auto [lo, hi] : busy) {
+      if (offset + in.bytes <= lo)
+        break;
+      offset = std::max(offset, hi);
+    }
+    in.offset = offset;
+    total = std::max(total, offset + in.bytes);
+  }
+  return total;
+}
+
 struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
   using Base::Base;
 
-  LogicalResult planFunction(func::FuncOp fn) {
+  FailureOr<FunctionPlan> planFunction(func::FuncOp fn) {
     // Expected signature: (weights, tokens, pos, key_cache, value_cache,
     // logits) as bufferization and out-param conversion leave it.
     FunctionType type = fn.getFunctionType();
     if (type.getNumInputs() != 6 || type.getNumResults() != 0)
       return fn.emitOpError("expected (weights, tokens, pos, key_cache, "
                             "value_cache, logits) after bufferization");
-    auto cacheType = dyn_cast<MemRefType>(type.getInput(3));
-    if (!cacheType || !cacheType.hasStaticShape() ||
-        type.getInput(4) != cacheType)
-      return fn.emitOpError("expected two static KV cache buffers");
+    FunctionPlan plan;
+    plan.fn = fn;
+    plan.cacheType = dyn_cast<MemRefType>(type.getInput(3));
+    auto logitsType = dyn_cast<MemRefType>(type.getInput(5));
+    if (!plan.cacheType || !plan.cacheType.hasStaticShape() ||
+        type.getInput(4) != plan.cacheType || !logitsType ||
+        !logitsType.hasStaticShape())
+      return fn.emitOpError("expected static KV cache and logits buffers");
     Block &body = fn.getBody().front();
     DenseMap<Operation *, int64_t> order;
     int64_t index = 0;
     for (Operation &op : body)
       order[&op] = index++;
+    plan.cacheBytes =
+        llvm::alignTo(plan.cacheType.getNumElements() * 4, kBufferAlignment);
 
-    int64_t cacheBytes =
-        llvm::alignTo(cacheType.getNumElements() * 4, kBufferAlignment);
-    int64_t base = 2 * cacheBytes;
-
-    SmallVector<Interval> intervals;
     WalkResult walk = fn.walk([&](memref::AllocOp alloc) {
       MemRefType t = alloc.getType();
       if (!t.hasStaticShape() || !t.getLayout().isIdentity() ||
@@ -99,37 +135,30 @@ struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
           kBufferAlignment);
       in.start = order.lookup(alloc);
       in.end = std::max(in.start, lastUse(alloc.getResult(), body, order));
-      intervals.push_back(in);
+      plan.intervals.push_back(in);
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
       return failure();
+    // The logits are produced in the arena (so that generated kernels only
+    // ever address weights and arena) and copied out at the end.
+    int64_t scratch = placeIntervals(plan.intervals);
+    plan.logitsOffset = 2 * plan.cacheBytes + scratch;
+    plan.bytes = plan.logitsOffset +
+                 llvm::alignTo(logitsType.getNumElements() * 4, kBufferAlignment);
+    return plan;
+  }
 
-    // First fit, in program order, among the buffers still live.
-    int64_t scratchBytes = 0;
-    SmallVector<Interval *> placed;
-    for (Interval &in : intervals) {
-      SmallVector<std::pair<int64_t, int64_t>> busy;
-      for (Interval *other : placed)
-        if (other->end >= in.start)
-          busy.push_back({other->offset, other->offset + other->bytes});
-      llvm::sort(busy);
-      int64_t offset = 0;
-      for (auto [lo, hi] : busy) {
-        if (offset + in.bytes <= lo)
-          break;
-        offset = std::max(offset, hi);
-      }
-      in.offset = offset;
-      scratchBytes = std::max(scratchBytes, offset + in.bytes);
-      placed.push_back(&in);
-    }
-    int64_t arenaBytes = base + scratchBytes;
-
-    // New signature: (weights, arena, tokens, pos, logits).
+  /// Rewrites `plan.fn` to (weights, arena, tokens, pos, logits, ctx) with
+  /// every buffer a view into an arena of `arenaBytes`.
+  LogicalResult applyPlan(FunctionPlan &plan, int64_t arenaBytes) {
+    func::FuncOp fn = plan.fn;
     MLIRContext *ctx = fn.getContext();
+    Block &body = fn.getBody().front();
     auto arenaType = MemRefType::get({arenaBytes}, IntegerType::get(ctx, 8));
-    if (failed(fn.insertArgument(1, arenaType, {}, fn.getLoc())))
+    if (failed(fn.insertArgument(1, arenaType, {}, fn.getLoc())) ||
+        failed(fn.insertArgument(7, LLVM::LLVMPointerType::get(ctx), {},
+                                 fn.getLoc())))
       return failure();
     Value arena = fn.getArgument(1);
     OpBuilder b(ctx);
@@ -138,41 +167,55 @@ struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
       Value shift = arith::ConstantIndexOp::create(b, loc, offset);
       return memref::ViewOp::create(b, loc, t, arena, shift, ValueRange{});
     };
-    // Arguments after the insertion: 0 weights, 1 arena, 2 tokens, 3 pos,
-    // 4 key cache, 5 value cache, 6 logits.
-    fn.getArgument(4).replaceAllUsesWith(viewAt(0, cacheType, fn.getLoc()));
+    // Arguments now: 0 weights, 1 arena, 2 tokens, 3 pos, 4 key cache,
+    // 5 value cache, 6 logits, 7 ctx.
+    Location loc = fn.getLoc();
+    fn.getArgument(4).replaceAllUsesWith(viewAt(0, plan.cacheType, loc));
     fn.getArgument(5).replaceAllUsesWith(
-        viewAt(cacheBytes, cacheType, fn.getLoc()));
-    for (Interval &in : intervals) {
+        viewAt(plan.cacheBytes, plan.cacheType, loc));
+    Value logits = fn.getArgument(6);
+    auto logitsType = cast<MemRefType>(logits.getType());
+    Value staged = viewAt(plan.logitsOffset, logitsType, loc);
+    logits.replaceAllUsesWith(staged);
+    b.setInsertionPoint(body.getTerminator());
+    memref::CopyOp::create(b, loc, staged, logits);
+    for (Interval &in : plan.intervals) {
       b.setInsertionPoint(in.alloc);
-      Value view = viewAt(base + in.offset, in.alloc.getType(),
+      Value view = viewAt(2 * plan.cacheBytes + in.offset, in.alloc.getType(),
                           in.alloc.getLoc());
       in.alloc.replaceAllUsesWith(view);
       in.alloc.erase();
       ++plannedBuffers;
     }
     fn.walk([&](memref::DeallocOp dealloc) { dealloc.erase(); });
-    if (failed(fn.eraseArguments(llvm::BitVector(7, false).set(4).set(5))))
+    if (failed(fn.eraseArguments(llvm::BitVector(8, false).set(4).set(5))))
       return failure();
     fn->setAttr(kArenaBytesAttr,
                 IntegerAttr::get(IntegerType::get(ctx, 64), arenaBytes));
     fn.setSymName((symbolPrefix + fn.getSymName()).str());
-    arenaBytesStat = std::max<uint64_t>(arenaBytesStat, arenaBytes);
     return success();
   }
 
   void runOnOperation() override {
-    for (auto fn : llvm::make_early_inc_range(
-             getOperation().getOps<func::FuncOp>())) {
+    // Every entry point gets the same arena (the largest plan), so that one
+    // session buffer serves them all and their kernels share one signature.
+    SmallVector<FunctionPlan> plans;
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (fn.isExternal() || fn.isPrivate())
         continue;
-      if (failed(planFunction(fn)))
+      FailureOr<FunctionPlan> plan = planFunction(fn);
+      if (failed(plan))
         return signalPassFailure();
+      plans.push_back(std::move(*plan));
     }
-    arenaBytes = arenaBytesStat;
+    int64_t bytes = 0;
+    for (FunctionPlan &plan : plans)
+      bytes = std::max(bytes, plan.bytes);
+    for (FunctionPlan &plan : plans)
+      if (failed(applyPlan(plan, bytes)))
+        return signalPassFailure();
+    arenaBytes = bytes;
   }
-
-  uint64_t arenaBytesStat = 0;
 };
 
 } // namespace

@@ -78,11 +78,13 @@ extern "C" {{
 extern const tlm_model {14}_model;
 
 /* The entry points (see tlm_entry_fn): decode runs 1 token, prefill
-   {13} tokens, at positions pos... */
+   {13} tokens, at positions pos... ctx: the runtime's pool or NULL. */
 void {14}_decode(const uint8_t *weights, uint8_t *arena,
-                 const int32_t *tokens, int64_t pos, float *logits);
+                 const int32_t *tokens, int64_t pos, float *logits,
+                 void *ctx);
 void {14}_prefill(const uint8_t *weights, uint8_t *arena,
-                  const int32_t *tokens, int64_t pos, float *logits);
+                  const int32_t *tokens, int64_t pos, float *logits,
+                  void *ctx);
 
 #ifdef __cplusplus
 }

@@ -2,12 +2,21 @@
 
 #include "codegen/Pipeline.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
+  // Upstream passes the tlmc pipeline uses, for testing its stages alone.
   mlir::registerTransformsPasses();
+  mlir::registerConversionPasses();
+  mlir::bufferization::registerBufferizationPasses();
+  mlir::registerLinalgPasses();
+  mlir::memref::registerMemRefPasses();
   tlmc::registerCodegenPasses();
   mlir::DialectRegistry registry;
   tlmc::registerCodegenDialects(registry);

@@ -64,6 +64,11 @@ static tlm_status allocateBuffers(tlm_session *s,
       static_cast<int32_t *>(allocateAligned(sizeof(int32_t) * size_t(c.vocab)));
   s->textScratch = static_cast<char *>(
       allocateAligned(2 * size_t(s->tokenizer.maxTokenBytes) + 16));
+  bool poolFailed = false;
+  s->pool = createThreadPool(options ? options->threads : 1, &poolFailed);
+  if (poolFailed)
+    return fail(error, errorSize, TLM_ERR_NO_MEMORY,
+                "cannot start %d threads", options->threads);
   if (!s->arena || !s->logits || !s->probScratch || !s->indexScratch ||
       !s->textScratch)
     return fail(error, errorSize, TLM_ERR_NO_MEMORY,
@@ -182,6 +187,7 @@ extern "C" tlm_status tlm_session_open_file(const tlm_model *model,
 extern "C" void tlm_session_close(tlm_session *s) {
   if (!s)
     return;
+  destroyThreadPool(s->pool);
   if (s->ownsArena)
     freeAligned(s->arena);
   freeAligned(s->logits);
@@ -235,7 +241,8 @@ extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
   size_t i = 0;
   // Whole chunks through prefill, the rest one token at a time.
   while (chunk > 1 && count - i >= chunk) {
-    s->model->prefill(s->weights, s->arena, tokens + i, s->pos, s->logits);
+    s->model->prefill(s->weights, s->arena, tokens + i, s->pos, s->logits,
+                      s->pool);
     if (logitsOut)
       std::memcpy(logitsOut + i * vocab, s->logits,
                   sizeof(float) * chunk * vocab);
@@ -244,7 +251,8 @@ extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
     i += chunk;
   }
   for (; i < count; ++i) {
-    s->model->decode(s->weights, s->arena, tokens + i, s->pos, s->logits);
+    s->model->decode(s->weights, s->arena, tokens + i, s->pos, s->logits,
+                     s->pool);
     if (logitsOut)
       std::memcpy(logitsOut + i * vocab, s->logits, sizeof(float) * vocab);
     s->lastRow = 0;

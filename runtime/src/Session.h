@@ -19,6 +19,13 @@ struct Model;
 
 namespace tlmrt {
 
+struct ThreadPool;
+
+/// Starts `threads - 1` workers (the caller is the last one); null when
+/// `threads` <= 1 or on failure (then `*failed` is set).
+ThreadPool *createThreadPool(int threads, bool *failed);
+void destroyThreadPool(ThreadPool *pool);
+
 /// The container's tokenizer tables, as views into the container.
 struct TokenizerView {
   int kind = 0; // tlmw::TokenizerKind
@@ -53,6 +60,7 @@ struct tlm_session {
   bool ownsArena = false;
   const uint8_t *weights = nullptr;
   float *logits = nullptr; // prefill_chunk x vocab
+  tlmrt::ThreadPool *pool = nullptr;
   uint32_t lastRow = 0;
   uint32_t pos = 0;
   tlm_config config{};

@@ -5,7 +5,7 @@
   4.1268 +- 0.001 (llama2.c's protocol: paragraphs from position 0 with BOS);
 - prefilling a prompt gives the same logits as feeding it one decode step at
   a time;
-- the results are identical for 1 and 2 threads;
+- the results are identical for 1, 2 and 3 threads;
 - --embed-weights makes a binary that runs with no container file;
 - a truncated or foreign container is refused with a message;
 - a model with no tokenizer fails to compile with a clear message;
@@ -62,12 +62,19 @@ def main():
     res.check(r1.stdout == r2.stdout, "prefill and decode steps generate "
               "the same tokens")
 
-    # Threads.
-    outs = [run([exe, "-p", LONG_PROMPT, "-n", "128", "--temp", "0.9",
-                 "--seed", "11", "--threads", str(t), "--tokens"]).stdout
-            for t in (1, 2)]
-    res.check(outs[0] and outs[0] == outs[1],
-              "1 and 2 threads generate identical output")
+    # Threads: prefill chunks and the classifier run as parallel kernels
+    # (tlm-parallelize-rows); every output is computed by one thread.
+    outs, logits = [], []
+    for t in (1, 2, 3):
+        path = os.path.join(a.work, f"threads{t}")
+        outs.append(run([exe, "-p", LONG_PROMPT, "-n", "128", "--temp", "0.9",
+                         "--seed", "11", "--threads", str(t), "--tokens",
+                         "--logits", path]).stdout)
+        logits.append(read_floats(path) if os.path.exists(path) else [])
+    res.check(outs[0] and outs[0] == outs[1] == outs[2],
+              "1, 2 and 3 threads generate identical output")
+    res.check(logits[0] and logits[0] == logits[1] == logits[2],
+              "1, 2 and 3 threads give bitwise identical logits")
 
     # Seeded sampling is reproducible and differs across seeds.
     s1 = run([exe, "-n", "100", "--temp", "1", "--seed", "5"]).stdout

@@ -185,7 +185,7 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
     auto map = [&](ArrayRef<AffineExpr> exprs) {
       return AffineMap::get(3, 0, exprs, ctx);
     };
-    Value result =
+    linalg::GenericOp result =
         linalg::GenericOp::create(
             rewriter, op.getLoc(), TypeRange{op.getType()},
             ValueRange{op.getInput(), op.getWeight()},
@@ -198,9 +198,11 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
               Emitter in{b, loc};
               Value product = in.mul(args[0], in.toF32(args[1]));
               linalg::YieldOp::create(b, loc, in.add(args[2], product));
-            })
-            .getResult(0);
-    rewriter.replaceOp(op, result);
+            });
+    // Output features are independent: tlm-parallelize-rows may split them
+    // across threads.
+    result->setAttr(kParallelRowsAttr, rewriter.getUnitAttr());
+    rewriter.replaceOp(op, result->getResult(0));
     return success();
   }
 };
