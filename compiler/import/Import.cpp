@@ -57,7 +57,7 @@ llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
     if (ext == ".gguf" || readMagic(path) == "GGUF")
       return importGGUF(path);
     if (ext == ".bin")
-      return importLlama2c(path, options.tokenizerPath);
+      return importLlama2c(path);
     return makeImportError(path, "unknown model format (expected a .gguf file, "
                                  "a llama2.c .bin checkpoint or a Hugging "
                                  "Face folder)");
@@ -65,8 +65,13 @@ llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
   if (!model)
     return model.takeError();
 
-  if (!options.tokenizerPath.empty() && model->format != "llama2c") {
-    auto tok = readLlama2cTokenizer(options.tokenizerPath, model->config.vocab);
+  // An explicit tokenizer wins; else the model's own; else one beside it.
+  std::string tokenizerPath = options.tokenizerPath;
+  if (tokenizerPath.empty() &&
+      model->tokenizer.kind == TokenizerData::Kind::None)
+    tokenizerPath = findTokenizerBeside(path, model->config.vocab);
+  if (!tokenizerPath.empty()) {
+    auto tok = readTokenizerFile(tokenizerPath, model->config.vocab);
     if (!tok)
       return tok.takeError();
     model->tokenizer = std::move(*tok);

@@ -11,7 +11,8 @@ namespace tlmc {
 
 struct ImportOptions {
   /// A tokenizer file to use instead of the one the model carries or that
-  /// lies beside it (llama2.c `tok*.bin`).
+  /// lies beside it: a llama2.c `tok*.bin`, an HF `tokenizer.json`, or a
+  /// GGUF file's tokenizer.
   std::string tokenizerPath;
   /// KV-cache capacity to compile for instead of the model's context length
   /// (0: the model's own).
@@ -33,14 +34,31 @@ llvm::Expected<ImportedModel> importModel(llvm::StringRef path,
 
 /// The per-format readers behind importModel (no options applied).
 llvm::Expected<ImportedModel> importGGUF(llvm::StringRef path);
-llvm::Expected<ImportedModel> importLlama2c(llvm::StringRef path,
-                                            llvm::StringRef tokenizerPath);
+llvm::Expected<ImportedModel> importLlama2c(llvm::StringRef path);
 llvm::Expected<ImportedModel> importSafetensors(llvm::StringRef path,
                                                 bool keepRotateHalf);
 
 /// Reads a llama2.c `tok*.bin` tokenizer with `vocab` entries.
 llvm::Expected<TokenizerData> readLlama2cTokenizer(llvm::StringRef path,
                                                    int64_t vocab);
+
+/// Reads the tokenizer in a GGUF file's metadata.
+llvm::Expected<TokenizerData> readGGUFTokenizer(llvm::StringRef path);
+
+/// Reads a Hugging Face `tokenizer.json` (BPE: byte-level as GPT-2, or
+/// SentencePiece-style with byte fallback) for a model of `vocab` tokens.
+llvm::Expected<TokenizerData> readHFTokenizer(llvm::StringRef path,
+                                              int64_t vocab);
+
+/// Reads any tokenizer file, by its name: `*.json`, `*.gguf`, else a
+/// llama2.c tokenizer.
+llvm::Expected<TokenizerData> readTokenizerFile(llvm::StringRef path,
+                                                int64_t vocab);
+
+/// The tokenizer file beside a model, if any: `tok<vocab>.bin`,
+/// `tokenizer.bin` or `tokenizer.json` in the model's folder (or in the
+/// folder itself for an HF checkpoint).
+std::string findTokenizerBeside(llvm::StringRef modelPath, int64_t vocab);
 
 /// Checks that `model` has every tensor its configuration needs, with the
 /// right shape and byte count, and that the configuration is consistent.

@@ -64,13 +64,19 @@ static tlm_status allocateBuffers(tlm_session *s,
       static_cast<int32_t *>(allocateAligned(sizeof(int32_t) * size_t(c.vocab)));
   s->textScratch = static_cast<char *>(
       allocateAligned(2 * size_t(s->tokenizer.maxTokenBytes) + 16));
+  s->pieceScratch = static_cast<char *>(
+      allocateAligned(4 * size_t(s->tokenizer.maxTokenBytes) + 8));
+  if (s->tokenizer.kind == 2 /* GPT2 */ && !buildByteLevelTables(s->tokenizer))
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: byte-level tokenizer lacks a token for some "
+                "byte, or out of memory");
   bool poolFailed = false;
   s->pool = createThreadPool(options ? options->threads : 1, &poolFailed);
   if (poolFailed)
     return fail(error, errorSize, TLM_ERR_NO_MEMORY,
                 "cannot start %d threads", options->threads);
   if (!s->arena || !s->logits || !s->probScratch || !s->indexScratch ||
-      !s->textScratch)
+      !s->textScratch || !s->pieceScratch)
     return fail(error, errorSize, TLM_ERR_NO_MEMORY,
                 "cannot allocate %llu bytes of arena and buffers",
                 (unsigned long long)c.arena_bytes);
@@ -194,6 +200,8 @@ extern "C" void tlm_session_close(tlm_session *s) {
   freeAligned(s->probScratch);
   freeAligned(s->indexScratch);
   freeAligned(s->textScratch);
+  freeAligned(s->pieceScratch);
+  freeByteLevelTables(s->tokenizer);
 #ifdef TLM_HAVE_MMAP
   if (s->mapping)
     munmap(s->mapping, s->mappingBytes);

@@ -45,7 +45,29 @@ struct TokenizerView {
   uint32_t length(uint32_t id) const { return offsets[id + 1] - offsets[id]; }
   /// The id of the token spelled `s` (length `n`), or -1.
   int32_t lookup(const char *s, size_t n) const;
+
+  /// GPT-2 merges: an open-addressing table from (left, right) to rank,
+  /// built at session open.
+  uint64_t *mergeKeys = nullptr;
+  uint32_t *mergeRanks = nullptr;
+  uint32_t mergeSlots = 0;
+  /// Token ids of the 256 byte-level symbols (byte -> its token).
+  int32_t byteTokens[256] = {};
+
+  /// Rank of merging `left` and `right`, or UINT32_MAX.
+  uint32_t mergeRank(uint32_t left, uint32_t right) const;
 };
+
+/// Builds the GPT-2 tables (merge ranks, byte tokens); false on allocation
+/// failure or when a byte has no token.
+bool buildByteLevelTables(TokenizerView &view);
+void freeByteLevelTables(TokenizerView &view);
+
+/// Byte-level BPE (GPT-2) encoding and decoding.
+size_t encodeByteLevel(const TokenizerView &t, const char *text,
+                       int32_t *tokens, size_t capacity, bool *overflow);
+/// Decodes token `id` to bytes in `out` (capacity >= 4 * token length).
+size_t decodeByteLevel(const TokenizerView &t, uint32_t id, char *out);
 
 } // namespace tlmrt
 
@@ -69,7 +91,7 @@ struct tlm_session {
   char *textScratch = nullptr;
   float *probScratch = nullptr;
   int32_t *indexScratch = nullptr;
-  char pieceScratch[8] = {};
+  char *pieceScratch = nullptr; // 4 x the longest token + 8
   char error[256] = {};
 };
 

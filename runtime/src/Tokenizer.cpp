@@ -49,11 +49,21 @@ extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
   if (!s || !text || !tokens || !count)
     return TLM_ERR_INVALID_ARGUMENT;
   const TokenizerView &t = s->tokenizer;
-  if (t.kind != int(tlmw::TokenizerKind::SentencePiece))
+  if (t.kind == int(tlmw::TokenizerKind::None))
     return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
-                t.kind == 0 ? "the container has no tokenizer"
-                            : "byte-level BPE (gpt2) tokenization is not "
-                              "supported by this runtime yet");
+                "the container has no tokenizer");
+  if (t.kind == int(tlmw::TokenizerKind::GPT2)) {
+    size_t n = 0;
+    if (addBos && capacity)
+      tokens[n++] = t.bos;
+    bool overflow = capacity == 0;
+    n += encodeByteLevel(t, text, tokens + n, capacity - n, &overflow);
+    if (overflow)
+      return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                  "text needs more than %zu tokens", capacity);
+    *count = n;
+    return TLM_OK;
+  }
   size_t n = 0;
   auto push = [&](int32_t id) {
     if (n >= capacity)
@@ -125,6 +135,12 @@ extern "C" const char *tlm_token_text(tlm_session *s, int32_t previous,
     return "";
   }
   const TokenizerView &t = s->tokenizer;
+  if (t.kind == int(tlmw::TokenizerKind::GPT2)) {
+    size_t len = decodeByteLevel(t, uint32_t(token), s->pieceScratch);
+    if (length)
+      *length = len;
+    return s->pieceScratch;
+  }
   const char *piece = t.text(uint32_t(token));
   size_t len = t.length(uint32_t(token));
   // After BOS, SentencePiece's leading space is dropped.

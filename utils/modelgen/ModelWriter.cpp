@@ -138,7 +138,7 @@ static TokenizerData makeTokenizer(int64_t vocab) {
   add("\n<s>\n", 0, 3);
   add("\n</s>\n", 0, 3);
   for (int b = 0; b < 256; ++b)
-    add(llvm::formatv("<0x{0:X2}>", b).str(), 0, 6);
+    add(llvm::formatv("<0x{0:X-2}>", b).str(), 0, 6);
   const std::string letters = " etaoinshrdlucmfwypvbgkjqxz";
   float score = -1;
   for (char c : letters)
@@ -445,6 +445,49 @@ llvm::Error tlmc::writeLlama2c(const ImportedModel &model, llvm::StringRef path,
   });
 }
 
+/// An HF tokenizer.json for `tok`: byte-level BPE as it is; SentencePiece
+/// with byte fallback, its merges recovered from the vocabulary (each
+/// multi-byte token from its first split into two tokens, best score first).
+static llvm::json::Value makeTokenizerJson(const TokenizerData &tok) {
+  bool sp = tok.kind == TokenizerData::Kind::SentencePiece;
+  auto spell = [&](const std::string &t) {
+    return sp ? toSentencePieceSpaces(t) : t;
+  };
+  llvm::json::Object vocab;
+  llvm::StringMap<size_t> ids;
+  for (size_t i = 0; i < tok.tokens.size(); ++i) {
+    vocab[spell(tok.tokens[i])] = int64_t(i);
+    ids.try_emplace(tok.tokens[i], i);
+  }
+  llvm::json::Array merges;
+  if (!sp) {
+    for (const std::string &m : tok.merges)
+      merges.push_back(m);
+  } else {
+    std::vector<size_t> order;
+    for (size_t i = 0; i < tok.tokens.size(); ++i)
+      if (tok.tokens[i].size() >= 2 && (tok.types.empty() || tok.types[i] == 1))
+        order.push_back(i);
+    llvm::sort(order, [&](size_t a, size_t b) {
+      return tok.scores[a] != tok.scores[b] ? tok.scores[a] > tok.scores[b]
+                                            : a < b;
+    });
+    for (size_t i : order) {
+      const std::string &t = tok.tokens[i];
+      for (size_t cut = 1; cut < t.size(); ++cut)
+        if (ids.count(t.substr(0, cut)) && ids.count(t.substr(cut))) {
+          merges.push_back(spell(t.substr(0, cut)) + " " + spell(t.substr(cut)));
+          break;
+        }
+    }
+  }
+  llvm::json::Object model{{"type", "BPE"},
+                           {"vocab", std::move(vocab)},
+                           {"merges", std::move(merges)},
+                           {"byte_fallback", sp}};
+  return llvm::json::Object{{"version", "1.0"}, {"model", std::move(model)}};
+}
+
 llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
                                    llvm::StringRef dir, int shards) {
   const ModelConfig &c = model.config;
@@ -475,6 +518,12 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
         os << llvm::formatv("{0:2}", llvm::json::Value(std::move(config)));
       }))
     return err;
+
+  if (model.tokenizer.kind != TokenizerData::Kind::None)
+    if (auto err = writeFile(inDir("tokenizer.json"), [&](llvm::raw_ostream &os) {
+          os << llvm::formatv("{0:2}", makeTokenizerJson(model.tokenizer));
+        }))
+      return err;
 
   std::vector<const ImportedTensor *> tensors = orderedTensors(model);
   shards = std::max(1, std::min<int>(shards, tensors.size()));

@@ -225,6 +225,22 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
   return llvm::Error::success();
 }
 
+llvm::Expected<TokenizerData> tlmc::readGGUFTokenizer(llvm::StringRef path) {
+  auto buffer = mapModelFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  auto file = gguf::parse(path, getBytes(**buffer));
+  if (!file)
+    return file.takeError();
+  MetadataReader meta(path, *file);
+  ImportedModel model;
+  if (auto err = readTokenizer(path, *file, meta, model))
+    return std::move(err);
+  if (model.tokenizer.kind == TokenizerData::Kind::None)
+    return makeImportError(path, "has no tokenizer (tokenizer.ggml.model)");
+  return std::move(model.tokenizer);
+}
+
 llvm::Expected<ImportedModel> tlmc::importGGUF(llvm::StringRef path) {
   auto buffer = mapModelFile(path);
   if (!buffer)

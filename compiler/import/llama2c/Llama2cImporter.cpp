@@ -4,8 +4,9 @@
 // n_heads, n_kv_heads, vocab_size, seq_len) followed by fp32 arrays, each
 // holding one kind of weight for all layers. A negative vocab_size means the
 // classifier is not shared with the embedding table and follows at the end.
-// The tokenizer is a separate `tok*.bin`: the longest token length, then per
-// token a float score, an int32 length and the bytes.
+// The tokenizer is a separate `tok*.bin` (read by readLlama2cTokenizer): the
+// longest token length, then per token a float score, an int32 length and
+// the bytes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,10 +14,8 @@
 #include "compiler/import/common/BinaryReader.h"
 
 #include "llvm/Support/CheckedArithmetic.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 
 using namespace tlmc;
 
@@ -69,22 +68,8 @@ llvm::Expected<TokenizerData> tlmc::readLlama2cTokenizer(llvm::StringRef path,
   return tok;
 }
 
-/// `tok<vocab>.bin`, then `tokenizer.bin`, beside the checkpoint.
-static std::string findTokenizerBeside(llvm::StringRef modelPath,
-                                       int64_t vocab) {
-  llvm::SmallString<256> dir = llvm::sys::path::parent_path(modelPath);
-  for (std::string name : {"tok" + std::to_string(vocab) + ".bin",
-                           std::string("tokenizer.bin")}) {
-    llvm::SmallString<256> candidate = dir;
-    llvm::sys::path::append(candidate, name);
-    if (llvm::sys::fs::exists(candidate))
-      return std::string(candidate);
-  }
-  return {};
-}
-
 llvm::Expected<ImportedModel>
-tlmc::importLlama2c(llvm::StringRef path, llvm::StringRef tokenizerPath) {
+tlmc::importLlama2c(llvm::StringRef path) {
   auto buffer = mapModelFile(path);
   if (!buffer)
     return buffer.takeError();
@@ -201,14 +186,5 @@ tlmc::importLlama2c(llvm::StringRef path, llvm::StringRef tokenizerPath) {
     }
   }
 
-  std::string tokPath =
-      tokenizerPath.empty() ? findTokenizerBeside(path, c.vocab)
-                            : tokenizerPath.str();
-  if (!tokPath.empty()) {
-    auto tok = readLlama2cTokenizer(tokPath, c.vocab);
-    if (!tok)
-      return tok.takeError();
-    model.tokenizer = std::move(*tok);
-  }
   return model;
 }

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "llvm/Support/FileSystem.h"
+
 #include <cmath>
 
 using namespace tlmc;
@@ -128,6 +130,85 @@ TEST(ImportEquivalence, TiedClassifierCopyIsDeduplicated) {
   ImportedModel imported = importOrFail(dir.path("m.gguf"));
   EXPECT_TRUE(imported.config.tiedEmbeddings);
   EXPECT_EQ(imported.findTensor("output"), nullptr);
+}
+
+TEST(ImportEquivalence, TokenizerJsonSentencePiece) {
+  TempDir dir;
+  ImportedModel original = makeRandomModel(smallConfig(), 2);
+  ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
+  ImportedModel hf = importOrFail(dir.path("hf"));
+  const TokenizerData &tok = hf.tokenizer;
+  EXPECT_EQ(tok.kind, TokenizerData::Kind::SentencePiece);
+  EXPECT_EQ(tok.tokens, original.tokenizer.tokens);
+  // Merge results keep their order of priority (score = -rank).
+  std::vector<size_t> merged;
+  for (size_t i = 0; i < tok.scores.size(); ++i)
+    if (tok.scores[i] > -1e9f)
+      merged.push_back(i);
+  ASSERT_GE(merged.size(), 10u); // the generated vocabulary's letter pairs
+  for (size_t a : merged)
+    for (size_t b : {merged.front(), merged.back()})
+      if (original.tokenizer.scores[a] > original.tokenizer.scores[b])
+        EXPECT_GT(tok.scores[a], tok.scores[b]) << a << " " << b;
+}
+
+TEST(ImportEquivalence, ByteLevelTokenizerFromGGUFAndJson) {
+  TempDir dir;
+  ImportedModel original = makeRandomModel(smallConfig(), 4);
+  TokenizerData &tok = original.tokenizer;
+  tok.kind = TokenizerData::Kind::GPT2;
+  tok.scores.clear();
+  tok.types.clear();
+  tok.tokens[40] = "\xC4\xA0t"; // "Ġt": a space then t, byte-level
+  tok.tokens[41] = "he";
+  tok.merges = {"\xC4\xA0 t", "h e"};
+  ASSERT_FALSE(bool(writeGGUF(original, dir.path("m.gguf"))));
+  ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
+  ImportedModel gguf = importOrFail(dir.path("m.gguf"));
+  ImportedModel hf = importOrFail(dir.path("hf"));
+  for (const TokenizerData *t : {&gguf.tokenizer, &hf.tokenizer}) {
+    EXPECT_EQ(t->kind, TokenizerData::Kind::GPT2);
+    EXPECT_EQ(t->tokens, tok.tokens);
+    EXPECT_EQ(t->merges, tok.merges);
+  }
+  // --tokenizer may name a GGUF or a tokenizer.json for another model.
+  ImportOptions fromGGUF;
+  fromGGUF.tokenizerPath = dir.path("m.gguf");
+  ImportedModel bin = makeRandomModel(smallConfig(), 4);
+  ASSERT_FALSE(bool(writeLlama2c(bin, dir.path("m.bin"), "")));
+  EXPECT_EQ(importOrFail(dir.path("m.bin"), fromGGUF).tokenizer.merges,
+            tok.merges);
+  ImportOptions fromJson;
+  fromJson.tokenizerPath = dir.path("hf/tokenizer.json");
+  EXPECT_EQ(importOrFail(dir.path("m.bin"), fromJson).tokenizer.tokens,
+            tok.tokens);
+}
+
+TEST(ImportEquivalence, TokenizerBesideTheModel) {
+  TempDir dir;
+  ImportedModel original = makeRandomModel(smallConfig(), 4);
+  ASSERT_FALSE(bool(writeLlama2c(original, dir.path("m.bin"), "")));
+  // None beside it: the model imports without one (compile refuses later).
+  EXPECT_EQ(importOrFail(dir.path("m.bin")).tokenizer.kind,
+            TokenizerData::Kind::None);
+  ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
+  llvm::sys::fs::copy_file(dir.path("hf/tokenizer.json"),
+                           dir.path("tokenizer.json"));
+  ImportedModel withJson = importOrFail(dir.path("m.bin"));
+  EXPECT_EQ(withJson.tokenizer.tokens, original.tokenizer.tokens);
+  EXPECT_NE(withJson.tokenizer.source.find("tokenizer.json"),
+            std::string::npos);
+  // A tokenizer of the wrong size is an error naming it.
+  ModelConfig bigger = smallConfig();
+  bigger.vocab = 400;
+  ASSERT_FALSE(bool(writeSafetensors(makeRandomModel(bigger, 1),
+                                     dir.path("big"))));
+  ImportOptions wrong;
+  wrong.tokenizerPath = dir.path("big/tokenizer.json");
+  auto failed = importModel(dir.path("m.bin"), wrong);
+  ASSERT_FALSE(bool(failed));
+  std::string message = llvm::toString(failed.takeError());
+  EXPECT_NE(message.find("big/tokenizer.json"), std::string::npos) << message;
 }
 
 } // namespace

@@ -1,0 +1,169 @@
+//===- TokenizerFiles.cpp - tokenizers beside or instead of the model -*- C++ -*-===//
+//
+// A model file may carry no tokenizer (llama2.c checkpoints, HF folders
+// without tokenizer.json), or the user may name another: a llama2.c
+// `tok*.bin`, an HF `tokenizer.json`, or a GGUF file. All become the same
+// TokenizerData that the container stores for the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Import.h"
+#include "compiler/import/common/BinaryReader.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace tlmc;
+
+std::string tlmc::findTokenizerBeside(llvm::StringRef modelPath,
+                                      int64_t vocab) {
+  llvm::SmallString<256> dir(modelPath);
+  if (!llvm::sys::fs::is_directory(modelPath))
+    dir = llvm::sys::path::parent_path(modelPath);
+  for (std::string name : {"tok" + std::to_string(vocab) + ".bin",
+                           std::string("tokenizer.bin"),
+                           std::string("tokenizer.json")}) {
+    llvm::SmallString<256> candidate = dir;
+    llvm::sys::path::append(candidate, name);
+    if (llvm::sys::fs::exists(candidate))
+      return std::string(candidate);
+  }
+  return {};
+}
+
+llvm::Expected<TokenizerData> tlmc::readTokenizerFile(llvm::StringRef path,
+                                                      int64_t vocab) {
+  if (!llvm::sys::fs::exists(path))
+    return makeImportError(path, "tokenizer file not found");
+  llvm::StringRef ext = llvm::sys::path::extension(path);
+  llvm::Expected<TokenizerData> tok =
+      ext == ".json"   ? readHFTokenizer(path, vocab)
+      : ext == ".gguf" ? readGGUFTokenizer(path)
+                       : readLlama2cTokenizer(path, vocab);
+  if (tok && int64_t(tok->tokens.size()) != vocab)
+    return makeImportError(path,
+                           llvm::formatv("tokenizer has {0} tokens, the "
+                                         "model's vocabulary has {1}",
+                                         tok->tokens.size(), vocab));
+  return tok;
+}
+
+/// SentencePiece's word-boundary mark U+2581 as a plain space.
+static std::string withSpaces(llvm::StringRef token) {
+  std::string out;
+  for (size_t i = 0; i < token.size(); ++i) {
+    if (token.substr(i).starts_with("\xE2\x96\x81")) {
+      out += ' ';
+      i += 2;
+    } else {
+      out += token[i];
+    }
+  }
+  return out;
+}
+
+llvm::Expected<TokenizerData> tlmc::readHFTokenizer(llvm::StringRef path,
+                                                    int64_t vocab) {
+  auto buffer = mapModelFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return makeImportError(path, "malformed JSON: " +
+                                     llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Object *model = root ? root->getObject("model") : nullptr;
+  if (!model)
+    return makeImportError(path, "expected an object 'model'");
+  if (model->getString("type") != llvm::StringRef("BPE"))
+    return makeImportError(path, "model.type: only BPE tokenizers are "
+                                 "supported");
+  const llvm::json::Object *vocabMap = model->getObject("vocab");
+  const llvm::json::Array *merges = model->getArray("merges");
+  if (!vocabMap || !merges)
+    return makeImportError(path, "model: expected 'vocab' and 'merges'");
+
+  // Tokens by id: the vocabulary, then the added tokens.
+  std::vector<std::string> tokens(vocab);
+  std::vector<bool> present(vocab, false);
+  auto place = [&](llvm::StringRef text, int64_t id) -> llvm::Error {
+    if (id < 0 || id >= vocab)
+      return makeImportError(
+          path, llvm::formatv("token '{0}' has id {1}, outside the model's "
+                              "vocabulary of {2}",
+                              text, id, vocab));
+    tokens[id] = text.str();
+    present[id] = true;
+    return llvm::Error::success();
+  };
+  for (const auto &[text, id] : *vocabMap) {
+    std::optional<int64_t> i = id.getAsInteger();
+    if (!i)
+      return makeImportError(path, "model.vocab: ids must be integers");
+    if (auto err = place(text, *i))
+      return std::move(err);
+  }
+  if (const llvm::json::Array *added = root->getArray("added_tokens"))
+    for (const llvm::json::Value &v : *added) {
+      const llvm::json::Object *o = v.getAsObject();
+      std::optional<int64_t> id = o ? o->getInteger("id") : std::nullopt;
+      std::optional<llvm::StringRef> content =
+          o ? o->getString("content") : std::nullopt;
+      if (!id || !content)
+        return makeImportError(path, "added_tokens: expected id and content");
+      if (auto err = place(*content, *id))
+        return std::move(err);
+    }
+  // Embedding rows beyond the tokenizer (padding) get unmatchable names.
+  for (int64_t i = 0; i < vocab; ++i)
+    if (!present[i])
+      tokens[i] = "<tlmc-unused-" + std::to_string(i) + ">";
+
+  std::vector<std::string> mergeList;
+  for (const llvm::json::Value &m : *merges) {
+    if (std::optional<llvm::StringRef> s = m.getAsString()) {
+      mergeList.push_back(s->str());
+    } else if (const llvm::json::Array *pair = m.getAsArray();
+               pair && pair->size() == 2 && (*pair)[0].getAsString() &&
+               (*pair)[1].getAsString()) {
+      mergeList.push_back((*(*pair)[0].getAsString() + " " +
+                           *(*pair)[1].getAsString())
+                              .str());
+    } else {
+      return makeImportError(path, "model.merges: expected \"a b\" strings "
+                                   "or [a, b] pairs");
+    }
+  }
+
+  TokenizerData tok;
+  tok.source = path.str();
+  bool byteFallback = model->getBoolean("byte_fallback").value_or(false);
+  if (!byteFallback) {
+    // Byte-level BPE (GPT-2, SmolLM2): tokens and merges as they are.
+    tok.kind = TokenizerData::Kind::GPT2;
+    tok.tokens = std::move(tokens);
+    tok.merges = std::move(mergeList);
+    return tok;
+  }
+  // SentencePiece-style BPE (LLaMA, TinyLlama): the runtime merges the pair
+  // whose result scores highest, so a merge's result scores -rank.
+  tok.kind = TokenizerData::Kind::SentencePiece;
+  llvm::StringMap<int64_t> ids;
+  for (int64_t i = 0; i < vocab; ++i)
+    ids.try_emplace(tokens[i], i);
+  tok.scores.assign(vocab, -1e9f);
+  for (size_t rank = 0; rank < mergeList.size(); ++rank) {
+    auto [left, right] = llvm::StringRef(mergeList[rank]).split(' ');
+    auto it = ids.find((left + right).str());
+    if (it != ids.end() && tok.scores[it->second] == -1e9f)
+      tok.scores[it->second] = -float(rank);
+  }
+  for (std::string &t : tokens)
+    t = withSpaces(t);
+  tok.tokens = std::move(tokens);
+  return tok;
+}

@@ -1,0 +1,226 @@
+//===- ByteLevelBPE.cpp - GPT-2 style byte-level BPE ------------------*- C++ -*-===//
+//
+// GPT-2's tokenizer (GGUF `tokenizer.ggml.model = gpt2`, HF ByteLevel BPE):
+// every byte is first spelled as one printable code point (the
+// bytes_to_unicode table), text is split into words by GPT-2's pattern, and
+// within each word the adjacent pair with the lowest merge rank merges until
+// none does. The split approximates the pattern's Unicode classes: ASCII
+// letters and every non-ASCII character count as letters, ASCII digits as
+// numbers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/src/Session.h"
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace tlmrt;
+
+namespace {
+
+/// GPT-2's bytes_to_unicode: printable bytes keep their code point, the
+/// others take 256, 257, ... in byte order.
+uint32_t byteToCodePoint(unsigned b) {
+  bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
+                   (b >= 174 && b <= 255);
+  if (printable)
+    return b;
+  unsigned n = 0;
+  for (unsigned x = 0; x < b; ++x)
+    if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) ||
+          (x >= 174 && x <= 255)))
+      ++n;
+  return 256 + n;
+}
+
+size_t encodeUtf8(uint32_t cp, char *out) {
+  if (cp < 0x80) {
+    out[0] = char(cp);
+    return 1;
+  }
+  out[0] = char(0xC0 | (cp >> 6));
+  out[1] = char(0x80 | (cp & 0x3F));
+  return 2;
+}
+
+bool isLetter(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool isSpace(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f';
+}
+
+/// Length of the GPT-2 pre-token starting at text[i].
+size_t nextWord(const unsigned char *s, size_t i, size_t n) {
+  // 's 't 're 've 'm 'll 'd
+  if (s[i] == '\'' && i + 1 < n) {
+    static const char *suffixes[] = {"s", "t", "re", "ve", "m", "ll", "d"};
+    for (const char *suffix : suffixes) {
+      size_t len = std::strlen(suffix);
+      if (i + 1 + len <= n && std::memcmp(s + i + 1, suffix, len) == 0)
+        return 1 + len;
+    }
+  }
+  size_t j = i + (s[i] == ' ' && i + 1 < n && !isSpace(s[i + 1]) ? 1 : 0);
+  if (isLetter(s[j]) || isDigit(s[j]) || !isSpace(s[j])) {
+    auto cls = [](unsigned char c) {
+      return isLetter(c) ? 0 : isDigit(c) ? 1 : isSpace(c) ? 3 : 2;
+    };
+    int kind = cls(s[j]);
+    size_t k = j + 1;
+    while (k < n && cls(s[k]) == kind)
+      ++k;
+    return k - i;
+  }
+  // A whitespace run: all of it at the end of text; before a word, all but
+  // its last character (which starts the next word); a lone one, itself.
+  size_t k = i;
+  while (k < n && isSpace(s[k]))
+    ++k;
+  if (k < n && k - i >= 2)
+    return k - 1 - i;
+  return k - i;
+}
+
+} // namespace
+
+uint32_t TokenizerView::mergeRank(uint32_t left, uint32_t right) const {
+  if (!mergeSlots)
+    return UINT32_MAX;
+  uint64_t key = ((uint64_t(left) << 32) | right) + 1;
+  uint32_t slot = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) &
+                  (mergeSlots - 1);
+  while (mergeKeys[slot]) {
+    if (mergeKeys[slot] == key)
+      return mergeRanks[slot];
+    slot = (slot + 1) & (mergeSlots - 1);
+  }
+  return UINT32_MAX;
+}
+
+bool tlmrt::buildByteLevelTables(TokenizerView &t) {
+  for (unsigned b = 0; b < 256; ++b) {
+    char buf[2];
+    size_t len = encodeUtf8(byteToCodePoint(b), buf);
+    t.byteTokens[b] = t.lookup(buf, len);
+    if (t.byteTokens[b] < 0)
+      return false;
+  }
+  uint32_t slots = 16;
+  while (slots < 2 * t.mergeCount)
+    slots *= 2;
+  t.mergeKeys = static_cast<uint64_t *>(std::calloc(slots, sizeof(uint64_t)));
+  t.mergeRanks = static_cast<uint32_t *>(std::calloc(slots, sizeof(uint32_t)));
+  if (!t.mergeKeys || !t.mergeRanks)
+    return false;
+  t.mergeSlots = slots;
+  for (uint32_t r = 0; r < t.mergeCount; ++r) {
+    uint64_t key =
+        ((uint64_t(t.mergePairs[2 * r]) << 32) | t.mergePairs[2 * r + 1]) + 1;
+    uint32_t slot = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) & (slots - 1);
+    while (t.mergeKeys[slot] && t.mergeKeys[slot] != key)
+      slot = (slot + 1) & (slots - 1);
+    if (!t.mergeKeys[slot]) { // the first (lowest) rank wins
+      t.mergeKeys[slot] = key;
+      t.mergeRanks[slot] = r;
+    }
+  }
+  return true;
+}
+
+void tlmrt::freeByteLevelTables(TokenizerView &t) {
+  std::free(t.mergeKeys);
+  std::free(t.mergeRanks);
+  t.mergeKeys = nullptr;
+  t.mergeRanks = nullptr;
+  t.mergeSlots = 0;
+}
+
+size_t tlmrt::encodeByteLevel(const TokenizerView &t, const char *text,
+                              int32_t *tokens, size_t capacity,
+                              bool *overflow) {
+  const auto *s = reinterpret_cast<const unsigned char *>(text);
+  size_t n = std::strlen(text), count = 0;
+  *overflow = false;
+  for (size_t i = 0; i < n;) {
+    size_t len = nextWord(s, i, n);
+    if (count + len > capacity) {
+      *overflow = true;
+      return count;
+    }
+    // One symbol per byte, then merges by rank within the word.
+    int32_t *word = tokens + count;
+    size_t w = 0;
+    for (size_t k = 0; k < len; ++k)
+      word[w++] = t.byteTokens[s[i + k]];
+    for (;;) {
+      uint32_t best = UINT32_MAX;
+      size_t at = 0;
+      for (size_t k = 0; k + 1 < w; ++k) {
+        uint32_t rank = t.mergeRank(uint32_t(word[k]), uint32_t(word[k + 1]));
+        if (rank < best) {
+          best = rank;
+          at = k;
+        }
+      }
+      if (best == UINT32_MAX)
+        break;
+      // The merged token is the one spelled left + right.
+      uint32_t left = t.mergePairs[2 * best], right = t.mergePairs[2 * best + 1];
+      char buffer[1024];
+      size_t ll = t.length(left), rl = t.length(right);
+      int32_t merged = -1;
+      if (ll + rl <= sizeof buffer) {
+        std::memcpy(buffer, t.text(left), ll);
+        std::memcpy(buffer + ll, t.text(right), rl);
+        merged = t.lookup(buffer, ll + rl);
+      }
+      if (merged < 0)
+        break; // the container writer keeps only merges whose result exists
+      word[at] = merged;
+      std::memmove(word + at + 1, word + at + 2, sizeof(int32_t) * (w - at - 2));
+      --w;
+    }
+    count += w;
+    i += len;
+  }
+  return count;
+}
+
+size_t tlmrt::decodeByteLevel(const TokenizerView &t, uint32_t id, char *out) {
+  const auto *p = reinterpret_cast<const unsigned char *>(t.text(id));
+  size_t len = t.length(id), o = 0;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp = p[i];
+    size_t step = 1;
+    if ((p[i] & 0xE0) == 0xC0 && i + 1 < len) {
+      cp = ((p[i] & 0x1F) << 6) | (p[i + 1] & 0x3F);
+      step = 2;
+    } else if (p[i] >= 0x80) {
+      // Not a byte-level symbol (e.g. a special token): copy as it is.
+      out[o++] = char(p[i]);
+      ++i;
+      continue;
+    }
+    // Invert bytes_to_unicode.
+    int byte = -1;
+    if ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) ||
+        (cp >= 174 && cp <= 255))
+      byte = int(cp);
+    else if (cp >= 256 && cp < 256 + 68)
+      for (unsigned b = 0; b < 256 && byte < 0; ++b)
+        if (byteToCodePoint(b) == cp)
+          byte = int(b);
+    if (byte >= 0) {
+      out[o++] = char(byte);
+    } else {
+      std::memcpy(out + o, p + i, step);
+      o += step;
+    }
+    i += step;
+  }
+  return o;
+}
