@@ -20,7 +20,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["tlmc", "tlmc-opt", "tlmc-modelgen"], [config.tlmc_tools_dir])
-llvm_config.add_tool_substitutions(["FileCheck", "not"], [config.llvm_tools_dir])
+llvm_config.add_tool_substitutions(["FileCheck", "not", "llvm-readelf"], [config.llvm_tools_dir])
 
 # Tests on the real models run where ../shared has them.
 for model in ["stories260K", "llama-2-tiny-random"]:

@@ -1,0 +1,54 @@
+// RUN: tlmc-opt %s --convert-tlm-to-linalg | %FileCheck %s
+
+// Weights become views of a leading %weights argument at the offsets of the
+// weight layout (64-byte aligned, declaration order); graph ops become
+// linalg.generic on tensors; attention becomes loops over its cache buffers.
+
+module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8, ffn_dim = 12, layers = 1, heads = 2, kv_heads = 1, head_dim = 4, context_length = 32, rope_theta = 1.0e4 : f32, rope_style = adjacent, norm_eps = 1.0e-5 : f32, tied_embeddings = true, bos = 1, eos = 2>} {
+  tlm.weight @norm : tensor<8xf32>
+  tlm.weight @wq : tensor<8x8xf16>
+  tlm.weight @wk : tensor<4x8xf32>
+
+  // CHECK-LABEL: func.func @step
+  // CHECK-SAME: (%[[W:.+]]: memref<320xi8>, %[[X:.+]]: tensor<1x8xf32>, %[[POS:.+]]: index, %[[KC:.+]]: memref<1x32x4xf32>, %[[VC:.+]]: memref<1x32x4xf32>)
+  func.func @step(%x: tensor<1x8xf32>, %pos: index, %kc: memref<1x32x4xf32>, %vc: memref<1x32x4xf32>) -> tensor<1x8xf32> {
+    // CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+    // CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
+    // CHECK-DAG: %[[C192:.+]] = arith.constant 192 : index
+    // CHECK-DAG: memref.view %[[W]][%[[C0]]][] : memref<320xi8> to memref<8xf32>
+    // CHECK-DAG: memref.view %[[W]][%[[C64]]][] : memref<320xi8> to memref<8x8xf16>
+    // CHECK-DAG: memref.view %[[W]][%[[C192]]][] : memref<320xi8> to memref<4x8xf32>
+    %n = tlm.weight_ref @norm : tensor<8xf32>
+    %wq = tlm.weight_ref @wq : tensor<8x8xf16>
+    %wk = tlm.weight_ref @wk : tensor<4x8xf32>
+    // RMSNorm: a sum-of-squares reduction, then the scaling.
+    // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+    // CHECK: math.sqrt
+    %h = tlm.rms_norm %x, %n {eps = 1.0e-5 : f32} : tensor<1x8xf32>, tensor<8xf32>
+    // Linear: an f16 weight is extended on load; marked for threading.
+    // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+    // CHECK: arith.extf %{{.+}} : f16 to f32
+    // CHECK: tlmc.parallel_rows
+    %q = tlm.linear %h, %wq : tensor<1x8xf32>, tensor<8x8xf16> -> tensor<1x8xf32>
+    %k = tlm.linear %h, %wk : tensor<1x8xf32>, tensor<4x8xf32> -> tensor<1x4xf32>
+    // RoPE: powf/cos/sin on the position, the partner element extracted.
+    // CHECK: math.powf
+    // CHECK: math.cos
+    // CHECK: math.sin
+    // CHECK: tensor.extract
+    %qr = tlm.rope %q, %pos {head_dim = 4 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x8xf32>
+    // Attention: append to the caches, then softmax and weighted sum.
+    // CHECK: bufferization.to_buffer
+    // CHECK: scf.for
+    // CHECK: memref.store %{{.+}}, %[[KC]]
+    // CHECK: memref.store %{{.+}}, %[[VC]]
+    // CHECK: math.exp
+    // CHECK: bufferization.to_tensor %{{.+}} restrict writable
+    %a = tlm.attention %qr, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64}
+        : tensor<1x8xf32>, tensor<1x4xf32>, tensor<1x4xf32>, memref<1x32x4xf32>, memref<1x32x4xf32> -> tensor<1x8xf32>
+    %s = tlm.swiglu %a, %a : tensor<1x8xf32>
+    %r = tlm.add %x, %s : tensor<1x8xf32>
+    return %r : tensor<1x8xf32>
+  }
+}
+// CHECK-NOT: tlm.

@@ -1,0 +1,59 @@
+// RUN: tlmc-opt %s --tlm-parallelize-rows=min-work=1024 | %FileCheck %s
+
+// A product of 32x64 multiply-adds is outlined into a kernel over output
+// features [begin, end) and handed to the runtime's parallel-for; the 4x64
+// one is below min-work and stays inline.
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#w = affine_map<(t, n, k) -> (n, k)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// The runtime's entry point, declared once for all kernels of the module.
+// CHECK: func.func private @tlmrt_parallel_for(!llvm.ptr, (memref<8192xi8>, memref<1024xi8>, index, index) -> (), memref<8192xi8>, memref<1024xi8>, index)
+
+// CHECK-LABEL: func.func @m_decode
+// CHECK-SAME: (%[[W:.+]]: memref<8192xi8>, %[[A:.+]]: memref<1024xi8>, %{{.+}}: memref<1xi32>, %{{.+}}: index, %{{.+}}: memref<1x4xf32>, %[[CTX:.+]]: !llvm.ptr)
+func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
+                    %tokens: memref<1xi32>, %pos: index,
+                    %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %c512 = arith.constant 512 : index
+  %x = memref.view %arena[%c0][] : memref<1024xi8> to memref<1x64xf32>
+  %big = memref.view %w[%c0][] : memref<8192xi8> to memref<32x64xf32>
+  %small = memref.view %w[%c512][] : memref<8192xi8> to memref<4x64xf32>
+  %y = memref.view %arena[%c256][] : memref<1024xi8> to memref<1x32xf32>
+  %z = memref.view %arena[%c512][] : memref<1024xi8> to memref<1x4xf32>
+  // CHECK: %[[K:.+]] = constant @m_decode_rows0 : (memref<8192xi8>, memref<1024xi8>, index, index) -> ()
+  // CHECK: %[[N:.+]] = arith.constant 32 : index
+  // CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]])
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %big : memref<1x64xf32>, memref<32x64xf32>) outs(%y : memref<1x32xf32>) attrs = {tlmc.parallel_rows} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  // CHECK: linalg.generic
+  // CHECK-SAME: ins(%{{.+}}, %{{.+}} : memref<1x64xf32>, memref<4x64xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %small : memref<1x64xf32>, memref<4x64xf32>) outs(%z : memref<1x4xf32>) attrs = {tlmc.parallel_rows} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// The kernel rebuilds the views from its own arguments and narrows the
+// weight rows and output columns to [begin, end).
+// CHECK-LABEL: func.func private @m_decode_rows0
+// CHECK-SAME: (%[[KW:.+]]: memref<8192xi8>, %[[KA:.+]]: memref<1024xi8>, %[[B:.+]]: index, %[[E:.+]]: index)
+// CHECK: %[[COUNT:.+]] = arith.subi %[[E]], %[[B]]
+// CHECK: %[[KX:.+]] = memref.view %[[KA]]
+// CHECK: %[[KWV:.+]] = memref.view %[[KW]]
+// CHECK: %[[WS:.+]] = memref.subview %[[KWV]][%[[B]], 0] [%[[COUNT]], 64] [1, 1]
+// CHECK: %[[KY:.+]] = memref.view %[[KA]]
+// CHECK: %[[YS:.+]] = memref.subview %[[KY]][0, %[[B]]] [1, %[[COUNT]]] [1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[KX]], %[[WS]] : {{.*}}) outs(%[[YS]] : {{.*}})
