@@ -55,6 +55,10 @@ llvm::Expected<TokenizerData> readHFTokenizer(llvm::StringRef path,
 llvm::Expected<TokenizerData> readTokenizerFile(llvm::StringRef path,
                                                 int64_t vocab);
 
+/// SentencePiece's word-boundary mark U+2581 as a plain space (the runtime's
+/// and llama2.c's spelling).
+std::string fromSentencePieceSpaces(llvm::StringRef token);
+
 /// The tokenizer file beside a model, if any: `tok<vocab>.bin`,
 /// `tokenizer.bin` or `tokenizer.json` in the model's folder (or in the
 /// folder itself for an HF checkpoint).

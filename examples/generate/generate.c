@@ -6,7 +6,7 @@
  *
  * -n counts positions including the prompt (as llama2.c's `run -n`);
  * generation stops early when the model emits BOS, as llama2.c's run.c does
- * (--tokens lists that final BOS, as the golden files do).
+ * (--tokens lists that final BOS, as the golden files do), or EOS.
  * Prints the text, then tokens/s on stderr. The model is whatever the
  * program was linked with (`tlmc compile --exe`); its weights come from the
  * object (--embed-weights), --weights FILE, or OUT.tlmw beside the program.
@@ -188,8 +188,9 @@ static int generate(tlm_session *s, const options *o) {
     int32_t next = tlm_sample(s, &sampler);
     ++pos;
     generated[n_generated++] = next;
-    /* Like run.c: BOS ends the story; it is listed, never printed. */
-    if (next == c->bos)
+    /* Like run.c, BOS ends the story (listed, never printed); so does EOS
+     * for models whose stories end with it. */
+    if (next == c->bos || next == c->eos)
       break;
     size_t len;
     const char *piece = tlm_token_text(s, token, next, &len);

@@ -17,6 +17,17 @@ tlmc::mapModelFile(llvm::StringRef path) {
   return std::shared_ptr<llvm::MemoryBuffer>(std::move(*buffer));
 }
 
+llvm::Expected<llvm::json::Value> tlmc::parseJsonFile(llvm::StringRef path) {
+  auto buffer = mapModelFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return makeImportError(path, "malformed JSON: " +
+                                     llvm::toString(json.takeError()));
+  return std::move(*json);
+}
+
 llvm::ArrayRef<char> tlmc::getBytes(const llvm::MemoryBuffer &buffer) {
   return llvm::ArrayRef<char>(buffer.getBufferStart(), buffer.getBufferSize());
 }

@@ -75,21 +75,6 @@ private:
 };
 } // namespace
 
-/// SentencePiece marks a space as U+2581 ("▁"); llama2.c's tokenizer uses a
-/// plain space, and so does the runtime.
-static std::string mapSentencePieceSpaces(llvm::StringRef token) {
-  std::string out;
-  for (size_t i = 0; i < token.size(); ++i) {
-    if (token.substr(i).starts_with("\xE2\x96\x81")) {
-      out += ' ';
-      i += 2;
-    } else {
-      out += token[i];
-    }
-  }
-  return out;
-}
-
 static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
                                  MetadataReader &meta, ImportedModel &model) {
   const gguf::Value *modelName = file.find("tokenizer.ggml.model");
@@ -116,7 +101,7 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
     return makeImportError(path, "metadata 'tokenizer.ggml.tokens' is missing");
   for (const std::string &t : (*tokens)->strings)
     tok.tokens.push_back(tok.kind == TokenizerData::Kind::SentencePiece
-                             ? mapSentencePieceSpaces(t)
+                             ? fromSentencePieceSpaces(t)
                              : t);
   size_t n = tok.tokens.size();
 

@@ -38,17 +38,6 @@ struct RawTensor {
 };
 } // namespace
 
-static llvm::Expected<llvm::json::Value> parseJsonFile(llvm::StringRef path) {
-  auto buffer = mapModelFile(path);
-  if (!buffer)
-    return buffer.takeError();
-  auto json = llvm::json::parse((*buffer)->getBuffer());
-  if (!json)
-    return makeImportError(path, "malformed JSON: " +
-                                     llvm::toString(json.takeError()));
-  return std::move(*json);
-}
-
 /// Reads every tensor of one .safetensors file into `out`.
 static llvm::Error readSafetensors(llvm::StringRef path,
                                    llvm::StringMap<RawTensor> &out) {

@@ -52,8 +52,7 @@ llvm::Expected<TokenizerData> tlmc::readTokenizerFile(llvm::StringRef path,
   return tok;
 }
 
-/// SentencePiece's word-boundary mark U+2581 as a plain space.
-static std::string withSpaces(llvm::StringRef token) {
+std::string tlmc::fromSentencePieceSpaces(llvm::StringRef token) {
   std::string out;
   for (size_t i = 0; i < token.size(); ++i) {
     if (token.substr(i).starts_with("\xE2\x96\x81")) {
@@ -68,13 +67,9 @@ static std::string withSpaces(llvm::StringRef token) {
 
 llvm::Expected<TokenizerData> tlmc::readHFTokenizer(llvm::StringRef path,
                                                     int64_t vocab) {
-  auto buffer = mapModelFile(path);
-  if (!buffer)
-    return buffer.takeError();
-  auto json = llvm::json::parse((*buffer)->getBuffer());
+  auto json = parseJsonFile(path);
   if (!json)
-    return makeImportError(path, "malformed JSON: " +
-                                     llvm::toString(json.takeError()));
+    return json.takeError();
   const llvm::json::Object *root = json->getAsObject();
   const llvm::json::Object *model = root ? root->getObject("model") : nullptr;
   if (!model)
@@ -163,7 +158,7 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(llvm::StringRef path,
       tok.scores[it->second] = -float(rank);
   }
   for (std::string &t : tokens)
-    t = withSpaces(t);
+    t = fromSentencePieceSpaces(t);
   tok.tokens = std::move(tokens);
   return tok;
 }
