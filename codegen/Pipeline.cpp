@@ -2,6 +2,7 @@
 
 #include "codegen/Pipeline.h"
 #include "codegen/Passes.h"
+#include "dialects/compress/Transforms/Passes.h"
 #include "dialects/tlm/IR/TLMDialect.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -34,7 +35,8 @@
 using namespace mlir;
 
 void tlmc::registerCodegenDialects(DialectRegistry &registry) {
-  registry.insert<tlm::TLMDialect, affine::AffineDialect, arith::ArithDialect,
+  registry.insert<tlm::TLMDialect, compress::CompressDialect,
+                  affine::AffineDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, index::IndexDialect,
                   linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
@@ -96,6 +98,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
 
 void tlmc::registerCodegenPasses() {
   registerTLMCodegenPasses();
+  compress::registerCompressPasses();
   PassPipelineRegistration<>(
       "tlm-lower-to-llvm",
       "Lower a tlm module to the LLVM dialect (the tlmc compile pipeline)",

@@ -18,6 +18,8 @@ using namespace tlmc;
 namespace fbc = ::tlmw;
 
 static fbc::DType getDType(Type element) {
+  if (element.isInteger(8))
+    return fbc::DType::I8;
   if (element.isF16())
     return fbc::DType::F16;
   if (element.isBF16())
@@ -25,13 +27,22 @@ static fbc::DType getDType(Type element) {
   return fbc::DType::F32;
 }
 
-/// Copies every weight into the weights region at its slot.
-static LogicalResult fillWeights(ModuleOp module, const WeightLayout &layout,
+/// Copies every slot's bytes into the weights region.
+static LogicalResult fillWeights(const WeightLayout &layout,
                                  std::vector<char> &region) {
   region.assign(layout.totalBytes, 0);
-  for (auto weight : module.getOps<tlm::WeightOp>()) {
-    const WeightSlot *slot = layout.lookup(weight.getSymName());
-    char *dst = region.data() + slot->offset;
+  for (const WeightSlot &slot : layout.slots) {
+    char *dst = region.data() + slot.offset;
+    if (slot.blob) {
+      auto resource = dyn_cast<DenseResourceElementsAttr>(slot.blob);
+      AsmResourceBlob *blob =
+          resource ? resource.getRawHandle().getBlob() : nullptr;
+      if (!blob || int64_t(blob->getData().size()) != slot.bytes)
+        return failure();
+      std::memcpy(dst, blob->getData().data(), slot.bytes);
+      continue;
+    }
+    tlm::WeightOp weight = slot.weight;
     if (weight.getEncoding()) {
       FailureOr<std::vector<float>> values = tlm::decodeWeightToF32(weight);
       if (failed(values))
@@ -58,8 +69,9 @@ buildTokenizer(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok,
   }
   std::vector<uint32_t> sorted(tok.tokens.size());
   std::iota(sorted.begin(), sorted.end(), 0);
-  std::stable_sort(sorted.begin(), sorted.end(), [&](uint32_t a, uint32_t b) {
-    return tok.tokens[a] < tok.tokens[b];
+  llvm::sort(sorted, [&](uint32_t a, uint32_t b) {
+    return tok.tokens[a] != tok.tokens[b] ? tok.tokens[a] < tok.tokens[b]
+                                          : a < b;
   });
   std::vector<uint32_t> mergePairs;
   if (tok.kind == TokenizerData::Kind::GPT2) {
@@ -97,7 +109,7 @@ llvm::Expected<Container> tlmc::buildContainer(ModuleOp module,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "module has no #tlm.config");
   std::vector<char> weights;
-  if (failed(fillWeights(module, layout, weights)))
+  if (failed(fillWeights(layout, weights)))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "cannot read the module's weights");
 

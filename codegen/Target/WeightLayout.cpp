@@ -2,6 +2,8 @@
 
 #include "codegen/Target/WeightLayout.h"
 
+#include "dialects/compress/IR/CompressDialect.h"
+
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -16,18 +18,41 @@ RankedTensorType tlmc::getStoredType(tlm::WeightOp weight) {
   return weight.getTensorType(); // encoded weights are seen (and stored) as f32
 }
 
+std::string tlmc::getValuesSlot(llvm::StringRef w) { return (w + ".values").str(); }
+std::string tlmc::getScalesSlot(llvm::StringRef w) { return (w + ".scales").str(); }
+std::string tlmc::getZeroPointsSlot(llvm::StringRef w) {
+  return (w + ".zero_points").str();
+}
+
 WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
   WeightLayout layout;
-  for (auto weight : module.getOps<tlm::WeightOp>()) {
+  auto add = [&](std::string name, RankedTensorType type, tlm::WeightOp weight,
+                 ElementsAttr blob) {
     WeightSlot slot;
-    slot.name = weight.getSymName().str();
-    slot.storedType = getStoredType(weight);
-    slot.bytes = slot.storedType.getNumElements() *
-                 (slot.storedType.getElementTypeBitWidth() / 8);
+    slot.name = std::move(name);
+    slot.storedType = type;
+    slot.weight = weight;
+    slot.blob = blob;
+    slot.bytes = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
     slot.offset = llvm::alignTo(layout.totalBytes, WeightLayout::kAlignment);
     layout.totalBytes = slot.offset + slot.bytes;
     layout.byName[slot.name] = layout.slots.size();
     layout.slots.push_back(std::move(slot));
+  };
+  for (Operation &op : module.getBody()->getOperations()) {
+    if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
+      add(weight.getSymName().str(), getStoredType(weight), weight, {});
+    } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
+      auto typeOf = [](ElementsAttr a) {
+        return cast<RankedTensorType>(a.getType());
+      };
+      add(getValuesSlot(q.getSymName()), typeOf(q.getValues()), {},
+          q.getValues());
+      add(getScalesSlot(q.getSymName()), typeOf(q.getScales()), {},
+          q.getScales());
+      if (auto zeros = q.getZeroPoints())
+        add(getZeroPointsSlot(q.getSymName()), typeOf(*zeros), {}, *zeros);
+    }
   }
   layout.totalBytes = llvm::alignTo(layout.totalBytes, WeightLayout::kAlignment);
   return layout;

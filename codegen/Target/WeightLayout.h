@@ -25,6 +25,10 @@ struct WeightSlot {
   int64_t bytes = 0;
   /// The tensor type the generated code reads at `offset`.
   mlir::RankedTensorType storedType;
+  /// Where the bytes come from: a `tlm.weight` (decoded if block-encoded),
+  /// or one blob (values, scales, zero points) of a compressed weight.
+  mlir::tlm::WeightOp weight;
+  mlir::ElementsAttr blob;
 };
 
 struct WeightLayout {
@@ -42,7 +46,13 @@ struct WeightLayout {
 /// the compress dialect computes on blocks directly.
 mlir::RankedTensorType getStoredType(mlir::tlm::WeightOp weight);
 
-/// Lays out every `tlm.weight` of `module` in declaration order.
+/// The slot names of a compressed weight's parts.
+std::string getValuesSlot(llvm::StringRef weight);
+std::string getScalesSlot(llvm::StringRef weight);
+std::string getZeroPointsSlot(llvm::StringRef weight);
+
+/// Lays out every `tlm.weight` and every part of every
+/// `compress.quantized_weight` of `module`, in declaration order.
 WeightLayout computeWeightLayout(mlir::ModuleOp module);
 
 } // namespace tlmc

@@ -60,18 +60,21 @@ struct TLMParallelizeRowsPass
   }
 
   LogicalResult outline(func::FuncOp fn, linalg::GenericOp op, int index) {
-    if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    // ins: the activations, then per-output-row weight operands (the matrix;
+    // for quantized weights also scales and zero points); outs: the result.
+    if (op.getNumDpsInputs() < 2 || op.getNumDpsInits() != 1)
       return success();
-    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
-          y = op.getDpsInits()[0];
-    memref::ViewOp xv = getArgumentView(x, fn), wv = getArgumentView(w, fn),
-                   yv = getArgumentView(y, fn);
-    if (!xv || !wv || !yv)
-      return success(); // not a planned product; leave it inline
-    auto wType = cast<MemRefType>(w.getType());
-    auto yType = cast<MemRefType>(y.getType());
-    int64_t features = wType.getDimSize(0), inner = wType.getDimSize(1);
-    if (features * inner * yType.getDimSize(0) < minWork)
+    SmallVector<memref::ViewOp> views;
+    for (OpOperand &operand : op->getOpOperands()) {
+      memref::ViewOp view = getArgumentView(operand.get(), fn);
+      if (!view)
+        return success(); // not a planned product; leave it inline
+      views.push_back(view);
+    }
+    auto xType = cast<MemRefType>(op.getDpsInputs()[0].getType());
+    auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
+    int64_t features = yType.getDimSize(1);
+    if (features * xType.getDimSize(1) * yType.getDimSize(0) < minWork)
       return success();
 
     ModuleOp module = fn->getParentOfType<ModuleOp>();
@@ -83,7 +86,8 @@ struct TLMParallelizeRowsPass
         ctx, {weightsType, arenaType, indexType, indexType}, {});
 
     // The kernel: rebuild the views from its own arguments, narrow the
-    // weight rows and output columns to [begin, end), run the product.
+    // weight operands' rows and the output's columns to [begin, end), run
+    // the product.
     OpBuilder mb(module.getBodyRegion());
     mb.setInsertionPointAfter(fn);
     std::string name = (fn.getSymName() + "_rows" + Twine(index)).str();
@@ -103,18 +107,23 @@ struct TLMParallelizeRowsPass
     Value begin = kernel.getArgument(2), end = kernel.getArgument(3);
     Value count = arith::SubIOp::create(b, loc, end, begin);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    Value kx = rebuild(xv);
-    Value kw = memref::SubViewOp::create(
-        b, loc, rebuild(wv), ArrayRef<OpFoldResult>{begin, zero},
-        ArrayRef<OpFoldResult>{count, b.getIndexAttr(inner)},
-        ArrayRef<OpFoldResult>{one, one});
-    Value ky = memref::SubViewOp::create(
-        b, loc, rebuild(yv), ArrayRef<OpFoldResult>{zero, begin},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(yType.getDimSize(0)), count},
-        ArrayRef<OpFoldResult>{one, one});
+    auto narrow = [&](Value full, unsigned dim) -> Value {
+      auto type = cast<MemRefType>(full.getType());
+      SmallVector<OpFoldResult> offsets(type.getRank(), zero),
+          sizes, strides(type.getRank(), one);
+      for (int64_t d : type.getShape())
+        sizes.push_back(b.getIndexAttr(d));
+      offsets[dim] = begin;
+      sizes[dim] = count;
+      return memref::SubViewOp::create(b, loc, full, offsets, sizes, strides);
+    };
+    SmallVector<Value> ins{rebuild(views[0])};
+    for (size_t i = 1; i + 1 < views.size(); ++i)
+      ins.push_back(narrow(rebuild(views[i]), 0));
+    Value out = narrow(rebuild(views.back()), 1);
     auto product = linalg::GenericOp::create(
-        b, loc, TypeRange{}, ValueRange{kx, kw}, ValueRange{ky},
-        op.getIndexingMapsArray(), op.getIteratorTypesArray());
+        b, loc, TypeRange{}, ins, ValueRange{out}, op.getIndexingMapsArray(),
+        op.getIteratorTypesArray());
     IRMapping mapping;
     op.getRegion().cloneInto(&product.getRegion(), mapping);
     func::ReturnOp::create(b, loc);

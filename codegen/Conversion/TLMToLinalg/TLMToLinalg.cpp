@@ -8,7 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Conversion/Patterns.h"
 #include "codegen/Passes.h"
+#include "dialects/compress/IR/CompressDialect.h"
 #include "codegen/Target/WeightLayout.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
@@ -461,6 +463,22 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
   }
 };
 
+} // namespace
+
+Value tlmc::loadWeightSlot(OpBuilder &b, Location loc, Value weights,
+                           const WeightSlot &slot) {
+  Value offset = arith::ConstantIndexOp::create(b, loc, slot.offset);
+  auto viewType = MemRefType::get(slot.storedType.getShape(),
+                                  slot.storedType.getElementType());
+  Value view = memref::ViewOp::create(b, loc, viewType, weights, offset,
+                                      ValueRange{});
+  return bufferization::ToTensorOp::create(b, loc, slot.storedType, view,
+                                           /*restrict=*/true,
+                                           /*writable=*/false);
+}
+
+namespace {
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -479,7 +497,9 @@ struct ConvertTLMToLinalgPass
       if (fn.isExternal())
         continue;
       bool usesWeights = false;
-      fn.walk([&](tlm::WeightRefOp) { usesWeights = true; });
+      fn.walk([&](Operation *op) {
+        usesWeights |= isa<tlm::WeightRefOp, compress::QuantizedLinearOp>(op);
+      });
       if (!usesWeights)
         continue;
       if (failed(fn.insertArgument(0, weightsType, {}, fn.getLoc())))
@@ -492,15 +512,7 @@ struct ConvertTLMToLinalgPass
           return WalkResult::interrupt();
         }
         OpBuilder b(ref);
-        Value offset = arith::ConstantIndexOp::create(b, ref.getLoc(), slot->offset);
-        auto viewType = MemRefType::get(slot->storedType.getShape(),
-                                        slot->storedType.getElementType());
-        Value view = memref::ViewOp::create(b, ref.getLoc(), viewType, weights,
-                                            offset, ValueRange{});
-        Value tensor = bufferization::ToTensorOp::create(
-            b, ref.getLoc(), slot->storedType, view, /*restrict=*/true,
-            /*writable=*/false);
-        ref.replaceAllUsesWith(tensor);
+        ref.replaceAllUsesWith(loadWeightSlot(b, ref.getLoc(), weights, *slot));
         ref.erase();
         ++numLoweredOps;
         return WalkResult::advance();
@@ -513,18 +525,20 @@ struct ConvertTLMToLinalgPass
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
                  LowerSiLU, LowerSwiGLU, LowerAdd, LowerAttention>(
         &getContext());
+    populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;
-    module.walk([&](Operation *op) {
-      if (isa<tlm::TLMDialect>(op->getDialect()) && !isa<tlm::WeightOp>(op))
-        ++before;
-    });
+    auto isLowered = [](Operation *op) {
+      return isa<tlm::TLMDialect, compress::CompressDialect>(op->getDialect()) &&
+             !isa<tlm::WeightOp, compress::QuantizedWeightOp>(op);
+    };
+    module.walk([&](Operation *op) { before += isLowered(op); });
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
     if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
       return signalPassFailure();
     bool leftOver = false;
     module.walk([&](Operation *op) {
-      if (isa<tlm::TLMDialect>(op->getDialect()) && !isa<tlm::WeightOp>(op)) {
+      if (isLowered(op)) {
         op->emitOpError("could not be lowered");
         leftOver = true;
       }
@@ -532,8 +546,10 @@ struct ConvertTLMToLinalgPass
     if (leftOver)
       return signalPassFailure();
     numLoweredOps += before;
-    for (auto weight : llvm::make_early_inc_range(module.getOps<tlm::WeightOp>()))
-      weight.erase();
+    for (Operation &op :
+         llvm::make_early_inc_range(module.getBody()->getOperations()))
+      if (isa<tlm::WeightOp, compress::QuantizedWeightOp>(op))
+        op.erase();
     module->removeAttr(tlm::TLMDialect::getConfigAttrName());
   }
 };

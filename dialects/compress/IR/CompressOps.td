@@ -1,0 +1,105 @@
+//===- CompressOps.td - the compress dialect ---------------*- tablegen -*-===//
+
+#ifndef COMPRESS_OPS_TD
+#define COMPRESS_OPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+def Compress_Dialect : Dialect {
+  let name = "compress";
+  let cppNamespace = "::mlir::compress";
+  let summary = "Compressed weights and the ops that consume them";
+  let description = [{
+    Weights made smaller for a device — quantized to a few bits per value —
+    and linear ops that compute on them directly, so that the compiled
+    binary is really smaller and reads less memory per token. The `tlm`
+    graph keeps its float semantics; compression passes replace `tlm.weight`
+    + `tlm.linear` pairs by ops of this dialect.
+  }];
+  let dependentDialects = ["::mlir::tlm::TLMDialect"];
+}
+
+class Compress_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Compress_Dialect, mnemonic, traits>;
+
+def Compress_QuantizedWeightOp : Compress_Op<"quantized_weight", [Symbol]> {
+  let summary = "a weight matrix quantized per output row in groups";
+  let description = [{
+    A weight of logical type `type` (out x in, f32) stored as integers of
+    `bits` bits (8 or 4) with one f32 scale per group of `group_size`
+    consecutive input features of a row (the last group of a row may be
+    shorter: a ragged group). Symmetric: value = q * scale with q signed.
+    Asymmetric (4 bits only): value = (q - zero_point) * scale with q and the
+    zero point in [0, 15].
+
+    Storage, row-major per output row:
+    - `values`: 8 bits: `tensor<out x in x i8>`; 4 bits: two values per
+      byte, element 2j in the low nibble, `tensor<out x ceil(in/2) x i8>`,
+      symmetric nibbles biased by 8;
+    - `scales`: `tensor<out x groups x f32>`, groups = ceil(in / group_size);
+    - `zero_points` (asymmetric only): `tensor<out x groups x i8>`.
+
+    ```mlir
+    compress.quantized_weight @blk.0.ffn_up : tensor<172x64xf32>
+        {bits = 4 : i64, group_size = 32 : i64, symmetric = false}
+        values = dense_resource<blk.0.ffn_up.values> : tensor<172x32xi8>
+        scales = dense_resource<blk.0.ffn_up.scales> : tensor<172x2xf32>
+        zero_points = dense_resource<blk.0.ffn_up.zeros> : tensor<172x2xi8>
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<2DTensorOf<[F32]>>:$type,
+    I64Attr:$bits,
+    I64Attr:$group_size,
+    BoolAttr:$symmetric,
+    ElementsAttr:$values,
+    ElementsAttr:$scales,
+    OptionalAttr<ElementsAttr>:$zero_points
+  );
+  let assemblyFormat = [{
+    $sym_name `:` $type attr-dict `values` `=` $values `scales` `=` $scales
+    (`zero_points` `=` $zero_points^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+    int64_t getRows() { return getTensorType().getDimSize(0); }
+    int64_t getColumns() { return getTensorType().getDimSize(1); }
+    int64_t getGroups() {
+      return (getColumns() + getGroupSize() - 1) / getGroupSize();
+    }
+    /// Bytes of one row of packed values.
+    int64_t getRowBytes() {
+      return getBits() == 8 ? getColumns() : (getColumns() + 1) / 2;
+    }
+    /// Bytes all storage takes (values, scales, zero points).
+    int64_t getStorageBytes();
+  }];
+}
+
+def Compress_QuantizedLinearOp : Compress_Op<"quantized_linear",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "x times the transpose of a quantized weight";
+  let description = [{
+    `result[t][n] = sum_k input[t][k] * dequant(weight)[n][k]`, computed on
+    the stored integers: each value is dequantized as it is read, never
+    materialized as a float matrix.
+
+    ```mlir
+    %y = compress.quantized_linear %x, @blk.0.ffn_up : tensor<1x64xf32> -> tensor<1x172xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[F32]>:$input, FlatSymbolRefAttr:$weight);
+  let results = (outs 2DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+#endif // COMPRESS_OPS_TD

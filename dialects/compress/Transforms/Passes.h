@@ -1,0 +1,26 @@
+//===- Passes.h - compression passes ------------------------------*- C++ -*-===//
+
+#ifndef TLMC_DIALECTS_COMPRESS_TRANSFORMS_PASSES_H
+#define TLMC_DIALECTS_COMPRESS_TRANSFORMS_PASSES_H
+
+#include "dialects/compress/IR/CompressDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::compress {
+
+#define GEN_PASS_DECL
+#include "dialects/compress/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "dialects/compress/Transforms/Passes.h.inc"
+
+/// Attributes the quantization pass leaves on each quantized weight, for
+/// the compression report.
+constexpr llvm::StringLiteral kFloatBytesAttr = "compress.float_bytes";
+constexpr llvm::StringLiteral kRelativeErrorAttr = "compress.relative_error";
+
+} // namespace mlir::compress
+
+#endif // TLMC_DIALECTS_COMPRESS_TRANSFORMS_PASSES_H

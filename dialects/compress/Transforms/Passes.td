@@ -1,0 +1,57 @@
+//===- Passes.td - compression passes ----------------------*- tablegen -*-===//
+
+#ifndef COMPRESS_PASSES_TD
+#define COMPRESS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CompressQuantizeWeights : Pass<"compress-quantize-weights", "mlir::ModuleOp"> {
+  let summary = "Quantize the weights of linear ops to 8 or 4 bits";
+  let description = [{
+    Every `tlm.weight` read only as the weight of `tlm.linear` ops becomes a
+    `compress.quantized_weight` (round to nearest; int8 symmetric per output
+    channel, or int4 per group of `group-size` input features, symmetric or
+    with zero points; a row's last group may be shorter), and those linears
+    become `compress.quantized_linear`. Weights with other uses (a tied
+    embedding table) stay as they are. `keep` (regexes on weight names)
+    leaves weights in float; `override` (`REGEX=SCHEME`, SCHEME one of
+    `int8`, `int4:gN`, `int4:gN:asym`, `float`) picks another scheme for
+    matching weights, for mixed precision. Each quantized weight records
+    its float size and relative error (||W - Q(W)|| / ||W||) as
+    `compress.float_bytes` and `compress.relative_error`.
+
+    Before:
+    ```mlir
+    tlm.weight @w : tensor<172x64xf32> = dense_resource<w> : tensor<172x64xf32>
+    %r = tlm.weight_ref @w : tensor<172x64xf32>
+    %y = tlm.linear %x, %r : tensor<1x64xf32>, tensor<172x64xf32> -> tensor<1x172xf32>
+    ```
+    After (`bits=4 group-size=32 symmetric=false`):
+    ```mlir
+    compress.quantized_weight @w : tensor<172x64xf32> {bits = 4 : i64, ...}
+        values = dense_resource<w.values> : tensor<172x32xi8>
+        scales = dense_resource<w.scales> : tensor<172x2xf32>
+        zero_points = dense_resource<w.zeros> : tensor<172x2xi8>
+    %y = compress.quantized_linear %x, @w : tensor<1x64xf32> -> tensor<1x172xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::compress::CompressDialect"];
+  let options = [
+    Option<"bits", "bits", "int64_t", "8", "Bits per value: 8 or 4">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "Input features per scale (0: one scale per output channel)">,
+    Option<"symmetric", "symmetric", "bool", "true",
+           "Symmetric (no zero points); 4 bits may be asymmetric">,
+    ListOption<"keep", "keep", "std::string",
+               "Regexes of weight names to leave in float">,
+    ListOption<"overrides", "override", "std::string",
+               "REGEX=SCHEME pairs: another scheme for matching weights">
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "quantized-weights", "weights quantized">,
+    Statistic<"floatBytes", "float-bytes", "bytes of the quantized weights before">,
+    Statistic<"quantizedBytes", "quantized-bytes", "bytes of the quantized weights after">
+  ];
+}
+
+#endif // COMPRESS_PASSES_TD
