@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace tlmc {
 #define GEN_PASS_DEF_TLMPARALLELIZEROWS
@@ -121,10 +122,20 @@ struct TLMParallelizeRowsPass
     for (size_t i = 1; i + 1 < views.size(); ++i)
       ins.push_back(narrow(rebuild(views[i]), 0));
     Value out = narrow(rebuild(views.back()), 1);
+    // Canonicalization hoists the body's constants into the function: bring
+    // them along.
+    IRMapping mapping;
+    llvm::SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op.getRegion(), captured);
+    for (Value v : captured) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !def->hasTrait<OpTrait::ConstantLike>())
+        return op.emitOpError("captures a non-constant value; cannot outline");
+      mapping.map(v, b.clone(*def)->getResult(0));
+    }
     auto product = linalg::GenericOp::create(
         b, loc, TypeRange{}, ins, ValueRange{out}, op.getIndexingMapsArray(),
         op.getIteratorTypesArray());
-    IRMapping mapping;
     op.getRegion().cloneInto(&product.getRegion(), mapping);
     func::ReturnOp::create(b, loc);
 

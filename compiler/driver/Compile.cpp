@@ -1,6 +1,7 @@
 //===- Compile.cpp - `tlmc compile`: model file to native code -------*- C++ -*-===//
 
 #include "compiler/driver/Compile.h"
+#include "compiler/driver/Evaluate.h"
 #include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
 #include "codegen/Target/ContainerWriter.h"
@@ -147,6 +148,8 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
   if (mlir::failed(mlir::verify(*module)))
     return makeError("internal error: the imported module does not verify");
+  if (auto err = compressModule(*module, options.compression))
+    return err;
   WeightLayout layout = computeWeightLayout(*module);
 
   // Lower a copy; the original keeps the weights for the container.
@@ -204,6 +207,26 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (options.exe)
     if (auto err = linkExecutable(options, objectPath))
       return err;
+  if (options.compression.any() || !options.reportPath.empty()) {
+    llvm::json::Object report =
+        makeCompressionReport(*module, options.compression);
+    if (!options.evalText.empty()) {
+      auto eval = evaluateCompression(model, options);
+      if (!eval)
+        return eval.takeError();
+      report["eval"] = std::move(*eval);
+    }
+    if (options.verbose)
+      printCompressionReport(llvm::errs(), report);
+    if (!options.reportPath.empty()) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
+         << "\n";
+      if (auto err = writeFile(options.reportPath, text))
+        return err;
+    }
+  }
   if (options.verbose)
     llvm::errs() << llvm::formatv(
         "tlmc: compiled {0} for {1} ({2}): arena {3} bytes (KV cache {4}), "

@@ -4,6 +4,7 @@
 #define TLMC_COMPILER_DRIVER_COMPILE_H
 
 #include "codegen/Target/TargetOptions.h"
+#include "compiler/driver/Compress.h"
 #include "compiler/import/common/ImportedModel.h"
 
 #include "llvm/Support/Error.h"
@@ -21,8 +22,13 @@ struct CompileOptions {
   bool exe = false;
   /// Where tlmc itself lives (to find the runtime libraries for `exe`).
   std::string toolDir;
-  /// Print what was written and the memory plan.
+  /// Print what was written, the memory plan and the compression report.
   bool verbose = true;
+  CompressionOptions compression;
+  /// Write the compression report as JSON here.
+  std::string reportPath;
+  /// Measure the compressed model against the original on this text.
+  std::string evalText;
 };
 
 /// Compiles `model` (already imported and checked).

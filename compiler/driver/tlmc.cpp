@@ -84,6 +84,27 @@ static cl::opt<bool> embedWeights(
     "embed-weights",
     cl::desc("Put the weights container into the object's read-only data"),
     cl::sub(compileCommand));
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize linear weights: int8 (per output channel) or "
+             "int4:g32|g64|g128[:asym] (per group)"),
+    cl::sub(compileCommand));
+static cl::list<std::string>
+    keepFloat("keep", cl::desc("Leave weights whose names match REGEX in float"),
+              cl::value_desc("REGEX"), cl::sub(compileCommand));
+static cl::list<std::string> quantizeOverride(
+    "quantize-override",
+    cl::desc("REGEX=SCHEME: another scheme for matching weights (int8, "
+             "int4:gN[:asym], float)"),
+    cl::sub(compileCommand));
+static cl::opt<std::string>
+    reportPath("report", cl::desc("Write the compression report as JSON"),
+               cl::value_desc("FILE.json"), cl::sub(compileCommand));
+static cl::opt<std::string> evalText(
+    "eval-text",
+    cl::desc("Measure the compressed model against the original on this "
+             "text: perplexity, KL divergence, top-1 agreement"),
+    cl::value_desc("FILE"), cl::sub(compileCommand));
 static cl::opt<bool>
     linkExe("exe",
             cl::desc("Also link OUT as a ready executable (the generator)"),
@@ -139,6 +160,14 @@ static int runCompile(const ImportedModel &model, const char *argv0) {
   options.prefillChunk = prefillChunk;
   options.embedWeights = embedWeights;
   options.exe = linkExe;
+  options.compression.quantize = quantize;
+  options.compression.keep.assign(keepFloat.begin(), keepFloat.end());
+  options.compression.overrides.assign(quantizeOverride.begin(),
+                                       quantizeOverride.end());
+  options.reportPath = reportPath;
+  options.evalText = evalText;
+  if (!evalText.empty() && !options.compression.any())
+    return fail("--eval-text measures a compression: give --quantize too");
   options.toolDir = sys::path::parent_path(
                         sys::fs::getMainExecutable(argv0, (void *)&fail))
                         .str();

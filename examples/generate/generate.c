@@ -2,7 +2,7 @@
  *
  *   OUT -p PROMPT -n N [--temp T] [--top-p P] [--top-k K] [--seed S]
  *       [--threads K] [--tokens] [--perplexity FILE] [--weights FILE]
- *       [--logits FILE] [--no-prefill]
+ *       [--logits FILE] [--no-prefill] [--dump-logits FILE]
  *
  * -n counts positions including the prompt (as llama2.c's `run -n`);
  * generation stops early when the model emits BOS, as llama2.c's run.c does
@@ -35,6 +35,7 @@ typedef struct options {
   const char *perplexity_file;
   const char *weights;
   const char *logits_file; /* the first generated token's logits */
+  const char *dump_file;   /* --perplexity: every scored position's logits */
   int no_prefill;          /* feed the prompt one decode step at a time */
 } options;
 
@@ -42,7 +43,8 @@ static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K]\n"
           "          [--seed S] [--threads K] [--tokens] [--perplexity FILE]\n"
-          "          [--weights FILE] [--logits FILE] [--no-prefill]\n",
+          "          [--weights FILE] [--logits FILE] [--no-prefill]\n"
+          "          [--dump-logits FILE (with --perplexity)]\n",
           argv0);
   exit(1);
 }
@@ -59,6 +61,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->perplexity_file = NULL;
   o->weights = NULL;
   o->logits_file = NULL;
+  o->dump_file = NULL;
   o->no_prefill = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -94,6 +97,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->weights = v;
     else if (!strcmp(a, "--logits"))
       o->logits_file = v;
+    else if (!strcmp(a, "--dump-logits"))
+      o->dump_file = v;
     else
       usage(argv[0]);
     if (end && *end) {
@@ -241,7 +246,7 @@ static char *read_text(const char *path) {
 /* Perplexity over paragraphs separated by blank lines: each evaluated on its
  * own from position 0 with BOS prepended (token 1), predicting tokens 2..n,
  * i.e. every token after BOS from the logits of the position before it. */
-static int perplexity(tlm_session *s, const char *path) {
+static int perplexity(tlm_session *s, const char *path, const char *dump) {
   const tlm_config *c = tlm_session_config(s);
   char *text = read_text(path);
   if (!text) {
@@ -253,6 +258,11 @@ static int perplexity(tlm_session *s, const char *path) {
   float *logits = malloc(sizeof(float) * cap * (size_t)c->vocab);
   if (!tokens || !logits) {
     fprintf(stderr, "error: out of memory\n");
+    return 1;
+  }
+  FILE *dump_out = dump ? fopen(dump, "wb") : NULL;
+  if (dump && !dump_out) {
+    fprintf(stderr, "error: %s: cannot write\n", dump);
     return 1;
   }
   double nll = 0;
@@ -289,6 +299,8 @@ static int perplexity(tlm_session *s, const char *path) {
           sum += exp((double)row[v] - max);
         nll += -((double)row[tokens[i]] - max - log(sum));
         ++predicted;
+        if (dump_out)
+          fwrite(row, sizeof(float), (size_t)c->vocab, dump_out);
       }
     }
     *next = saved;
@@ -300,6 +312,8 @@ static int perplexity(tlm_session *s, const char *path) {
     fprintf(stderr, "error: %s: no tokens to predict\n", path);
     return 1;
   }
+  if (dump_out)
+    fclose(dump_out);
   printf("perplexity %.6f\n", exp(nll / (double)predicted));
   fprintf(stderr, "%zu predicted tokens, mean NLL %.6f\n", predicted,
           nll / (double)predicted);
@@ -327,7 +341,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "error: %s\n", error);
     return 1;
   }
-  int rc = o.perplexity_file ? perplexity(s, o.perplexity_file)
+  int rc = o.perplexity_file ? perplexity(s, o.perplexity_file, o.dump_file)
                              : generate(s, &o);
   tlm_session_close(s);
   return rc;

@@ -28,16 +28,23 @@ QuantizedMatrix mlir::compress::quantize(llvm::ArrayRef<float> w, int64_t rows,
       int64_t begin = g * m.groupSize;
       int64_t end = std::min(cols, begin + m.groupSize); // ragged last group
       const float *row = w.data() + r * cols;
-      float lo = row[begin], hi = row[begin], amax = 0;
+      float lo = row[begin], hi = row[begin], amax = 0, extreme = 0;
       for (int64_t c = begin; c < end; ++c) {
         lo = std::min(lo, row[c]);
         hi = std::max(hi, row[c]);
-        amax = std::max(amax, std::fabs(row[c]));
+        if (std::fabs(row[c]) > amax) {
+          amax = std::fabs(row[c]);
+          extreme = row[c];
+        }
       }
       float scale;
       int zero = 0;
-      if (scheme.symmetric) {
+      if (scheme.symmetric && scheme.bits == 8) {
         scale = amax / float(qmax);
+      } else if (scheme.symmetric) {
+        // All 16 levels (as GGML's Q4_0): the value of largest magnitude
+        // maps to -8, so the scale's sign carries its sign.
+        scale = extreme / -8.0f;
       } else {
         lo = std::min(lo, 0.0f); // zero stays exactly representable
         hi = std::max(hi, 0.0f);
@@ -47,7 +54,7 @@ QuantizedMatrix mlir::compress::quantize(llvm::ArrayRef<float> w, int64_t rows,
         m.zeros[r * m.groups + g] = int8_t(zero);
       }
       m.scales[r * m.groups + g] = scale;
-      float inv = scale > 0 ? 1.0f / scale : 0.0f;
+      float inv = scale != 0 ? 1.0f / scale : 0.0f;
       for (int64_t c = begin; c < end; ++c) {
         int q = int(std::lround(row[c] * inv));
         if (scheme.symmetric)

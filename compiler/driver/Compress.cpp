@@ -1,0 +1,174 @@
+//===- Compress.cpp - compression options, passes and the report ----*- C++ -*-===//
+
+#include "compiler/driver/Compress.h"
+#include "dialects/compress/IR/CompressDialect.h"
+#include "dialects/compress/Transforms/Passes.h"
+#include "dialects/tlm/IR/TLMOps.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <map>
+
+using namespace tlmc;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Error tlmc::compressModule(mlir::ModuleOp module,
+                                 const CompressionOptions &options) {
+  if (options.quantize.empty())
+    return llvm::Error::success();
+  mlir::compress::CompressQuantizeWeightsOptions q;
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(options.quantize).split(parts, ':');
+  bool ok = true;
+  if (parts[0] == "int8" && parts.size() == 1) {
+    q.bits = 8;
+  } else if (parts[0] == "int4" && parts.size() >= 2 && parts.size() <= 3) {
+    q.bits = 4;
+    llvm::StringRef g = parts[1];
+    ok = g.consume_front("g") && !g.getAsInteger(10, q.groupSize) &&
+         (q.groupSize == 32 || q.groupSize == 64 || q.groupSize == 128);
+    if (parts.size() == 3) {
+      ok &= parts[2] == "asym";
+      q.symmetric = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (!ok)
+    return makeError("--quantize='" + options.quantize +
+                     "': expected int8, int4:g32, int4:g64 or int4:g128, "
+                     "optionally :asym for int4");
+  q.keep.assign(options.keep.begin(), options.keep.end());
+  q.overrides.assign(options.overrides.begin(), options.overrides.end());
+  mlir::PassManager pm(module.getContext());
+  pm.addPass(mlir::compress::createCompressQuantizeWeights(q));
+  if (mlir::failed(pm.run(module)))
+    return makeError("quantization failed (see the messages above)");
+  return llvm::Error::success();
+}
+
+/// "blk.3" for "blk.3.attn_q"; the name itself otherwise.
+static std::string layerOf(llvm::StringRef name) {
+  if (!name.starts_with("blk."))
+    return name.str();
+  auto [layer, rest] = name.drop_front(4).split('.');
+  return ("blk." + layer).str();
+}
+
+llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
+                                               const CompressionOptions &o) {
+  llvm::json::Array weights;
+  std::map<std::string, std::pair<int64_t, int64_t>> layers;
+  std::vector<std::string> layerOrder;
+  int64_t totalBefore = 0, totalAfter = 0, parameters = 0;
+  auto account = [&](llvm::StringRef name, int64_t before, int64_t after) {
+    std::string layer = layerOf(name);
+    if (!layers.count(layer))
+      layerOrder.push_back(layer);
+    layers[layer].first += before;
+    layers[layer].second += after;
+    totalBefore += before;
+    totalAfter += after;
+  };
+  for (mlir::Operation &op : module.getBody()->getOperations()) {
+    if (auto w = llvm::dyn_cast<mlir::tlm::WeightOp>(op)) {
+      int64_t bytes = w.getStorageBytes();
+      parameters += w.getTensorType().getNumElements();
+      account(w.getSymName(), bytes, bytes);
+      continue;
+    }
+    auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op);
+    if (!q)
+      continue;
+    int64_t count = q.getTensorType().getNumElements();
+    parameters += count;
+    auto before = q->getAttrOfType<mlir::IntegerAttr>(
+        mlir::compress::kFloatBytesAttr);
+    auto error = q->getAttrOfType<mlir::FloatAttr>(
+        mlir::compress::kRelativeErrorAttr);
+    int64_t floatBytes = before ? before.getInt() : count * 4;
+    int64_t bytes = q.getStorageBytes();
+    std::string scheme =
+        q.getBits() == 8 && int64_t(q.getGroupSize()) == q.getColumns()
+            ? "int8"
+            : llvm::formatv("int{0}:g{1}{2}", q.getBits(), q.getGroupSize(),
+                            q.getSymmetric() ? "" : ":asym")
+                  .str();
+    weights.push_back(llvm::json::Object{
+        {"name", q.getSymName()},
+        {"scheme", scheme},
+        {"float_bytes", floatBytes},
+        {"bytes", bytes},
+        {"bits_per_weight", double(bytes) * 8 / double(count)},
+        {"relative_error", error ? error.getValueAsDouble() : 0.0},
+        {"ragged_groups", q.getColumns() % int64_t(q.getGroupSize()) != 0}});
+    account(q.getSymName(), floatBytes, bytes);
+  }
+  llvm::json::Array layerArray;
+  for (const std::string &l : layerOrder)
+    layerArray.push_back(llvm::json::Object{{"layer", l},
+                                            {"float_bytes", layers[l].first},
+                                            {"bytes", layers[l].second}});
+  return llvm::json::Object{
+      {"quantize", o.quantize},
+      {"keep", llvm::json::Array(o.keep)},
+      {"override", llvm::json::Array(o.overrides)},
+      {"passes",
+       llvm::json::Array{llvm::json::Object{
+           {"pass", "compress-quantize-weights"},
+           {"changed", llvm::formatv("{0} weights quantized", weights.size())
+                           .str()}}}},
+      {"weights", std::move(weights)},
+      {"layers", std::move(layerArray)},
+      {"total",
+       llvm::json::Object{{"float_bytes", totalBefore},
+                          {"bytes", totalAfter},
+                          {"parameters", parameters},
+                          {"bits_per_weight",
+                           parameters ? double(totalAfter) * 8 / parameters
+                                      : 0.0}}}};
+}
+
+void tlmc::printCompressionReport(llvm::raw_ostream &os,
+                                  const llvm::json::Object &report) {
+  os << "compression report (" << *report.getString("quantize") << ")\n";
+  os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7} {5,9}\n",
+                      "weight", "scheme", "float bytes", "bytes", "bits/w",
+                      "rel.err");
+  for (const llvm::json::Value &v : *report.getArray("weights")) {
+    const llvm::json::Object &w = *v.getAsObject();
+    os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7:f2} {5,9:f5}\n",
+                        *w.getString("name"), *w.getString("scheme"),
+                        *w.getInteger("float_bytes"), *w.getInteger("bytes"),
+                        *w.getNumber("bits_per_weight"),
+                        *w.getNumber("relative_error"));
+  }
+  os << "  per layer (all weights):\n";
+  for (const llvm::json::Value &v : *report.getArray("layers")) {
+    const llvm::json::Object &l = *v.getAsObject();
+    int64_t before = *l.getInteger("float_bytes"), after = *l.getInteger("bytes");
+    os << llvm::formatv("  {0,-22} {1,12} -> {2,10}  ({3,5:f1}%)\n",
+                        *l.getString("layer"), before, after,
+                        before ? 100.0 * after / before : 0.0);
+  }
+  const llvm::json::Object &t = *report.getObject("total");
+  int64_t before = *t.getInteger("float_bytes"), after = *t.getInteger("bytes");
+  os << llvm::formatv("  {0,-22} {1,12} -> {2,10}  ({3,5:f1}%), {4:f2} bits "
+                      "per weight\n",
+                      "total", before, after,
+                      before ? 100.0 * after / before : 0.0,
+                      *t.getNumber("bits_per_weight"));
+  if (const llvm::json::Object *e = report.getObject("eval"))
+    os << llvm::formatv(
+        "  eval on {0}: perplexity {1:f4} -> {2:f4} ({3:+f2}%), mean KL "
+        "{4:f5}, top-1 agreement {5:f2}% over {6} tokens\n",
+        *e->getString("text"), *e->getNumber("perplexity_original"),
+        *e->getNumber("perplexity_compressed"),
+        *e->getNumber("perplexity_change_percent"), *e->getNumber("mean_kl"),
+        *e->getNumber("top1_agreement_percent"), *e->getInteger("tokens"));
+}
