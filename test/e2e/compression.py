@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Quantized stories260K, measured on native code against fp32.
+
+Thresholds (fp32 perplexity 4.1268 on tinystories-style.txt):
+- int8 per channel: perplexity within +1%, top-1 agreement >= 97%;
+- int4 per group of 32 (symmetric, and asymmetric): within +10%;
+and for every scheme: the weights container shrinks, the report accounts
+for every byte, ragged groups (ffn_down's 172 columns) are quantized, and
+greedy output is deterministic and the same for 1 and 2 threads.
+"""
+import argparse
+import json
+import os
+
+from e2e_common import Results, require, run
+
+# scheme -> (max perplexity increase in %, min top-1 agreement in %)
+SCHEMES = {
+    "int8": (1.0, 97.0),
+    "int4:g32": (10.0, 80.0),
+    "int4:g32:asym": (10.0, 80.0),
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--tlmc", required=True)
+    p.add_argument("--shared", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    model = os.path.join(a.shared, "models", "stories260K", "stories260K.bin")
+    text = os.path.join(a.shared, "eval", "tinystories-style.txt")
+    require(model, "stories260K")
+    require(text, "eval text")
+    os.makedirs(a.work, exist_ok=True)
+    res = Results()
+
+    base = os.path.join(a.work, "fp32")
+    r = run([a.tlmc, "compile", model, "-o", base])
+    res.check(r.returncode == 0, "fp32 compiles", r.stderr)
+    fp32_bytes = os.path.getsize(base + ".tlmw")
+
+    for scheme, (max_ppl, min_top1) in SCHEMES.items():
+        out = os.path.join(a.work, scheme.replace(":", "_"))
+        report_path = out + ".json"
+        r = run([a.tlmc, "compile", model, "-o", out, "--exe",
+                 "--quantize=" + scheme, "--eval-text", text,
+                 "--report", report_path])
+        if not res.check(r.returncode == 0, f"{scheme}: compiles", r.stderr):
+            continue
+        res.check("compression report" in r.stderr and "eval on" in r.stderr,
+                  f"{scheme}: prints the report table")
+        with open(report_path) as f:
+            report = json.load(f)
+        ev = report["eval"]
+        print(f"  {scheme}: perplexity {ev['perplexity_original']:.4f} -> "
+              f"{ev['perplexity_compressed']:.4f} "
+              f"({ev['perplexity_change_percent']:+.2f}%), mean KL "
+              f"{ev['mean_kl']:.5f}, top-1 {ev['top1_agreement_percent']:.2f}%,"
+              f" {report['total']['bytes']} of {report['total']['float_bytes']}"
+              f" bytes")
+        res.check(abs(ev["perplexity_original"] - 4.1268) <= 0.001,
+                  f"{scheme}: the fp32 baseline is the reference model")
+        res.check(ev["perplexity_change_percent"] <= max_ppl,
+                  f"{scheme}: perplexity +{ev['perplexity_change_percent']:.2f}%"
+                  f" <= +{max_ppl}%")
+        res.check(ev["top1_agreement_percent"] >= min_top1,
+                  f"{scheme}: top-1 agreement "
+                  f"{ev['top1_agreement_percent']:.2f}% >= {min_top1}%")
+        res.check(ev["tokens"] == 1857, f"{scheme}: scored 1857 tokens")
+        weights = report["weights"]
+        res.check(len(weights) == 35, f"{scheme}: 35 linear weights "
+                  f"quantized (token_embd is also the embedding table)")
+        res.check(any(w["name"] == "blk.0.ffn_down" and
+                      (w["ragged_groups"] or scheme == "int8")
+                      for w in weights),
+                  f"{scheme}: ffn_down (172 columns) quantized")
+        total = report["total"]
+        layer_sum = sum(l["bytes"] for l in report["layers"])
+        res.check(layer_sum == total["bytes"] and
+                  total["bytes"] < total["float_bytes"],
+                  f"{scheme}: layers add up to the total, which shrank")
+        size = os.path.getsize(out + ".tlmw")
+        res.check(size < fp32_bytes * 0.5,
+                  f"{scheme}: container {size} bytes < half of fp32's "
+                  f"{fp32_bytes}")
+        outs = [run([out, "-p", "Once upon a time", "-n", "120", "--temp",
+                     "0", "--threads", t, "--tokens"]).stdout
+                for t in ("1", "1", "2")]
+        res.check(outs[0] and outs[0] == outs[1] == outs[2],
+                  f"{scheme}: greedy output deterministic, 1 or 2 threads")
+    res.finish()
+
+
+if __name__ == "__main__":
+    main()
