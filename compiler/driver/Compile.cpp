@@ -8,6 +8,7 @@
 #include "codegen/Target/EmitObject.h"
 #include "codegen/Target/WeightLayout.h"
 #include "compiler/import/common/ModuleBuilder.h"
+#include "dialects/compress/IR/CompressDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -207,10 +208,13 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (options.exe)
     if (auto err = linkExecutable(options, objectPath))
       return err;
-  if (options.compression.any() || !options.reportPath.empty()) {
+  bool compressed = false;
+  for (mlir::Operation &op : module->getBody()->getOperations())
+    compressed |= llvm::isa<mlir::compress::QuantizedWeightOp>(op);
+  if (compressed || !options.reportPath.empty()) {
     llvm::json::Object report =
         makeCompressionReport(*module, options.compression);
-    if (!options.evalText.empty()) {
+    if (!options.evalText.empty() && options.compression.any()) {
       auto eval = evaluateCompression(model, options);
       if (!eval)
         return eval.takeError();

@@ -19,6 +19,13 @@ static llvm::Error makeError(const llvm::Twine &message) {
 
 llvm::Error tlmc::compressModule(mlir::ModuleOp module,
                                  const CompressionOptions &options) {
+  // GGUF block weights compute in their own format, always.
+  {
+    mlir::PassManager pm(module.getContext());
+    pm.addPass(mlir::compress::createCompressAdoptGGMLBlocks());
+    if (mlir::failed(pm.run(module)))
+      return makeError("adopting GGUF block weights failed");
+  }
   if (options.quantize.empty())
     return llvm::Error::success();
   mlir::compress::CompressQuantizeWeightsOptions q;
@@ -136,7 +143,10 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
 
 void tlmc::printCompressionReport(llvm::raw_ostream &os,
                                   const llvm::json::Object &report) {
-  os << "compression report (" << *report.getString("quantize") << ")\n";
+  llvm::StringRef scheme = *report.getString("quantize");
+  os << "compression report ("
+     << (scheme.empty() ? llvm::StringRef("GGUF blocks as stored") : scheme)
+     << ")\n";
   os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7} {5,9}\n",
                       "weight", "scheme", "float bytes", "bytes", "bits/w",
                       "rel.err");

@@ -63,7 +63,8 @@ static cl::opt<bool> dequantize("dequantize",
                                 cl::desc("Decode F16/BF16/Q8_0/Q4_0 tensors "
                                          "to F32"),
                                 cl::sub(inspectCommand),
-                                cl::sub(importCommand));
+                                cl::sub(importCommand),
+                                cl::sub(compileCommand));
 static cl::opt<bool>
     keepRotateHalf("keep-rotate-half",
                    cl::desc("Keep Hugging Face q/k rows in rotate-half order "

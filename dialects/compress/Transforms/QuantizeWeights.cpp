@@ -1,6 +1,7 @@
 //===- QuantizeWeights.cpp - weights of linear ops to 8 or 4 bits ---*- C++ -*-===//
 
 #include "dialects/compress/IR/QuantizedFormat.h"
+#include "dialects/compress/Transforms/LinearUses.h"
 #include "dialects/compress/Transforms/Passes.h"
 #include "dialects/tlm/IR/TLMOps.h"
 #include "dialects/tlm/IR/WeightStore.h"
@@ -48,12 +49,6 @@ FailureOr<std::optional<QuantizationScheme>> parseScheme(StringRef text) {
   return std::optional<QuantizationScheme>(s);
 }
 
-DenseResourceElementsAttr makeBlob(ShapedType type, StringRef name,
-                                   ArrayRef<char> bytes) {
-  return DenseResourceElementsAttr::get(
-      type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
-}
-
 template <typename T> ArrayRef<char> asBytes(const std::vector<T> &v) {
   return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
                         v.size() * sizeof(T));
@@ -99,27 +94,6 @@ struct CompressQuantizeWeightsPass
     return std::optional<QuantizationScheme>(s);
   }
 
-  /// The linear ops reading `weight` through weight_ref, or failure if the
-  /// weight has any other use.
-  FailureOr<SmallVector<tlm::LinearOp>> linearUses(tlm::WeightOp weight) {
-    SmallVector<tlm::LinearOp> linears;
-    auto uses = SymbolTable::getSymbolUses(weight, getOperation());
-    if (!uses)
-      return failure();
-    for (const SymbolTable::SymbolUse &use : *uses) {
-      auto ref = dyn_cast<tlm::WeightRefOp>(use.getUser());
-      if (!ref)
-        return failure();
-      for (OpOperand &operand : ref->getUses()) {
-        auto linear = dyn_cast<tlm::LinearOp>(operand.getOwner());
-        if (!linear || operand.getOperandNumber() != 1)
-          return failure();
-        linears.push_back(linear);
-      }
-    }
-    return linears;
-  }
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (bits != 8 && bits != 4) {
@@ -139,7 +113,7 @@ struct CompressQuantizeWeightsPass
         return signalPassFailure();
       if (!*scheme)
         continue;
-      auto linears = linearUses(weight);
+      auto linears = getLinearUses(weight, module);
       if (failed(linears) || linears->empty())
         continue; // read by something else (a tied embedding table)
       if (failed(quantize(weight, **scheme, *linears)))
@@ -165,7 +139,6 @@ struct CompressQuantizeWeightsPass
     double relative = norm > 0 ? std::sqrt(err / norm) : 0.0;
 
     OpBuilder b(weight);
-    MLIRContext *ctx = &getContext();
     Type i8 = b.getIntegerType(8), f32 = b.getF32Type();
     std::string name = weight.getSymName().str();
     auto valuesAttr = makeBlob(RankedTensorType::get({rows, q.rowBytes}, i8),
@@ -185,18 +158,7 @@ struct CompressQuantizeWeightsPass
     quantized->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(before));
     quantized->setAttr(kRelativeErrorAttr, b.getF64FloatAttr(relative));
 
-    for (tlm::LinearOp linear : linears) {
-      OpBuilder lb(linear);
-      auto replacement = QuantizedLinearOp::create(
-          lb, linear.getLoc(), linear.getType(), linear.getInput(),
-          FlatSymbolRefAttr::get(ctx, name));
-      Operation *ref = linear.getWeight().getDefiningOp();
-      linear.replaceAllUsesWith(replacement.getResult());
-      linear.erase();
-      if (ref->use_empty())
-        ref->erase();
-    }
-    weight.erase();
+    replaceWithQuantized(weight, quantized, linears);
     ++numQuantized;
     floatBytes += before;
     quantizedBytes += quantized.getStorageBytes();
