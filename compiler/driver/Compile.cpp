@@ -211,7 +211,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   bool compressed = false;
   for (mlir::Operation &op : module->getBody()->getOperations())
     compressed |= llvm::isa<mlir::compress::QuantizedWeightOp>(op);
-  if (compressed || !options.reportPath.empty()) {
+  if (compressed || options.compression.any() || !options.reportPath.empty()) {
     llvm::json::Object report =
         makeCompressionReport(*module, options.compression);
     if (!options.evalText.empty() && options.compression.any()) {

@@ -26,6 +26,22 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
     if (mlir::failed(pm.run(module)))
       return makeError("adopting GGUF block weights failed");
   }
+  // Prune first, then quantize what is left.
+  if (!options.prune.empty()) {
+    llvm::StringRef spec = options.prune;
+    double ratio = 0;
+    if (!spec.consume_front("ffn:") || spec.getAsDouble(ratio) ||
+        !(ratio >= 0 && ratio < 1))
+      return makeError("--prune='" + options.prune +
+                       "': expected ffn:RATIO with 0 <= RATIO < 1 (other "
+                       "pruning modes are not implemented yet)");
+    mlir::compress::CompressPruneFFNOptions p;
+    p.ratio = ratio;
+    mlir::PassManager pm(module.getContext());
+    pm.addPass(mlir::compress::createCompressPruneFFN(p));
+    if (mlir::failed(pm.run(module)))
+      return makeError("pruning failed (see the messages above)");
+  }
   if (options.quantize.empty())
     return llvm::Error::success();
   mlir::compress::CompressQuantizeWeightsOptions q;
@@ -86,7 +102,10 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
     if (auto w = llvm::dyn_cast<mlir::tlm::WeightOp>(op)) {
       int64_t bytes = w.getStorageBytes();
       parameters += w.getTensorType().getNumElements();
-      account(w.getSymName(), bytes, bytes);
+      // A pruned weight remembers its size before.
+      auto before = w->getAttrOfType<mlir::IntegerAttr>(
+          mlir::compress::kFloatBytesAttr);
+      account(w.getSymName(), before ? before.getInt() : bytes, bytes);
       continue;
     }
     auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op);
@@ -123,6 +142,7 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
                                             {"bytes", layers[l].second}});
   return llvm::json::Object{
       {"quantize", o.quantize},
+      {"prune", o.prune},
       {"keep", llvm::json::Array(o.keep)},
       {"override", llvm::json::Array(o.overrides)},
       {"passes",
@@ -144,9 +164,13 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
 void tlmc::printCompressionReport(llvm::raw_ostream &os,
                                   const llvm::json::Object &report) {
   llvm::StringRef scheme = *report.getString("quantize");
+  llvm::StringRef prune = *report.getString("prune");
   os << "compression report ("
-     << (scheme.empty() ? llvm::StringRef("GGUF blocks as stored") : scheme)
-     << ")\n";
+     << (scheme.empty() && prune.empty() ? llvm::StringRef("GGUF blocks as stored")
+                                         : llvm::StringRef(""))
+     << (prune.empty() ? "" : ("prune " + prune).str())
+     << (!prune.empty() && !scheme.empty() ? ", " : "")
+     << (scheme.empty() ? "" : ("quantize " + scheme).str()) << ")\n";
   os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7} {5,9}\n",
                       "weight", "scheme", "float bytes", "bytes", "bits/w",
                       "rel.err");

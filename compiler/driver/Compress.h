@@ -15,12 +15,14 @@ namespace tlmc {
 struct CompressionOptions {
   /// `int8`, `int4:gN` or `int4:gN:asym`; empty: no quantization.
   std::string quantize;
+  /// `ffn:RATIO` (structured FFN channel pruning); empty: none.
+  std::string prune;
   /// Regexes of weight names to leave in float.
   std::vector<std::string> keep;
   /// `REGEX=SCHEME` pairs for mixed precision.
   std::vector<std::string> overrides;
 
-  bool any() const { return !quantize.empty(); }
+  bool any() const { return !quantize.empty() || !prune.empty(); }
 };
 
 /// Runs the compression passes `options` asks for on a tlm module.

@@ -90,6 +90,11 @@ static cl::opt<std::string> quantize(
     cl::desc("Quantize linear weights: int8 (per output channel) or "
              "int4:g32|g64|g128[:asym] (per group)"),
     cl::sub(compileCommand));
+static cl::opt<std::string>
+    pruneSpec("prune",
+              cl::desc("Prune before quantizing: ffn:RATIO removes the least "
+                       "important RATIO of every FFN block's channels"),
+              cl::sub(compileCommand));
 static cl::list<std::string>
     keepFloat("keep", cl::desc("Leave weights whose names match REGEX in float"),
               cl::value_desc("REGEX"), cl::sub(compileCommand));
@@ -162,13 +167,15 @@ static int runCompile(const ImportedModel &model, const char *argv0) {
   options.embedWeights = embedWeights;
   options.exe = linkExe;
   options.compression.quantize = quantize;
+  options.compression.prune = pruneSpec;
   options.compression.keep.assign(keepFloat.begin(), keepFloat.end());
   options.compression.overrides.assign(quantizeOverride.begin(),
                                        quantizeOverride.end());
   options.reportPath = reportPath;
   options.evalText = evalText;
   if (!evalText.empty() && !options.compression.any())
-    return fail("--eval-text measures a compression: give --quantize too");
+    return fail("--eval-text measures a compression: give --quantize or "
+                "--prune too");
   options.toolDir = sys::path::parent_path(
                         sys::fs::getMainExecutable(argv0, (void *)&fail))
                         .str();

@@ -4,6 +4,8 @@
 Thresholds (fp32 perplexity 4.1268 on tinystories-style.txt):
 - int8 per channel: perplexity within +1%, top-1 agreement >= 97%;
 - int4 per group of 32 (symmetric, and asymmetric): within +10%;
+- FFN channel pruning of 25%: its (large) cost is reported, and guarded
+  against regressions;
 and for every scheme: the weights container shrinks, the report accounts
 for every byte, ragged groups (ffn_down's 172 columns) are quantized, and
 greedy output is deterministic and the same for 1 and 2 threads.
@@ -14,11 +16,15 @@ import os
 
 from e2e_common import Results, require, run
 
-# scheme -> (max perplexity increase in %, min top-1 agreement in %)
+# name -> (flags, max perplexity increase %, min top-1 agreement %,
+#          max container size vs fp32, quantized weights)
 SCHEMES = {
-    "int8": (1.0, 97.0),
-    "int4:g32": (10.0, 80.0),
-    "int4:g32:asym": (10.0, 80.0),
+    "int8": (["--quantize=int8"], 1.0, 97.0, 0.5, 35),
+    "int4:g32": (["--quantize=int4:g32"], 10.0, 80.0, 0.5, 35),
+    "int4:g32:asym": (["--quantize=int4:g32:asym"], 10.0, 80.0, 0.5, 35),
+    # Measured: +306% perplexity, 38.8% top-1 (stories260K's 172-channel
+    # FFNs have little to spare); the bounds catch regressions.
+    "ffn:0.25": (["--prune=ffn:0.25"], 350.0, 35.0, 0.9, 0),
 }
 
 
@@ -40,12 +46,12 @@ def main():
     res.check(r.returncode == 0, "fp32 compiles", r.stderr)
     fp32_bytes = os.path.getsize(base + ".tlmw")
 
-    for scheme, (max_ppl, min_top1) in SCHEMES.items():
+    for scheme, (flags, max_ppl, min_top1, max_size, quantized) in \
+            SCHEMES.items():
         out = os.path.join(a.work, scheme.replace(":", "_"))
         report_path = out + ".json"
-        r = run([a.tlmc, "compile", model, "-o", out, "--exe",
-                 "--quantize=" + scheme, "--eval-text", text,
-                 "--report", report_path])
+        r = run([a.tlmc, "compile", model, "-o", out, "--exe", *flags,
+                 "--eval-text", text, "--report", report_path])
         if not res.check(r.returncode == 0, f"{scheme}: compiles", r.stderr):
             continue
         res.check("compression report" in r.stderr and "eval on" in r.stderr,
@@ -69,20 +75,22 @@ def main():
                   f"{ev['top1_agreement_percent']:.2f}% >= {min_top1}%")
         res.check(ev["tokens"] == 1857, f"{scheme}: scored 1857 tokens")
         weights = report["weights"]
-        res.check(len(weights) == 35, f"{scheme}: 35 linear weights "
-                  f"quantized (token_embd is also the embedding table)")
-        res.check(any(w["name"] == "blk.0.ffn_down" and
-                      (w["ragged_groups"] or scheme == "int8")
-                      for w in weights),
-                  f"{scheme}: ffn_down (172 columns) quantized")
+        res.check(len(weights) == quantized, f"{scheme}: {quantized} linear "
+                  f"weights quantized (token_embd is also the embedding "
+                  f"table)")
+        if quantized:
+            res.check(any(w["name"] == "blk.0.ffn_down" and
+                          (w["ragged_groups"] or scheme == "int8")
+                          for w in weights),
+                      f"{scheme}: ffn_down (172 columns) quantized")
         total = report["total"]
         layer_sum = sum(l["bytes"] for l in report["layers"])
         res.check(layer_sum == total["bytes"] and
                   total["bytes"] < total["float_bytes"],
                   f"{scheme}: layers add up to the total, which shrank")
         size = os.path.getsize(out + ".tlmw")
-        res.check(size < fp32_bytes * 0.5,
-                  f"{scheme}: container {size} bytes < half of fp32's "
+        res.check(size < fp32_bytes * max_size,
+                  f"{scheme}: container {size} bytes < {max_size} x fp32's "
                   f"{fp32_bytes}")
         outs = [run([out, "-p", "Once upon a time", "-n", "120", "--temp",
                      "0", "--threads", t, "--tokens"]).stdout

@@ -81,4 +81,36 @@ def CompressAdoptGGMLBlocks : Pass<"compress-adopt-ggml-blocks", "mlir::ModuleOp
   ];
 }
 
+def CompressPruneFFN : Pass<"compress-prune-ffn", "mlir::ModuleOp"> {
+  let summary = "Remove the least important FFN channels of every layer";
+  let description = [{
+    Structured pruning: for every SwiGLU block `down(swiglu(gate(x), up(x)))`
+    the channels (rows of gate and up, columns of down) are ranked by
+    importance ||gate_c|| * ||up_c|| * ||down_c|| (L2 norms of the channel's
+    row/column) and the lowest `ratio` of them are removed. The matrices
+    physically shrink and so do the graph's shapes: the result is a smaller
+    dense model, no sparse format needed. Each pruned weight records its
+    size before as `compress.float_bytes`.
+
+    Before (`ratio=0.25`, 172 channels):
+    ```mlir
+    tlm.weight @blk.0.ffn_gate : tensor<172x64xf32> = ...
+    %g = tlm.linear %x, %wg : tensor<1x64xf32>, tensor<172x64xf32> -> tensor<1x172xf32>
+    ```
+    After (129 channels kept):
+    ```mlir
+    tlm.weight @blk.0.ffn_gate : tensor<129x64xf32> = ...
+    %g = tlm.linear %x, %wg : tensor<1x64xf32>, tensor<129x64xf32> -> tensor<1x129xf32>
+    ```
+  }];
+  let options = [
+    Option<"ratio", "ratio", "double", "0.25",
+           "Fraction of each block's channels to remove, in [0, 1)">
+  ];
+  let statistics = [
+    Statistic<"numChannels", "pruned-channels", "FFN channels removed">,
+    Statistic<"numBlocks", "pruned-blocks", "SwiGLU blocks pruned">
+  ];
+}
+
 #endif // COMPRESS_PASSES_TD

@@ -154,7 +154,10 @@ struct CompressQuantizeWeightsPass
         TypeAttr::get(RankedTensorType::get({rows, cols}, f32)),
         b.getI64IntegerAttr(q.bits), b.getI64IntegerAttr(q.groupSize),
         b.getBoolAttr(q.symmetric), valuesAttr, scalesAttr, zerosAttr);
+    // A pruned weight remembers its size before pruning.
     int64_t before = weight.getStorageBytes();
+    if (auto earlier = weight->getAttrOfType<IntegerAttr>(kFloatBytesAttr))
+      before = earlier.getInt();
     quantized->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(before));
     quantized->setAttr(kRelativeErrorAttr, b.getF64FloatAttr(relative));
 
