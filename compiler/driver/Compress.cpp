@@ -42,6 +42,21 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
     if (mlir::failed(pm.run(module)))
       return makeError("pruning failed (see the messages above)");
   }
+  if (!options.lowrank.empty()) {
+    auto [mode, value] = llvm::StringRef(options.lowrank).split(':');
+    double x = 0;
+    if ((mode != "energy" && mode != "ratio") || value.getAsDouble(x) ||
+        !(x > 0 && x < 1))
+      return makeError("--lowrank='" + options.lowrank +
+                       "': expected energy:E or ratio:R with 0 < E, R < 1");
+    mlir::compress::CompressLowRankOptions l;
+    (mode == "energy" ? l.energy : l.ratio) = x;
+    l.keep.assign(options.keep.begin(), options.keep.end());
+    mlir::PassManager pm(module.getContext());
+    pm.addPass(mlir::compress::createCompressLowRank(l));
+    if (mlir::failed(pm.run(module)))
+      return makeError("low-rank factorization failed");
+  }
   if (options.quantize.empty())
     return llvm::Error::success();
   mlir::compress::CompressQuantizeWeightsOptions q;
@@ -143,6 +158,7 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
   return llvm::json::Object{
       {"quantize", o.quantize},
       {"prune", o.prune},
+      {"lowrank", o.lowrank},
       {"keep", llvm::json::Array(o.keep)},
       {"override", llvm::json::Array(o.overrides)},
       {"passes",
@@ -163,14 +179,14 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
 
 void tlmc::printCompressionReport(llvm::raw_ostream &os,
                                   const llvm::json::Object &report) {
-  llvm::StringRef scheme = *report.getString("quantize");
-  llvm::StringRef prune = *report.getString("prune");
+  llvm::SmallVector<std::string> steps;
+  for (const char *key : {"prune", "lowrank", "quantize"})
+    if (!report.getString(key)->empty())
+      steps.push_back((llvm::Twine(key) + " " + *report.getString(key)).str());
   os << "compression report ("
-     << (scheme.empty() && prune.empty() ? llvm::StringRef("GGUF blocks as stored")
-                                         : llvm::StringRef(""))
-     << (prune.empty() ? "" : ("prune " + prune).str())
-     << (!prune.empty() && !scheme.empty() ? ", " : "")
-     << (scheme.empty() ? "" : ("quantize " + scheme).str()) << ")\n";
+     << (steps.empty() ? std::string("GGUF blocks as stored")
+                       : llvm::join(steps, ", "))
+     << ")\n";
   os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7} {5,9}\n",
                       "weight", "scheme", "float bytes", "bytes", "bits/w",
                       "rel.err");

@@ -17,12 +17,16 @@ struct CompressionOptions {
   std::string quantize;
   /// `ffn:RATIO` (structured FFN channel pruning); empty: none.
   std::string prune;
+  /// `energy:E` or `ratio:R` (truncated SVD); empty: none.
+  std::string lowrank;
   /// Regexes of weight names to leave in float.
   std::vector<std::string> keep;
   /// `REGEX=SCHEME` pairs for mixed precision.
   std::vector<std::string> overrides;
 
-  bool any() const { return !quantize.empty() || !prune.empty(); }
+  bool any() const {
+    return !quantize.empty() || !prune.empty() || !lowrank.empty();
+  }
 };
 
 /// Runs the compression passes `options` asks for on a tlm module.

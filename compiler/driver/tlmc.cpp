@@ -95,6 +95,12 @@ static cl::opt<std::string>
               cl::desc("Prune before quantizing: ffn:RATIO removes the least "
                        "important RATIO of every FFN block's channels"),
               cl::sub(compileCommand));
+static cl::opt<std::string> lowrankSpec(
+    "lowrank",
+    cl::desc("Factor linear weights by truncated SVD where it saves bytes: "
+             "energy:E (keep E of the squared singular values) or ratio:R "
+             "(keep at most R of the parameters)"),
+    cl::sub(compileCommand));
 static cl::list<std::string>
     keepFloat("keep", cl::desc("Leave weights whose names match REGEX in float"),
               cl::value_desc("REGEX"), cl::sub(compileCommand));
@@ -168,14 +174,15 @@ static int runCompile(const ImportedModel &model, const char *argv0) {
   options.exe = linkExe;
   options.compression.quantize = quantize;
   options.compression.prune = pruneSpec;
+  options.compression.lowrank = lowrankSpec;
   options.compression.keep.assign(keepFloat.begin(), keepFloat.end());
   options.compression.overrides.assign(quantizeOverride.begin(),
                                        quantizeOverride.end());
   options.reportPath = reportPath;
   options.evalText = evalText;
   if (!evalText.empty() && !options.compression.any())
-    return fail("--eval-text measures a compression: give --quantize or "
-                "--prune too");
+    return fail("--eval-text measures a compression: give --quantize, "
+                "--prune or --lowrank too");
   options.toolDir = sys::path::parent_path(
                         sys::fs::getMainExecutable(argv0, (void *)&fail))
                         .str();

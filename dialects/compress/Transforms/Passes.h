@@ -20,6 +20,7 @@ namespace mlir::compress {
 /// the compression report.
 constexpr llvm::StringLiteral kFloatBytesAttr = "compress.float_bytes";
 constexpr llvm::StringLiteral kRelativeErrorAttr = "compress.relative_error";
+constexpr llvm::StringLiteral kRankAttr = "compress.rank";
 
 } // namespace mlir::compress
 

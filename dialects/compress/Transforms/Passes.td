@@ -113,4 +113,41 @@ def CompressPruneFFN : Pass<"compress-prune-ffn", "mlir::ModuleOp"> {
   ];
 }
 
+def CompressLowRank : Pass<"compress-lowrank", "mlir::ModuleOp"> {
+  let summary = "Factor linear weights as U x V where that saves bytes";
+  let description = [{
+    Each weight W (out x in) read only by linear ops is decomposed by SVD
+    (one-sided Jacobi), W = sum_i s_i u_i v_i^T, and truncated to rank r:
+    the smallest r keeping `energy` of sum s_i^2, or, with `ratio`, the
+    largest r whose factors hold at most `ratio` of W's parameters. Only
+    where r * (out + in) < out * in is `linear(x, W)` rewritten into
+    `linear(linear(x, V), U)` with V = V_r^T (r x in) and U = U_r diag(s_r)
+    (out x r), new weights `@W.v` and `@W.u`; later passes may quantize
+    them. Records each factored weight's rank, size before and relative
+    error on the factors as `compress.*` attributes.
+
+    Before:
+    ```mlir
+    %y = tlm.linear %x, %w : tensor<1x64xf32>, tensor<172x64xf32> -> tensor<1x172xf32>
+    ```
+    After (rank 16):
+    ```mlir
+    %t = tlm.linear %x, %v : tensor<1x64xf32>, tensor<16x64xf32> -> tensor<1x16xf32>
+    %y = tlm.linear %t, %u : tensor<1x16xf32>, tensor<172x16xf32> -> tensor<1x172xf32>
+    ```
+  }];
+  let options = [
+    Option<"energy", "energy", "double", "0.0",
+           "Keep this fraction of the squared singular values (0: unused)">,
+    Option<"ratio", "ratio", "double", "0.0",
+           "Keep at most this fraction of each weight's parameters (0: unused)">,
+    ListOption<"keep", "keep", "std::string",
+               "Regexes of weight names to leave whole">
+  ];
+  let statistics = [
+    Statistic<"numFactored", "factored-weights", "weights factored">,
+    Statistic<"numSkipped", "skipped-weights", "weights where no rank saves bytes">
+  ];
+}
+
 #endif // COMPRESS_PASSES_TD
