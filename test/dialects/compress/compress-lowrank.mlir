@@ -7,7 +7,7 @@
 // the linear becomes two linears through the rank.
 
 // CHECK-DAG: tlm.weight @w.v : tensor<2x8xf32> = dense_resource<w.v> : tensor<2x8xf32> {compress.float_bytes = 0 : i64, compress.rank = 2 : i64}
-// CHECK-DAG: tlm.weight @w.u : tensor<8x2xf32> = dense_resource<w.u> : tensor<8x2xf32> {compress.float_bytes = 256 : i64, compress.rank = 2 : i64, compress.relative_error = {{[0-9.]+}}E-{{0[6-9]|[1-9][0-9]}} : f64}
+// CHECK-DAG: tlm.weight @w.u : tensor<8x2xf32> = dense_resource<w.u> : tensor<8x2xf32> {compress.float_bytes = 256 : i64, compress.rank = 2 : i64, compress.relative_error = {{[0-9.]+}}E-{{[6-9]|[1-9][0-9]}} : f64}
 // CHECK-LABEL: func.func @f
 // CHECK: %[[V:.+]] = tlm.weight_ref @w.v : tensor<2x8xf32>
 // CHECK: %[[U:.+]] = tlm.weight_ref @w.u : tensor<8x2xf32>
