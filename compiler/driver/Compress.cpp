@@ -150,6 +150,38 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
         {"ragged_groups", q.getColumns() % int64_t(q.getGroupSize()) != 0}});
     account(q.getSymName(), floatBytes, bytes);
   }
+  // What each step changed, from the marks the passes leave.
+  int64_t pruned = 0, factored = 0, adopted = 0;
+  for (mlir::Operation &op : module.getBody()->getOperations()) {
+    if (op.hasAttr(mlir::compress::kRankAttr))
+      factored += llvm::StringRef(llvm::cast<mlir::SymbolOpInterface>(op)
+                                      .getName())
+                      .ends_with(".u");
+    else if (llvm::isa<mlir::tlm::WeightOp>(op) &&
+             op.hasAttr(mlir::compress::kFloatBytesAttr))
+      ++pruned;
+    if (auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op))
+      if (auto e = q->getAttrOfType<mlir::FloatAttr>(
+              mlir::compress::kRelativeErrorAttr);
+          e && e.getValueAsDouble() == 0.0)
+        ++adopted;
+  }
+  llvm::json::Array passes;
+  auto step = [&](const char *pass, std::string changed) {
+    passes.push_back(llvm::json::Object{{"pass", pass}, {"changed", changed}});
+  };
+  if (adopted)
+    step("compress-adopt-ggml-blocks",
+         llvm::formatv("{0} GGUF block weights kept as stored", adopted));
+  if (!o.prune.empty())
+    step("compress-prune-ffn",
+         llvm::formatv("{0} FFN weights narrowed", pruned));
+  if (!o.lowrank.empty())
+    step("compress-lowrank",
+         llvm::formatv("{0} weights factored as U x V", factored));
+  if (!o.quantize.empty())
+    step("compress-quantize-weights",
+         llvm::formatv("{0} weights quantized", weights.size() - adopted));
   llvm::json::Array layerArray;
   for (const std::string &l : layerOrder)
     layerArray.push_back(llvm::json::Object{{"layer", l},
@@ -161,11 +193,7 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
       {"lowrank", o.lowrank},
       {"keep", llvm::json::Array(o.keep)},
       {"override", llvm::json::Array(o.overrides)},
-      {"passes",
-       llvm::json::Array{llvm::json::Object{
-           {"pass", "compress-quantize-weights"},
-           {"changed", llvm::formatv("{0} weights quantized", weights.size())
-                           .str()}}}},
+      {"passes", std::move(passes)},
       {"weights", std::move(weights)},
       {"layers", std::move(layerArray)},
       {"total",
@@ -197,6 +225,11 @@ void tlmc::printCompressionReport(llvm::raw_ostream &os,
                         *w.getInteger("float_bytes"), *w.getInteger("bytes"),
                         *w.getNumber("bits_per_weight"),
                         *w.getNumber("relative_error"));
+  }
+  for (const llvm::json::Value &v : *report.getArray("passes")) {
+    const llvm::json::Object &p = *v.getAsObject();
+    os << "  " << *p.getString("pass") << ": " << *p.getString("changed")
+       << "\n";
   }
   os << "  per layer (all weights):\n";
   for (const llvm::json::Value &v : *report.getArray("layers")) {

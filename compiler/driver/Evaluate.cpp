@@ -23,8 +23,9 @@ static llvm::Expected<double> runPerplexity(llvm::StringRef exe,
                                             llvm::StringRef stdoutPath) {
   llvm::SmallVector<llvm::StringRef> args = {exe, "--perplexity", text,
                                              "--dump-logits", dump};
+  std::string stderrPath = (stdoutPath + ".err").str();
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, stdoutPath,
-                                                std::nullopt};
+                                                llvm::StringRef(stderrPath)};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(exe, args, std::nullopt, redirects, 0, 0,
                                      &message);

@@ -160,6 +160,8 @@ struct CompressQuantizeWeightsPass
       before = earlier.getInt();
     quantized->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(before));
     quantized->setAttr(kRelativeErrorAttr, b.getF64FloatAttr(relative));
+    if (Attribute rank = weight->getAttr(kRankAttr)) // a low-rank factor
+      quantized->setAttr(kRankAttr, rank);
 
     replaceWithQuantized(weight, quantized, linears);
     ++numQuantized;
