@@ -16,6 +16,8 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev googletest libbenchmark-dev
   cmake ninja-build ccache python3
+  # utils/bench: timing and peak memory.
+  bc time
 )
 
 missing=()
