@@ -149,7 +149,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
   if (mlir::failed(mlir::verify(*module)))
     return makeError("internal error: the imported module does not verify");
-  if (auto err = compressModule(*module, options.compression))
+  if (auto err = compressModule(*module, model, options.compression))
     return err;
   WeightLayout layout = computeWeightLayout(*module);
 

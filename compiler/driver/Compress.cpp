@@ -1,6 +1,8 @@
 //===- Compress.cpp - compression options, passes and the report ----*- C++ -*-===//
 
 #include "compiler/driver/Compress.h"
+#include "compiler/driver/Calibrate.h"
+#include "dialects/compress/Transforms/LinearUses.h"
 #include "dialects/compress/IR/CompressDialect.h"
 #include "dialects/compress/Transforms/Passes.h"
 #include "dialects/tlm/IR/TLMOps.h"
@@ -17,7 +19,34 @@ static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// Attaches each calibration Hessian to the weight of that name.
+static llvm::Error attachHessians(mlir::ModuleOp module,
+                                  const ImportedModel &model,
+                                  llvm::StringRef text) {
+  auto hessians = collectHessians(model, text);
+  if (!hessians)
+    return hessians.takeError();
+  for (auto weight : module.getOps<mlir::tlm::WeightOp>()) {
+    auto it = hessians->find(weight.getSymName());
+    if (it == hessians->end())
+      continue;
+    int64_t k = weight.getTensorType().getDimSize(1);
+    if (int64_t(it->second.size()) != k * k)
+      continue;
+    auto type = mlir::RankedTensorType::get(
+        {k, k}, mlir::Float64Type::get(module.getContext()));
+    weight->setAttr(mlir::compress::kHessianAttr,
+                    mlir::compress::makeBlob(
+                        type, (weight.getSymName() + ".hessian").str(),
+                        llvm::ArrayRef<char>(
+                            reinterpret_cast<const char *>(it->second.data()),
+                            it->second.size() * sizeof(double))));
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error tlmc::compressModule(mlir::ModuleOp module,
+                                 const ImportedModel &model,
                                  const CompressionOptions &options) {
   // GGUF block weights compute in their own format, always.
   {
@@ -81,6 +110,14 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
     return makeError("--quantize='" + options.quantize +
                      "': expected int8, int4:g32, int4:g64 or int4:g128, "
                      "optionally :asym for int4");
+  if (!options.calibrate.empty()) {
+    if (!options.prune.empty() || !options.lowrank.empty())
+      return makeError("--calibrate works on the model as imported; it does "
+                       "not combine with --prune or --lowrank yet");
+    if (auto err = attachHessians(module, model, options.calibrate))
+      return err;
+    q.method = "gptq";
+  }
   q.keep.assign(options.keep.begin(), options.keep.end());
   q.overrides.assign(options.overrides.begin(), options.overrides.end());
   mlir::PassManager pm(module.getContext());
@@ -181,7 +218,10 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
          llvm::formatv("{0} weights factored as U x V", factored));
   if (!o.quantize.empty())
     step("compress-quantize-weights",
-         llvm::formatv("{0} weights quantized", weights.size() - adopted));
+         llvm::formatv("{0} weights quantized ({1})", weights.size() - adopted,
+                       o.calibrate.empty()
+                           ? std::string("round to nearest")
+                           : "GPTQ, calibrated on " + o.calibrate));
   llvm::json::Array layerArray;
   for (const std::string &l : layerOrder)
     layerArray.push_back(llvm::json::Object{{"layer", l},
@@ -189,6 +229,7 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
                                             {"bytes", layers[l].second}});
   return llvm::json::Object{
       {"quantize", o.quantize},
+      {"calibrate", o.calibrate},
       {"prune", o.prune},
       {"lowrank", o.lowrank},
       {"keep", llvm::json::Array(o.keep)},

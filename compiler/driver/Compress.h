@@ -19,6 +19,8 @@ struct CompressionOptions {
   std::string prune;
   /// `energy:E` or `ratio:R` (truncated SVD); empty: none.
   std::string lowrank;
+  /// Calibration text for GPTQ quantization; empty: round to nearest.
+  std::string calibrate;
   /// Regexes of weight names to leave in float.
   std::vector<std::string> keep;
   /// `REGEX=SCHEME` pairs for mixed precision.
@@ -29,8 +31,11 @@ struct CompressionOptions {
   }
 };
 
-/// Runs the compression passes `options` asks for on a tlm module.
-llvm::Error compressModule(mlir::ModuleOp module,
+struct ImportedModel;
+
+/// Runs the compression passes `options` asks for on a tlm module built
+/// from `model` (whose weights calibration runs on).
+llvm::Error compressModule(mlir::ModuleOp module, const ImportedModel &model,
                            const CompressionOptions &options);
 
 /// What compression did, per weight, per layer and in total (bytes of every

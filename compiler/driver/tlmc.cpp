@@ -101,6 +101,10 @@ static cl::opt<std::string> lowrankSpec(
              "energy:E (keep E of the squared singular values) or ratio:R "
              "(keep at most R of the parameters)"),
     cl::sub(compileCommand));
+static cl::opt<std::string> calibrateText(
+    "calibrate",
+    cl::desc("Quantize with GPTQ, calibrated on the activations of this text"),
+    cl::value_desc("FILE"), cl::sub(compileCommand));
 static cl::list<std::string>
     keepFloat("keep", cl::desc("Leave weights whose names match REGEX in float"),
               cl::value_desc("REGEX"), cl::sub(compileCommand));
@@ -175,6 +179,9 @@ static int runCompile(const ImportedModel &model, const char *argv0) {
   options.compression.quantize = quantize;
   options.compression.prune = pruneSpec;
   options.compression.lowrank = lowrankSpec;
+  options.compression.calibrate = calibrateText;
+  if (!calibrateText.empty() && quantize.empty())
+    return fail("--calibrate calibrates quantization: give --quantize too");
   options.compression.keep.assign(keepFloat.begin(), keepFloat.end());
   options.compression.overrides.assign(quantizeOverride.begin(),
                                        quantizeOverride.end());

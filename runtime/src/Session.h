@@ -63,6 +63,13 @@ struct TokenizerView {
 bool buildByteLevelTables(TokenizerView &view);
 void freeByteLevelTables(TokenizerView &view);
 
+/// SentencePiece-style encoding (llama2.c's algorithm) into at most
+/// `capacity` tokens; false when they do not fit. `scratch` holds
+/// 2 * maxTokenBytes bytes.
+bool encodeSentencePiece(const TokenizerView &t, const char *text,
+                         bool addBos, int32_t *tokens, size_t capacity,
+                         size_t *count, char *scratch);
+
 /// Byte-level BPE (GPT-2) encoding and decoding.
 size_t encodeByteLevel(const TokenizerView &t, const char *text,
                        int32_t *tokens, size_t capacity, bool *overflow);

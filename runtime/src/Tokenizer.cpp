@@ -43,27 +43,9 @@ static int32_t byteToken(const TokenizerView &t, unsigned char b) {
   return id >= 0 ? id : int32_t(b) + 3;
 }
 
-extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
-                                   int addBos, int32_t *tokens,
-                                   size_t capacity, size_t *count) {
-  if (!s || !text || !tokens || !count)
-    return TLM_ERR_INVALID_ARGUMENT;
-  const TokenizerView &t = s->tokenizer;
-  if (t.kind == int(tlmw::TokenizerKind::None))
-    return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
-                "the container has no tokenizer");
-  if (t.kind == int(tlmw::TokenizerKind::GPT2)) {
-    size_t n = 0;
-    if (addBos && capacity)
-      tokens[n++] = t.bos;
-    bool overflow = capacity == 0;
-    n += encodeByteLevel(t, text, tokens + n, capacity - n, &overflow);
-    if (overflow)
-      return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
-                  "text needs more than %zu tokens", capacity);
-    *count = n;
-    return TLM_OK;
-  }
+bool tlmrt::encodeSentencePiece(const TokenizerView &t, const char *text,
+                                bool addBos, int32_t *tokens, size_t capacity,
+                                size_t *count, char *scratch) {
   size_t n = 0;
   auto push = [&](int32_t id) {
     if (n >= capacity)
@@ -94,10 +76,8 @@ extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
     p += len;
   }
   if (!ok)
-    return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
-                "text needs more than %zu tokens", capacity);
+    return false;
   // Merge the best-scoring adjacent pair until none merges.
-  char *buffer = s->textScratch;
   while (t.scores) {
     float bestScore = -1e10f;
     int32_t bestId = -1;
@@ -107,9 +87,9 @@ extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
       size_t la = t.length(a), lb = t.length(b);
       if (la + lb > 2 * size_t(t.maxTokenBytes))
         continue;
-      std::memcpy(buffer, t.text(a), la);
-      std::memcpy(buffer + la, t.text(b), lb);
-      int32_t id = t.lookup(buffer, la + lb);
+      std::memcpy(scratch, t.text(a), la);
+      std::memcpy(scratch + la, t.text(b), lb);
+      int32_t id = t.lookup(scratch, la + lb);
       if (id >= 0 && t.scores[id] > bestScore) {
         bestScore = t.scores[id];
         bestId = id;
@@ -124,6 +104,34 @@ extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
     --n;
   }
   *count = n;
+  return true;
+}
+
+extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
+                                   int addBos, int32_t *tokens,
+                                   size_t capacity, size_t *count) {
+  if (!s || !text || !tokens || !count)
+    return TLM_ERR_INVALID_ARGUMENT;
+  const TokenizerView &t = s->tokenizer;
+  if (t.kind == int(tlmw::TokenizerKind::None))
+    return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                "the container has no tokenizer");
+  bool ok;
+  if (t.kind == int(tlmw::TokenizerKind::GPT2)) {
+    size_t n = 0;
+    if (addBos && capacity)
+      tokens[n++] = t.bos;
+    bool overflow = capacity == 0;
+    n += encodeByteLevel(t, text, tokens + n, capacity - n, &overflow);
+    ok = !overflow;
+    *count = n;
+  } else {
+    ok = encodeSentencePiece(t, text, addBos, tokens, capacity, count,
+                             s->textScratch);
+  }
+  if (!ok)
+    return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                "text needs more than %zu tokens", capacity);
   return TLM_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "llvm/ADT/ArrayRef.h"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace mlir::compress {
@@ -37,6 +38,18 @@ struct QuantizedMatrix {
 /// included: a row of 172 in groups of 32 ends with a group of 12).
 QuantizedMatrix quantize(llvm::ArrayRef<float> weights, int64_t rows,
                          int64_t cols, const QuantizationScheme &scheme);
+
+/// GPTQ: quantizes columns in order and spreads each one's rounding error
+/// over the columns after it, weighted by the inverse of `hessian` (cols x
+/// cols, the sum of x x^T over calibration inputs), so that the layer's
+/// outputs on such inputs change least. `damping` (times the mean diagonal)
+/// keeps the inverse stable. Nullopt if the Hessian is not positive
+/// definite even after damping.
+std::optional<QuantizedMatrix> quantizeGPTQ(llvm::ArrayRef<float> weights,
+                                            int64_t rows, int64_t cols,
+                                            const QuantizationScheme &scheme,
+                                            llvm::ArrayRef<double> hessian,
+                                            double damping = 0.01);
 
 /// The value stored at (row, col).
 float dequantizeAt(const QuantizedMatrix &m, int64_t row, int64_t col);

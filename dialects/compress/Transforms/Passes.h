@@ -21,6 +21,8 @@ namespace mlir::compress {
 constexpr llvm::StringLiteral kFloatBytesAttr = "compress.float_bytes";
 constexpr llvm::StringLiteral kRelativeErrorAttr = "compress.relative_error";
 constexpr llvm::StringLiteral kRankAttr = "compress.rank";
+/// The calibration Hessian a weight carries for method=gptq.
+constexpr llvm::StringLiteral kHessianAttr = "compress.hessian";
 
 } // namespace mlir::compress
 

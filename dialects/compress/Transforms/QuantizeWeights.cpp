@@ -100,6 +100,10 @@ struct CompressQuantizeWeightsPass
       module.emitError("compress-quantize-weights: bits must be 8 or 4");
       return signalPassFailure();
     }
+    if (method != "rtn" && method != "gptq") {
+      module.emitError("compress-quantize-weights: method must be rtn or gptq");
+      return signalPassFailure();
+    }
     if (bits == 8 && !symmetric) {
       module.emitError("compress-quantize-weights: 8-bit is symmetric only");
       return signalPassFailure();
@@ -128,7 +132,24 @@ struct CompressQuantizeWeightsPass
       return failure();
     int64_t rows = weight.getTensorType().getDimSize(0);
     int64_t cols = weight.getTensorType().getDimSize(1);
-    QuantizedMatrix q = compress::quantize(*values, rows, cols, scheme);
+    QuantizedMatrix q;
+    auto hessian = weight->getAttrOfType<DenseResourceElementsAttr>(kHessianAttr);
+    std::optional<QuantizedMatrix> gptq;
+    if (method == "gptq" && hessian) {
+      AsmResourceBlob *blob = hessian.getRawHandle().getBlob();
+      if (!blob || hessian.getType() !=
+                       RankedTensorType::get({cols, cols},
+                                             Float64Type::get(&getContext())))
+        return weight.emitOpError("compress.hessian must be tensor<")
+               << cols << "x" << cols << "xf64>";
+      ArrayRef<char> data = blob->getData();
+      gptq = quantizeGPTQ(*values, rows, cols, scheme,
+                          ArrayRef<double>(
+                              reinterpret_cast<const double *>(data.data()),
+                              data.size() / sizeof(double)),
+                          damping);
+    }
+    q = gptq ? std::move(*gptq) : compress::quantize(*values, rows, cols, scheme);
     std::vector<float> restored = dequantize(q);
     double err = 0, norm = 0;
     for (size_t i = 0; i < restored.size(); ++i) {
