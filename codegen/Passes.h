@@ -26,6 +26,10 @@ namespace tlmc {
 /// be split across threads (set on lowered tlm.linear ops).
 constexpr llvm::StringLiteral kParallelRowsAttr = "tlmc.parallel_rows";
 
+/// On a product whose work is not its loop ranges (a sparse product): the
+/// multiply-adds per row of its input.
+constexpr llvm::StringLiteral kParallelWorkAttr = "tlmc.parallel_work";
+
 /// Name of the function attribute carrying an entry point's arena size.
 constexpr llvm::StringLiteral kArenaBytesAttr = "tlmc.arena_bytes";
 

@@ -61,9 +61,9 @@ struct TLMParallelizeRowsPass
   }
 
   LogicalResult outline(func::FuncOp fn, linalg::GenericOp op, int index) {
-    // ins: the activations, then per-output-row weight operands (the matrix;
-    // for quantized weights also scales and zero points); outs: the result.
-    if (op.getNumDpsInputs() < 2 || op.getNumDpsInits() != 1)
+    // Output features are iteration dimension 1; every operand whose
+    // indexing map reads it is narrowed along that result's dimension.
+    if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2)
       return success();
     SmallVector<memref::ViewOp> views;
     for (OpOperand &operand : op->getOpOperands()) {
@@ -72,10 +72,24 @@ struct TLMParallelizeRowsPass
         return success(); // not a planned product; leave it inline
       views.push_back(view);
     }
-    auto xType = cast<MemRefType>(op.getDpsInputs()[0].getType());
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op.getRegion(), captured);
+    for (Value v : captured) {
+      Operation *def = v.getDefiningOp();
+      if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
+                   !getArgumentView(v, fn)))
+        return success(); // reads something a kernel cannot rebuild
+    }
     auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
     int64_t features = yType.getDimSize(1);
-    if (features * xType.getDimSize(1) * yType.getDimSize(0) < minWork)
+    SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+    int64_t work = 1;
+    for (int64_t b : bounds)
+      work *= ShapedType::isDynamic(b) ? 1 : b;
+    // Sparse products loop inside the body: count the stored weights.
+    if (auto nnz = op->getAttrOfType<IntegerAttr>(kParallelWorkAttr))
+      work = nnz.getInt() * bounds[0];
+    if (work < minWork)
       return success();
 
     ModuleOp module = fn->getParentOfType<ModuleOp>();
@@ -86,9 +100,8 @@ struct TLMParallelizeRowsPass
     auto kernelType = FunctionType::get(
         ctx, {weightsType, arenaType, indexType, indexType}, {});
 
-    // The kernel: rebuild the views from its own arguments, narrow the
-    // weight operands' rows and the output's columns to [begin, end), run
-    // the product.
+    // The kernel: rebuild the views from its own arguments, narrow what
+    // depends on the output feature to [begin, end), run the product.
     OpBuilder mb(module.getBodyRegion());
     mb.setInsertionPointAfter(fn);
     std::string name = (fn.getSymName() + "_rows" + Twine(index)).str();
@@ -108,33 +121,38 @@ struct TLMParallelizeRowsPass
     Value begin = kernel.getArgument(2), end = kernel.getArgument(3);
     Value count = arith::SubIOp::create(b, loc, end, begin);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto narrow = [&](Value full, unsigned dim) -> Value {
+    auto narrow = [&](Value full, AffineMap map) -> Value {
       auto type = cast<MemRefType>(full.getType());
-      SmallVector<OpFoldResult> offsets(type.getRank(), zero),
-          sizes, strides(type.getRank(), one);
+      std::optional<unsigned> dim;
+      for (unsigned r = 0; r < map.getNumResults(); ++r)
+        if (map.getResult(r) == b.getAffineDimExpr(1))
+          dim = r;
+      if (!dim)
+        return full;
+      SmallVector<OpFoldResult> offsets(type.getRank(), zero), sizes,
+          strides(type.getRank(), one);
       for (int64_t d : type.getShape())
         sizes.push_back(b.getIndexAttr(d));
-      offsets[dim] = begin;
-      sizes[dim] = count;
+      offsets[*dim] = begin;
+      sizes[*dim] = count;
       return memref::SubViewOp::create(b, loc, full, offsets, sizes, strides);
     };
-    SmallVector<Value> ins{rebuild(views[0])};
-    for (size_t i = 1; i + 1 < views.size(); ++i)
-      ins.push_back(narrow(rebuild(views[i]), 0));
-    Value out = narrow(rebuild(views.back()), 1);
-    // Canonicalization hoists the body's constants into the function: bring
-    // them along.
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    SmallVector<Value> ins;
+    for (size_t i = 0; i + 1 < views.size(); ++i)
+      ins.push_back(narrow(rebuild(views[i]), maps[i]));
+    Value out = narrow(rebuild(views.back()), maps.back());
+    // Canonicalization hoists the body's constants into the function, and
+    // sparse bodies read whole weight buffers: bring them along.
     IRMapping mapping;
-    llvm::SetVector<Value> captured;
-    getUsedValuesDefinedAbove(op.getRegion(), captured);
     for (Value v : captured) {
-      Operation *def = v.getDefiningOp();
-      if (!def || !def->hasTrait<OpTrait::ConstantLike>())
-        return op.emitOpError("captures a non-constant value; cannot outline");
-      mapping.map(v, b.clone(*def)->getResult(0));
+      if (memref::ViewOp view = getArgumentView(v, fn))
+        mapping.map(v, rebuild(view));
+      else
+        mapping.map(v, b.clone(*v.getDefiningOp())->getResult(0));
     }
     auto product = linalg::GenericOp::create(
-        b, loc, TypeRange{}, ins, ValueRange{out}, op.getIndexingMapsArray(),
+        b, loc, TypeRange{}, ins, ValueRange{out}, maps,
         op.getIteratorTypesArray());
     op.getRegion().cloneInto(&product.getRegion(), mapping);
     func::ReturnOp::create(b, loc);
