@@ -20,6 +20,10 @@ namespace fbc = ::tlmw;
 static fbc::DType getDType(Type element) {
   if (element.isInteger(8))
     return fbc::DType::I8;
+  if (element.isInteger(16))
+    return fbc::DType::I16;
+  if (element.isInteger(32))
+    return fbc::DType::I32;
   if (element.isF16())
     return fbc::DType::F16;
   if (element.isBF16())

@@ -24,6 +24,13 @@ std::string tlmc::getZeroPointsSlot(llvm::StringRef w) {
   return (w + ".zero_points").str();
 }
 
+std::string tlmc::getColumnsSlot(llvm::StringRef w) {
+  return (w + ".columns").str();
+}
+std::string tlmc::getRowOffsetsSlot(llvm::StringRef w) {
+  return (w + ".row_offsets").str();
+}
+
 WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
   WeightLayout layout;
   auto add = [&](std::string name, RankedTensorType type, tlm::WeightOp weight,
@@ -52,6 +59,16 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
           q.getScales());
       if (auto zeros = q.getZeroPoints())
         add(getZeroPointsSlot(q.getSymName()), typeOf(*zeros), {}, *zeros);
+    } else if (auto s = dyn_cast<compress::SparseWeightOp>(op)) {
+      auto typeOf = [](ElementsAttr a) {
+        return cast<RankedTensorType>(a.getType());
+      };
+      add(getValuesSlot(s.getSymName()), typeOf(s.getValues()), {},
+          s.getValues());
+      add(getColumnsSlot(s.getSymName()), typeOf(s.getColumns()), {},
+          s.getColumns());
+      add(getRowOffsetsSlot(s.getSymName()), typeOf(s.getRowOffsets()), {},
+          s.getRowOffsets());
     }
   }
   layout.totalBytes = llvm::alignTo(layout.totalBytes, WeightLayout::kAlignment);

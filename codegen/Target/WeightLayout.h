@@ -50,6 +50,8 @@ mlir::RankedTensorType getStoredType(mlir::tlm::WeightOp weight);
 std::string getValuesSlot(llvm::StringRef weight);
 std::string getScalesSlot(llvm::StringRef weight);
 std::string getZeroPointsSlot(llvm::StringRef weight);
+std::string getColumnsSlot(llvm::StringRef weight);
+std::string getRowOffsetsSlot(llvm::StringRef weight);
 
 /// Lays out every `tlm.weight` and every part of every
 /// `compress.quantized_weight` of `module`, in declaration order.

@@ -210,7 +210,8 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
       return err;
   bool compressed = false;
   for (mlir::Operation &op : module->getBody()->getOperations())
-    compressed |= llvm::isa<mlir::compress::QuantizedWeightOp>(op);
+    compressed |= llvm::isa<mlir::compress::QuantizedWeightOp,
+                            mlir::compress::SparseWeightOp>(op);
   if (compressed || options.compression.any() || !options.reportPath.empty()) {
     llvm::json::Object report =
         makeCompressionReport(*module, options.compression);

@@ -58,16 +58,37 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
   // Prune first, then quantize what is left.
   if (!options.prune.empty()) {
     llvm::StringRef spec = options.prune;
-    double ratio = 0;
-    if (!spec.consume_front("ffn:") || spec.getAsDouble(ratio) ||
-        !(ratio >= 0 && ratio < 1))
-      return makeError("--prune='" + options.prune +
-                       "': expected ffn:RATIO with 0 <= RATIO < 1 (other "
-                       "pruning modes are not implemented yet)");
-    mlir::compress::CompressPruneFFNOptions p;
-    p.ratio = ratio;
     mlir::PassManager pm(module.getContext());
-    pm.addPass(mlir::compress::createCompressPruneFFN(p));
+    double ratio = 0;
+    int64_t n = 0, m = 0;
+    if (spec.consume_front("ffn:")) {
+      if (spec.getAsDouble(ratio) || !(ratio >= 0 && ratio < 1))
+        return makeError("--prune=ffn:R needs 0 <= R < 1");
+      mlir::compress::CompressPruneFFNOptions p;
+      p.ratio = ratio;
+      pm.addPass(mlir::compress::createCompressPruneFFN(p));
+    } else if (spec.consume_front("unstructured:")) {
+      if (spec.getAsDouble(ratio) || !(ratio > 0 && ratio < 1))
+        return makeError("--prune=unstructured:S needs 0 < S < 1");
+      mlir::compress::CompressPruneSparseOptions p;
+      p.mode = "unstructured";
+      p.sparsity = ratio;
+      p.keep.assign(options.keep.begin(), options.keep.end());
+      pm.addPass(mlir::compress::createCompressPruneSparse(p));
+    } else if (auto [a, b] = spec.split(':');
+               !a.getAsInteger(10, n) && !b.getAsInteger(10, m) && n > 0 &&
+               n < m) {
+      mlir::compress::CompressPruneSparseOptions p;
+      p.mode = "nm";
+      p.n = n;
+      p.m = m;
+      p.keep.assign(options.keep.begin(), options.keep.end());
+      pm.addPass(mlir::compress::createCompressPruneSparse(p));
+    } else {
+      return makeError("--prune='" + options.prune +
+                       "': expected unstructured:S, N:M (e.g. 2:4), or "
+                       "ffn:R");
+    }
     if (mlir::failed(pm.run(module)))
       return makeError("pruning failed (see the messages above)");
   }
@@ -160,6 +181,29 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
       account(w.getSymName(), before ? before.getInt() : bytes, bytes);
       continue;
     }
+    if (auto s = llvm::dyn_cast<mlir::compress::SparseWeightOp>(op)) {
+      int64_t count = s.getTensorType().getNumElements();
+      parameters += count;
+      auto before = s->getAttrOfType<mlir::IntegerAttr>(
+          mlir::compress::kFloatBytesAttr);
+      auto error = s->getAttrOfType<mlir::FloatAttr>(
+          mlir::compress::kRelativeErrorAttr);
+      int64_t floatBytes = before ? before.getInt() : count * 4;
+      int64_t bytes = s.getStorageBytes();
+      weights.push_back(llvm::json::Object{
+          {"name", s.getSymName()},
+          {"scheme", llvm::formatv("sparse {0:f0}%",
+                                   100.0 * (1.0 - double(s.getNonZeros()) /
+                                                      double(count)))
+                         .str()},
+          {"float_bytes", floatBytes},
+          {"bytes", bytes},
+          {"bits_per_weight", double(bytes) * 8 / double(count)},
+          {"relative_error", error ? error.getValueAsDouble() : 0.0},
+          {"ragged_groups", false}});
+      account(s.getSymName(), floatBytes, bytes);
+      continue;
+    }
     auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op);
     if (!q)
       continue;
@@ -210,9 +254,15 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
   if (adopted)
     step("compress-adopt-ggml-blocks",
          llvm::formatv("{0} GGUF block weights kept as stored", adopted));
-  if (!o.prune.empty())
+  int64_t sparse = 0;
+  for (mlir::Operation &op : module.getBody()->getOperations())
+    sparse += llvm::isa<mlir::compress::SparseWeightOp>(op);
+  if (llvm::StringRef(o.prune).starts_with("ffn:"))
     step("compress-prune-ffn",
          llvm::formatv("{0} FFN weights narrowed", pruned));
+  else if (!o.prune.empty())
+    step("compress-prune-sparse",
+         llvm::formatv("{0} weights stored sparse (CSR)", sparse));
   if (!o.lowrank.empty())
     step("compress-lowrank",
          llvm::formatv("{0} weights factored as U x V", factored));

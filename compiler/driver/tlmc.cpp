@@ -92,8 +92,9 @@ static cl::opt<std::string> quantize(
     cl::sub(compileCommand));
 static cl::opt<std::string>
     pruneSpec("prune",
-              cl::desc("Prune before quantizing: ffn:RATIO removes the least "
-                       "important RATIO of every FFN block's channels"),
+              cl::desc("Prune before quantizing: unstructured:S (magnitude, "
+                       "fraction S of each matrix), N:M (e.g. 2:4), or "
+                       "ffn:R (remove R of every FFN block's channels)"),
               cl::sub(compileCommand));
 static cl::opt<std::string> lowrankSpec(
     "lowrank",

@@ -13,6 +13,7 @@
 #include "dialects/compress/IR/CompressDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
 using namespace mlir;
@@ -112,9 +113,92 @@ struct LowerQuantizedLinear : OpRewritePattern<compress::QuantizedLinearOp> {
   const WeightLayout &layout;
 };
 
+/// A sparse linear visits each row's stored values: a linalg.generic over
+/// (token, output feature) whose body loops over [row_offsets[n],
+/// row_offsets[n + 1]), reading values, columns and the input in place.
+struct LowerSparseLinear : OpRewritePattern<compress::SparseLinearOp> {
+  LowerSparseLinear(MLIRContext *ctx, const WeightLayout &layout)
+      : OpRewritePattern(ctx), layout(layout) {}
+
+  LogicalResult matchAndRewrite(compress::SparseLinearOp op,
+                                PatternRewriter &b) const override {
+    auto weight = SymbolTable::lookupNearestSymbolFrom<compress::SparseWeightOp>(
+        op, op.getWeightAttr());
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (!weight || !fn)
+      return failure();
+    StringRef name = weight.getSymName();
+    const WeightSlot *values = layout.lookup(getValuesSlot(name));
+    const WeightSlot *columns = layout.lookup(getColumnsSlot(name));
+    const WeightSlot *offsets = layout.lookup(getRowOffsetsSlot(name));
+    if (!values || !columns || !offsets)
+      return failure();
+    Location loc = op.getLoc();
+    Value weights = fn.getArgument(0);
+    int64_t rows = weight.getTensorType().getDimSize(0);
+    // Row starts and ends: the offsets array seen from entry 0 and entry 1.
+    auto rowsView = [&](int64_t shift) -> Value {
+      auto type = RankedTensorType::get({rows}, b.getI32Type());
+      Value at = arith::ConstantIndexOp::create(b, loc, offsets->offset + shift);
+      Value view = memref::ViewOp::create(
+          b, loc, MemRefType::get({rows}, b.getI32Type()), weights, at,
+          ValueRange{});
+      return bufferization::ToTensorOp::create(b, loc, type, view, true, false);
+    };
+    Value starts = rowsView(0), ends = rowsView(4);
+    Value vals = loadWeightSlot(b, loc, weights, *values);
+    Value cols = loadWeightSlot(b, loc, weights, *columns);
+    Value input = op.getInput();
+    auto resultType = op.getType();
+    MLIRContext *ctx = op.getContext();
+    AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, ctx);
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{resultType}, ValueRange{starts, ends},
+        ValueRange{tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                           b.getF32Type())},
+        ArrayRef<AffineMap>{rowMap, rowMap, b.getMultiDimIdentityMap(2)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value t = linalg::IndexOp::create(nb, nl, 0);
+          auto toIndex = [&](Value v) {
+            return arith::IndexCastOp::create(nb, nl, nb.getIndexType(), v)
+                .getResult();
+          };
+          Value zero =
+              arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));
+          Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+          auto loop = scf::ForOp::create(
+              nb, nl, toIndex(args[0]), toIndex(args[1]), one,
+              ValueRange{zero},
+              [&](OpBuilder &lb, Location ll, Value p, ValueRange acc) {
+                Value col = tensor::ExtractOp::create(lb, ll, cols, p);
+                Value k = arith::IndexCastOp::create(
+                    lb, ll, lb.getIndexType(),
+                    arith::ExtSIOp::create(lb, ll, lb.getI32Type(), col));
+                Value x = tensor::ExtractOp::create(lb, ll, input,
+                                                    ValueRange{t, k});
+                Value w = tensor::ExtractOp::create(lb, ll, vals, p);
+                Value sum = arith::AddFOp::create(
+                    lb, ll, acc[0], arith::MulFOp::create(lb, ll, x, w));
+                scf::YieldOp::create(lb, ll, sum);
+              });
+          linalg::YieldOp::create(nb, nl, loop.getResult(0));
+        });
+    generic->setAttr(kParallelRowsAttr, b.getUnitAttr());
+    generic->setAttr(kParallelWorkAttr,
+                     b.getI64IntegerAttr(weight.getNonZeros()));
+    b.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+
+  const WeightLayout &layout;
+};
+
 } // namespace
 
 void tlmc::populateCompressToLinalgPatterns(RewritePatternSet &patterns,
                                             const WeightLayout &layout) {
-  patterns.add<LowerQuantizedLinear>(patterns.getContext(), layout);
+  patterns.add<LowerQuantizedLinear, LowerSparseLinear>(patterns.getContext(),
+                                                        layout);
 }

@@ -498,7 +498,8 @@ struct ConvertTLMToLinalgPass
         continue;
       bool usesWeights = false;
       fn.walk([&](Operation *op) {
-        usesWeights |= isa<tlm::WeightRefOp, compress::QuantizedLinearOp>(op);
+        usesWeights |= isa<tlm::WeightRefOp, compress::QuantizedLinearOp,
+                           compress::SparseLinearOp>(op);
       });
       if (!usesWeights)
         continue;
@@ -529,7 +530,8 @@ struct ConvertTLMToLinalgPass
     int64_t before = 0;
     auto isLowered = [](Operation *op) {
       return isa<tlm::TLMDialect, compress::CompressDialect>(op->getDialect()) &&
-             !isa<tlm::WeightOp, compress::QuantizedWeightOp>(op);
+             !isa<tlm::WeightOp, compress::QuantizedWeightOp,
+                  compress::SparseWeightOp>(op);
     };
     module.walk([&](Operation *op) { before += isLowered(op); });
     GreedyRewriteConfig config;
@@ -548,7 +550,8 @@ struct ConvertTLMToLinalgPass
     numLoweredOps += before;
     for (Operation &op :
          llvm::make_early_inc_range(module.getBody()->getOperations()))
-      if (isa<tlm::WeightOp, compress::QuantizedWeightOp>(op))
+      if (isa<tlm::WeightOp, compress::QuantizedWeightOp,
+              compress::SparseWeightOp>(op))
         op.erase();
     module->removeAttr(tlm::TLMDialect::getConfigAttrName());
   }

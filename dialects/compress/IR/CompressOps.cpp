@@ -92,5 +92,44 @@ QuantizedLinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return success();
 }
 
+LogicalResult SparseWeightOp::verify() {
+  MLIRContext *ctx = getContext();
+  int64_t rows = getTensorType().getDimSize(0);
+  int64_t cols = getTensorType().getDimSize(1);
+  if (cols > 32767)
+    return emitOpError("columns are stored as i16: at most 32767 in_features");
+  auto valuesType = dyn_cast<ShapedType>(getValues().getType());
+  if (!valuesType || valuesType.getRank() != 1)
+    return emitOpError("values must be 1-D");
+  int64_t nnz = valuesType.getNumElements();
+  if (nnz > rows * cols)
+    return emitOpError("more values than the matrix has entries");
+  if (failed(verifyBlob(*this, "values", getValues(),
+                        RankedTensorType::get({nnz}, Float32Type::get(ctx)))) ||
+      failed(verifyBlob(*this, "columns", getColumns(),
+                        RankedTensorType::get({nnz}, IntegerType::get(ctx, 16)))) ||
+      failed(verifyBlob(*this, "row_offsets", getRowOffsets(),
+                        RankedTensorType::get({rows + 1},
+                                              IntegerType::get(ctx, 32)))))
+    return failure();
+  return success();
+}
+
+LogicalResult
+SparseLinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight = symbolTable.lookupNearestSymbolFrom<SparseWeightOp>(
+      *this, getWeightAttr());
+  if (!weight)
+    return emitOpError("'") << getWeight()
+                            << "' does not name a compress.sparse_weight";
+  auto input = getInput().getType(), result = getResult().getType();
+  if (input.getDimSize(1) != weight.getTensorType().getDimSize(1) ||
+      result.getDimSize(1) != weight.getTensorType().getDimSize(0) ||
+      result.getDimSize(0) != input.getDimSize(0))
+    return emitOpError("shapes do not match the weight ")
+           << weight.getTensorType();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/compress/IR/CompressOps.cpp.inc"

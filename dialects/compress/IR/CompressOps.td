@@ -102,4 +102,63 @@ def Compress_QuantizedLinearOp : Compress_Op<"quantized_linear",
   }];
 }
 
+def Compress_SparseWeightOp : Compress_Op<"sparse_weight", [Symbol]> {
+  let summary = "a pruned weight matrix stored by rows (CSR)";
+  let description = [{
+    A weight of logical type `type` (out x in, f32) of which only the
+    nonzeros are stored: row r's values are `values[row_offsets[r] ..
+    row_offsets[r + 1])` at input features `columns[...]`. Unstructured
+    and N:M pruning both produce this form; the generated code visits only
+    the stored values.
+
+    ```mlir
+    compress.sparse_weight @blk.0.attn_q : tensor<64x64xf32>
+        values = dense_resource<v> : tensor<2048xf32>
+        columns = dense_resource<c> : tensor<2048xi16>
+        row_offsets = dense_resource<o> : tensor<65xi32>
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<2DTensorOf<[F32]>>:$type,
+    ElementsAttr:$values,
+    ElementsAttr:$columns,
+    ElementsAttr:$row_offsets
+  );
+  let assemblyFormat = [{
+    $sym_name `:` $type attr-dict `values` `=` $values `columns` `=` $columns
+    `row_offsets` `=` $row_offsets
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+    int64_t getNonZeros() {
+      return ::llvm::cast<::mlir::ShapedType>(getValues().getType())
+          .getNumElements();
+    }
+    int64_t getStorageBytes() {
+      return getNonZeros() * 6 + (getTensorType().getDimSize(0) + 1) * 4;
+    }
+  }];
+}
+
+def Compress_SparseLinearOp : Compress_Op<"sparse_linear",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "x times the transpose of a sparse weight";
+  let description = [{
+    `result[t][n] = sum over stored (k, w) of row n: input[t][k] * w`.
+
+    ```mlir
+    %y = compress.sparse_linear %x, @blk.0.attn_q : tensor<1x64xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[F32]>:$input, FlatSymbolRefAttr:$weight);
+  let results = (outs 2DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
 #endif // COMPRESS_OPS_TD

@@ -86,7 +86,7 @@ struct CompressAdoptGGMLBlocksPass
         ElementsAttr());
     quantized->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(rows * cols * 4));
     quantized->setAttr(kRelativeErrorAttr, b.getF64FloatAttr(0.0));
-    replaceWithQuantized(weight, quantized, linears);
+    replaceLinears<QuantizedLinearOp>(weight, quantized.getSymName(), linears);
     ++numAdopted;
   }
 };

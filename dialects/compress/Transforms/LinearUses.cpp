@@ -28,23 +28,6 @@ mlir::compress::getLinearUses(tlm::WeightOp weight, ModuleOp module) {
   return linears;
 }
 
-void mlir::compress::replaceWithQuantized(tlm::WeightOp weight,
-                                          QuantizedWeightOp quantized,
-                                          ArrayRef<tlm::LinearOp> linears) {
-  for (tlm::LinearOp linear : linears) {
-    OpBuilder b(linear);
-    auto replacement = QuantizedLinearOp::create(
-        b, linear.getLoc(), linear.getType(), linear.getInput(),
-        FlatSymbolRefAttr::get(b.getContext(), quantized.getSymName()));
-    Operation *ref = linear.getWeight().getDefiningOp();
-    linear.replaceAllUsesWith(replacement.getResult());
-    linear.erase();
-    if (ref->use_empty())
-      ref->erase();
-  }
-  weight.erase();
-}
-
 DenseResourceElementsAttr mlir::compress::makeBlob(ShapedType type,
                                                    StringRef name,
                                                    ArrayRef<char> bytes) {

@@ -6,6 +6,7 @@
 #include "dialects/compress/IR/CompressDialect.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::compress {
@@ -15,10 +16,25 @@ namespace mlir::compress {
 FailureOr<SmallVector<tlm::LinearOp>> getLinearUses(tlm::WeightOp weight,
                                                     ModuleOp module);
 
-/// Replaces `weight` by `quantized` in `linears` (which become
-/// compress.quantized_linear) and erases `weight` and dead weight_refs.
-void replaceWithQuantized(tlm::WeightOp weight, QuantizedWeightOp quantized,
-                          ArrayRef<tlm::LinearOp> linears);
+/// Rewrites each of `linears` into a `LinearOpT` (compress.quantized_linear
+/// or compress.sparse_linear) reading the weight named `replacement`, then
+/// erases `weight` and the weight_refs left without users.
+template <typename LinearOpT>
+void replaceLinears(tlm::WeightOp weight, StringRef replacement,
+                    ArrayRef<tlm::LinearOp> linears) {
+  for (tlm::LinearOp linear : linears) {
+    OpBuilder b(linear);
+    auto op = LinearOpT::create(
+        b, linear.getLoc(), linear.getType(), linear.getInput(),
+        FlatSymbolRefAttr::get(b.getContext(), replacement));
+    Operation *ref = linear.getWeight().getDefiningOp();
+    linear.replaceAllUsesWith(op.getResult());
+    linear.erase();
+    if (ref->use_empty())
+      ref->erase();
+  }
+  weight.erase();
+}
 
 /// A dense_resource blob holding a copy of `bytes`.
 DenseResourceElementsAttr makeBlob(ShapedType type, StringRef name,

@@ -165,4 +165,42 @@ def CompressLowRank : Pass<"compress-lowrank", "mlir::ModuleOp"> {
   ];
 }
 
+def CompressPruneSparse : Pass<"compress-prune-sparse", "mlir::ModuleOp"> {
+  let summary = "Magnitude pruning into a sparse (CSR) weight format";
+  let description = [{
+    Every weight read only by linear ops keeps its largest-magnitude values:
+    `mode=unstructured` keeps the top (1 - `sparsity`) of each matrix;
+    `mode=nm` keeps the `n` largest of every `m` consecutive values of a row
+    (2:4, 4:8; rows whose width is not a multiple of m are left dense). The
+    survivors are stored as a `compress.sparse_weight` (values, i16 column
+    indices, row offsets), and the linears become `compress.sparse_linear`,
+    whose code visits only stored values.
+
+    Before (`mode=nm n=2 m=4`):
+    ```mlir
+    %y = tlm.linear %x, %w : tensor<1x64xf32>, tensor<64x64xf32> -> tensor<1x64xf32>
+    ```
+    After:
+    ```mlir
+    compress.sparse_weight @w : tensor<64x64xf32> values = ... : tensor<2048xf32> columns = ... : tensor<2048xi16> row_offsets = ... : tensor<65xi32>
+    %y = compress.sparse_linear %x, @w : tensor<1x64xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::compress::CompressDialect"];
+  let options = [
+    Option<"mode", "mode", "std::string", "\"unstructured\"",
+           "unstructured or nm">,
+    Option<"sparsity", "sparsity", "double", "0.5",
+           "unstructured: the fraction of each matrix to remove">,
+    Option<"n", "n", "int64_t", "2", "nm: values kept per group">,
+    Option<"m", "m", "int64_t", "4", "nm: group width">,
+    ListOption<"keep", "keep", "std::string",
+               "Regexes of weight names to leave dense">
+  ];
+  let statistics = [
+    Statistic<"numPruned", "pruned-weights", "weights made sparse">,
+    Statistic<"numRemoved", "removed-values", "values removed">
+  ];
+}
+
 #endif // COMPRESS_PASSES_TD

@@ -184,7 +184,7 @@ struct CompressQuantizeWeightsPass
     if (Attribute rank = weight->getAttr(kRankAttr)) // a low-rank factor
       quantized->setAttr(kRankAttr, rank);
 
-    replaceWithQuantized(weight, quantized, linears);
+    replaceLinears<QuantizedLinearOp>(weight, quantized.getSymName(), linears);
     ++numQuantized;
     floatBytes += before;
     quantizedBytes += quantized.getStorageBytes();
