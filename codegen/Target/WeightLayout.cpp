@@ -46,13 +46,11 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
     layout.byName[slot.name] = layout.slots.size();
     layout.slots.push_back(std::move(slot));
   };
+  auto typeOf = [](ElementsAttr a) { return cast<RankedTensorType>(a.getType()); };
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
-      auto typeOf = [](ElementsAttr a) {
-        return cast<RankedTensorType>(a.getType());
-      };
       add(getValuesSlot(q.getSymName()), typeOf(q.getValues()), {},
           q.getValues());
       add(getScalesSlot(q.getSymName()), typeOf(q.getScales()), {},
@@ -60,9 +58,6 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
       if (auto zeros = q.getZeroPoints())
         add(getZeroPointsSlot(q.getSymName()), typeOf(*zeros), {}, *zeros);
     } else if (auto s = dyn_cast<compress::SparseWeightOp>(op)) {
-      auto typeOf = [](ElementsAttr a) {
-        return cast<RankedTensorType>(a.getType());
-      };
       add(getValuesSlot(s.getSymName()), typeOf(s.getValues()), {},
           s.getValues());
       add(getColumnsSlot(s.getSymName()), typeOf(s.getColumns()), {},

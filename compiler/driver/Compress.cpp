@@ -171,6 +171,26 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
     totalBefore += before;
     totalAfter += after;
   };
+  // One row of the per-weight table, from the marks the passes left.
+  auto addEntry = [&](mlir::Operation &op, llvm::StringRef name,
+                      std::string scheme, int64_t count, int64_t bytes,
+                      bool ragged) {
+    parameters += count;
+    auto before =
+        op.getAttrOfType<mlir::IntegerAttr>(mlir::compress::kFloatBytesAttr);
+    auto error =
+        op.getAttrOfType<mlir::FloatAttr>(mlir::compress::kRelativeErrorAttr);
+    int64_t floatBytes = before ? before.getInt() : count * 4;
+    weights.push_back(llvm::json::Object{
+        {"name", name},
+        {"scheme", scheme},
+        {"float_bytes", floatBytes},
+        {"bytes", bytes},
+        {"bits_per_weight", double(bytes) * 8 / double(count)},
+        {"relative_error", error ? error.getValueAsDouble() : 0.0},
+        {"ragged_groups", ragged}});
+    account(name, floatBytes, bytes);
+  };
   for (mlir::Operation &op : module.getBody()->getOperations()) {
     if (auto w = llvm::dyn_cast<mlir::tlm::WeightOp>(op)) {
       int64_t bytes = w.getStorageBytes();
@@ -183,53 +203,25 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
     }
     if (auto s = llvm::dyn_cast<mlir::compress::SparseWeightOp>(op)) {
       int64_t count = s.getTensorType().getNumElements();
-      parameters += count;
-      auto before = s->getAttrOfType<mlir::IntegerAttr>(
-          mlir::compress::kFloatBytesAttr);
-      auto error = s->getAttrOfType<mlir::FloatAttr>(
-          mlir::compress::kRelativeErrorAttr);
-      int64_t floatBytes = before ? before.getInt() : count * 4;
-      int64_t bytes = s.getStorageBytes();
-      weights.push_back(llvm::json::Object{
-          {"name", s.getSymName()},
-          {"scheme", llvm::formatv("sparse {0:f0}%",
-                                   100.0 * (1.0 - double(s.getNonZeros()) /
-                                                      double(count)))
-                         .str()},
-          {"float_bytes", floatBytes},
-          {"bytes", bytes},
-          {"bits_per_weight", double(bytes) * 8 / double(count)},
-          {"relative_error", error ? error.getValueAsDouble() : 0.0},
-          {"ragged_groups", false}});
-      account(s.getSymName(), floatBytes, bytes);
+      std::string scheme =
+          llvm::formatv("sparse {0:f0}%",
+                        100.0 * (1.0 - double(s.getNonZeros()) / double(count)))
+              .str();
+      addEntry(op, s.getSymName(), scheme, count, s.getStorageBytes(), false);
       continue;
     }
     auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op);
     if (!q)
       continue;
-    int64_t count = q.getTensorType().getNumElements();
-    parameters += count;
-    auto before = q->getAttrOfType<mlir::IntegerAttr>(
-        mlir::compress::kFloatBytesAttr);
-    auto error = q->getAttrOfType<mlir::FloatAttr>(
-        mlir::compress::kRelativeErrorAttr);
-    int64_t floatBytes = before ? before.getInt() : count * 4;
-    int64_t bytes = q.getStorageBytes();
     std::string scheme =
         q.getBits() == 8 && int64_t(q.getGroupSize()) == q.getColumns()
             ? "int8"
             : llvm::formatv("int{0}:g{1}{2}", q.getBits(), q.getGroupSize(),
                             q.getSymmetric() ? "" : ":asym")
                   .str();
-    weights.push_back(llvm::json::Object{
-        {"name", q.getSymName()},
-        {"scheme", scheme},
-        {"float_bytes", floatBytes},
-        {"bytes", bytes},
-        {"bits_per_weight", double(bytes) * 8 / double(count)},
-        {"relative_error", error ? error.getValueAsDouble() : 0.0},
-        {"ragged_groups", q.getColumns() % int64_t(q.getGroupSize()) != 0}});
-    account(q.getSymName(), floatBytes, bytes);
+    addEntry(op, q.getSymName(), scheme, q.getTensorType().getNumElements(),
+             q.getStorageBytes(),
+             q.getColumns() % int64_t(q.getGroupSize()) != 0);
   }
   // What each step changed, from the marks the passes leave.
   int64_t pruned = 0, factored = 0, adopted = 0;
