@@ -61,7 +61,19 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
     mlir::PassManager pm(module.getContext());
     double ratio = 0;
     int64_t n = 0, m = 0;
-    if (spec.consume_front("ffn:")) {
+    if (spec.consume_front("heads:")) {
+      int64_t heads = 0, kv = model.config.kvHeads;
+      if (spec.getAsInteger(10, heads) || heads <= 0 || heads % kv != 0 ||
+          heads >= model.config.heads)
+        return makeError(llvm::formatv(
+            "--prune=heads:N removes N query heads per layer, the same number "
+            "from each of the {0} KV groups: N must be a multiple of {0} below "
+            "{1}",
+            kv, model.config.heads));
+      mlir::compress::CompressPruneHeadsOptions p;
+      p.perGroup = heads / kv;
+      pm.addPass(mlir::compress::createCompressPruneHeads(p));
+    } else if (spec.consume_front("ffn:")) {
       if (spec.getAsDouble(ratio) || !(ratio >= 0 && ratio < 1))
         return makeError("--prune=ffn:R needs 0 <= R < 1");
       mlir::compress::CompressPruneFFNOptions p;
@@ -86,8 +98,8 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
       pm.addPass(mlir::compress::createCompressPruneSparse(p));
     } else {
       return makeError("--prune='" + options.prune +
-                       "': expected unstructured:S, N:M (e.g. 2:4), or "
-                       "ffn:R");
+                       "': expected unstructured:S, N:M (e.g. 2:4), "
+                       "heads:N or ffn:R");
     }
     if (mlir::failed(pm.run(module)))
       return makeError("pruning failed (see the messages above)");
@@ -252,6 +264,9 @@ llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
   if (llvm::StringRef(o.prune).starts_with("ffn:"))
     step("compress-prune-ffn",
          llvm::formatv("{0} FFN weights narrowed", pruned));
+  else if (llvm::StringRef(o.prune).starts_with("heads:"))
+    step("compress-prune-heads",
+         llvm::formatv("{0} q/o projections narrowed", pruned));
   else if (!o.prune.empty())
     step("compress-prune-sparse",
          llvm::formatv("{0} weights stored sparse (CSR)", sparse));

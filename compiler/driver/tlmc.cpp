@@ -93,8 +93,9 @@ static cl::opt<std::string> quantize(
 static cl::opt<std::string>
     pruneSpec("prune",
               cl::desc("Prune before quantizing: unstructured:S (magnitude, "
-                       "fraction S of each matrix), N:M (e.g. 2:4), or "
-                       "ffn:R (remove R of every FFN block's channels)"),
+                       "fraction S of each matrix), N:M (e.g. 2:4), heads:N "
+                       "(N query heads per layer), or ffn:R (remove R of "
+                       "every FFN block's channels)"),
               cl::sub(compileCommand));
 static cl::opt<std::string> lowrankSpec(
     "lowrank",

@@ -203,4 +203,33 @@ def CompressPruneSparse : Pass<"compress-prune-sparse", "mlir::ModuleOp"> {
   ];
 }
 
+def CompressPruneHeads : Pass<"compress-prune-heads", "mlir::ModuleOp"> {
+  let summary = "Remove the least important query heads of every layer";
+  let description = [{
+    Structured pruning of attention: in every layer, `per-group` query heads
+    of each grouped-query group (the heads sharing one KV head) are removed,
+    those whose importance ||Wq rows of the head|| * ||Wo columns of the
+    head|| is lowest. Removing the same number from every group keeps the
+    grouping uniform, so the KV cache is untouched. The q projection and
+    the output projection physically shrink, `tlm.rope` and
+    `tlm.attention` narrow, and the attention op's `heads` drops.
+
+    Before (8 heads, 4 KV heads, `per-group=1`):
+    ```mlir
+    %a = tlm.attention %q, ... {heads = 8 : i64, kv_heads = 4 : i64, ...} : tensor<1x64xf32>, ...
+    ```
+    After:
+    ```mlir
+    %a = tlm.attention %q, ... {heads = 4 : i64, kv_heads = 4 : i64, ...} : tensor<1x32xf32>, ...
+    ```
+  }];
+  let options = [
+    Option<"perGroup", "per-group", "int64_t", "1",
+           "Query heads to remove from each KV group">
+  ];
+  let statistics = [
+    Statistic<"numHeads", "pruned-heads", "query heads removed">
+  ];
+}
+
 #endif // COMPRESS_PASSES_TD
