@@ -21,18 +21,37 @@ using namespace tlmc;
 
 namespace {
 
-struct LowerQuantizedLinear : OpRewritePattern<compress::QuantizedLinearOp> {
-  LowerQuantizedLinear(MLIRContext *ctx, const WeightLayout &layout)
-      : OpRewritePattern(ctx), layout(layout) {}
+/// A compressed linear's lowering: it needs the weight it names and the
+/// weights buffer of its entry point, which the pass made argument 0.
+template <typename LinearOpT, typename WeightOpT>
+struct LowerCompressedLinear : OpRewritePattern<LinearOpT> {
+  LowerCompressedLinear(MLIRContext *ctx, const WeightLayout &layout)
+      : OpRewritePattern<LinearOpT>(ctx), layout(layout) {}
 
-  LogicalResult matchAndRewrite(compress::QuantizedLinearOp op,
+  LogicalResult matchAndRewrite(LinearOpT op,
                                 PatternRewriter &b) const override {
-    auto weight =
-        SymbolTable::lookupNearestSymbolFrom<compress::QuantizedWeightOp>(
-            op, op.getWeightAttr());
-    auto fn = op->getParentOfType<func::FuncOp>();
+    auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOpT>(
+        op, op.getWeightAttr());
+    auto fn = op->template getParentOfType<func::FuncOp>();
     if (!weight || !fn)
       return failure();
+    return lower(op, weight, fn.getArgument(0), b);
+  }
+
+  virtual LogicalResult lower(LinearOpT op, WeightOpT weight, Value weights,
+                              PatternRewriter &b) const = 0;
+
+  const WeightLayout &layout;
+};
+
+struct LowerQuantizedLinear
+    : LowerCompressedLinear<compress::QuantizedLinearOp,
+                            compress::QuantizedWeightOp> {
+  using LowerCompressedLinear::LowerCompressedLinear;
+
+  LogicalResult lower(compress::QuantizedLinearOp op,
+                      compress::QuantizedWeightOp weight, Value weights,
+                      PatternRewriter &b) const override {
     StringRef name = weight.getSymName();
     const WeightSlot *values = layout.lookup(getValuesSlot(name));
     const WeightSlot *scales = layout.lookup(getScalesSlot(name));
@@ -40,7 +59,6 @@ struct LowerQuantizedLinear : OpRewritePattern<compress::QuantizedLinearOp> {
     if (!values || !scales)
       return failure();
     Location loc = op.getLoc();
-    Value weights = fn.getArgument(0);
     bool int4 = weight.getBits() == 4;
     bool asymmetric = !weight.getSymmetric();
     int64_t group = weight.getGroupSize();
@@ -109,24 +127,19 @@ struct LowerQuantizedLinear : OpRewritePattern<compress::QuantizedLinearOp> {
     b.replaceOp(op, generic.getResult(0));
     return success();
   }
-
-  const WeightLayout &layout;
 };
 
 /// A sparse linear visits each row's stored values: a linalg.generic over
 /// (token, output feature) whose body loops over [row_offsets[n],
 /// row_offsets[n + 1]), reading values, columns and the input in place.
-struct LowerSparseLinear : OpRewritePattern<compress::SparseLinearOp> {
-  LowerSparseLinear(MLIRContext *ctx, const WeightLayout &layout)
-      : OpRewritePattern(ctx), layout(layout) {}
+struct LowerSparseLinear
+    : LowerCompressedLinear<compress::SparseLinearOp,
+                            compress::SparseWeightOp> {
+  using LowerCompressedLinear::LowerCompressedLinear;
 
-  LogicalResult matchAndRewrite(compress::SparseLinearOp op,
-                                PatternRewriter &b) const override {
-    auto weight = SymbolTable::lookupNearestSymbolFrom<compress::SparseWeightOp>(
-        op, op.getWeightAttr());
-    auto fn = op->getParentOfType<func::FuncOp>();
-    if (!weight || !fn)
-      return failure();
+  LogicalResult lower(compress::SparseLinearOp op,
+                      compress::SparseWeightOp weight, Value weights,
+                      PatternRewriter &b) const override {
     StringRef name = weight.getSymName();
     const WeightSlot *values = layout.lookup(getValuesSlot(name));
     const WeightSlot *columns = layout.lookup(getColumnsSlot(name));
@@ -134,7 +147,6 @@ struct LowerSparseLinear : OpRewritePattern<compress::SparseLinearOp> {
     if (!values || !columns || !offsets)
       return failure();
     Location loc = op.getLoc();
-    Value weights = fn.getArgument(0);
     int64_t rows = weight.getTensorType().getDimSize(0);
     // Row starts and ends: the offsets array seen from entry 0 and entry 1.
     auto rowsView = [&](int64_t shift) -> Value {
@@ -191,8 +203,6 @@ struct LowerSparseLinear : OpRewritePattern<compress::SparseLinearOp> {
     b.replaceOp(op, generic.getResult(0));
     return success();
   }
-
-  const WeightLayout &layout;
 };
 
 } // namespace
