@@ -1,6 +1,7 @@
 //===- Compile.cpp - `tlmc compile`: model file to native code -------*- C++ -*-===//
 
 #include "compiler/driver/Compile.h"
+#include "compiler/driver/CompressionReport.h"
 #include "compiler/driver/Evaluate.h"
 #include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
@@ -149,8 +150,9 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
   if (mlir::failed(mlir::verify(*module)))
     return makeError("internal error: the imported module does not verify");
-  if (auto err = compressModule(*module, model, options.compression))
-    return err;
+  auto steps = compressModule(*module, model, options.compression);
+  if (!steps)
+    return steps.takeError();
   WeightLayout layout = computeWeightLayout(*module);
 
   // Lower a copy; the original keeps the weights for the container.
@@ -165,9 +167,14 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
 
   ContainerPlan plan;
   const ModelConfig &c = model.config;
-  plan.kvCacheBytes = 2 * llvm::alignTo(uint64_t(c.layers) * c.context *
-                                            c.kvHeads * c.headDim * 4,
-                                        64);
+  // The caches as compiled: KV-head pruning may have narrowed them.
+  for (auto fn : module->getOps<mlir::func::FuncOp>())
+    if (fn.getNumArguments() == 4)
+      if (auto cache = llvm::dyn_cast<mlir::MemRefType>(fn.getArgumentTypes()[2]))
+        plan.kvCacheBytes =
+            2 * llvm::alignTo(uint64_t(cache.getNumElements()) * 4, 64);
+  if (!plan.kvCacheBytes)
+    return makeError("internal error: no KV cache argument on the entry points");
   plan.prefillChunk = uint32_t(std::min(options.prefillChunk, c.context));
   for (auto fn : lowered->getOps<mlir::LLVM::LLVMFuncOp>())
     if (auto bytes = fn->getAttrOfType<mlir::IntegerAttr>(kArenaBytesAttr))
@@ -214,7 +221,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
                             mlir::compress::SparseWeightOp>(op);
   if (compressed || options.compression.any() || !options.reportPath.empty()) {
     llvm::json::Object report =
-        makeCompressionReport(*module, options.compression);
+        makeCompressionReport(*module, options.compression, *steps);
     if (!options.evalText.empty() && options.compression.any()) {
       auto eval = evaluateCompression(model, options);
       if (!eval)

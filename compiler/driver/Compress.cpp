@@ -1,4 +1,4 @@
-//===- Compress.cpp - compression options, passes and the report ----*- C++ -*-===//
+//===- Compress.cpp - compression options to passes, run step by step -*- C++ -*-===//
 
 #include "compiler/driver/Compress.h"
 #include "compiler/driver/Calibrate.h"
@@ -7,11 +7,13 @@
 #include "dialects/compress/Transforms/Passes.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
+#include <optional>
 
 using namespace tlmc;
 
@@ -45,64 +47,185 @@ static llvm::Error attachHessians(mlir::ModuleOp module,
   return llvm::Error::success();
 }
 
-llvm::Error tlmc::compressModule(mlir::ModuleOp module,
-                                 const ImportedModel &model,
-                                 const CompressionOptions &options) {
-  // GGUF block weights compute in their own format, always.
-  {
-    mlir::PassManager pm(module.getContext());
-    pm.addPass(mlir::compress::createCompressAdoptGGMLBlocks());
-    if (mlir::failed(pm.run(module)))
-      return makeError("adopting GGUF block weights failed");
+namespace {
+/// The counts a compression step can change, for the report's "what each
+/// pass changed": read from the module before and after the step, so the
+/// report states what happened, not what was asked.
+struct ModuleCensus {
+  std::map<std::string, llvm::SmallVector<int64_t>> weightShapes;
+  int64_t queryHeads = 0, kvHeads = 0, ffnChannels = 0, kvCacheWidth = 0;
+  int64_t sparse = 0, quantized = 0, factored = 0;
+
+  explicit ModuleCensus(mlir::ModuleOp module) {
+    for (mlir::Operation &op : module.getBody()->getOperations()) {
+      if (auto w = llvm::dyn_cast<mlir::tlm::WeightOp>(op))
+        weightShapes[w.getSymName().str()] =
+            llvm::to_vector(w.getTensorType().getShape());
+      sparse += llvm::isa<mlir::compress::SparseWeightOp>(op);
+      quantized += llvm::isa<mlir::compress::QuantizedWeightOp>(op);
+      if (auto sym = llvm::dyn_cast<mlir::SymbolOpInterface>(op))
+        factored += op.hasAttr(mlir::compress::kRankAttr) &&
+                    sym.getName().ends_with(".u");
+    }
+    // Every entry point has the same layers; count the first one's.
+    auto fns = module.getOps<mlir::func::FuncOp>();
+    if (fns.empty())
+      return;
+    mlir::func::FuncOp fn = *fns.begin();
+    fn.walk([&](mlir::tlm::AttentionOp a) {
+      queryHeads += a.getHeads();
+      kvHeads += a.getKvHeads();
+      kvCacheWidth = a.getKeyCache().getType().getDimSize(2);
+    });
+    fn.walk([&](mlir::tlm::SwiGLUOp s) {
+      ffnChannels += s.getType().getDimSize(1);
+    });
   }
-  // Prune first, then quantize what is left.
-  if (!options.prune.empty()) {
-    llvm::StringRef spec = options.prune;
+
+  /// What changed from `before` to this, in words; empty if nothing did.
+  std::string describeChangeFrom(const ModuleCensus &before) const {
+    llvm::SmallVector<std::string> parts;
+    auto compare = [&](const char *what, int64_t from, int64_t to) {
+      if (from != to)
+        parts.push_back(llvm::formatv("{0} {1} -> {2}", what, from, to));
+    };
+    compare("query heads", before.queryHeads, queryHeads);
+    compare("KV heads", before.kvHeads, kvHeads);
+    compare("KV cache width", before.kvCacheWidth, kvCacheWidth);
+    compare("FFN channels", before.ffnChannels, ffnChannels);
+    int64_t narrowed = 0;
+    for (auto &[name, shape] : weightShapes)
+      if (auto it = before.weightShapes.find(name);
+          it != before.weightShapes.end() && it->second != shape)
+        ++narrowed;
+    auto count = [&](int64_t n, const char *what) {
+      if (n > 0)
+        parts.push_back(llvm::formatv("{0} weights {1}", n, what));
+    };
+    count(narrowed, "narrowed");
+    count(sparse - before.sparse, "stored sparse (CSR)");
+    count(factored - before.factored, "factored as U x V");
+    count(quantized - before.quantized, "quantized");
+    return llvm::join(parts, ", ");
+  }
+};
+
+/// Runs compression passes one at a time, noting what each changed.
+class StepRunner {
+public:
+  explicit StepRunner(mlir::ModuleOp module) : module(module) {}
+
+  /// Runs `pass`; `how` is added to its note (e.g. the rounding method).
+  llvm::Error run(std::unique_ptr<mlir::Pass> pass, llvm::StringRef how = "") {
+    std::string name = pass->getArgument().str();
+    ModuleCensus before(module);
     mlir::PassManager pm(module.getContext());
+    pm.addPass(std::move(pass));
+    if (mlir::failed(pm.run(module)))
+      return makeError(name + " failed (see the messages above)");
+    std::string changed = ModuleCensus(module).describeChangeFrom(before);
+    if (!changed.empty())
+      steps.push_back({name, how.empty() ? changed
+                                         : changed + " (" + how.str() + ")"});
+    return llvm::Error::success();
+  }
+
+  std::vector<CompressionStep> steps;
+
+private:
+  mlir::ModuleOp module;
+};
+} // namespace
+
+/// One pruning pass per item of the comma-separated --prune list: the
+/// structured ones (kv, heads, ffn) shrink shapes, so they come first; at
+/// most one sparse item, which comes last.
+static llvm::Expected<std::vector<std::unique_ptr<mlir::Pass>>>
+makePruningPasses(const ModelConfig &config, const CompressionOptions &options) {
+  std::vector<std::unique_ptr<mlir::Pass>> passes;
+  llvm::SmallVector<llvm::StringRef> items;
+  llvm::StringRef(options.prune).split(items, ',');
+  std::optional<mlir::compress::CompressPruneSparseOptions> sparse;
+  mlir::compress::CompressPruneHeadsOptions heads;
+  bool attention = false;
+  for (llvm::StringRef item : items) {
+    llvm::StringRef spec = item.trim();
     double ratio = 0;
     int64_t n = 0, m = 0;
-    if (spec.consume_front("heads:")) {
-      int64_t heads = 0, kv = model.config.kvHeads;
-      if (spec.getAsInteger(10, heads) || heads <= 0 || heads % kv != 0 ||
-          heads >= model.config.heads)
+    if (spec.consume_front("kv:")) {
+      if (spec.getAsInteger(10, n) || n <= 0 || n >= config.kvHeads)
+        return makeError(llvm::formatv(
+            "--prune=kv:N removes N of the {0} KV heads of every layer, with "
+            "their query heads: N must be in [1, {1}]",
+            config.kvHeads, config.kvHeads - 1));
+      heads.kvHeads = n;
+      attention = true;
+    } else if (spec.consume_front("heads:")) {
+      int64_t kv = config.kvHeads;
+      if (spec.getAsInteger(10, n) || n <= 0 || n % kv != 0 ||
+          n >= config.heads)
         return makeError(llvm::formatv(
             "--prune=heads:N removes N query heads per layer, the same number "
             "from each of the {0} KV groups: N must be a multiple of {0} below "
             "{1}",
-            kv, model.config.heads));
-      mlir::compress::CompressPruneHeadsOptions p;
-      p.perGroup = heads / kv;
-      pm.addPass(mlir::compress::createCompressPruneHeads(p));
+            kv, config.heads));
+      heads.perGroup = n / kv;
+      attention = true;
     } else if (spec.consume_front("ffn:")) {
       if (spec.getAsDouble(ratio) || !(ratio >= 0 && ratio < 1))
         return makeError("--prune=ffn:R needs 0 <= R < 1");
       mlir::compress::CompressPruneFFNOptions p;
       p.ratio = ratio;
-      pm.addPass(mlir::compress::createCompressPruneFFN(p));
+      passes.push_back(mlir::compress::createCompressPruneFFN(p));
+    } else if (sparse) {
+      return makeError("--prune='" + options.prune +
+                       "': at most one of unstructured:S and N:M");
     } else if (spec.consume_front("unstructured:")) {
       if (spec.getAsDouble(ratio) || !(ratio > 0 && ratio < 1))
         return makeError("--prune=unstructured:S needs 0 < S < 1");
-      mlir::compress::CompressPruneSparseOptions p;
-      p.mode = "unstructured";
-      p.sparsity = ratio;
-      p.keep.assign(options.keep.begin(), options.keep.end());
-      pm.addPass(mlir::compress::createCompressPruneSparse(p));
+      sparse.emplace();
+      sparse->mode = "unstructured";
+      sparse->sparsity = ratio;
     } else if (auto [a, b] = spec.split(':');
                !a.getAsInteger(10, n) && !b.getAsInteger(10, m) && n > 0 &&
                n < m) {
-      mlir::compress::CompressPruneSparseOptions p;
-      p.mode = "nm";
-      p.n = n;
-      p.m = m;
-      p.keep.assign(options.keep.begin(), options.keep.end());
-      pm.addPass(mlir::compress::createCompressPruneSparse(p));
+      sparse.emplace();
+      sparse->mode = "nm";
+      sparse->n = n;
+      sparse->m = m;
     } else {
-      return makeError("--prune='" + options.prune +
-                       "': expected unstructured:S, N:M (e.g. 2:4), "
-                       "heads:N or ffn:R");
+      return makeError("--prune='" + options.prune + "': '" + item +
+                       "' is none of unstructured:S, N:M (e.g. 2:4), kv:N, "
+                       "heads:N, ffn:R");
     }
-    if (mlir::failed(pm.run(module)))
-      return makeError("pruning failed (see the messages above)");
+  }
+  // heads:N is N / kv_heads per group; with kv:M as well, that per-group
+  // count applies to the groups M leaves.
+  if (attention)
+    passes.push_back(mlir::compress::createCompressPruneHeads(heads));
+  if (sparse) {
+    sparse->keep.assign(options.keep.begin(), options.keep.end());
+    passes.push_back(mlir::compress::createCompressPruneSparse(*sparse));
+  }
+  return passes;
+}
+
+llvm::Expected<std::vector<CompressionStep>>
+tlmc::compressModule(mlir::ModuleOp module, const ImportedModel &model,
+                     const CompressionOptions &options) {
+  StepRunner runner(module);
+  // GGUF block weights compute in their own format, always.
+  if (auto err = runner.run(mlir::compress::createCompressAdoptGGMLBlocks(),
+                            "GGUF blocks kept as stored"))
+    return std::move(err);
+  // Prune first, then factor, then quantize what is left.
+  if (!options.prune.empty()) {
+    auto passes = makePruningPasses(model.config, options);
+    if (!passes)
+      return passes.takeError();
+    for (auto &pass : *passes)
+      if (auto err = runner.run(std::move(pass)))
+        return std::move(err);
   }
   if (!options.lowrank.empty()) {
     auto [mode, value] = llvm::StringRef(options.lowrank).split(':');
@@ -114,13 +237,11 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
     mlir::compress::CompressLowRankOptions l;
     (mode == "energy" ? l.energy : l.ratio) = x;
     l.keep.assign(options.keep.begin(), options.keep.end());
-    mlir::PassManager pm(module.getContext());
-    pm.addPass(mlir::compress::createCompressLowRank(l));
-    if (mlir::failed(pm.run(module)))
-      return makeError("low-rank factorization failed");
+    if (auto err = runner.run(mlir::compress::createCompressLowRank(l)))
+      return std::move(err);
   }
   if (options.quantize.empty())
-    return llvm::Error::success();
+    return std::move(runner.steps);
   mlir::compress::CompressQuantizeWeightsOptions q;
   llvm::SmallVector<llvm::StringRef> parts;
   llvm::StringRef(options.quantize).split(parts, ':');
@@ -148,208 +269,16 @@ llvm::Error tlmc::compressModule(mlir::ModuleOp module,
       return makeError("--calibrate works on the model as imported; it does "
                        "not combine with --prune or --lowrank yet");
     if (auto err = attachHessians(module, model, options.calibrate))
-      return err;
+      return std::move(err);
     q.method = "gptq";
   }
   q.keep.assign(options.keep.begin(), options.keep.end());
   q.overrides.assign(options.overrides.begin(), options.overrides.end());
-  mlir::PassManager pm(module.getContext());
-  pm.addPass(mlir::compress::createCompressQuantizeWeights(q));
-  if (mlir::failed(pm.run(module)))
-    return makeError("quantization failed (see the messages above)");
-  return llvm::Error::success();
-}
-
-/// "blk.3" for "blk.3.attn_q"; the name itself otherwise.
-static std::string layerOf(llvm::StringRef name) {
-  if (!name.starts_with("blk."))
-    return name.str();
-  auto [layer, rest] = name.drop_front(4).split('.');
-  return ("blk." + layer).str();
-}
-
-llvm::json::Object tlmc::makeCompressionReport(mlir::ModuleOp module,
-                                               const CompressionOptions &o) {
-  llvm::json::Array weights;
-  std::map<std::string, std::pair<int64_t, int64_t>> layers;
-  std::vector<std::string> layerOrder;
-  int64_t totalBefore = 0, totalAfter = 0, parameters = 0;
-  auto account = [&](llvm::StringRef name, int64_t before, int64_t after) {
-    std::string layer = layerOf(name);
-    if (!layers.count(layer))
-      layerOrder.push_back(layer);
-    layers[layer].first += before;
-    layers[layer].second += after;
-    totalBefore += before;
-    totalAfter += after;
-  };
-  // One row of the per-weight table, from the marks the passes left.
-  auto addEntry = [&](mlir::Operation &op, llvm::StringRef name,
-                      std::string scheme, int64_t count, int64_t bytes,
-                      bool ragged) {
-    parameters += count;
-    auto before =
-        op.getAttrOfType<mlir::IntegerAttr>(mlir::compress::kFloatBytesAttr);
-    auto error =
-        op.getAttrOfType<mlir::FloatAttr>(mlir::compress::kRelativeErrorAttr);
-    int64_t floatBytes = before ? before.getInt() : count * 4;
-    weights.push_back(llvm::json::Object{
-        {"name", name},
-        {"scheme", scheme},
-        {"float_bytes", floatBytes},
-        {"bytes", bytes},
-        {"bits_per_weight", double(bytes) * 8 / double(count)},
-        {"relative_error", error ? error.getValueAsDouble() : 0.0},
-        {"ragged_groups", ragged}});
-    account(name, floatBytes, bytes);
-  };
-  for (mlir::Operation &op : module.getBody()->getOperations()) {
-    if (auto w = llvm::dyn_cast<mlir::tlm::WeightOp>(op)) {
-      int64_t bytes = w.getStorageBytes();
-      parameters += w.getTensorType().getNumElements();
-      // A pruned weight remembers its size before.
-      auto before = w->getAttrOfType<mlir::IntegerAttr>(
-          mlir::compress::kFloatBytesAttr);
-      account(w.getSymName(), before ? before.getInt() : bytes, bytes);
-      continue;
-    }
-    if (auto s = llvm::dyn_cast<mlir::compress::SparseWeightOp>(op)) {
-      int64_t count = s.getTensorType().getNumElements();
-      std::string scheme =
-          llvm::formatv("sparse {0:f0}%",
-                        100.0 * (1.0 - double(s.getNonZeros()) / double(count)))
-              .str();
-      addEntry(op, s.getSymName(), scheme, count, s.getStorageBytes(), false);
-      continue;
-    }
-    auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op);
-    if (!q)
-      continue;
-    std::string scheme =
-        q.getBits() == 8 && int64_t(q.getGroupSize()) == q.getColumns()
-            ? "int8"
-            : llvm::formatv("int{0}:g{1}{2}", q.getBits(), q.getGroupSize(),
-                            q.getSymmetric() ? "" : ":asym")
-                  .str();
-    addEntry(op, q.getSymName(), scheme, q.getTensorType().getNumElements(),
-             q.getStorageBytes(),
-             q.getColumns() % int64_t(q.getGroupSize()) != 0);
-  }
-  // What each step changed, from the marks the passes leave.
-  int64_t pruned = 0, factored = 0, adopted = 0;
-  for (mlir::Operation &op : module.getBody()->getOperations()) {
-    if (op.hasAttr(mlir::compress::kRankAttr))
-      factored += llvm::StringRef(llvm::cast<mlir::SymbolOpInterface>(op)
-                                      .getName())
-                      .ends_with(".u");
-    else if (llvm::isa<mlir::tlm::WeightOp>(op) &&
-             op.hasAttr(mlir::compress::kFloatBytesAttr))
-      ++pruned;
-    if (auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op))
-      if (auto e = q->getAttrOfType<mlir::FloatAttr>(
-              mlir::compress::kRelativeErrorAttr);
-          e && e.getValueAsDouble() == 0.0)
-        ++adopted;
-  }
-  llvm::json::Array passes;
-  auto step = [&](const char *pass, std::string changed) {
-    passes.push_back(llvm::json::Object{{"pass", pass}, {"changed", changed}});
-  };
-  if (adopted)
-    step("compress-adopt-ggml-blocks",
-         llvm::formatv("{0} GGUF block weights kept as stored", adopted));
-  int64_t sparse = 0;
-  for (mlir::Operation &op : module.getBody()->getOperations())
-    sparse += llvm::isa<mlir::compress::SparseWeightOp>(op);
-  if (llvm::StringRef(o.prune).starts_with("ffn:"))
-    step("compress-prune-ffn",
-         llvm::formatv("{0} FFN weights narrowed", pruned));
-  else if (llvm::StringRef(o.prune).starts_with("heads:"))
-    step("compress-prune-heads",
-         llvm::formatv("{0} q/o projections narrowed", pruned));
-  else if (!o.prune.empty())
-    step("compress-prune-sparse",
-         llvm::formatv("{0} weights stored sparse (CSR)", sparse));
-  if (!o.lowrank.empty())
-    step("compress-lowrank",
-         llvm::formatv("{0} weights factored as U x V", factored));
-  if (!o.quantize.empty())
-    step("compress-quantize-weights",
-         llvm::formatv("{0} weights quantized ({1})", weights.size() - adopted,
-                       o.calibrate.empty()
-                           ? std::string("round to nearest")
-                           : "GPTQ, calibrated on " + o.calibrate));
-  llvm::json::Array layerArray;
-  for (const std::string &l : layerOrder)
-    layerArray.push_back(llvm::json::Object{{"layer", l},
-                                            {"float_bytes", layers[l].first},
-                                            {"bytes", layers[l].second}});
-  return llvm::json::Object{
-      {"quantize", o.quantize},
-      {"calibrate", o.calibrate},
-      {"prune", o.prune},
-      {"lowrank", o.lowrank},
-      {"keep", llvm::json::Array(o.keep)},
-      {"override", llvm::json::Array(o.overrides)},
-      {"passes", std::move(passes)},
-      {"weights", std::move(weights)},
-      {"layers", std::move(layerArray)},
-      {"total",
-       llvm::json::Object{{"float_bytes", totalBefore},
-                          {"bytes", totalAfter},
-                          {"parameters", parameters},
-                          {"bits_per_weight",
-                           parameters ? double(totalAfter) * 8 / parameters
-                                      : 0.0}}}};
-}
-
-void tlmc::printCompressionReport(llvm::raw_ostream &os,
-                                  const llvm::json::Object &report) {
-  llvm::SmallVector<std::string> steps;
-  for (const char *key : {"prune", "lowrank", "quantize"})
-    if (!report.getString(key)->empty())
-      steps.push_back((llvm::Twine(key) + " " + *report.getString(key)).str());
-  os << "compression report ("
-     << (steps.empty() ? std::string("GGUF blocks as stored")
-                       : llvm::join(steps, ", "))
-     << ")\n";
-  os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7} {5,9}\n",
-                      "weight", "scheme", "float bytes", "bytes", "bits/w",
-                      "rel.err");
-  for (const llvm::json::Value &v : *report.getArray("weights")) {
-    const llvm::json::Object &w = *v.getAsObject();
-    os << llvm::formatv("  {0,-22} {1,-14} {2,12} {3,10} {4,7:f2} {5,9:f5}\n",
-                        *w.getString("name"), *w.getString("scheme"),
-                        *w.getInteger("float_bytes"), *w.getInteger("bytes"),
-                        *w.getNumber("bits_per_weight"),
-                        *w.getNumber("relative_error"));
-  }
-  for (const llvm::json::Value &v : *report.getArray("passes")) {
-    const llvm::json::Object &p = *v.getAsObject();
-    os << "  " << *p.getString("pass") << ": " << *p.getString("changed")
-       << "\n";
-  }
-  os << "  per layer (all weights):\n";
-  for (const llvm::json::Value &v : *report.getArray("layers")) {
-    const llvm::json::Object &l = *v.getAsObject();
-    int64_t before = *l.getInteger("float_bytes"), after = *l.getInteger("bytes");
-    os << llvm::formatv("  {0,-22} {1,12} -> {2,10}  ({3,5:f1}%)\n",
-                        *l.getString("layer"), before, after,
-                        before ? 100.0 * after / before : 0.0);
-  }
-  const llvm::json::Object &t = *report.getObject("total");
-  int64_t before = *t.getInteger("float_bytes"), after = *t.getInteger("bytes");
-  os << llvm::formatv("  {0,-22} {1,12} -> {2,10}  ({3,5:f1}%), {4:f2} bits "
-                      "per weight\n",
-                      "total", before, after,
-                      before ? 100.0 * after / before : 0.0,
-                      *t.getNumber("bits_per_weight"));
-  if (const llvm::json::Object *e = report.getObject("eval"))
-    os << llvm::formatv(
-        "  eval on {0}: perplexity {1:f4} -> {2:f4} ({3:+f2}%), mean KL "
-        "{4:f5}, top-1 agreement {5:f2}% over {6} tokens\n",
-        *e->getString("text"), *e->getNumber("perplexity_original"),
-        *e->getNumber("perplexity_compressed"),
-        *e->getNumber("perplexity_change_percent"), *e->getNumber("mean_kl"),
-        *e->getNumber("top1_agreement_percent"), *e->getInteger("tokens"));
+  std::string how = options.calibrate.empty()
+                        ? std::string("round to nearest")
+                        : "GPTQ, calibrated on " + options.calibrate;
+  if (auto err =
+          runner.run(mlir::compress::createCompressQuantizeWeights(q), how))
+    return std::move(err);
+  return std::move(runner.steps);
 }

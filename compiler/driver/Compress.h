@@ -1,11 +1,10 @@
-//===- Compress.h - compression options, passes and the report ----*- C++ -*-===//
+//===- Compress.h - compression options to passes, run step by step -*- C++ -*-===//
 
 #ifndef TLMC_COMPILER_DRIVER_COMPRESS_H
 #define TLMC_COMPILER_DRIVER_COMPRESS_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/JSON.h"
 
 #include <string>
 #include <vector>
@@ -15,7 +14,8 @@ namespace tlmc {
 struct CompressionOptions {
   /// `int8`, `int4:gN` or `int4:gN:asym`; empty: no quantization.
   std::string quantize;
-  /// `ffn:RATIO` (structured FFN channel pruning); empty: none.
+  /// Comma-separated `kv:N`, `heads:N`, `ffn:R`, `unstructured:S`, `N:M`;
+  /// empty: no pruning.
   std::string prune;
   /// `energy:E` or `ratio:R` (truncated SVD); empty: none.
   std::string lowrank;
@@ -31,21 +31,20 @@ struct CompressionOptions {
   }
 };
 
+/// One compression pass as it ran, and what it changed in the module.
+struct CompressionStep {
+  std::string pass;
+  std::string changed;
+};
+
 struct ImportedModel;
 
 /// Runs the compression passes `options` asks for on a tlm module built
-/// from `model` (whose weights calibration runs on).
-llvm::Error compressModule(mlir::ModuleOp module, const ImportedModel &model,
-                           const CompressionOptions &options);
-
-/// What compression did, per weight, per layer and in total (bytes of every
-/// weight, before and after), from the attributes the passes leave.
-llvm::json::Object makeCompressionReport(mlir::ModuleOp module,
-                                         const CompressionOptions &options);
-
-/// The report as a table.
-void printCompressionReport(llvm::raw_ostream &os,
-                            const llvm::json::Object &report);
+/// from `model` (whose weights calibration runs on); returns the passes
+/// that changed something.
+llvm::Expected<std::vector<CompressionStep>>
+compressModule(mlir::ModuleOp module, const ImportedModel &model,
+               const CompressionOptions &options);
 
 } // namespace tlmc
 

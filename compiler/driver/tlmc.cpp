@@ -92,10 +92,12 @@ static cl::opt<std::string> quantize(
     cl::sub(compileCommand));
 static cl::opt<std::string>
     pruneSpec("prune",
-              cl::desc("Prune before quantizing: unstructured:S (magnitude, "
-                       "fraction S of each matrix), N:M (e.g. 2:4), heads:N "
-                       "(N query heads per layer), or ffn:R (remove R of "
-                       "every FFN block's channels)"),
+              cl::desc("Prune before quantizing, a comma-separated list of: "
+                       "kv:N (N KV heads per layer, with their query heads), "
+                       "heads:N (N query heads per layer), ffn:R (R of every "
+                       "FFN block's channels), and one of unstructured:S "
+                       "(magnitude, fraction S of each matrix) or N:M (e.g. "
+                       "2:4)"),
               cl::sub(compileCommand));
 static cl::opt<std::string> lowrankSpec(
     "lowrank",

@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 
 variants=("fp32|" "int8|--quantize=int8" "int4:g32|--quantize=int4:g32"
           "int4:g32:asym|--quantize=int4:g32:asym" "prune-ffn:0.25|--prune=ffn:0.25"
-          "prune-heads:4|--prune=heads:4"
+          "prune-heads:4|--prune=heads:4" "prune-kv:1|--prune=kv:1"
           "sparse-50%|--prune=unstructured:0.5" "sparse-2:4|--prune=2:4")
 printf "%-16s %10s %12s %10s %10s %8s %8s\n" variant "compile s" "weights B" \
   "tok/s" "RSS KiB" "size x" "speed x"

@@ -204,31 +204,45 @@ def CompressPruneSparse : Pass<"compress-prune-sparse", "mlir::ModuleOp"> {
 }
 
 def CompressPruneHeads : Pass<"compress-prune-heads", "mlir::ModuleOp"> {
-  let summary = "Remove the least important query heads of every layer";
+  let summary = "Remove the least important query heads and KV heads of every layer";
   let description = [{
-    Structured pruning of attention: in every layer, `per-group` query heads
-    of each grouped-query group (the heads sharing one KV head) are removed,
-    those whose importance ||Wq rows of the head|| * ||Wo columns of the
-    head|| is lowest. Removing the same number from every group keeps the
-    grouping uniform, so the KV cache is untouched. The q projection and
-    the output projection physically shrink, `tlm.rope` and
-    `tlm.attention` narrow, and the attention op's `heads` drops.
+    Structured pruning of attention, in two granularities that compose:
 
-    Before (8 heads, 4 KV heads, `per-group=1`):
+    - `kv-heads=N` removes N KV heads from every layer, each with the query
+      heads that read it: head_dim rows of Wk and Wv, the group's rows of Wq
+      and columns of Wo. A KV head's importance is the sum of its query
+      heads' importance. The same number goes from every layer so one cache
+      shape still serves all of them: the KV caches narrow, and with them
+      the entry points' cache arguments.
+    - `per-group=N` removes N query heads from each remaining group, those
+      whose importance ||Wq rows|| * ||Wo columns|| is lowest. The same number goes from
+      every group, so the grouping stays uniform and the cache is untouched.
+
+    Projections physically shrink, `tlm.rope` and `tlm.attention` narrow,
+    and the attention op's `heads` / `kv_heads` drop. Every attention must
+    read float `tlm.linear` projections (q and k through `tlm.rope`);
+    anything else is an error, never a silent skip.
+
+    Before (8 heads, 4 KV heads):
     ```mlir
-    %a = tlm.attention %q, ... {heads = 8 : i64, kv_heads = 4 : i64, ...} : tensor<1x64xf32>, ...
+    %a = tlm.attention %q, %k, %v, %kc, %vc, %pos {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, layer = 0 : i64}
+        : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
     ```
-    After:
+    After `kv-heads=1 per-group=1` (3 KV heads, one query head each):
     ```mlir
-    %a = tlm.attention %q, ... {heads = 4 : i64, kv_heads = 4 : i64, ...} : tensor<1x32xf32>, ...
+    %a = tlm.attention %q, %k, %v, %kc, %vc, %pos {heads = 3 : i64, kv_heads = 3 : i64, head_dim = 8 : i64, layer = 0 : i64}
+        : tensor<1x24xf32>, tensor<1x24xf32>, tensor<1x24xf32>, memref<5x512x24xf32>, memref<5x512x24xf32> -> tensor<1x24xf32>
     ```
   }];
   let options = [
-    Option<"perGroup", "per-group", "int64_t", "1",
-           "Query heads to remove from each KV group">
+    Option<"perGroup", "per-group", "int64_t", "0",
+           "Query heads to remove from each KV group">,
+    Option<"kvHeads", "kv-heads", "int64_t", "0",
+           "KV heads (with their query heads) to remove from each layer">
   ];
   let statistics = [
-    Statistic<"numHeads", "pruned-heads", "query heads removed">
+    Statistic<"numHeads", "pruned-heads", "query heads removed">,
+    Statistic<"numKVHeads", "pruned-kv-heads", "KV heads removed">
   ];
 }
 

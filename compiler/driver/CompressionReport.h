@@ -1,0 +1,25 @@
+//===- CompressionReport.h - what compression cost, per weight ----*- C++ -*-===//
+
+#ifndef TLMC_COMPILER_DRIVER_COMPRESSIONREPORT_H
+#define TLMC_COMPILER_DRIVER_COMPRESSIONREPORT_H
+
+#include "compiler/driver/Compress.h"
+
+#include "llvm/Support/JSON.h"
+
+namespace tlmc {
+
+/// What compression did, per weight, per layer and in total (bytes of every
+/// weight, before and after, from the attributes the passes leave), and
+/// what each of `steps` changed.
+llvm::json::Object makeCompressionReport(mlir::ModuleOp module,
+                                         const CompressionOptions &options,
+                                         llvm::ArrayRef<CompressionStep> steps);
+
+/// The report as a table.
+void printCompressionReport(llvm::raw_ostream &os,
+                            const llvm::json::Object &report);
+
+} // namespace tlmc
+
+#endif // TLMC_COMPILER_DRIVER_COMPRESSIONREPORT_H
