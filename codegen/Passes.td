@@ -112,4 +112,48 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
   ];
 }
 
+def TLMReductionLoops : Pass<"tlm-reduction-loops", "mlir::func::FuncOp"> {
+  let summary = "Lower reducing linalg.generic ops to loops that keep the sum in a register";
+  let description = [{
+    `convert-linalg-to-loops` turns a reduction into a load, an update and a
+    store of the output element on every iteration. On buffers that are all
+    views of one arena, LLVM cannot prove the output does not alias the
+    inputs, so the sum stays in memory and the loop is neither promoted to
+    a register nor vectorized. This pass lowers each buffer-semantics
+    `linalg.generic` whose trailing iterators are reductions (and whose
+    output does not depend on them) to `scf.for` loops over the parallel
+    dimensions around `scf.for` loops over the reduction dimensions that
+    carry the partial result in `iter_args`: one load of the output before,
+    one store after. The body is the generic's, with `linalg.index`
+    replaced by the loop's induction variable, so the arithmetic (and its
+    fast-math flags) is unchanged: a reduction the lowering marked
+    `reassoc` vectorizes, one that must keep the reference's order keeps it.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(t, n, k) -> (t, k), (t, n, k) -> (n, k), (t, n, k) -> (t, n)],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<1x64xf32>, memref<32x64xf32>) outs(%y : memref<1x32xf32>) {...}
+    ```
+    After:
+    ```mlir
+    scf.for %t = %c0 to %c1 step %c1 {
+      scf.for %n = %c0 to %c32 step %c1 {
+        %init = memref.load %y[%t, %n] : memref<1x32xf32>
+        %sum = scf.for %k = %c0 to %c64 step %c1 iter_args(%acc = %init) -> (f32) {
+          ...
+          scf.yield %next : f32
+        }
+        memref.store %sum, %y[%t, %n] : memref<1x32xf32>
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::affine::AffineDialect", "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect"];
+  let statistics = [
+    Statistic<"numLowered", "lowered-reductions", "reductions lowered to register loops">
+  ];
+}
+
 #endif // TLMC_CODEGEN_PASSES_TD

@@ -79,6 +79,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   rows.minWork = options.parallelMinWork;
   pm.addPass(createTLMParallelizeRows(rows));
 
+  pm.addNestedPass<func::FuncOp>(createTLMReductionLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -5,10 +5,20 @@
 
 #include "codegen/Target/WeightLayout.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace tlmc {
+
+/// Fast-math flags of the multiply and add in a matrix product's reduction:
+/// the sum may be reassociated (so LLVM vectorizes it into partial sums)
+/// and contracted into FMAs. The order differs from a sequential C loop by
+/// rounding only (logits within ~1e-5 of llama2.c's); it does not depend on
+/// the thread count, since each output is still summed by one thread.
+/// Norms and softmax keep the reference's order: no flags there.
+constexpr mlir::arith::FastMathFlags kProductFastMath =
+    mlir::arith::FastMathFlags::reassoc | mlir::arith::FastMathFlags::contract;
 
 /// The tensor stored in `slot` of the weights buffer `weights` (the leading
 /// argument the lowering gives each entry point): a view at the slot's

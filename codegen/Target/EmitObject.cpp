@@ -76,12 +76,18 @@ llvm::Error tlmc::emitObjectFile(mlir::ModuleOp module,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal error: invalid LLVM IR");
 
-  // -O3 for the target: vectorization and unrolling use its features.
+  // -O3 for the target: vectorization and unrolling use its features. The
+  // pass builder's defaults leave SLP vectorization off (clang turns it on
+  // at -O2 and up); the small fixed-size loops over a head's dimensions
+  // need it.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder builder(&machine);
+  llvm::PassBuilder builder(&machine, tuning);
   builder.registerModuleAnalyses(mam);
   builder.registerCGSCCAnalyses(cgam);
   builder.registerFunctionAnalyses(fam);

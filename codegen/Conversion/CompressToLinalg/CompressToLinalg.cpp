@@ -115,13 +115,16 @@ struct LowerQuantizedLinear
                                    .getResult();
             q = arith::SubIOp::create(nb, nl, nibble, bias);
           }
-          Value w = arith::MulFOp::create(
-              nb, nl, arith::SIToFPOp::create(nb, nl, f32, q), args[2]);
-          Value product = arith::MulFOp::create(nb, nl, args[0], w);
+          Value w =
+              arith::MulFOp::create(nb, nl, arith::SIToFPOp::create(nb, nl, f32, q),
+                                    args[2], kProductFastMath);
+          Value product =
+              arith::MulFOp::create(nb, nl, args[0], w, kProductFastMath);
           Value acc = args.back();
-          linalg::YieldOp::create(nb, nl,
-                                  arith::AddFOp::create(nb, nl, acc, product)
-                                      .getResult());
+          linalg::YieldOp::create(
+              nb, nl,
+              arith::AddFOp::create(nb, nl, acc, product, kProductFastMath)
+                  .getResult());
         });
     generic->setAttr(kParallelRowsAttr, b.getUnitAttr());
     b.replaceOp(op, generic.getResult(0));
@@ -192,7 +195,9 @@ struct LowerSparseLinear
                                                     ValueRange{t, k});
                 Value w = tensor::ExtractOp::create(lb, ll, vals, p);
                 Value sum = arith::AddFOp::create(
-                    lb, ll, acc[0], arith::MulFOp::create(lb, ll, x, w));
+                    lb, ll, acc[0],
+                    arith::MulFOp::create(lb, ll, x, w, kProductFastMath),
+                    kProductFastMath);
                 scf::YieldOp::create(lb, ll, sum);
               });
           linalg::YieldOp::create(nb, nl, loop.getResult(0));

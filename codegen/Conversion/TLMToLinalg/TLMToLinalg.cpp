@@ -198,8 +198,13 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
                                    IteratorType::reduction},
             [&](OpBuilder &b, Location loc, ValueRange args) {
               Emitter in{b, loc};
-              Value product = in.mul(args[0], in.toF32(args[1]));
-              linalg::YieldOp::create(b, loc, in.add(args[2], product));
+              Value product = arith::MulFOp::create(
+                  b, loc, args[0], in.toF32(args[1]), kProductFastMath);
+              linalg::YieldOp::create(
+                  b, loc,
+                  arith::AddFOp::create(b, loc, args[2], product,
+                                        kProductFastMath)
+                      .getResult());
             });
     // Output features are independent: tlm-parallelize-rows may split them
     // across threads.
@@ -411,7 +416,12 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                       Value score = in.mul(dot.getResult(0), in.f32(invSqrt));
                       memref::StoreOp::create(b, loc, score, scores,
                                               ValueRange{s});
-                      Value m = arith::MaximumFOp::create(b, loc, iter[0], score);
+                      // llama2.c's `if (x > max) max = x`: a compare and a
+                      // select, not maximumf's NaN-propagating sequence.
+                      Value greater = arith::CmpFOp::create(
+                          b, loc, arith::CmpFPredicate::OGT, score, iter[0]);
+                      Value m = arith::SelectOp::create(b, loc, greater, score,
+                                                        iter[0]);
                       scf::YieldOp::create(b, loc, m);
                     });
                 Value maxScore = maxLoop.getResult(0);
@@ -427,29 +437,50 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                       scf::YieldOp::create(b, loc, in.add(acc[0], ex));
                     });
                 Value sum = sumLoop.getResult(0);
-                // out[t][h*hd + i] = sum_s (scores[s] / sum) * v_s[i]
+                // scores[s] /= sum, once per position (as llama2.c does).
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                      Emitter in{b, loc};
+                      Value x =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      memref::StoreOp::create(b, loc, in.div(x, sum), scores,
+                                              ValueRange{s});
+                      scf::YieldOp::create(b, loc);
+                    });
+                // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
+                // order (the reference's rounding) and the head's hd
+                // outputs side by side, so the inner loop is contiguous.
                 scf::ForOp::create(
                     b, loc, c0, in.index(headDim), c1, ValueRange{},
                     [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-                      Emitter in{b, loc};
-                      Value col = arith::AddIOp::create(b, loc, kvBase, i);
-                      auto acc = scf::ForOp::create(
-                          b, loc, c0, count, c1, ValueRange{in.f32(0.0)},
-                          [&](OpBuilder &b, Location loc, Value s,
-                              ValueRange acc) {
-                            Emitter in{b, loc};
-                            Value a = in.div(
-                                memref::LoadOp::create(b, loc, scores,
-                                                       ValueRange{s}),
-                                sum);
-                            Value vs = memref::LoadOp::create(
-                                b, loc, vc, ValueRange{layer, s, col});
-                            scf::YieldOp::create(b, loc,
-                                                 in.add(acc[0], in.mul(a, vs)));
-                          });
                       memref::StoreOp::create(
-                          b, loc, acc.getResult(0), out,
+                          b, loc, Emitter{b, loc}.f32(0.0), out,
                           ValueRange{t, arith::AddIOp::create(b, loc, qBase, i)});
+                      scf::YieldOp::create(b, loc);
+                    });
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                      Value a =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      scf::ForOp::create(
+                          b, loc, c0, in.index(headDim), c1, ValueRange{},
+                          [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+                            Emitter in{b, loc};
+                            Value col = arith::AddIOp::create(b, loc, qBase, i);
+                            Value vs = memref::LoadOp::create(
+                                b, loc, vc,
+                                ValueRange{layer, s,
+                                           arith::AddIOp::create(b, loc, kvBase,
+                                                                 i)});
+                            Value o = memref::LoadOp::create(
+                                b, loc, out, ValueRange{t, col});
+                            memref::StoreOp::create(b, loc,
+                                                    in.add(o, in.mul(a, vs)),
+                                                    out, ValueRange{t, col});
+                            scf::YieldOp::create(b, loc);
+                          });
                       scf::YieldOp::create(b, loc);
                     });
                 scf::YieldOp::create(b, loc);
