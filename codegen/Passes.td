@@ -36,7 +36,13 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
     "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
     "mlir::linalg::LinalgDialect", "mlir::math::MathDialect",
     "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
-    "mlir::tensor::TensorDialect"
+    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect",
+    "mlir::LLVM::LLVMDialect"
+  ];
+  let options = [
+    Option<"sparseBlocks", "sparse-blocks", "bool", "false",
+           "Store sparse weights that fit in 32-feature blocks and multiply "
+           "them with AVX-512 permutes (codegen/Target/SparseBlocks.h)">
   ];
   let statistics = [
     Statistic<"numLoweredOps", "lowered-ops", "tlm ops lowered">,

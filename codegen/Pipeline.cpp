@@ -14,6 +14,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
@@ -27,6 +28,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -41,7 +43,7 @@ void tlmc::registerCodegenDialects(DialectRegistry &registry) {
                   func::FuncDialect, index::IndexDialect,
                   linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+                  tensor::TensorDialect, vector::VectorDialect>();
   // One-shot bufferization only knows ops whose dialects registered these.
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
@@ -55,7 +57,9 @@ void tlmc::registerCodegenDialects(DialectRegistry &registry) {
 
 void tlmc::buildLoweringPipeline(OpPassManager &pm,
                                  const LoweringOptions &options) {
-  pm.addPass(createConvertTLMToLinalg());
+  ConvertTLMToLinalgOptions toLinalg;
+  toLinalg.sparseBlocks = options.sparseBlocks;
+  pm.addPass(createConvertTLMToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -83,6 +87,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -97,11 +102,24 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+namespace {
+struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
+  Option<bool> sparseBlocks{
+      *this, "sparse-blocks",
+      llvm::cl::desc("Sparse weights in 32-feature blocks (AVX-512 targets)"),
+      llvm::cl::init(false)};
+};
+} // namespace
+
 void tlmc::registerCodegenPasses() {
   registerTLMCodegenPasses();
   compress::registerCompressPasses();
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<LowerToLLVMOptions>(
       "tlm-lower-to-llvm",
       "Lower a tlm module to the LLVM dialect (the tlmc compile pipeline)",
-      [](OpPassManager &pm) { buildLoweringPipeline(pm, {}); });
+      [](OpPassManager &pm, const LowerToLLVMOptions &options) {
+        LoweringOptions lowering;
+        lowering.sparseBlocks = options.sparseBlocks;
+        buildLoweringPipeline(pm, lowering);
+      });
 }

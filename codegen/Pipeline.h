@@ -16,6 +16,9 @@ struct LoweringOptions {
   /// Products of at least this many multiply-adds run on the runtime's
   /// threads (see tlm-parallelize-rows).
   int64_t parallelMinWork = 16384;
+  /// Sparse weights in 32-feature blocks with AVX-512 permutes (x86-64 with
+  /// AVX-512F only); must match the layout the container is written with.
+  bool sparseBlocks = false;
 };
 
 /// Registers every dialect and interface the lowering needs (bufferization

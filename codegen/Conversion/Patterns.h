@@ -26,6 +26,17 @@ constexpr mlir::arith::FastMathFlags kProductFastMath =
 mlir::Value loadWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value weights, const WeightSlot &slot);
 
+/// x times the transpose of a sparse weight stored in 32-feature blocks
+/// (slots `values` and `indices`, see codegen/Target/SparseBlocks.h): a
+/// linalg.generic over (token, output feature) marked for row threading,
+/// whose body runs the AVX-512 block kernel. `features` is the input width.
+mlir::Value buildSparseBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
+                                    mlir::Value input, mlir::Value weights,
+                                    const WeightSlot &values,
+                                    const WeightSlot &indices,
+                                    mlir::RankedTensorType resultType,
+                                    int64_t features);
+
 /// compress.quantized_linear -> linalg.generic that dequantizes each value
 /// as it reads it.
 void populateCompressToLinalgPatterns(mlir::RewritePatternSet &patterns,

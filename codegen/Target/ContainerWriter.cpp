@@ -1,6 +1,7 @@
 //===- ContainerWriter.cpp - write the .tlmw weights container -------*- C++ -*-===//
 
 #include "codegen/Target/ContainerWriter.h"
+#include "codegen/Target/SparseBlocks.h"
 #include "dialects/tlm/IR/WeightStore.h"
 
 #include "runtime/include/tlm/container.h"
@@ -37,6 +38,18 @@ static LogicalResult fillWeights(const WeightLayout &layout,
   region.assign(layout.totalBytes, 0);
   for (const WeightSlot &slot : layout.slots) {
     char *dst = region.data() + slot.offset;
+    if (slot.blockPacked) {
+      int64_t count = slot.storedType.getNumElements();
+      std::vector<float> values(count);
+      std::vector<uint8_t> indices(count);
+      if (failed(packSparseBlocks(slot.blockPacked, values, indices)))
+        return failure();
+      if (slot.blockIndices)
+        std::memcpy(dst, indices.data(), indices.size());
+      else
+        std::memcpy(dst, values.data(), values.size() * sizeof(float));
+      continue;
+    }
     if (slot.blob) {
       auto resource = dyn_cast<DenseResourceElementsAttr>(slot.blob);
       AsmResourceBlob *blob =

@@ -3,6 +3,7 @@
 #include "codegen/Target/TargetOptions.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
@@ -51,4 +52,11 @@ tlmc::createTargetMachine(const TargetOptions &options) {
                                    "cannot create a target machine for " +
                                        triple.str() + " (cpu " + cpu + ")");
   return machine;
+}
+
+bool tlmc::hasSparseBlockPermute(const llvm::TargetMachine &machine) {
+  if (!machine.getTargetTriple().isX86())
+    return false;
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  return info && info->checkFeatures("+avx512f");
 }

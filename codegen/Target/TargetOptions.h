@@ -24,6 +24,10 @@ struct TargetOptions {
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options);
 
+/// Whether `machine` has AVX-512F's 16-float two-source permute, which the
+/// block layout of sparse weights needs (codegen/Target/SparseBlocks.h).
+bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
+
 } // namespace tlmc
 
 #endif // TLMC_CODEGEN_TARGET_TARGETOPTIONS_H

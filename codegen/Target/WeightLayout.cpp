@@ -1,8 +1,7 @@
 //===- WeightLayout.cpp - where each weight lives in the container --*- C++ -*-===//
 
 #include "codegen/Target/WeightLayout.h"
-
-#include "dialects/compress/IR/CompressDialect.h"
+#include "codegen/Target/SparseBlocks.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -30,8 +29,15 @@ std::string tlmc::getColumnsSlot(llvm::StringRef w) {
 std::string tlmc::getRowOffsetsSlot(llvm::StringRef w) {
   return (w + ".row_offsets").str();
 }
+std::string tlmc::getBlockValuesSlot(llvm::StringRef w) {
+  return (w + ".block_values").str();
+}
+std::string tlmc::getBlockIndicesSlot(llvm::StringRef w) {
+  return (w + ".block_indices").str();
+}
 
-WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
+WeightLayout tlmc::computeWeightLayout(ModuleOp module,
+                                       const WeightLayoutOptions &options) {
   WeightLayout layout;
   auto add = [&](std::string name, RankedTensorType type, tlm::WeightOp weight,
                  ElementsAttr blob) {
@@ -58,6 +64,23 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module) {
       if (auto zeros = q.getZeroPoints())
         add(getZeroPointsSlot(q.getSymName()), typeOf(*zeros), {}, *zeros);
     } else if (auto s = dyn_cast<compress::SparseWeightOp>(op)) {
+      std::optional<int64_t> blocks;
+      if (options.sparseBlocks)
+        blocks = getSparseBlocksPerRow(s);
+      if (blocks) {
+        int64_t rows = s.getTensorType().getDimSize(0);
+        Builder b(op.getContext());
+        auto type = [&](Type element) {
+          return RankedTensorType::get({rows, *blocks * kSparseBlockValues},
+                                       element);
+        };
+        add(getBlockValuesSlot(s.getSymName()), type(b.getF32Type()), {}, {});
+        layout.slots.back().blockPacked = s;
+        add(getBlockIndicesSlot(s.getSymName()), type(b.getI8Type()), {}, {});
+        layout.slots.back().blockPacked = s;
+        layout.slots.back().blockIndices = true;
+        continue;
+      }
       add(getValuesSlot(s.getSymName()), typeOf(s.getValues()), {},
           s.getValues());
       add(getColumnsSlot(s.getSymName()), typeOf(s.getColumns()), {},

@@ -10,6 +10,7 @@
 #ifndef TLMC_CODEGEN_TARGET_WEIGHTLAYOUT_H
 #define TLMC_CODEGEN_TARGET_WEIGHTLAYOUT_H
 
+#include "dialects/compress/IR/CompressDialect.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -29,6 +30,17 @@ struct WeightSlot {
   /// or one blob (values, scales, zero points) of a compressed weight.
   mlir::tlm::WeightOp weight;
   mlir::ElementsAttr blob;
+  /// Or one half of a sparse weight repacked in 32-feature blocks
+  /// (SparseBlocks.h): its values, or (`blockIndices`) its indices.
+  mlir::compress::SparseWeightOp blockPacked;
+  bool blockIndices = false;
+};
+
+/// The layout choices that depend on the target.
+struct WeightLayoutOptions {
+  /// Store sparse weights that fit in 32-feature blocks (SparseBlocks.h)
+  /// that way; the target must have a 16-float two-source permute.
+  bool sparseBlocks = false;
 };
 
 struct WeightLayout {
@@ -52,10 +64,13 @@ std::string getScalesSlot(llvm::StringRef weight);
 std::string getZeroPointsSlot(llvm::StringRef weight);
 std::string getColumnsSlot(llvm::StringRef weight);
 std::string getRowOffsetsSlot(llvm::StringRef weight);
+std::string getBlockValuesSlot(llvm::StringRef weight);
+std::string getBlockIndicesSlot(llvm::StringRef weight);
 
-/// Lays out every `tlm.weight` and every part of every
-/// `compress.quantized_weight` of `module`, in declaration order.
-WeightLayout computeWeightLayout(mlir::ModuleOp module);
+/// Lays out every `tlm.weight` and every part of every compressed weight
+/// of `module`, in declaration order.
+WeightLayout computeWeightLayout(mlir::ModuleOp module,
+                                 const WeightLayoutOptions &options = {});
 
 } // namespace tlmc
 

@@ -155,6 +155,16 @@ struct TLMParallelizeRowsPass
         b, loc, TypeRange{}, ins, ValueRange{out}, maps,
         op.getIteratorTypesArray());
     op.getRegion().cloneInto(&product.getRegion(), mapping);
+    // The kernel iterates features [0, count) of narrowed operands; a body
+    // that asks for its feature index gets the one it had inline.
+    product.walk([&](linalg::IndexOp index) {
+      if (index.getDim() != 1)
+        return;
+      OpBuilder ib(index);
+      ib.setInsertionPointAfter(index);
+      auto absolute = arith::AddIOp::create(ib, loc, index, begin);
+      index.getResult().replaceAllUsesExcept(absolute, absolute);
+    });
     func::ReturnOp::create(b, loc);
 
     // The call site.

@@ -153,7 +153,14 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   auto steps = compressModule(*module, model, options.compression);
   if (!steps)
     return steps.takeError();
-  WeightLayout layout = computeWeightLayout(*module);
+  auto machine = createTargetMachine(options.target);
+  if (!machine)
+    return machine.takeError();
+  // Layout choices that depend on the target; the lowering and the
+  // container writer must see the same ones.
+  WeightLayoutOptions layoutOptions;
+  layoutOptions.sparseBlocks = hasSparseBlockPermute(**machine);
+  WeightLayout layout = computeWeightLayout(*module, layoutOptions);
 
   // Lower a copy; the original keeps the weights for the container.
   std::string name = getSymbolName(options.output);
@@ -161,6 +168,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   mlir::PassManager pm(&context);
   LoweringOptions lowering;
   lowering.symbolPrefix = name + "_";
+  lowering.sparseBlocks = layoutOptions.sparseBlocks;
   buildLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(*lowered)))
     return makeError("internal error: lowering failed");
@@ -187,9 +195,6 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (!container)
     return container.takeError();
 
-  auto machine = createTargetMachine(options.target);
-  if (!machine)
-    return machine.takeError();
   ModelDescriptor descriptor;
   descriptor.symbol = name + "_model";
   descriptor.decodeSymbol = name + "_decode";

@@ -2,7 +2,7 @@
  *
  *   OUT -p PROMPT -n N [--temp T] [--top-p P] [--top-k K] [--seed S]
  *       [--threads K] [--tokens] [--perplexity FILE] [--weights FILE]
- *       [--logits FILE] [--no-prefill] [--dump-logits FILE]
+ *       [--logits FILE] [--no-prefill] [--ignore-eos] [--dump-logits FILE]
  *
  * -n counts positions including the prompt (as llama2.c's `run -n`);
  * generation stops early when the model emits BOS, as llama2.c's run.c does
@@ -37,13 +37,14 @@ typedef struct options {
   const char *logits_file; /* the first generated token's logits */
   const char *dump_file;   /* --perplexity: every scored position's logits */
   int no_prefill;          /* feed the prompt one decode step at a time */
+  int ignore_eos;          /* run all -n positions (benchmarks) */
 } options;
 
 static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K]\n"
           "          [--seed S] [--threads K] [--tokens] [--perplexity FILE]\n"
-          "          [--weights FILE] [--logits FILE] [--no-prefill]\n"
+          "          [--weights FILE] [--logits FILE] [--no-prefill] [--ignore-eos]\n"
           "          [--dump-logits FILE (with --perplexity)]\n",
           argv0);
   exit(1);
@@ -63,6 +64,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->logits_file = NULL;
   o->dump_file = NULL;
   o->no_prefill = 0;
+  o->ignore_eos = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -72,6 +74,10 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (!strcmp(a, "--no-prefill")) {
       o->no_prefill = 1;
+      continue;
+    }
+    if (!strcmp(a, "--ignore-eos")) {
+      o->ignore_eos = 1;
       continue;
     }
     if (!v)
@@ -195,7 +201,7 @@ static int generate(tlm_session *s, const options *o) {
     generated[n_generated++] = next;
     /* Like run.c, BOS ends the story (listed, never printed); so does EOS
      * for models whose stories end with it. */
-    if (next == c->bos || next == c->eos)
+    if ((next == c->bos || next == c->eos) && !o->ignore_eos)
       break;
     size_t len;
     const char *piece = tlm_token_text(s, token, next, &len);

@@ -3,10 +3,11 @@
 #
 # Compiles one model as fp32 and with each compression, then prints, side by
 # side and as ratios to fp32: compile time, weights bytes, decode tokens/s
-# (best of 3 runs of 256 positions, greedy) and peak RSS. Numbers, not
+# (best of 5 runs of POSITIONS positions, default 512, greedy, never stopping
+# early) and peak RSS. Numbers, not
 # pass/fail: tests assert correctness, this measures.
 #
-#   utils/bench/compression.sh [MODEL] [THREADS]
+#   utils/bench/compression.sh [MODEL] [THREADS] [POSITIONS]
 #
 #===-------------------------------------------------------------------------===#
 set -euo pipefail
@@ -14,6 +15,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${TLMC_BUILD_DIR:-$root/build}"
 model="${1:-$root/../shared/models/stories260K/stories260K.bin}"
 threads="${2:-1}"
+positions="${3:-512}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -33,8 +35,8 @@ for v in "${variants[@]}"; do
   compile=$(echo "$(date +%s.%N) - $start" | bc)
   size=$(stat -c %s "$out.tlmw")
   best=0 rss=0
-  for _ in 1 2 3; do
-    line=$( { /usr/bin/time -f "RSS %M" "$out" -p "Once upon a time" -n 256 \
+  for _ in 1 2 3 4 5; do
+    line=$( { /usr/bin/time -f "RSS %M" "$out" -p "Once upon a time" -n "$positions" --ignore-eos \
               --temp 0 --threads "$threads" >/dev/null; } 2>&1 )
     tps=$(echo "$line" | sed -n 's/^achieved tok\/s: \([0-9.]*\).*/\1/p')
     r=$(echo "$line" | sed -n 's/^RSS \([0-9]*\)/\1/p')

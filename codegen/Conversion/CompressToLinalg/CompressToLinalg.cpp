@@ -144,6 +144,18 @@ struct LowerSparseLinear
                       compress::SparseWeightOp weight, Value weights,
                       PatternRewriter &b) const override {
     StringRef name = weight.getSymName();
+    if (const WeightSlot *blockValues = layout.lookup(getBlockValuesSlot(name))) {
+      const WeightSlot *blockIndices = layout.lookup(getBlockIndicesSlot(name));
+      if (!blockIndices)
+        return failure();
+      Value product = buildSparseBlockProduct(
+          b, op.getLoc(), op.getInput(), weights, *blockValues, *blockIndices,
+          op.getType(), weight.getTensorType().getDimSize(1));
+      product.getDefiningOp()->setAttr(
+          kParallelWorkAttr, b.getI64IntegerAttr(weight.getNonZeros()));
+      b.replaceOp(op, product);
+      return success();
+    }
     const WeightSlot *values = layout.lookup(getValuesSlot(name));
     const WeightSlot *columns = layout.lookup(getColumnsSlot(name));
     const WeightSlot *offsets = layout.lookup(getRowOffsetsSlot(name));

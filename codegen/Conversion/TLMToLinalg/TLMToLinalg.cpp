@@ -516,9 +516,12 @@ namespace {
 
 struct ConvertTLMToLinalgPass
     : tlmc::impl::ConvertTLMToLinalgBase<ConvertTLMToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    WeightLayout layout = computeWeightLayout(module);
+    WeightLayoutOptions layoutOptions;
+    layoutOptions.sparseBlocks = sparseBlocks;
+    WeightLayout layout = computeWeightLayout(module, layoutOptions);
     weightBytes = layout.totalBytes;
     auto weightsType = MemRefType::get(
         {std::max<int64_t>(layout.totalBytes, 1)}, IntegerType::get(&getContext(), 8));
