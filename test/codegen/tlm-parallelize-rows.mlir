@@ -57,3 +57,32 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
 // CHECK: %[[KY:.+]] = memref.view %[[KA]]
 // CHECK: %[[YS:.+]] = memref.subview %[[KY]][0, %[[B]]] [1, %[[COUNT]]] [1, 1]
 // CHECK: linalg.generic {{.*}} ins(%[[KX]], %[[WS]] : {{.*}}) outs(%[[YS]] : {{.*}})
+
+// A body that reads its output feature's index (a sparse block product
+// indexes its weight rows with it) sees the same index in the kernel as
+// inline: the kernel's iteration index plus begin.
+// CHECK-LABEL: func.func @m_prefill
+func.func @m_prefill(%w: memref<8192xi8>, %arena: memref<1024xi8>,
+                     %tokens: memref<1xi32>, %pos: index,
+                     %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %rows = memref.view %w[%c0][] : memref<8192xi8> to memref<32x64xf32>
+  %y = memref.view %arena[%c256][] : memref<1024xi8> to memref<1x32xf32>
+  // CHECK: call @tlmrt_parallel_for
+  linalg.generic {indexing_maps = [affine_map<(t, n) -> (t, n)>], iterator_types = ["parallel", "parallel"]}
+      outs(%y : memref<1x32xf32>) attrs = {tlmc.parallel_rows, tlmc.parallel_work = 2048 : i64} {
+  ^bb0(%acc: f32):
+    %n = linalg.index 1 : index
+    %v = memref.load %rows[%n, %c0] : memref<32x64xf32>
+    linalg.yield %v : f32
+  }
+  return
+}
+// CHECK-LABEL: func.func private @m_prefill_rows0
+// CHECK-SAME: (%[[KW:.+]]: memref<8192xi8>, %{{.+}}: memref<1024xi8>, %[[B:.+]]: index, %{{.+}}: index)
+// CHECK: %[[ROWS:.+]] = memref.view %[[KW]]
+// CHECK: linalg.generic
+// CHECK: %[[LOCAL:.+]] = linalg.index 1 : index
+// CHECK: %[[ABS:.+]] = arith.addi %[[LOCAL]], %[[B]] : index
+// CHECK: memref.load %[[ROWS]][%[[ABS]], %{{.+}}] : memref<32x64xf32>

@@ -150,7 +150,51 @@ def main():
                   "GPTQ beats round to nearest in perplexity by > 0.02")
         res.check(gptq["mean_kl"] < 0.95 * rtn["mean_kl"],
                   "GPTQ beats round to nearest in KL by > 5%")
+    check_sparse_layouts(a, model, text, res)
     res.finish()
+
+
+def host_has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
+
+
+def check_sparse_layouts(a, model, text, res):
+    """On an AVX-512 host 2:4 weights compile to the block layout; for a CPU
+    without it (x86-64-v3) to CSR. The two codes must agree."""
+    if not host_has_avx512():
+        print("  (no AVX-512 on this host: the block layout is not exercised)")
+        return
+    runs = {}
+    for layout, extra in (("blocks", []), ("csr", ["--mcpu", "x86-64-v3"])):
+        out = os.path.join(a.work, "2_4-" + layout)
+        r = run([a.tlmc, "compile", model, "-o", out, "--exe", "--prune=2:4",
+                 *extra])
+        if not res.check(r.returncode == 0, f"2:4 {layout}: compiles",
+                         r.stderr):
+            return
+        ppl = run([out, "--perplexity", text])
+        tokens = run([out, "-p", "Once upon a time", "-n", "200", "--temp",
+                      "0", "--tokens"]).stdout
+        runs[layout] = (ppl.stdout + ppl.stderr, tokens,
+                        os.path.getsize(out + ".tlmw"))
+    def perplexity(output):
+        for line in output.splitlines():
+            if line.startswith("perplexity "):
+                return float(line.split()[1])
+        return float("nan")
+    pb, pc = perplexity(runs["blocks"][0]), perplexity(runs["csr"][0])
+    print(f"  2:4 perplexity: blocks {pb:.6f}, CSR {pc:.6f}; containers "
+          f"{runs['blocks'][2]} vs {runs['csr'][2]} bytes")
+    res.check(abs(pb - pc) <= 1e-4 * pc,
+              f"2:4 blocks and CSR agree in perplexity ({pb} vs {pc})")
+    res.check(runs["blocks"][1] and runs["blocks"][1] == runs["csr"][1],
+              "2:4 blocks and CSR give the same greedy tokens")
+    res.check(runs["blocks"][2] < runs["csr"][2],
+              "the block layout is smaller than CSR")
 
 
 if __name__ == "__main__":
