@@ -4,6 +4,7 @@
 #define TLMC_CODEGEN_CONVERSION_PATTERNS_H
 
 #include "codegen/Target/WeightLayout.h"
+#include "dialects/compress/IR/CompressDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
@@ -26,6 +27,11 @@ constexpr mlir::arith::FastMathFlags kProductFastMath =
 mlir::Value loadWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value weights, const WeightSlot &slot);
 
+/// The same slot as a buffer: a `memref.view` of `weights`, for kernels that
+/// read weights with vector loads.
+mlir::Value viewWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value weights, const WeightSlot &slot);
+
 /// x times the transpose of a sparse weight stored in 32-feature blocks
 /// (slots `values` and `indices`, see codegen/Target/SparseBlocks.h): a
 /// linalg.generic over (token, output feature) marked for row threading,
@@ -36,6 +42,16 @@ mlir::Value buildSparseBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
                                     const WeightSlot &indices,
                                     mlir::RankedTensorType resultType,
                                     int64_t features);
+
+/// x times the transpose of an int8 weight (slots `values` and `scales`):
+/// a linalg.generic over (token, output
+/// feature) marked for row threading whose body sums each group's integers
+/// times the inputs, then scales once per group. int8 weights only.
+mlir::Value buildGroupedQuantizedProduct(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+    mlir::Value weights, mlir::compress::QuantizedWeightOp weight,
+    const WeightSlot &values, const WeightSlot &scales,
+    mlir::RankedTensorType resultType);
 
 /// compress.quantized_linear -> linalg.generic that dequantizes each value
 /// as it reads it.

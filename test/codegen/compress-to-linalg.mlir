@@ -1,4 +1,4 @@
-// RUN: tlmc-opt %s --convert-tlm-to-linalg | %FileCheck %s
+// RUN: tlmc-opt %s --convert-tlm-to-linalg -split-input-file | %FileCheck %s
 
 // A quantized linear reads its integers, scales and zero points from the
 // weights buffer and dequantizes in the reduction body; int4 values are
@@ -29,3 +29,35 @@ module {
   }
 }
 // CHECK-NOT: compress.
+
+// -----
+
+// An int8 weight (one scale per row here: a group of all 40 features) is
+// summed group by group in integers times inputs, and each group's sum is
+// scaled once; the input is read as a buffer inside the body.
+module {
+  compress.quantized_weight @q8 : tensor<4x40xf32> {bits = 8 : i64, group_size = 40 : i64, symmetric = true} values = dense_resource<v8> : tensor<4x40xi8> scales = dense_resource<s8> : tensor<4x1xf32>
+  // CHECK-LABEL: func.func @int8
+  // CHECK-SAME: (%[[W8:.+]]: memref<{{[0-9]+}}xi8>, %[[X8:.+]]: tensor<1x40xf32>)
+  func.func @int8(%x: tensor<1x40xf32>) -> tensor<1x4xf32> {
+    // CHECK-DAG: %[[V8:.+]] = memref.view %[[W8]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<4x40xi8>
+    // CHECK-DAG: %[[S8:.+]] = memref.view %[[W8]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<4x1xf32>
+    // CHECK: linalg.generic
+    // CHECK-SAME: tlmc.parallel_rows, tlmc.parallel_work = 160 : i64
+    // CHECK-DAG: %[[XB8:.+]] = bufferization.to_buffer %[[X8]] read_only
+    // CHECK-DAG: %[[N8:.+]] = linalg.index 1
+    // CHECK: scf.for %[[G:.+]] = {{.*}} iter_args(%[[TOTAL:.+]] = %{{.+}}) -> (f32)
+    // CHECK:   %[[SUM:.+]] = scf.for %[[K:.+]] = {{.*}} iter_args(%[[ACC:.+]] = %{{.+}}) -> (f32)
+    // CHECK:     %[[Q:.+]] = memref.load %[[V8]][%[[N8]], %[[K]]] : memref<4x40xi8>
+    // CHECK:     arith.extsi %[[Q]] : i8 to i32
+    // CHECK:     arith.sitofp
+    // CHECK:     memref.load %[[XB8]][%{{.+}}, %[[K]]] : memref<1x40xf32>
+    // CHECK:     arith.mulf {{.*}} fastmath<reassoc,contract> : f32
+    // CHECK:     arith.addf %[[ACC]], {{.*}} fastmath<reassoc,contract> : f32
+    // CHECK:   %[[SCALE:.+]] = memref.load %[[S8]][%[[N8]], %[[G]]] : memref<4x1xf32>
+    // CHECK:   %[[SCALED:.+]] = arith.mulf %[[SUM]], %[[SCALE]] fastmath<reassoc,contract> : f32
+    // CHECK:   arith.addf %[[TOTAL]], %[[SCALED]] fastmath<reassoc,contract> : f32
+    %y = compress.quantized_linear %x, @q8 : tensor<1x40xf32> -> tensor<1x4xf32>
+    return %y : tensor<1x4xf32>
+  }
+}

@@ -62,6 +62,15 @@ struct LowerQuantizedLinear
     bool int4 = weight.getBits() == 4;
     bool asymmetric = !weight.getSymmetric();
     int64_t group = weight.getGroupSize();
+    // int8: one scale per group, applied after the group's sum. Packed int4
+    // stays per value: its byte loop reads the inputs at stride 2, which
+    // LLVM vectorizes worse than the dequantize-in-place reduction.
+    if (!int4) {
+      b.replaceOp(op, buildGroupedQuantizedProduct(b, loc, op.getInput(),
+                                                   weights, weight, *values,
+                                                   *scales, op.getType()));
+      return success();
+    }
 
     MLIRContext *ctx = op.getContext();
     AffineExpr t = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),

@@ -22,15 +22,6 @@ using namespace tlmc;
 
 namespace {
 
-/// The memref a weight slot is a view of.
-Value viewWeightSlot(OpBuilder &b, Location loc, Value weights,
-                     const WeightSlot &slot) {
-  Value offset = arith::ConstantIndexOp::create(b, loc, slot.offset);
-  auto type = MemRefType::get(slot.storedType.getShape(),
-                              slot.storedType.getElementType());
-  return memref::ViewOp::create(b, loc, type, weights, offset, ValueRange{});
-}
-
 /// Emits the products of one row's blocks [first, first + count) (or the
 /// one short last block, when `valid` < 32 inputs remain) into `acc`.
 class BlockEmitter {

@@ -496,13 +496,18 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
 
 } // namespace
 
-Value tlmc::loadWeightSlot(OpBuilder &b, Location loc, Value weights,
+Value tlmc::viewWeightSlot(OpBuilder &b, Location loc, Value weights,
                            const WeightSlot &slot) {
   Value offset = arith::ConstantIndexOp::create(b, loc, slot.offset);
   auto viewType = MemRefType::get(slot.storedType.getShape(),
                                   slot.storedType.getElementType());
-  Value view = memref::ViewOp::create(b, loc, viewType, weights, offset,
-                                      ValueRange{});
+  return memref::ViewOp::create(b, loc, viewType, weights, offset,
+                                ValueRange{});
+}
+
+Value tlmc::loadWeightSlot(OpBuilder &b, Location loc, Value weights,
+                           const WeightSlot &slot) {
+  Value view = viewWeightSlot(b, loc, weights, slot);
   return bufferization::ToTensorOp::create(b, loc, slot.storedType, view,
                                            /*restrict=*/true,
                                            /*writable=*/false);
