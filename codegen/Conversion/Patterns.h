@@ -43,14 +43,15 @@ mlir::Value buildSparseBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
                                     mlir::RankedTensorType resultType,
                                     int64_t features);
 
-/// x times the transpose of an int8 weight (slots `values` and `scales`):
+/// x times the transpose of a quantized weight (slots `values` -- for int4
+/// in the split-nibble layout -- `scales` and, if asymmetric, `zeros`):
 /// a linalg.generic over (token, output
 /// feature) marked for row threading whose body sums each group's integers
-/// times the inputs, then scales once per group. int8 weights only.
+/// times the inputs, then scales once per group.
 mlir::Value buildGroupedQuantizedProduct(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
     mlir::Value weights, mlir::compress::QuantizedWeightOp weight,
-    const WeightSlot &values, const WeightSlot &scales,
+    const WeightSlot &values, const WeightSlot &scales, const WeightSlot *zeros,
     mlir::RankedTensorType resultType);
 
 /// compress.quantized_linear -> linalg.generic that dequantizes each value

@@ -2,6 +2,7 @@
 
 #include "codegen/Target/ContainerWriter.h"
 #include "codegen/Target/SparseBlocks.h"
+#include "codegen/Target/SplitNibbles.h"
 #include "dialects/tlm/IR/WeightStore.h"
 
 #include "runtime/include/tlm/container.h"
@@ -32,22 +33,42 @@ static fbc::DType getDType(Type element) {
   return fbc::DType::F32;
 }
 
+/// Writes the bytes of a slot codegen derives from a compressed weight.
+static LogicalResult fillRepackedSlot(const WeightSlot &slot, char *dst) {
+  int64_t count = slot.storedType.getNumElements();
+  switch (slot.repack) {
+  case WeightSlot::Repack::SparseBlockValues:
+  case WeightSlot::Repack::SparseBlockIndices: {
+    std::vector<float> values(count);
+    std::vector<uint8_t> indices(count);
+    if (failed(packSparseBlocks(
+            cast<compress::SparseWeightOp>(slot.repackedFrom), values, indices)))
+      return failure();
+    if (slot.repack == WeightSlot::Repack::SparseBlockIndices)
+      std::memcpy(dst, indices.data(), indices.size());
+    else
+      std::memcpy(dst, values.data(), values.size() * sizeof(float));
+    return success();
+  }
+  case WeightSlot::Repack::SplitNibbles:
+    return packSplitNibbles(
+        cast<compress::QuantizedWeightOp>(slot.repackedFrom),
+        MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(dst), count));
+  case WeightSlot::Repack::None:
+    break;
+  }
+  return failure();
+}
+
 /// Copies every slot's bytes into the weights region.
 static LogicalResult fillWeights(const WeightLayout &layout,
                                  std::vector<char> &region) {
   region.assign(layout.totalBytes, 0);
   for (const WeightSlot &slot : layout.slots) {
     char *dst = region.data() + slot.offset;
-    if (slot.blockPacked) {
-      int64_t count = slot.storedType.getNumElements();
-      std::vector<float> values(count);
-      std::vector<uint8_t> indices(count);
-      if (failed(packSparseBlocks(slot.blockPacked, values, indices)))
+    if (slot.repack != WeightSlot::Repack::None) {
+      if (failed(fillRepackedSlot(slot, dst)))
         return failure();
-      if (slot.blockIndices)
-        std::memcpy(dst, indices.data(), indices.size());
-      else
-        std::memcpy(dst, values.data(), values.size() * sizeof(float));
       continue;
     }
     if (slot.blob) {

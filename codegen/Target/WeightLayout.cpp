@@ -2,6 +2,7 @@
 
 #include "codegen/Target/WeightLayout.h"
 #include "codegen/Target/SparseBlocks.h"
+#include "codegen/Target/SplitNibbles.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -35,6 +36,9 @@ std::string tlmc::getBlockValuesSlot(llvm::StringRef w) {
 std::string tlmc::getBlockIndicesSlot(llvm::StringRef w) {
   return (w + ".block_indices").str();
 }
+std::string tlmc::getSplitValuesSlot(llvm::StringRef w) {
+  return (w + ".values_split").str();
+}
 
 WeightLayout tlmc::computeWeightLayout(ModuleOp module,
                                        const WeightLayoutOptions &options) {
@@ -53,12 +57,21 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     layout.slots.push_back(std::move(slot));
   };
   auto typeOf = [](ElementsAttr a) { return cast<RankedTensorType>(a.getType()); };
+  auto repackLast = [&](WeightSlot::Repack repack, Operation *from) {
+    layout.slots.back().repack = repack;
+    layout.slots.back().repackedFrom = from;
+  };
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
-      add(getValuesSlot(q.getSymName()), typeOf(q.getValues()), {},
-          q.getValues());
+      if (hasSplitNibbleLayout(q)) {
+        add(getSplitValuesSlot(q.getSymName()), typeOf(q.getValues()), {}, {});
+        repackLast(WeightSlot::Repack::SplitNibbles, q);
+      } else {
+        add(getValuesSlot(q.getSymName()), typeOf(q.getValues()), {},
+            q.getValues());
+      }
       add(getScalesSlot(q.getSymName()), typeOf(q.getScales()), {},
           q.getScales());
       if (auto zeros = q.getZeroPoints())
@@ -75,10 +88,9 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
                                        element);
         };
         add(getBlockValuesSlot(s.getSymName()), type(b.getF32Type()), {}, {});
-        layout.slots.back().blockPacked = s;
+        repackLast(WeightSlot::Repack::SparseBlockValues, s);
         add(getBlockIndicesSlot(s.getSymName()), type(b.getI8Type()), {}, {});
-        layout.slots.back().blockPacked = s;
-        layout.slots.back().blockIndices = true;
+        repackLast(WeightSlot::Repack::SparseBlockIndices, s);
         continue;
       }
       add(getValuesSlot(s.getSymName()), typeOf(s.getValues()), {},

@@ -30,10 +30,15 @@ struct WeightSlot {
   /// or one blob (values, scales, zero points) of a compressed weight.
   mlir::tlm::WeightOp weight;
   mlir::ElementsAttr blob;
-  /// Or one half of a sparse weight repacked in 32-feature blocks
-  /// (SparseBlocks.h): its values, or (`blockIndices`) its indices.
-  mlir::compress::SparseWeightOp blockPacked;
-  bool blockIndices = false;
+  /// Or bytes codegen derives from a compressed weight `repackedFrom`.
+  enum class Repack {
+    None,
+    SparseBlockValues,  // SparseBlocks.h
+    SparseBlockIndices, // SparseBlocks.h
+    SplitNibbles,       // SplitNibbles.h
+  };
+  Repack repack = Repack::None;
+  mlir::Operation *repackedFrom = nullptr;
 };
 
 /// The layout choices that depend on the target.
@@ -66,6 +71,7 @@ std::string getColumnsSlot(llvm::StringRef weight);
 std::string getRowOffsetsSlot(llvm::StringRef weight);
 std::string getBlockValuesSlot(llvm::StringRef weight);
 std::string getBlockIndicesSlot(llvm::StringRef weight);
+std::string getSplitValuesSlot(llvm::StringRef weight);
 
 /// Lays out every `tlm.weight` and every part of every compressed weight
 /// of `module`, in declaration order.

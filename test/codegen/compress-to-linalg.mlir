@@ -1,34 +1,73 @@
 // RUN: tlmc-opt %s --convert-tlm-to-linalg -split-input-file | %FileCheck %s
 
-// A quantized linear reads its integers, scales and zero points from the
-// weights buffer and dequantizes in the reduction body; int4 values are
-// read at k floordiv 2 and scales at k floordiv group_size (ragged last
-// group of 8 for rows of 40).
+// Packed int4 of an even width is read in the split-nibble layout
+// (codegen/Target/SplitNibbles.h): per group of 32 features (with its zero
+// point), whole chunks of 16 bytes whose low nibbles are features j and
+// high nibbles j + 16; the group's sum is scaled once. The last 8 features
+// of a row of 40 are a short chunk: 4 bytes, features j and j + 4, in the
+// last group (ragged, scale 1).
+module {
+  compress.quantized_weight @w : tensor<4x40xf32> {bits = 4 : i64, group_size = 32 : i64, symmetric = false} values = dense_resource<v> : tensor<4x20xi8> scales = dense_resource<s> : tensor<4x2xf32> zero_points = dense_resource<z> : tensor<4x2xi8>
+  // CHECK-LABEL: func.func @f
+  // CHECK-SAME: (%[[W:.+]]: memref<256xi8>, %[[X:.+]]: tensor<1x40xf32>)
+  func.func @f(%x: tensor<1x40xf32>) -> tensor<1x4xf32> {
+    // CHECK-DAG: %[[Q:.+]] = memref.view %[[W]][%{{.+}}][] : memref<256xi8> to memref<4x20xi8>
+    // CHECK-DAG: %[[S:.+]] = memref.view %[[W]][%{{.+}}][] : memref<256xi8> to memref<4x2xf32>
+    // CHECK-DAG: %[[Z:.+]] = memref.view %[[W]][%{{.+}}][] : memref<256xi8> to memref<4x2xi8>
+    // CHECK: linalg.generic
+    // CHECK-SAME: tlmc.parallel_rows, tlmc.parallel_work = 160 : i64
+    // CHECK-DAG: %[[XB:.+]] = bufferization.to_buffer %[[X]] read_only
+    // CHECK-DAG: %[[N:.+]] = linalg.index 1
+    // CHECK: scf.for %[[G:.+]] = {{.*}} iter_args(%[[TOTAL:.+]] = %{{.+}}) -> (f32)
+    // CHECK:   %[[ZP:.+]] = memref.load %[[Z]][%[[N]], %[[G]]] : memref<4x2xi8>
+    // CHECK:   %[[ZI:.+]] = arith.extui %[[ZP]] : i8 to i32
+    // CHECK:   scf.for {{.*}} -> (f32)
+    // CHECK:     scf.for %[[J:.+]] = %{{.+}} to %[[C16:.+]] step {{.*}} -> (f32)
+    // CHECK:       %[[BYTE:.+]] = memref.load %[[Q]][%[[N]], %{{.+}}] : memref<4x20xi8>
+    // CHECK:       %[[B32:.+]] = arith.extui %[[BYTE]] : i8 to i32
+    // CHECK:       %[[LO:.+]] = arith.andi %[[B32]], %{{.+}} : i32
+    // CHECK:       arith.subi %[[LO]], %[[ZI]] : i32
+    // CHECK:       %[[HI:.+]] = arith.shrui %[[B32]], %{{.+}} : i32
+    // CHECK:       arith.subi %[[HI]], %[[ZI]] : i32
+    // CHECK:       %[[K:.+]] = arith.addi %{{.+}}, %[[J]] : index
+    // CHECK:       memref.load %[[XB]][%{{.+}}, %[[K]]] : memref<1x40xf32>
+    // CHECK:       %[[K16:.+]] = arith.addi %[[K]], %[[C16]] : index
+    // CHECK:       memref.load %[[XB]][%{{.+}}, %[[K16]]] : memref<1x40xf32>
+    // CHECK:   %[[SCALE:.+]] = memref.load %[[S]][%[[N]], %[[G]]] : memref<4x2xf32>
+    // CHECK:   arith.mulf %{{.+}}, %[[SCALE]] fastmath<reassoc,contract> : f32
+    // The short chunk: 4 bytes from byte 16, in group 1.
+    // CHECK: memref.load %[[Z]][%[[N]], %[[C1:.+]]] : memref<4x2xi8>
+    // CHECK: scf.for %[[TJ:.+]] = %{{.+}} to %[[C4:.+]] step {{.*}} -> (f32)
+    // CHECK:   memref.load %[[Q]][%[[N]], %{{.+}}] : memref<4x20xi8>
+    // CHECK: memref.load %[[S]][%[[N]], %[[C1]]] : memref<4x2xf32>
+    %y = compress.quantized_linear %x, @w : tensor<1x40xf32> -> tensor<1x4xf32>
+    return %y : tensor<1x4xf32>
+  }
+}
 
+// -----
+
+// Packed int4 of an odd width stays in feature order and is dequantized in
+// the reduction: values at k floordiv 2, scales at k floordiv group_size.
 // CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[$Q:.+]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 2)>
 // CHECK-DAG: #[[$S:.+]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 32)>
 // CHECK-DAG: #[[$Y:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 module {
-  compress.quantized_weight @w : tensor<4x40xf32> {bits = 4 : i64, group_size = 32 : i64, symmetric = false} values = dense_resource<v> : tensor<4x20xi8> scales = dense_resource<s> : tensor<4x2xf32> zero_points = dense_resource<z> : tensor<4x2xi8>
-  // CHECK-LABEL: func.func @f
-  // CHECK-SAME: (%[[W:.+]]: memref<256xi8>,
-  func.func @f(%x: tensor<1x40xf32>) -> tensor<1x4xf32> {
-    // CHECK-DAG: memref.view %[[W]][%{{.+}}][] : memref<256xi8> to memref<4x20xi8>
-    // CHECK-DAG: memref.view %[[W]][%{{.+}}][] : memref<256xi8> to memref<4x2xf32>
-    // CHECK-DAG: memref.view %[[W]][%{{.+}}][] : memref<256xi8> to memref<4x2xi8>
-    // CHECK: linalg.generic {indexing_maps = [#[[$X]], #[[$Q]], #[[$S]], #[[$S]], #[[$Y]]]
+  compress.quantized_weight @wodd : tensor<4x39xf32> {bits = 4 : i64, group_size = 32 : i64, symmetric = true} values = dense_resource<v> : tensor<4x20xi8> scales = dense_resource<s> : tensor<4x2xf32>
+  // CHECK-LABEL: func.func @odd
+  func.func @odd(%x: tensor<1x39xf32>) -> tensor<1x4xf32> {
+    // CHECK: linalg.generic {indexing_maps = [#[[$X]], #[[$Q]], #[[$S]], #[[$Y]]]
     // CHECK-SAME: tlmc.parallel_rows
     // CHECK: linalg.index 2
     // CHECK: arith.shrui
     // CHECK: arith.andi
     // CHECK: arith.subi
     // CHECK: arith.sitofp
-    %y = compress.quantized_linear %x, @w : tensor<1x40xf32> -> tensor<1x4xf32>
+    %y = compress.quantized_linear %x, @wodd : tensor<1x39xf32> -> tensor<1x4xf32>
     return %y : tensor<1x4xf32>
   }
 }
-// CHECK-NOT: compress.
 
 // -----
 

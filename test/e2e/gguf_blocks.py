@@ -3,8 +3,10 @@
 
 Generated stories260K-shaped models in Q8_0 and Q4_0 are compiled twice: as
 stored (compress-adopt-ggml-blocks: the same integers and scales, re-laid
-out) and with --dequantize (f32). The logits must be bitwise identical (the
-same products of the same numbers) and the container about half or less.
+out) and with --dequantize (f32). The same integers and scales must give
+the same greedy tokens and logits within 1e-4 (the block kernels scale
+each group's sum once, the f32 one multiplies dequantized weights, so the
+rounding differs; nothing else may), and the container about half or less.
 """
 import argparse
 import os
@@ -36,8 +38,11 @@ def main():
             logits.append(read_floats(path))
         res.check(outs[0] and outs[0] == outs[1],
                   f"{dtype}: same greedy tokens as the dequantized model")
-        res.check(logits[0] and logits[0] == logits[1],
-                  f"{dtype}: bitwise identical logits")
+        diff = max((abs(x - y) for x, y in zip(*logits)), default=1.0)
+        res.check(logits[0] and len(logits[0]) == len(logits[1]) and
+                  diff <= 1e-4,
+                  f"{dtype}: logits as the dequantized model's (max |diff| "
+                  f"{diff:.2e} <= 1e-4)")
         n, f = (os.path.getsize(x + ".tlmw") for x in (native, floats))
         res.check(n < 0.6 * f, f"{dtype}: container {n} < 0.6 x {f} bytes")
     res.finish()

@@ -53,25 +53,30 @@ struct LowerQuantizedLinear
                       compress::QuantizedWeightOp weight, Value weights,
                       PatternRewriter &b) const override {
     StringRef name = weight.getSymName();
-    const WeightSlot *values = layout.lookup(getValuesSlot(name));
     const WeightSlot *scales = layout.lookup(getScalesSlot(name));
     const WeightSlot *zeros = layout.lookup(getZeroPointsSlot(name));
-    if (!values || !scales)
-      return failure();
     Location loc = op.getLoc();
     bool int4 = weight.getBits() == 4;
     bool asymmetric = !weight.getSymmetric();
     int64_t group = weight.getGroupSize();
-    // int8: one scale per group, applied after the group's sum. Packed int4
-    // stays per value: its byte loop reads the inputs at stride 2, which
-    // LLVM vectorizes worse than the dequantize-in-place reduction.
-    if (!int4) {
-      b.replaceOp(op, buildGroupedQuantizedProduct(b, loc, op.getInput(),
-                                                   weights, weight, *values,
-                                                   *scales, op.getType()));
+    // int8, and int4 the layout split (SplitNibbles.h): each group summed
+    // in integers times inputs, then scaled once.
+    const WeightSlot *split = layout.lookup(getSplitValuesSlot(name));
+    if (scales && (split || !int4)) {
+      const WeightSlot *values =
+          split ? split : layout.lookup(getValuesSlot(name));
+      if (!values)
+        return failure();
+      b.replaceOp(op, buildGroupedQuantizedProduct(
+                          b, loc, op.getInput(), weights, weight, *values,
+                          *scales, asymmetric ? zeros : nullptr, op.getType()));
       return success();
     }
-
+    // Packed int4 of an odd width, in feature order: dequantize each value
+    // in the reduction.
+    const WeightSlot *values = layout.lookup(getValuesSlot(name));
+    if (!values || !scales)
+      return failure();
     MLIRContext *ctx = op.getContext();
     AffineExpr t = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
                k = b.getAffineDimExpr(2);

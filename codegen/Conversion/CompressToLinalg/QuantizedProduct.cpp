@@ -3,17 +3,19 @@
 // x times the transpose of a quantized weight, as a linalg.generic over
 // (token, output feature) whose body sums each group's integers times the
 // inputs in one loop, then applies the group's scale once:
-//   y[t][n] = sum_g scale[n][g] * sum_{k in g} x[t][k] * q[n][k]
-// rather than scaling every weight. The inner loop reads contiguous bytes
-// and inputs and carries its sum in a register, so LLVM vectorizes it
-// (sign-extend, convert, FMA). For int8 weights (always symmetric);
-// packed int4 keeps the dequantize-in-the-reduction lowering
-// (CompressToLinalg.cpp).
+//   y[t][n] = sum_g scale[n][g] * sum_{k in g} x[t][k] * (q[n][k] - zero)
+// rather than scaling every weight. The inner loops read contiguous bytes
+// and inputs and carry their sums in registers, so LLVM vectorizes them
+// (extend, convert, FMA). int4 reads the split-nibble layout
+// (codegen/Target/SplitNibbles.h): 16 bytes per 32 features, low nibbles
+// for the first 16, high ones for the next; its integers sit above a zero
+// point (8 when symmetric).
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/Patterns.h"
 #include "codegen/Passes.h"
+#include "codegen/Target/SplitNibbles.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
@@ -26,8 +28,9 @@ namespace {
 struct GroupEmitter {
   OpBuilder &b;
   Location loc;
-  Value x, values, scales, t, n;
+  Value x, values, scales, zeros, t, n;
   int64_t group, columns;
+  bool int4;
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f32(Value i32) {
@@ -47,13 +50,78 @@ struct GroupEmitter {
     auto loop = scf::ForOp::create(
         b, loc, first, last, index(1), ValueRange{zero},
         [&](OpBuilder &lb, Location ll, Value k, ValueRange acc) {
-          GroupEmitter in{lb, ll, x, values, scales, t, n, group, columns};
+          GroupEmitter in{lb, ll, x, values, scales, zeros, t, n, group, columns, int4};
           Value q = arith::ExtSIOp::create(
               lb, ll, lb.getI32Type(),
               memref::LoadOp::create(lb, ll, values, ValueRange{n, k}));
           scf::YieldOp::create(lb, ll, in.accumulate(acc[0], k, in.f32(q)));
         });
     return loop.getResult(0);
+  }
+
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+
+  /// The value int4 integers are stored above: group g's zero point, or 8.
+  Value bias(Value g) {
+    if (!zeros)
+      return i32(8);
+    return arith::ExtUIOp::create(
+        b, loc, b.getI32Type(),
+        memref::LoadOp::create(b, loc, zeros, ValueRange{n, g}));
+  }
+
+  /// int4 in split nibbles (SplitNibbles.h): acc + the chunk at feature
+  /// 32 * chunk whose `half` bytes hold features j and j + half.
+  Value chunkSum(Value acc, Value chunk, int64_t half, Value zero) {
+    Value first = arith::MulIOp::create(b, loc, chunk, index(kNibbleChunk));
+    Value bytes = arith::MulIOp::create(b, loc, chunk, index(kNibbleChunk / 2));
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(half), index(1), ValueRange{acc},
+        [&](OpBuilder &lb, Location ll, Value j, ValueRange sum) {
+          GroupEmitter in{lb, ll, x, values, scales, zeros, t, n, group, columns, int4};
+          Value byte = arith::ExtUIOp::create(
+              lb, ll, lb.getI32Type(),
+              memref::LoadOp::create(
+                  lb, ll, values,
+                  ValueRange{n, arith::AddIOp::create(lb, ll, bytes, j)}));
+          Value low = arith::SubIOp::create(
+              lb, ll, arith::AndIOp::create(lb, ll, byte, in.i32(15)), zero);
+          Value high = arith::SubIOp::create(
+              lb, ll, arith::ShRUIOp::create(lb, ll, byte, in.i32(4)), zero);
+          Value k = arith::AddIOp::create(lb, ll, first, j);
+          Value next = in.accumulate(sum[0], k, in.f32(low));
+          next = in.accumulate(
+              next, arith::AddIOp::create(lb, ll, k, in.index(half)),
+              in.f32(high));
+          scf::YieldOp::create(lb, ll, next);
+        });
+    return loop.getResult(0);
+  }
+
+  /// int4: the whole chunks of features [first, last).
+  Value int4GroupSum(Value g, Value first, Value last) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    Value chunk = index(kNibbleChunk);
+    Value from = arith::DivUIOp::create(b, loc, first, chunk);
+    Value to = arith::DivUIOp::create(b, loc, last, chunk);
+    Value offset = bias(g);
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, index(1), ValueRange{zero},
+        [&](OpBuilder &lb, Location ll, Value c, ValueRange acc) {
+          GroupEmitter in{lb, ll, x, values, scales, zeros, t, n, group, columns, int4};
+          scf::YieldOp::create(
+              lb, ll, in.chunkSum(acc[0], c, kNibbleChunk / 2, offset));
+        });
+    return loop.getResult(0);
+  }
+
+  /// total + scale[n][g] * sum.
+  Value addScaled(Value total, Value g, Value sum) {
+    Value scale = memref::LoadOp::create(b, loc, scales, ValueRange{n, g});
+    Value scaled = arith::MulFOp::create(b, loc, sum, scale, kProductFastMath);
+    return arith::AddFOp::create(b, loc, total, scaled, kProductFastMath);
   }
 
   /// y[t][n]: every group's sum, scaled once.
@@ -63,21 +131,26 @@ struct GroupEmitter {
     auto loop = scf::ForOp::create(
         b, loc, index(0), index(groups), index(1), ValueRange{zero},
         [&](OpBuilder &lb, Location ll, Value g, ValueRange acc) {
-          GroupEmitter in{lb, ll, x, values, scales, t, n, group, columns};
+          GroupEmitter in{lb, ll, x, values, scales, zeros, t, n, group, columns, int4};
           Value first = arith::MulIOp::create(lb, ll, g, in.index(group));
           Value last = arith::MinUIOp::create(
               lb, ll, arith::AddIOp::create(lb, ll, first, in.index(group)),
               in.index(columns));
-          Value sum = in.groupSum(first, last);
-          Value scale = memref::LoadOp::create(lb, ll, scales, ValueRange{n, g});
-          Value scaled = arith::MulFOp::create(lb, ll, sum, scale,
-                                               kProductFastMath);
-          scf::YieldOp::create(lb, ll,
-                               arith::AddFOp::create(lb, ll, acc[0], scaled,
-                                                     kProductFastMath)
-                                   .getResult());
+          Value sum = int4 ? in.int4GroupSum(g, first, last)
+                           : in.groupSum(first, last);
+          scf::YieldOp::create(lb, ll, in.addScaled(acc[0], g, sum));
         });
-    return loop.getResult(0);
+    Value total = loop.getResult(0);
+    // int4: a last chunk shorter than 32 features, in the last group.
+    int64_t tail = columns % kNibbleChunk;
+    if (int4 && tail) {
+      int64_t chunk = columns / kNibbleChunk;
+      Value g = index(chunk * kNibbleChunk / group);
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+      total = addScaled(total, g,
+                        chunkSum(zero, index(chunk), tail / 2, bias(g)));
+    }
+    return total;
   }
 };
 
@@ -88,10 +161,12 @@ Value tlmc::buildGroupedQuantizedProduct(OpBuilder &b, Location loc,
                                          compress::QuantizedWeightOp weight,
                                          const WeightSlot &values,
                                          const WeightSlot &scales,
+                                         const WeightSlot *zeros,
                                          RankedTensorType resultType) {
   auto inputType = cast<RankedTensorType>(input.getType());
   Value valuesView = viewWeightSlot(b, loc, weights, values);
   Value scalesView = viewWeightSlot(b, loc, weights, scales);
+  Value zerosView = zeros ? viewWeightSlot(b, loc, weights, *zeros) : Value();
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{resultType}, ValueRange{},
       ValueRange{tensor::EmptyOp::create(b, loc, resultType.getShape(),
@@ -111,10 +186,12 @@ Value tlmc::buildGroupedQuantizedProduct(OpBuilder &b, Location loc,
                              x,
                              valuesView,
                              scalesView,
+                             zerosView,
                              linalg::IndexOp::create(nb, nl, 0),
                              linalg::IndexOp::create(nb, nl, 1),
                              int64_t(weight.getGroupSize()),
-                             weight.getColumns()};
+                             weight.getColumns(),
+                             weight.getBits() == 4};
         linalg::YieldOp::create(nb, nl, emitter.emit());
       });
   generic->setAttr(kParallelRowsAttr, b.getUnitAttr());
