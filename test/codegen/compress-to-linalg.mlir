@@ -3,7 +3,7 @@
 // Packed int4 of an even width is read in the split-nibble layout
 // (codegen/Target/SplitNibbles.h): per group of 32 features (with its zero
 // point), whole chunks of 16 bytes whose low nibbles are features j and
-// high nibbles j + 16; the group's sum is scaled once. The last 8 features
+// high nibbles j + 16, as vectors; the group's sum is scaled once. The last 8 features
 // of a row of 40 are a short chunk: 4 bytes, features j and j + 4, in the
 // last group (ragged, scale 1).
 module {
@@ -21,18 +21,22 @@ module {
     // CHECK: scf.for %[[G:.+]] = {{.*}} iter_args(%[[TOTAL:.+]] = %{{.+}}) -> (f32)
     // CHECK:   %[[ZP:.+]] = memref.load %[[Z]][%[[N]], %[[G]]] : memref<4x2xi8>
     // CHECK:   %[[ZI:.+]] = arith.extui %[[ZP]] : i8 to i32
-    // CHECK:   scf.for {{.*}} -> (f32)
-    // CHECK:     scf.for %[[J:.+]] = %{{.+}} to %[[C16:.+]] step {{.*}} -> (f32)
-    // CHECK:       %[[BYTE:.+]] = memref.load %[[Q]][%[[N]], %{{.+}}] : memref<4x20xi8>
-    // CHECK:       %[[B32:.+]] = arith.extui %[[BYTE]] : i8 to i32
-    // CHECK:       %[[LO:.+]] = arith.andi %[[B32]], %{{.+}} : i32
-    // CHECK:       arith.subi %[[LO]], %[[ZI]] : i32
-    // CHECK:       %[[HI:.+]] = arith.shrui %[[B32]], %{{.+}} : i32
-    // CHECK:       arith.subi %[[HI]], %[[ZI]] : i32
-    // CHECK:       %[[K:.+]] = arith.addi %{{.+}}, %[[J]] : index
-    // CHECK:       memref.load %[[XB]][%{{.+}}, %[[K]]] : memref<1x40xf32>
-    // CHECK:       %[[K16:.+]] = arith.addi %[[K]], %[[C16]] : index
-    // CHECK:       memref.load %[[XB]][%{{.+}}, %[[K16]]] : memref<1x40xf32>
+    // CHECK:   %[[ZV:.+]] = vector.broadcast %[[ZI]] : i32 to vector<16xi32>
+    // CHECK:   %[[SUMV:.+]] = scf.for {{.*}} iter_args(%[[VACC:.+]] = %{{.+}}) -> (vector<16xf32>)
+    // CHECK:     %[[BYTES:.+]] = vector.load %[[Q]][%[[N]], %{{.+}}] : memref<4x20xi8>, vector<16xi8>
+    // CHECK:     %[[B32:.+]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
+    // CHECK:     %[[LO:.+]] = arith.andi %[[B32]], %{{.+}} : vector<16xi32>
+    // CHECK:     %[[LOZ:.+]] = arith.subi %[[LO]], %[[ZV]] : vector<16xi32>
+    // CHECK:     %[[LOF:.+]] = arith.sitofp %[[LOZ]] : vector<16xi32> to vector<16xf32>
+    // CHECK:     %[[HI:.+]] = arith.shrui %[[B32]], %{{.+}} : vector<16xi32>
+    // CHECK:     %[[HIZ:.+]] = arith.subi %[[HI]], %[[ZV]] : vector<16xi32>
+    // CHECK:     %[[HIF:.+]] = arith.sitofp %[[HIZ]] : vector<16xi32> to vector<16xf32>
+    // CHECK:     %[[XLO:.+]] = vector.load %[[XB]][%{{.+}}, %[[AT:.+]]] : memref<1x40xf32>, vector<16xf32>
+    // CHECK:     %[[AT16:.+]] = arith.addi %[[AT]], %{{.+}} : index
+    // CHECK:     %[[XHI:.+]] = vector.load %[[XB]][%{{.+}}, %[[AT16]]] : memref<1x40xf32>, vector<16xf32>
+    // CHECK:     %[[F1:.+]] = vector.fma %[[LOF]], %[[XLO]], %[[VACC]] : vector<16xf32>
+    // CHECK:     vector.fma %[[HIF]], %[[XHI]], %[[F1]] : vector<16xf32>
+    // CHECK:   vector.reduction <add>, %[[SUMV]] fastmath<reassoc> : vector<16xf32> into f32
     // CHECK:   %[[SCALE:.+]] = memref.load %[[S]][%[[N]], %[[G]]] : memref<4x2xf32>
     // CHECK:   arith.mulf %{{.+}}, %[[SCALE]] fastmath<reassoc,contract> : f32
     // The short chunk: 4 bytes from byte 16, in group 1.

@@ -18,6 +18,7 @@
 #include "codegen/Target/SplitNibbles.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace tlmc;
@@ -100,21 +101,57 @@ struct GroupEmitter {
     return loop.getResult(0);
   }
 
-  /// int4: the whole chunks of features [first, last).
+  /// int4: the whole chunks of features [first, last), 16 bytes (32
+  /// features) per step as vectors: the low nibbles meet inputs
+  /// [32c, 32c + 16), the high ones [32c + 16, 32c + 32).
   Value int4GroupSum(Value g, Value first, Value last) {
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    auto lanes = [&](Type element) {
+      return VectorType::get({kNibbleChunk / 2}, element);
+    };
+    VectorType floats = lanes(b.getF32Type()), words = lanes(b.getI32Type());
+    auto splat = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(words, b.getI32IntegerAttr(v)));
+    };
+    Value zeroVector = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(floats, b.getF32FloatAttr(0.0)));
+    Value offset = vector::BroadcastOp::create(b, loc, words, bias(g));
+    Value low15 = splat(15), shift = splat(4);
     Value chunk = index(kNibbleChunk);
-    Value from = arith::DivUIOp::create(b, loc, first, chunk);
-    Value to = arith::DivUIOp::create(b, loc, last, chunk);
-    Value offset = bias(g);
     auto loop = scf::ForOp::create(
-        b, loc, from, to, index(1), ValueRange{zero},
+        b, loc, arith::DivUIOp::create(b, loc, first, chunk),
+        arith::DivUIOp::create(b, loc, last, chunk), index(1),
+        ValueRange{zeroVector},
         [&](OpBuilder &lb, Location ll, Value c, ValueRange acc) {
           GroupEmitter in{lb, ll, x, values, scales, zeros, t, n, group, columns, int4};
-          scf::YieldOp::create(
-              lb, ll, in.chunkSum(acc[0], c, kNibbleChunk / 2, offset));
+          Value byteAt =
+              arith::MulIOp::create(lb, ll, c, in.index(kNibbleChunk / 2));
+          Value featureAt =
+              arith::MulIOp::create(lb, ll, c, in.index(kNibbleChunk));
+          Value bytes = vector::LoadOp::create(
+              lb, ll, lanes(lb.getI8Type()), values, ValueRange{n, byteAt});
+          Value wide = arith::ExtUIOp::create(lb, ll, words, bytes);
+          auto weightsOf = [&](Value nibbles) -> Value {
+            return arith::SIToFPOp::create(
+                lb, ll, floats, arith::SubIOp::create(lb, ll, nibbles, offset));
+          };
+          Value low = weightsOf(arith::AndIOp::create(lb, ll, wide, low15));
+          Value high = weightsOf(arith::ShRUIOp::create(lb, ll, wide, shift));
+          Value xLow = vector::LoadOp::create(lb, ll, floats, x,
+                                              ValueRange{t, featureAt});
+          Value xHigh = vector::LoadOp::create(
+              lb, ll, floats, x,
+              ValueRange{t, arith::AddIOp::create(
+                                lb, ll, featureAt,
+                                in.index(kNibbleChunk / 2))});
+          Value sum = vector::FMAOp::create(lb, ll, low, xLow, acc[0]);
+          scf::YieldOp::create(lb, ll,
+                               vector::FMAOp::create(lb, ll, high, xHigh, sum)
+                                   .getResult());
         });
-    return loop.getResult(0);
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                       loop.getResult(0), Value(),
+                                       arith::FastMathFlags::reassoc);
   }
 
   /// total + scale[n][g] * sum.
