@@ -32,16 +32,28 @@ mlir::Value loadWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value viewWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value weights, const WeightSlot &slot);
 
+/// A product written out by hand: a linalg.generic over (token, output
+/// feature), marked for row threading with `work` multiply-adds per token,
+/// whose body is `body(builder, loc, inputBuffer, token, row)` -> the
+/// output. Absolute `row` also inside threaded kernels.
+mlir::Value buildRowProduct(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+    mlir::RankedTensorType resultType, int64_t work,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::Value, mlir::Value, mlir::Value)>
+        body);
+
 /// x times the transpose of a sparse weight stored in 32-feature blocks
 /// (slots `values` and `indices`, see codegen/Target/SparseBlocks.h): a
 /// linalg.generic over (token, output feature) marked for row threading,
-/// whose body runs the AVX-512 block kernel. `features` is the input width.
+/// whose body runs the AVX-512 block kernel. `features` is the input
+/// width, `nonZeros` the stored values.
 mlir::Value buildSparseBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
                                     mlir::Value input, mlir::Value weights,
                                     const WeightSlot &values,
                                     const WeightSlot &indices,
                                     mlir::RankedTensorType resultType,
-                                    int64_t features);
+                                    int64_t features, int64_t nonZeros);
 
 /// x times the transpose of a quantized weight (slots `values` -- for int4
 /// in the split-nibble layout -- `scales` and, if asymmetric, `zeros`):

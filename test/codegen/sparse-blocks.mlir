@@ -14,8 +14,8 @@
 // CHECK-DAG: %[[INDICES:.+]] = memref.view %[[W]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<4x32xi8>
 // CHECK: linalg.generic {indexing_maps = [#{{.+}}], iterator_types = ["parallel", "parallel"]} outs(
 // CHECK-SAME: tlmc.parallel_rows, tlmc.parallel_work = 80 : i64
-// CHECK: %[[N:.+]] = linalg.index 1
-// CHECK: %[[XB:.+]] = bufferization.to_buffer %[[X]] read_only
+// CHECK-DAG: %[[XB:.+]] = bufferization.to_buffer %[[X]] read_only
+// CHECK-DAG: %[[N:.+]] = linalg.index 1
 // CHECK: scf.for {{.*}} iter_args(%[[ACC:.+]] = %{{.+}}) -> (vector<16xf32>)
 // CHECK:   vector.load %[[XB]][%{{.+}}, %{{.+}}] : memref<1x40xf32>, vector<16xf32>
 // CHECK:   vector.load %[[XB]][%{{.+}}, %{{.+}}] : memref<1x40xf32>, vector<16xf32>

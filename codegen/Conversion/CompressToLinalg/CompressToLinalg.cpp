@@ -162,12 +162,11 @@ struct LowerSparseLinear
       const WeightSlot *blockIndices = layout.lookup(getBlockIndicesSlot(name));
       if (!blockIndices)
         return failure();
-      Value product = buildSparseBlockProduct(
-          b, op.getLoc(), op.getInput(), weights, *blockValues, *blockIndices,
-          op.getType(), weight.getTensorType().getDimSize(1));
-      product.getDefiningOp()->setAttr(
-          kParallelWorkAttr, b.getI64IntegerAttr(weight.getNonZeros()));
-      b.replaceOp(op, product);
+      b.replaceOp(op, buildSparseBlockProduct(
+                          b, op.getLoc(), op.getInput(), weights, *blockValues,
+                          *blockIndices, op.getType(),
+                          weight.getTensorType().getDimSize(1),
+                          weight.getNonZeros()));
       return success();
     }
     const WeightSlot *values = layout.lookup(getValuesSlot(name));

@@ -200,39 +200,23 @@ Value tlmc::buildGroupedQuantizedProduct(OpBuilder &b, Location loc,
                                          const WeightSlot &scales,
                                          const WeightSlot *zeros,
                                          RankedTensorType resultType) {
-  auto inputType = cast<RankedTensorType>(input.getType());
   Value valuesView = viewWeightSlot(b, loc, weights, values);
   Value scalesView = viewWeightSlot(b, loc, weights, scales);
   Value zerosView = zeros ? viewWeightSlot(b, loc, weights, *zeros) : Value();
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{resultType}, ValueRange{},
-      ValueRange{tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                         b.getF32Type())},
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                    utils::IteratorType::parallel},
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        // The input as a buffer, taken inside the body so bufferization
-        // sees the tensor read here (see SparseBlockProduct.cpp).
-        Value x = bufferization::ToBufferOp::create(
-            nb, nl,
-            MemRefType::get(inputType.getShape(), inputType.getElementType()),
-            input, /*read_only=*/true);
+  return buildRowProduct(
+      b, loc, input, resultType, weight.getTensorType().getNumElements(),
+      [&](OpBuilder &nb, Location nl, Value x, Value token, Value row) {
         GroupEmitter emitter{nb,
                              nl,
                              x,
                              valuesView,
                              scalesView,
                              zerosView,
-                             linalg::IndexOp::create(nb, nl, 0),
-                             linalg::IndexOp::create(nb, nl, 1),
+                             token,
+                             row,
                              int64_t(weight.getGroupSize()),
                              weight.getColumns(),
                              weight.getBits() == 4};
-        linalg::YieldOp::create(nb, nl, emitter.emit());
+        return emitter.emit();
       });
-  generic->setAttr(kParallelRowsAttr, b.getUnitAttr());
-  generic->setAttr(kParallelWorkAttr,
-                   b.getI64IntegerAttr(weight.getTensorType().getNumElements()));
-  return generic.getResult(0);
 }

@@ -95,38 +95,21 @@ Value tlmc::buildSparseBlockProduct(OpBuilder &b, Location loc, Value input,
                                     Value weights, const WeightSlot &values,
                                     const WeightSlot &indices,
                                     RankedTensorType resultType,
-                                    int64_t features) {
-  auto inputType = cast<RankedTensorType>(input.getType());
+                                    int64_t features, int64_t nonZeros) {
   Value valuesView = viewWeightSlot(b, loc, weights, values);
   Value indicesView = viewWeightSlot(b, loc, weights, indices);
   int64_t fullBlocks = features / kSparseBlockFeatures;
   int64_t tail = features % kSparseBlockFeatures;
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{resultType}, ValueRange{},
-      ValueRange{tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                         b.getF32Type())},
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                    utils::IteratorType::parallel},
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        Value token = linalg::IndexOp::create(nb, nl, 0);
-        Value row = linalg::IndexOp::create(nb, nl, 1);
-        // The input as a buffer, taken inside the body: bufferization then
-        // sees the tensor read here, not earlier, and keeps it alive until
-        // every product that reads it has run.
-        Value inputBuffer = bufferization::ToBufferOp::create(
-            nb, nl,
-            MemRefType::get(inputType.getShape(), inputType.getElementType()),
-            input, /*read_only=*/true);
-        BlockEmitter top(nb, nl, inputBuffer, valuesView, indicesView, token,
-                         row);
+  return buildRowProduct(
+      b, loc, input, resultType, nonZeros,
+      [&](OpBuilder &nb, Location nl, Value x, Value token, Value row) {
+        BlockEmitter top(nb, nl, x, valuesView, indicesView, token, row);
         auto loop = scf::ForOp::create(
             nb, nl, arith::ConstantIndexOp::create(nb, nl, 0),
             arith::ConstantIndexOp::create(nb, nl, fullBlocks),
             arith::ConstantIndexOp::create(nb, nl, 1), ValueRange{top.zeros()},
             [&](OpBuilder &lb, Location ll, Value block, ValueRange acc) {
-              BlockEmitter in(lb, ll, inputBuffer, valuesView, indicesView,
-                              token, row);
+              BlockEmitter in(lb, ll, x, valuesView, indicesView, token, row);
               scf::YieldOp::create(
                   lb, ll, in.emitBlock(block, acc[0], kSparseBlockFeatures));
             });
@@ -134,11 +117,9 @@ Value tlmc::buildSparseBlockProduct(OpBuilder &b, Location loc, Value input,
         if (tail)
           acc = top.emitBlock(arith::ConstantIndexOp::create(nb, nl, fullBlocks),
                               acc, tail);
-        Value sum = vector::ReductionOp::create(
-            nb, nl, vector::CombiningKind::ADD, acc, Value(),
-            arith::FastMathFlags::reassoc);
-        linalg::YieldOp::create(nb, nl, sum);
+        return vector::ReductionOp::create(nb, nl, vector::CombiningKind::ADD,
+                                           acc, Value(),
+                                           arith::FastMathFlags::reassoc)
+            .getResult();
       });
-  generic->setAttr(kParallelRowsAttr, b.getUnitAttr());
-  return generic.getResult(0);
 }
