@@ -18,7 +18,11 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
     - `weight_ref @w` becomes a `memref.view` of a new leading function
       argument, `%weights: memref<Nxi8>`, at the offset the weight layout
       (codegen/Target/WeightLayout.h) gives `@w`, and the `tlm.weight`
-      declarations are erased.
+      declarations are erased;
+    - `compress.quantized_linear` and `compress.sparse_linear` become
+      `linalg.generic` ops over (token, output feature) whose bodies run the
+      group-scaled quantized kernel, the CSR loop, or, with `sparse-blocks`,
+      the AVX-512 block kernel (vector ops and `llvm.call_intrinsic`).
 
     Before:
     ```mlir
