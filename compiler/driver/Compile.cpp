@@ -226,7 +226,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
                             mlir::compress::SparseWeightOp>(op);
   if (compressed || options.compression.any() || !options.reportPath.empty()) {
     llvm::json::Object report =
-        makeCompressionReport(*module, options.compression, *steps);
+        makeCompressionReport(*module, options.compression, *steps, &layout);
     if (!options.evalText.empty() && options.compression.any()) {
       auto eval = evaluateCompression(model, options);
       if (!eval)

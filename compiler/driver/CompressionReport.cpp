@@ -22,7 +22,8 @@ static std::string layerOf(llvm::StringRef name) {
 
 llvm::json::Object
 tlmc::makeCompressionReport(mlir::ModuleOp module, const CompressionOptions &o,
-                            llvm::ArrayRef<CompressionStep> steps) {
+                            llvm::ArrayRef<CompressionStep> steps,
+                            const WeightLayout *layout) {
   llvm::json::Array weights;
   std::map<std::string, std::pair<int64_t, int64_t>> layers;
   std::vector<std::string> layerOrder;
@@ -72,7 +73,14 @@ tlmc::makeCompressionReport(mlir::ModuleOp module, const CompressionOptions &o,
           llvm::formatv("sparse {0:f0}%",
                         100.0 * (1.0 - double(s.getNonZeros()) / double(count)))
               .str();
-      addEntry(op, s.getSymName(), scheme, count, s.getStorageBytes(), false);
+      // The layout codegen chose (CSR, or 32-feature blocks on AVX-512).
+      int64_t bytes = s.getStorageBytes();
+      if (layout && layout->lookup(getBlockValuesSlot(s.getSymName()))) {
+        bytes = layout->lookup(getBlockValuesSlot(s.getSymName()))->bytes +
+                layout->lookup(getBlockIndicesSlot(s.getSymName()))->bytes;
+        scheme += " (blocks)";
+      }
+      addEntry(op, s.getSymName(), scheme, count, bytes, false);
       continue;
     }
     auto q = llvm::dyn_cast<mlir::compress::QuantizedWeightOp>(op);

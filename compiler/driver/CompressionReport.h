@@ -3,6 +3,7 @@
 #ifndef TLMC_COMPILER_DRIVER_COMPRESSIONREPORT_H
 #define TLMC_COMPILER_DRIVER_COMPRESSIONREPORT_H
 
+#include "codegen/Target/WeightLayout.h"
 #include "compiler/driver/Compress.h"
 
 #include "llvm/Support/JSON.h"
@@ -11,10 +12,12 @@ namespace tlmc {
 
 /// What compression did, per weight, per layer and in total (bytes of every
 /// weight, before and after, from the attributes the passes leave), and
-/// what each of `steps` changed.
+/// what each of `steps` changed. With `layout`, sparse weights count the
+/// bytes of the layout codegen chose for them.
 llvm::json::Object makeCompressionReport(mlir::ModuleOp module,
                                          const CompressionOptions &options,
-                                         llvm::ArrayRef<CompressionStep> steps);
+                                         llvm::ArrayRef<CompressionStep> steps,
+                                         const WeightLayout *layout = nullptr);
 
 /// The report as a table.
 void printCompressionReport(llvm::raw_ostream &os,
