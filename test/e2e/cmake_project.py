@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""examples/cmake-project builds against this build tree.
+
+A separate CMake project finds tlmc (find_package(TLMC CONFIG) with
+TLMC_DIR), compiles stories260K during its own build (tlmc_add_model, the
+weights embedded) and links a 60-line app on the runtime's C API. Its greedy
+story must be the golden one, character for character; a rebuild with
+nothing changed must not run tlmc again; a missing model is a configure
+error, not a broken build.
+"""
+import argparse
+import os
+import shutil
+
+from e2e_common import Results, require, run
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--build", required=True, help="tlmc's build directory")
+    p.add_argument("--source", required=True, help="tlmc's source directory")
+    p.add_argument("--shared", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    model = os.path.join(a.shared, "models", "stories260K", "stories260K.bin")
+    golden = os.path.join(a.shared, "golden", "stories260K")
+    require(model, "stories260K")
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    res = Results()
+    project = os.path.join(a.source, "examples", "cmake-project")
+    out = os.path.join(a.work, "build")
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    r = run(["cmake", "-S", project, "-B", out, *generator,
+             f"-DTLMC_DIR={a.build}", f"-DSTORY_MODEL={model}"])
+    if not res.check(r.returncode == 0, "configures", r.stdout + r.stderr):
+        res.finish()
+    r = run(["cmake", "--build", out])
+    if not res.check(r.returncode == 0, "builds (tlmc runs in the build)",
+                     r.stdout + r.stderr):
+        res.finish()
+    res.check("tlmc: compiling" in r.stdout, "the model was compiled by the "
+              "build")
+    story = os.path.join(out, "story")
+    res.check(not os.path.exists(os.path.join(out, "stories.tlmw")),
+              "weights embedded: no container beside the app")
+    for case in ("once", "mom"):
+        with open(os.path.join(golden, case + ".prompt")) as f:
+            prompt = f.read()
+        with open(os.path.join(golden, case + ".txt")) as f:
+            want = f.read().rstrip("\n")
+        got = run([story, prompt])
+        res.check(got.returncode == 0 and got.stdout.rstrip("\n") == want,
+                  f"{case}: the golden story", got.stdout[-200:] + got.stderr)
+    r = run(["cmake", "--build", out])
+    res.check(r.returncode == 0 and "tlmc: compiling" not in r.stdout,
+              "a rebuild with nothing changed does not recompile the model")
+    bad = os.path.join(a.work, "bad")
+    r = run(["cmake", "-S", project, "-B", bad, *generator,
+             f"-DTLMC_DIR={a.build}"])
+    res.check(r.returncode != 0 and "set STORY_MODEL" in r.stderr,
+              "no model: a configure error that says what to set")
+    res.finish()
+
+
+if __name__ == "__main__":
+    main()
