@@ -31,6 +31,14 @@ def main():
     project = os.path.join(a.source, "examples", "cmake-project")
     out = os.path.join(a.work, "build")
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    # The compilers tlmc's build used (its runtime library is theirs).
+    with open(os.path.join(a.build, "CMakeCache.txt")) as f:
+        for line in f:
+            for lang in ("C", "CXX"):
+                key = f"CMAKE_{lang}_COMPILER:"
+                if line.startswith(key):
+                    generator.append(f"-DCMAKE_{lang}_COMPILER=" +
+                                     line.split("=", 1)[1].strip())
     r = run(["cmake", "-S", project, "-B", out, *generator,
              f"-DTLMC_DIR={a.build}", f"-DSTORY_MODEL={model}"])
     if not res.check(r.returncode == 0, "configures", r.stdout + r.stderr):
