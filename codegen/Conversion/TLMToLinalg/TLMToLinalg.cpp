@@ -389,11 +389,10 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     arith::DivUIOp::create(b, loc, h, in.index(group));
                 Value kvBase =
                     arith::MulIOp::create(b, loc, kvHead, in.index(headDim));
-                // scores[s] = q . k_s / sqrt(head_dim); track the maximum.
-                auto maxLoop = scf::ForOp::create(
-                    b, loc, c0, count, c1,
-                    ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
+                // scores[s] = q . k_s / sqrt(head_dim).
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
                       auto dot = scf::ForOp::create(
                           b, loc, c0, in.index(headDim), c1,
@@ -416,13 +415,24 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                       Value score = in.mul(dot.getResult(0), in.f32(invSqrt));
                       memref::StoreOp::create(b, loc, score, scores,
                                               ValueRange{s});
-                      // llama2.c's `if (x > max) max = x`: a compare and a
-                      // select, not maximumf's NaN-propagating sequence.
-                      Value greater = arith::CmpFOp::create(
-                          b, loc, arith::CmpFPredicate::OGT, score, iter[0]);
-                      Value m = arith::SelectOp::create(b, loc, greater, score,
-                                                        iter[0]);
-                      scf::YieldOp::create(b, loc, m);
+                      scf::YieldOp::create(b, loc);
+                    });
+                // Their maximum, in a loop of its own: a maximum is exact in
+                // any order, so this one vectorizes (llama2.c's serial
+                // `if (x > max)` chain is what the scores loop was bound by).
+                auto maxLoop = scf::ForOp::create(
+                    b, loc, c0, count, c1,
+                    ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
+                      Value x =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      scf::YieldOp::create(
+                          b, loc,
+                          arith::MaxNumFOp::create(
+                              b, loc, iter[0], x,
+                              arith::FastMathFlags::nnan |
+                                  arith::FastMathFlags::nsz)
+                              .getResult());
                     });
                 Value maxScore = maxLoop.getResult(0);
                 // scores[s] = exp(scores[s] - max); sum them.
