@@ -32,6 +32,9 @@ mlir::Value loadWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value viewWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value weights, const WeightSlot &slot);
 
+/// tlm.attention -> scf loops on its caches (AttentionLowering.cpp).
+void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns);
+
 /// A product written out by hand: a linalg.generic over (token, output
 /// feature), marked for row threading with `work` multiply-adds per token,
 /// whose body is `body(builder, loc, inputBuffer, token, row)` -> the

@@ -1,0 +1,213 @@
+//===- AttentionLowering.cpp - tlm.attention as loops on its caches -*- C++ -*-===//
+//
+// Causal grouped-query attention as scf loops on buffers: the new keys and
+// values are appended to the caches, then each new token's heads take a
+// softmax over the cached prefix and a weighted sum of values, in
+// llama2.c's order (scores, maximum, exp and sum, normalize, sum of values).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Conversion/Patterns.h"
+#include "codegen/Conversion/TLMToLinalg/Emitter.h"
+#include "dialects/tlm/IR/TLMOps.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace tlmc;
+
+namespace {
+
+/// Attention on buffers: append k/v to the caches, then for each new token
+/// and head, softmax over the cached prefix and a weighted sum of values.
+struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::AttentionOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Emitter e{b, loc};
+    auto qType = op.getQuery().getType();
+    int64_t rows = qType.getDimSize(0), width = qType.getDimSize(1);
+    int64_t heads = op.getHeads(), headDim = op.getHeadDim();
+    int64_t group = heads / op.getKvHeads();
+    int64_t kvWidth = op.getKey().getType().getDimSize(1);
+    auto cacheType = op.getKeyCache().getType();
+    int64_t capacity = cacheType.getDimSize(1);
+    auto bufferOf = [&](Value tensor) {
+      auto t = cast<RankedTensorType>(tensor.getType());
+      return bufferization::ToBufferOp::create(
+          b, loc, MemRefType::get(t.getShape(), t.getElementType()), tensor,
+          /*read_only=*/true);
+    };
+    Value q = bufferOf(op.getQuery()), k = bufferOf(op.getKey()),
+          v = bufferOf(op.getValue());
+    Value kc = op.getKeyCache(), vc = op.getValueCache();
+    Value out = memref::AllocOp::create(
+        b, loc, MemRefType::get({rows, width}, b.getF32Type()));
+    Value scores = memref::AllocOp::create(
+        b, loc, MemRefType::get({capacity}, b.getF32Type()));
+    Value c0 = e.index(0), c1 = e.index(1);
+    Value layer = e.index(op.getLayer());
+    Value pos = op.getPos();
+
+    // Append this call's keys and values at positions pos + t.
+    scf::ForOp::create(
+        b, loc, c0, e.index(rows), c1, ValueRange{},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+          Value p = arith::AddIOp::create(b, loc, pos, t);
+          scf::ForOp::create(
+              b, loc, c0, e.index(kvWidth), c1, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+                Value kv = memref::LoadOp::create(b, loc, k, ValueRange{t, j});
+                memref::StoreOp::create(b, loc, kv, kc,
+                                        ValueRange{layer, p, j});
+                Value vv = memref::LoadOp::create(b, loc, v, ValueRange{t, j});
+                memref::StoreOp::create(b, loc, vv, vc,
+                                        ValueRange{layer, p, j});
+                scf::YieldOp::create(b, loc);
+              });
+          scf::YieldOp::create(b, loc);
+        });
+
+    float invSqrt = 1.0f / std::sqrt(float(headDim));
+    scf::ForOp::create(
+        b, loc, c0, e.index(rows), c1, ValueRange{},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+          Emitter in{b, loc};
+          Value last = arith::AddIOp::create(b, loc, pos, t);
+          Value count = arith::AddIOp::create(b, loc, last, c1);
+          scf::ForOp::create(
+              b, loc, c0, in.index(heads), c1, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value h, ValueRange) {
+                Emitter in{b, loc};
+                Value qBase = arith::MulIOp::create(b, loc, h, in.index(headDim));
+                Value kvHead =
+                    arith::DivUIOp::create(b, loc, h, in.index(group));
+                Value kvBase =
+                    arith::MulIOp::create(b, loc, kvHead, in.index(headDim));
+                // scores[s] = q . k_s / sqrt(head_dim).
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                      Emitter in{b, loc};
+                      auto dot = scf::ForOp::create(
+                          b, loc, c0, in.index(headDim), c1,
+                          ValueRange{in.f32(0.0)},
+                          [&](OpBuilder &b, Location loc, Value i,
+                              ValueRange acc) {
+                            Emitter in{b, loc};
+                            Value qi = memref::LoadOp::create(
+                                b, loc, q,
+                                ValueRange{t, arith::AddIOp::create(b, loc,
+                                                                    qBase, i)});
+                            Value ki = memref::LoadOp::create(
+                                b, loc, kc,
+                                ValueRange{layer, s,
+                                           arith::AddIOp::create(b, loc, kvBase,
+                                                                 i)});
+                            scf::YieldOp::create(
+                                b, loc, in.add(acc[0], in.mul(qi, ki)));
+                          });
+                      Value score = in.mul(dot.getResult(0), in.f32(invSqrt));
+                      memref::StoreOp::create(b, loc, score, scores,
+                                              ValueRange{s});
+                      scf::YieldOp::create(b, loc);
+                    });
+                // Their maximum, in a loop of its own: a maximum is exact in
+                // any order, so this one vectorizes (llama2.c's serial
+                // `if (x > max)` chain is what the scores loop was bound by).
+                auto maxLoop = scf::ForOp::create(
+                    b, loc, c0, count, c1,
+                    ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
+                      Value x =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      scf::YieldOp::create(
+                          b, loc,
+                          arith::MaxNumFOp::create(
+                              b, loc, iter[0], x,
+                              arith::FastMathFlags::nnan |
+                                  arith::FastMathFlags::nsz)
+                              .getResult());
+                    });
+                Value maxScore = maxLoop.getResult(0);
+                // scores[s] = exp(scores[s] - max); sum them.
+                auto sumLoop = scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{in.f32(0.0)},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+                      Emitter in{b, loc};
+                      Value x =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      Value ex = math::ExpOp::create(b, loc, in.sub(x, maxScore));
+                      memref::StoreOp::create(b, loc, ex, scores, ValueRange{s});
+                      scf::YieldOp::create(b, loc, in.add(acc[0], ex));
+                    });
+                Value sum = sumLoop.getResult(0);
+                // scores[s] /= sum, once per position (as llama2.c does).
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                      Emitter in{b, loc};
+                      Value x =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      memref::StoreOp::create(b, loc, in.div(x, sum), scores,
+                                              ValueRange{s});
+                      scf::YieldOp::create(b, loc);
+                    });
+                // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
+                // order (the reference's rounding) and the head's hd
+                // outputs side by side, so the inner loop is contiguous.
+                scf::ForOp::create(
+                    b, loc, c0, in.index(headDim), c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+                      memref::StoreOp::create(
+                          b, loc, Emitter{b, loc}.f32(0.0), out,
+                          ValueRange{t, arith::AddIOp::create(b, loc, qBase, i)});
+                      scf::YieldOp::create(b, loc);
+                    });
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                      Value a =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                      scf::ForOp::create(
+                          b, loc, c0, in.index(headDim), c1, ValueRange{},
+                          [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+                            Emitter in{b, loc};
+                            Value col = arith::AddIOp::create(b, loc, qBase, i);
+                            Value vs = memref::LoadOp::create(
+                                b, loc, vc,
+                                ValueRange{layer, s,
+                                           arith::AddIOp::create(b, loc, kvBase,
+                                                                 i)});
+                            Value o = memref::LoadOp::create(
+                                b, loc, out, ValueRange{t, col});
+                            memref::StoreOp::create(b, loc,
+                                                    in.add(o, in.mul(a, vs)),
+                                                    out, ValueRange{t, col});
+                            scf::YieldOp::create(b, loc);
+                          });
+                      scf::YieldOp::create(b, loc);
+                    });
+                scf::YieldOp::create(b, loc);
+              });
+          scf::YieldOp::create(b, loc);
+        });
+    Value result = bufferization::ToTensorOp::create(
+        b, loc, op.getType(), out, /*restrict=*/true, /*writable=*/true);
+    b.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void tlmc::populateAttentionLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerAttention>(patterns.getContext());
+}
