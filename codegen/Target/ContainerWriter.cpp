@@ -6,6 +6,7 @@
 #include "dialects/tlm/IR/WeightStore.h"
 
 #include "runtime/include/tlm/container.h"
+#include "runtime/include/tlm/tlm.h"
 #include "runtime/schema/tlmw_generated.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -191,7 +192,7 @@ llvm::Expected<Container> tlmc::buildContainer(ModuleOp module,
   auto tensorVector = fb.CreateVector(tensors);
 
   fbc::ModelBuilder model(fb);
-  model.add_abi_version(1);
+  model.add_abi_version(TLM_ABI_VERSION);
   model.add_fingerprint(fingerprint);
   model.add_prefill_chunk(plan.prefillChunk);
   model.add_config(cfg);

@@ -1,6 +1,7 @@
 //===- EmitObject.cpp - LLVM dialect to a native object file -----------*- C++ -*-===//
 
 #include "codegen/Target/EmitObject.h"
+#include "runtime/include/tlm/tlm.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/Constants.h"
@@ -24,7 +25,8 @@ static llvm::Error addDescriptor(llvm::Module &module,
   auto fn = [&](llvm::StringRef name) -> llvm::Constant * {
     return module.getFunction(name);
   };
-  if (!fn(d.decodeSymbol) || !fn(d.prefillSymbol))
+  if (!fn(d.decodeSymbol) || !fn(d.prefillSymbol) ||
+      !fn(d.prefillLastSymbol))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal error: entry points missing");
   llvm::Constant *container = llvm::ConstantPointerNull::get(ptr);
@@ -40,15 +42,16 @@ static llvm::Error addDescriptor(llvm::Module &module,
     container = global;
   }
   auto *type = llvm::StructType::get(
-      ctx, {i32, i32, i64, i64, i64, ptr, ptr, ptr, i64});
+      ctx, {i32, i32, i64, i64, i64, ptr, ptr, ptr, i64, ptr});
   auto *init = llvm::ConstantStruct::get(
-      type, {llvm::ConstantInt::get(i32, 1), // TLM_ABI_VERSION
+      type, {llvm::ConstantInt::get(i32, TLM_ABI_VERSION),
              llvm::ConstantInt::get(i32, d.prefillChunk),
              llvm::ConstantInt::get(i64, d.fingerprint),
              llvm::ConstantInt::get(i64, d.arenaBytes),
              llvm::ConstantInt::get(i64, d.weightsBytes), fn(d.decodeSymbol),
              fn(d.prefillSymbol), container,
-             llvm::ConstantInt::get(i64, d.embeddedContainer.size())});
+             llvm::ConstantInt::get(i64, d.embeddedContainer.size()),
+             fn(d.prefillLastSymbol)});
   auto *descriptor = new llvm::GlobalVariable(
       module, type, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
       init, d.symbol);

@@ -17,7 +17,7 @@ namespace tlmc {
 struct ModelDescriptor {
   /// Symbol of the descriptor (`<name>_model`).
   std::string symbol;
-  std::string decodeSymbol, prefillSymbol;
+  std::string decodeSymbol, prefillSymbol, prefillLastSymbol;
   uint32_t prefillChunk = 0;
   uint64_t fingerprint = 0;
   uint64_t arenaBytes = 0;

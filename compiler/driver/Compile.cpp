@@ -88,6 +88,10 @@ void {14}_decode(const uint8_t *weights, uint8_t *arena,
 void {14}_prefill(const uint8_t *weights, uint8_t *arena,
                   const int32_t *tokens, int64_t pos, float *logits,
                   void *ctx);
+/* prefill, writing the logits of the last of its tokens only. */
+void {14}_prefill_last(const uint8_t *weights, uint8_t *arena,
+                       const int32_t *tokens, int64_t pos, float *logits,
+                       void *ctx);
 
 #ifdef __cplusplus
 }
@@ -199,6 +203,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   descriptor.symbol = name + "_model";
   descriptor.decodeSymbol = name + "_decode";
   descriptor.prefillSymbol = name + "_prefill";
+  descriptor.prefillLastSymbol = name + "_prefill_last";
   descriptor.prefillChunk = plan.prefillChunk;
   descriptor.fingerprint = container->fingerprint;
   descriptor.arenaBytes = plan.arenaBytes;

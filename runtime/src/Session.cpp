@@ -94,7 +94,7 @@ extern "C" tlm_status tlm_session_open(const tlm_model *model,
                 "model and session pointers are required");
   *out = nullptr;
   if (model->abi_version != TLM_ABI_VERSION || !model->decode ||
-      !model->prefill)
+      !model->prefill || !model->prefill_last)
     return fail(error, errorSize, TLM_ERR_MISMATCH,
                 "compiled model ABI %u, runtime ABI %u", model->abi_version,
                 TLM_ABI_VERSION);
@@ -247,13 +247,22 @@ extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
                   tokens[i], i, c.vocab);
   size_t vocab = size_t(c.vocab), chunk = c.prefill_chunk;
   size_t i = 0;
-  // Whole chunks through prefill, the rest one token at a time.
+  // Whole chunks through prefill, the rest one token at a time. Without
+  // `logitsOut` only the last token's logits are ever read: prefill_last
+  // skips the classifier for the others.
   while (chunk > 1 && count - i >= chunk) {
+    if (!logitsOut) {
+      s->model->prefill_last(s->weights, s->arena, tokens + i, s->pos,
+                             s->logits, s->pool);
+      s->lastRow = 0;
+      s->pos += uint32_t(chunk);
+      i += chunk;
+      continue;
+    }
     s->model->prefill(s->weights, s->arena, tokens + i, s->pos, s->logits,
                       s->pool);
-    if (logitsOut)
-      std::memcpy(logitsOut + i * vocab, s->logits,
-                  sizeof(float) * chunk * vocab);
+    std::memcpy(logitsOut + i * vocab, s->logits,
+                sizeof(float) * chunk * vocab);
     s->lastRow = uint32_t(chunk - 1);
     s->pos += uint32_t(chunk);
     i += chunk;

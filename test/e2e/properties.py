@@ -3,7 +3,8 @@
 
 - perplexity of fp32 stories260K on ../shared/eval/tinystories-style.txt is
   4.1268 +- 0.001 (llama2.c's protocol: paragraphs from position 0 with BOS);
-- prefilling a prompt gives the same logits as feeding it one decode step at
+- prefilling a prompt (also exactly one chunk, whose last logits come from
+  prefill_last) gives the same logits as feeding it one decode step at
   a time;
 - the results are identical for 1, 2 and 3 threads;
 - --embed-weights makes a binary that runs with no container file;
@@ -61,6 +62,33 @@ def main():
               f"prefill logits equal decode-step logits (max |diff| {diff:.1e})")
     res.check(r1.stdout == r2.stdout, "prefill and decode steps generate "
               "the same tokens")
+
+    # A prompt of exactly one chunk: its last token's logits come from
+    # prefill_last (the classifier on that token only), not a decode step.
+    words = LONG_PROMPT.split()
+    exact = None
+    for n in range(1, len(words) + 1):
+        text = " ".join(words[:n])
+        r = run([exe, "-p", text, "-n", "40", "--temp", "0", "--tokens"])
+        count = len(r.stdout.splitlines()[-2].split()) - 1 if r.stdout else 0
+        if count == 16:
+            exact = text
+            break
+        if count > 16:
+            break
+    if res.check(exact is not None, "a prompt of exactly 16 tokens exists"):
+        last, steps = (os.path.join(a.work, n) for n in ("last", "steps"))
+        r1 = run([exe, "-p", exact, "-n", "40", "--temp", "0", "--tokens",
+                  "--logits", last])
+        r2 = run([exe, "-p", exact, "-n", "40", "--temp", "0", "--tokens",
+                  "--logits", steps, "--no-prefill"])
+        x, y = read_floats(last), read_floats(steps)
+        diff = max(abs(u - v) for u, v in zip(x, y)) if x and y else 1e9
+        res.check(len(x) == len(y) == 512 and diff <= 1e-5,
+                  f"prefill_last logits equal decode-step logits (max |diff| "
+                  f"{diff:.1e})")
+        res.check(r1.stdout == r2.stdout, "a one-chunk prompt generates the "
+                  "same tokens either way")
 
     # Threads: prefill chunks and the classifier run as parallel kernels
     # (tlm-parallelize-rows); every output is computed by one thread.

@@ -5,6 +5,7 @@
 #include "dialects/tlm/IR/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 
@@ -61,11 +62,14 @@ public:
   GraphEmitter(OpBuilder &b, Location loc, const ImportedModel &model)
       : b(b), loc(loc), model(model), c(model.config) {}
 
-  void emit(StringRef name, int64_t tokens) {
+  /// One entry point over `tokens` tokens; with `lastOnly`, logits for
+  /// the last token alone (what generation needs after a prompt chunk).
+  void emit(StringRef name, int64_t tokens, bool lastOnly = false) {
     auto f32 = b.getF32Type();
     auto cacheType =
         MemRefType::get({c.layers, c.context, c.kvHeads * c.headDim}, f32);
-    auto logitsType = RankedTensorType::get({tokens, c.vocab}, f32);
+    auto logitsType =
+        RankedTensorType::get({lastOnly ? 1 : tokens, c.vocab}, f32);
     auto fnType = b.getFunctionType(
         {RankedTensorType::get({tokens}, b.getI32Type()), b.getIndexType(),
          cacheType, cacheType},
@@ -83,6 +87,13 @@ public:
                                        weight("token_embd"));
     for (int64_t l = 0; l < c.layers; ++l)
       x = emitBlock(x, l);
+    if (lastOnly && tokens > 1) {
+      x = tensor::ExtractSliceOp::create(
+          b, loc, RankedTensorType::get({1, c.dim}, f32), x, ValueRange{},
+          ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr({tokens - 1, 0}),
+          b.getDenseI64ArrayAttr({1, c.dim}), b.getDenseI64ArrayAttr({1, 1}));
+      rows = 1;
+    }
     Value h = norm(x, "output_norm");
     Value logits =
         linear(h, c.tiedEmbeddings ? "token_embd" : "output", c.vocab);
@@ -148,6 +159,8 @@ private:
 OwningOpRef<ModuleOp> tlmc::buildModule(MLIRContext &context,
                                         const ImportedModel &model,
                                         const GraphOptions &options) {
+  context.loadDialect<tlm::TLMDialect, func::FuncDialect,
+                      memref::MemRefDialect, tensor::TensorDialect>();
   Location loc = FileLineColLoc::get(&context, model.path, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   module->getOperation()->setAttr(tlm::TLMDialect::getConfigAttrName(),
@@ -160,7 +173,8 @@ OwningOpRef<ModuleOp> tlmc::buildModule(MLIRContext &context,
     declareWeight(b, loc, *model.findTensor(name));
   GraphEmitter emitter(b, loc, model);
   emitter.emit("decode", 1);
-  emitter.emit("prefill",
-               std::min(options.prefillChunk, model.config.context));
+  int64_t chunk = std::min(options.prefillChunk, model.config.context);
+  emitter.emit("prefill", chunk);
+  emitter.emit("prefill_last", chunk, /*lastOnly=*/true);
   return module;
 }

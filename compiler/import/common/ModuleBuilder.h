@@ -16,12 +16,13 @@ struct GraphOptions {
 };
 
 /// Builds the module for `model`: `#tlm.config` on the module, one
-/// `tlm.weight` per tensor (bytes shared with `model`, not copied), and two
+/// `tlm.weight` per tensor (bytes shared with `model`, not copied), and three
 /// entry points over the same graph:
-///   func.func @decode(tensor<1xi32>, index, kcache, vcache) -> logits
-///   func.func @prefill(tensor<Cxi32>, index, kcache, vcache) -> logits
+///   func.func @decode(tensor<1xi32>, index, kcache, vcache) -> 1 x vocab
+///   func.func @prefill(tensor<Cxi32>, index, kcache, vcache) -> C x vocab
+///   func.func @prefill_last(tensor<Cxi32>, ...) -> 1 x vocab (last token)
 /// where the caches are memref<layers x context x kv_dim x f32>.
-/// The context must have the tlm, func and memref dialects loaded.
+/// Loads the dialects it builds with (tlm, func, memref, tensor).
 mlir::OwningOpRef<mlir::ModuleOp> buildModule(mlir::MLIRContext &context,
                                               const ImportedModel &model,
                                               const GraphOptions &options = {});

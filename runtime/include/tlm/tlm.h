@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define TLM_ABI_VERSION 1
+#define TLM_ABI_VERSION 2
 
 typedef enum tlm_status {
   TLM_OK = 0,
@@ -69,6 +69,7 @@ typedef struct tlm_model {
   tlm_entry_fn prefill;   /* prefill_chunk tokens */
   const uint8_t *embedded_container; /* non-NULL with --embed-weights */
   uint64_t embedded_container_bytes;
+  tlm_entry_fn prefill_last; /* prefill_chunk tokens, logits of the last */
 } tlm_model;
 
 /** The model's configuration, as the container records it. */
@@ -119,7 +120,8 @@ uint32_t tlm_position(const tlm_session *session);
 /** Runs `count` tokens at the next positions: whole prefill chunks, then
  *  single decode steps. With `logits_out` (count x vocab floats) every
  *  position's logits are written there; the last position's are always
- *  available from tlm_logits(). */
+ *  available from tlm_logits(). Without it, chunks skip the classifier for
+ *  all but their last token (the model's prefill_last). */
 tlm_status tlm_eval(tlm_session *session, const int32_t *tokens, size_t count,
                     float *logits_out);
 

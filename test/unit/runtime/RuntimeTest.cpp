@@ -64,6 +64,7 @@ Fixture makeFixture(const TokenizerData &tokenizer, uint64_t seed = 9) {
   f.model.weights_bytes = layout.totalBytes;
   f.model.decode = fakeEntry;
   f.model.prefill = fakeEntry;
+  f.model.prefill_last = fakeEntry;
   return f;
 }
 
