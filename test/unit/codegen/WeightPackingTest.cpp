@@ -49,16 +49,24 @@ protected:
 /// Nibble k of a row in feature order is k % 16; a row of 40 features is a
 /// chunk of 32 and a short chunk of 8.
 TEST_F(WeightPacking, SplitNibbles) {
+  // A symmetric int4 weight, one row of `columns` in groups of 32.
+  auto parseInt4Row = [&](int columns, const std::vector<uint8_t> &packed) {
+    int groups = (columns + 31) / 32;
+    return parse("compress.quantized_weight @w : tensor<1x" +
+                 std::to_string(columns) +
+                 "xf32> {bits = 4 : i64, group_size = 32 : i64, symmetric = "
+                 "true} values = dense_resource<v> : tensor<1x" +
+                 std::to_string(packed.size()) +
+                 "xi8> scales = dense_resource<s> : tensor<1x" +
+                 std::to_string(groups) +
+                 "xf32>\n{-#\n dialect_resources: { builtin: { v: " +
+                 hexBlob(packed) + ", s: " +
+                 hexBlob(std::vector<float>(groups, 1.0f)) + " } }\n#-}\n");
+  };
   std::vector<uint8_t> packed(20);
   for (int k = 0; k < 40; ++k)
     packed[k / 2] |= uint8_t((k % 16) << (k % 2 ? 4 : 0));
-  auto module = parse(
-      "compress.quantized_weight @w : tensor<1x40xf32> {bits = 4 : i64, "
-      "group_size = 32 : i64, symmetric = true} values = dense_resource<v> : "
-      "tensor<1x20xi8> scales = dense_resource<s> : tensor<1x2xf32>\n"
-      "{-#\n dialect_resources: { builtin: { v: " +
-      hexBlob(packed) + ", s: " + hexBlob(std::vector<float>{1, 1}) +
-      " } }\n#-}\n");
+  auto module = parseInt4Row(40, packed);
   ASSERT_TRUE(module);
   auto weight = *module->getOps<compress::QuantizedWeightOp>().begin();
   ASSERT_TRUE(hasSplitNibbleLayout(weight));
@@ -73,14 +81,7 @@ TEST_F(WeightPacking, SplitNibbles) {
     EXPECT_EQ(out[16 + j] >> 4, (36 + j) % 16) << j;
   }
   // An odd width has no split layout (the pair of its last byte is missing).
-  std::vector<uint8_t> small(17);
-  auto odd = parse(
-      "compress.quantized_weight @w : tensor<1x33xf32> {bits = 4 : i64, "
-      "group_size = 32 : i64, symmetric = true} values = dense_resource<v> : "
-      "tensor<1x17xi8> scales = dense_resource<s> : tensor<1x2xf32>\n"
-      "{-#\n dialect_resources: { builtin: { v: " +
-      hexBlob(small) + ", s: " + hexBlob(std::vector<float>{1, 1}) +
-      " } }\n#-}\n");
+  auto odd = parseInt4Row(33, std::vector<uint8_t>(17));
   ASSERT_TRUE(odd);
   EXPECT_FALSE(
       hasSplitNibbleLayout(*odd->getOps<compress::QuantizedWeightOp>().begin()));
