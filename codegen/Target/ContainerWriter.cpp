@@ -34,23 +34,30 @@ static fbc::DType getDType(Type element) {
   return fbc::DType::F32;
 }
 
-/// Writes the bytes of a slot codegen derives from a compressed weight.
-static LogicalResult fillRepackedSlot(const WeightSlot &slot, char *dst) {
+/// Writes the bytes of a slot codegen derives from a compressed weight into
+/// `region`. A sparse weight's values and indices come from one packing,
+/// written with the values slot.
+static LogicalResult fillRepackedSlot(const WeightLayout &layout,
+                                      const WeightSlot &slot,
+                                      std::vector<char> &region) {
   int64_t count = slot.storedType.getNumElements();
+  char *dst = region.data() + slot.offset;
   switch (slot.repack) {
-  case WeightSlot::Repack::SparseBlockValues:
-  case WeightSlot::Repack::SparseBlockIndices: {
-    std::vector<float> values(count);
-    std::vector<uint8_t> indices(count);
-    if (failed(packSparseBlocks(
-            cast<compress::SparseWeightOp>(slot.repackedFrom), values, indices)))
+  case WeightSlot::Repack::SparseBlockValues: {
+    auto weight = cast<compress::SparseWeightOp>(slot.repackedFrom);
+    const WeightSlot *indices =
+        layout.lookup(getBlockIndicesSlot(weight.getSymName()));
+    if (!indices)
       return failure();
-    if (slot.repack == WeightSlot::Repack::SparseBlockIndices)
-      std::memcpy(dst, indices.data(), indices.size());
-    else
-      std::memcpy(dst, values.data(), values.size() * sizeof(float));
-    return success();
+    // Slots are 64-byte aligned: the float view is aligned.
+    return packSparseBlocks(
+        weight, MutableArrayRef<float>(reinterpret_cast<float *>(dst), count),
+        MutableArrayRef<uint8_t>(
+            reinterpret_cast<uint8_t *>(region.data() + indices->offset),
+            count));
   }
+  case WeightSlot::Repack::SparseBlockIndices:
+    return success(); // written with the values
   case WeightSlot::Repack::SplitNibbles:
     return packSplitNibbles(
         cast<compress::QuantizedWeightOp>(slot.repackedFrom),
@@ -68,7 +75,7 @@ static LogicalResult fillWeights(const WeightLayout &layout,
   for (const WeightSlot &slot : layout.slots) {
     char *dst = region.data() + slot.offset;
     if (slot.repack != WeightSlot::Repack::None) {
-      if (failed(fillRepackedSlot(slot, dst)))
+      if (failed(fillRepackedSlot(layout, slot, region)))
         return failure();
       continue;
     }

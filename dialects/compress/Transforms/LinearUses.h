@@ -1,4 +1,5 @@
-//===- LinearUses.h - the linear ops that read a weight ------------*- C++ -*-===//
+//===- LinearUses.h - the linear ops that read a weight ------------*- C++
+//-*-===//
 
 #ifndef TLMC_DIALECTS_COMPRESS_TRANSFORMS_LINEARUSES_H
 #define TLMC_DIALECTS_COMPRESS_TRANSFORMS_LINEARUSES_H
@@ -35,6 +36,17 @@ void replaceLinears(tlm::WeightOp weight, StringRef replacement,
   }
   weight.erase();
 }
+
+/// The tlm.weight `linear` reads through a tlm.weight_ref, or null (also
+/// for a null `linear`).
+tlm::WeightOp getLinearWeight(tlm::LinearOp linear);
+
+/// Makes `weight` a plain f32 weight of `shape` holding `values` (a
+/// structurally pruned matrix), keeping its size before in
+/// `compress.float_bytes`, and retypes every weight_ref of it in `module`.
+/// The ops reading those refs are the caller's to retype.
+void setPrunedWeight(ModuleOp module, tlm::WeightOp weight,
+                     ArrayRef<int64_t> shape, ArrayRef<float> values);
 
 /// A dense_resource blob holding a copy of `bytes`.
 DenseResourceElementsAttr makeBlob(ShapedType type, StringRef name,

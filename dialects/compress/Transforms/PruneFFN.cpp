@@ -1,4 +1,5 @@
-//===- PruneFFN.cpp - structured pruning of FFN channels -------------*- C++ -*-===//
+//===- PruneFFN.cpp - structured pruning of FFN channels -------------*- C++
+//-*-===//
 //
 // A SwiGLU block's channel c is row c of gate and up and column c of down;
 // removing it removes exactly its contribution, so the block stays a dense
@@ -27,15 +28,6 @@ using namespace mlir::compress;
 
 namespace {
 
-/// The tlm.weight a linear reads, if it reads one through weight_ref.
-tlm::WeightOp weightOf(tlm::LinearOp linear) {
-  auto ref = linear.getWeight().getDefiningOp<tlm::WeightRefOp>();
-  if (!ref)
-    return {};
-  return SymbolTable::lookupNearestSymbolFrom<tlm::WeightOp>(ref,
-                                                             ref.getNameAttr());
-}
-
 struct Block {
   tlm::WeightOp gate, up, down;
 };
@@ -60,7 +52,8 @@ struct CompressPruneFFNPass
       auto down = dyn_cast<tlm::LinearOp>(*swiglu->getUsers().begin());
       if (!down || down.getInput() != swiglu.getResult())
         return;
-      Block b{weightOf(gate), weightOf(up), weightOf(down)};
+      Block b{getLinearWeight(gate), getLinearWeight(up),
+              getLinearWeight(down)};
       if (b.gate && b.up && b.down)
         blocks[b.gate] = b;
     });
@@ -124,27 +117,14 @@ struct CompressPruneFFNPass
   }
 
   /// Rewrites `weight` as an f32 weight of `shape` holding `values`, and
-  /// retypes every weight_ref, linear and swiglu that carries its shape.
+  /// retypes every linear and swiglu that carries its shape.
   void replaceWeight(ModuleOp module, tlm::WeightOp weight,
-                     ArrayRef<int64_t> shape, const std::vector<float> &values) {
-    OpBuilder b(weight);
-    auto type = RankedTensorType::get(shape, b.getF32Type());
-    std::string name = weight.getSymName().str();
-    auto blob = makeBlob(type, name + ".pruned",
-                         ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                                        values.size() * sizeof(float)));
-    int64_t before = weight.getStorageBytes();
-    if (auto previous = weight->getAttrOfType<IntegerAttr>(kFloatBytesAttr))
-      before = previous.getInt();
-    weight.setType(type);
-    weight.removeEncodingAttr();
-    weight.setValueAttr(blob);
-    weight->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(before));
+                     ArrayRef<int64_t> shape,
+                     const std::vector<float> &values) {
+    setPrunedWeight(module, weight, shape, values);
     auto uses = SymbolTable::getSymbolUses(weight, module);
     for (const SymbolTable::SymbolUse &use : *uses) {
-      auto ref = cast<tlm::WeightRefOp>(use.getUser());
-      ref.getResult().setType(type);
-      for (Operation *user : ref->getUsers()) {
+      for (Operation *user : use.getUser()->getUsers()) {
         auto linear = cast<tlm::LinearOp>(user);
         auto result = linear.getType();
         auto retyped = RankedTensorType::get({result.getDimSize(0), shape[0]},

@@ -1,4 +1,5 @@
-//===- PruneHeads.cpp - structured pruning of attention heads -------*- C++ -*-===//
+//===- PruneHeads.cpp - structured pruning of attention heads -------*- C++
+//-*-===//
 //
 // A query head is head_dim rows of Wq and head_dim columns of Wo; removing
 // it removes exactly its contribution to the attention output. A KV head is
@@ -30,15 +31,6 @@ using namespace mlir::compress;
 
 namespace {
 
-tlm::WeightOp weightOf(tlm::LinearOp linear) {
-  auto ref = linear ? linear.getWeight().getDefiningOp<tlm::WeightRefOp>()
-                    : tlm::WeightRefOp();
-  if (!ref)
-    return {};
-  return SymbolTable::lookupNearestSymbolFrom<tlm::WeightOp>(ref,
-                                                             ref.getNameAttr());
-}
-
 /// One attention op and the projections around it:
 ///   o(attention(rope(q(x)), rope(k(x)), v(x), caches)).
 struct Site {
@@ -59,7 +51,7 @@ FailureOr<Site> matchSite(tlm::AttentionOp attention) {
   if (attention->hasOneUse())
     s.o = dyn_cast<tlm::LinearOp>(*attention->getUsers().begin());
   for (tlm::LinearOp linear : {s.q, s.k, s.v, s.o})
-    if (!weightOf(linear) || !linear->hasOneUse())
+    if (!getLinearWeight(linear) || !linear->hasOneUse())
       return attention.emitError(
           "compress-prune-heads: expected float tlm.linear projections "
           "q, k (through tlm.rope), v and o around the attention, each used "
@@ -147,19 +139,19 @@ struct CompressPruneHeadsPass
       FailureOr<Site> site = matchSite(attention);
       if (failed(site))
         return WalkResult::interrupt();
-      layers[weightOf(site->q)].push_back(*site);
+      layers[getLinearWeight(site->q)].push_back(*site);
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
       return signalPassFailure();
     for (auto &[key, sites] : layers)
-      if (failed(prune(sites)))
+      if (failed(prune(module, sites)))
         return signalPassFailure();
     if (kvHeads > 0 && failed(narrowCaches(module)))
       return signalPassFailure();
   }
 
-  LogicalResult prune(MutableArrayRef<Site> sites) {
+  LogicalResult prune(ModuleOp module, MutableArrayRef<Site> sites) {
     Site &s = sites.front();
     int64_t heads = s.attention.getHeads(), kv = s.attention.getKvHeads();
     int64_t hd = s.attention.getHeadDim(), group = heads / kv;
@@ -171,8 +163,8 @@ struct CompressPruneHeadsPass
       return s.attention.emitError("compress-prune-heads: kv-heads must be "
                                    "in [0, ")
              << kv - 1 << "] for " << kv << " KV heads";
-    tlm::WeightOp wq = weightOf(s.q), wk = weightOf(s.k), wv = weightOf(s.v),
-                  wo = weightOf(s.o);
+    tlm::WeightOp wq = getLinearWeight(s.q), wk = getLinearWeight(s.k),
+                  wv = getLinearWeight(s.v), wo = getLinearWeight(s.o);
     auto q = tlm::decodeWeightToF32(wq), k = tlm::decodeWeightToF32(wk),
          v = tlm::decodeWeightToF32(wv), o = tlm::decodeWeightToF32(wo);
     if (failed(q) || failed(k) || failed(v) || failed(o))
@@ -193,8 +185,8 @@ struct CompressPruneHeadsPass
     // perplexity +25% vs +46% with one of four KV heads gone.)
     SmallVector<double> headScore(heads), kvScore(kv, 0.0);
     for (int64_t h = 0; h < heads; ++h) {
-      headScore[h] = rowNorm(*q, in, h * hd, hd) *
-                     columnNorm(*o, width, h * hd, hd);
+      headScore[h] =
+          rowNorm(*q, in, h * hd, hd) * columnNorm(*o, width, h * hd, hd);
       kvScore[h / group] += headScore[h];
     }
     SmallVector<int64_t> keptKV = keepHighest(kvScore, kvHeads);
@@ -206,12 +198,16 @@ struct CompressPruneHeadsPass
     }
 
     int64_t newHeads = keptHeads.size(), newKV = keptKV.size();
-    setWeight(wq, {newHeads * hd, in}, takeRowBlocks(*q, in, keptHeads, hd));
-    setWeight(wo, {wo.getTensorType().getDimSize(0), newHeads * hd},
-              takeColumnBlocks(*o, width, keptHeads, hd));
+    setPrunedWeight(module, wq, {newHeads * hd, in},
+                    takeRowBlocks(*q, in, keptHeads, hd));
+    setPrunedWeight(module, wo,
+                    {wo.getTensorType().getDimSize(0), newHeads * hd},
+                    takeColumnBlocks(*o, width, keptHeads, hd));
     if (newKV != kv) {
-      setWeight(wk, {newKV * hd, in}, takeRowBlocks(*k, in, keptKV, hd));
-      setWeight(wv, {newKV * hd, in}, takeRowBlocks(*v, in, keptKV, hd));
+      setPrunedWeight(module, wk, {newKV * hd, in},
+                      takeRowBlocks(*k, in, keptKV, hd));
+      setPrunedWeight(module, wv, {newKV * hd, in},
+                      takeRowBlocks(*v, in, keptKV, hd));
     }
     for (Site &site : sites) {
       site.q.getResult().setType(withWidth(site.q, newHeads * hd));
@@ -222,9 +218,6 @@ struct CompressPruneHeadsPass
       site.attention.getResult().setType(withWidth(site.q, newHeads * hd));
       site.attention.setHeads(newHeads);
       site.attention.setKvHeads(newKV);
-      for (auto [linear, weight] :
-           {std::pair{site.q, wq}, {site.k, wk}, {site.v, wv}, {site.o, wo}})
-        linear.getWeight().setType(weight.getTensorType());
     }
     numHeads += heads - newHeads;
     numKVHeads += kv - newKV;
@@ -251,29 +244,13 @@ struct CompressPruneHeadsPass
         auto shape = llvm::to_vector(type.getShape());
         shape[2] = width;
         arg.setType(MemRefType::get(shape, type.getElementType()));
-        fn.setType(FunctionType::get(
-            fn.getContext(), fn.getBody().front().getArgumentTypes(),
-            fn.getResultTypes()));
+        fn.setType(FunctionType::get(fn.getContext(),
+                                     fn.getBody().front().getArgumentTypes(),
+                                     fn.getResultTypes()));
       }
       return WalkResult::advance();
     });
     return failure(walk.wasInterrupted());
-  }
-
-  void setWeight(tlm::WeightOp weight, ArrayRef<int64_t> shape,
-                 const std::vector<float> &values) {
-    OpBuilder b(weight);
-    auto type = RankedTensorType::get(shape, b.getF32Type());
-    int64_t before = weight.getStorageBytes();
-    if (auto earlier = weight->getAttrOfType<IntegerAttr>(kFloatBytesAttr))
-      before = earlier.getInt();
-    weight.setType(type);
-    weight.removeEncodingAttr();
-    weight.setValueAttr(makeBlob(
-        type, (weight.getSymName() + ".pruned").str(),
-        ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                       values.size() * sizeof(float))));
-    weight->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(before));
   }
 };
 
