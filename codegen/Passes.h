@@ -33,6 +33,20 @@ constexpr llvm::StringLiteral kParallelRowsAttr = "tlmc.parallel_rows";
 /// multiply-adds per row of its input.
 constexpr llvm::StringLiteral kParallelWorkAttr = "tlmc.parallel_work";
 
+/// On a layer function (tlm-share-layers): the layer whose weight names it
+/// uses; on a call of one: the layer it computes, whose weights it gets.
+constexpr llvm::StringLiteral kLayerAttr = "tlmc.layer";
+
+/// On a layer function: keep LLVM from inlining it (emitObjectFile applies
+/// it; func-to-llvm does not carry func.func's unknown attributes over).
+constexpr llvm::StringLiteral kNoInlineAttr = "tlmc.no_inline";
+
+/// The layer N of a weight named "blk.N.<rest>", if it is one.
+std::optional<int64_t> getWeightLayer(llvm::StringRef name);
+
+/// "blk.N.<rest>" as "blk.<layer>.<rest>"; other names unchanged.
+std::string renameWeightLayer(llvm::StringRef name, int64_t layer);
+
 /// Name of the function attribute carrying an entry point's arena size.
 constexpr llvm::StringLiteral kArenaBytesAttr = "tlmc.arena_bytes";
 

@@ -5,6 +5,53 @@
 
 include "mlir/Pass/PassBase.td"
 
+def TLMShareLayers : Pass<"tlm-share-layers", "mlir::ModuleOp"> {
+  let summary = "Outline each layer into a function shared by identical layers";
+  let description = [{
+    Runs first in the lowering, after every compression pass. An entry point
+    as imported runs every layer inline, so LLVM would optimize one copy per
+    layer and entry point. This pass splits each entry point's body into
+    layer runs (the ops that read the weights `blk.N.*`, the attention of
+    layer N, and the ops computed only from those), outlines each run into
+    a private function, and gives runs that are identical up to the layer
+    number in their weight names one function: the attention's cache layer
+    becomes the function's last argument (`layer_index`), the callee keeps
+    the weight names of its first layer (`tlmc.layer` on the function), and
+    each call says whose weights it computes with (`tlmc.layer` on the call).
+    convert-tlm-to-linalg passes each call its layer's weights. Entry
+    points with the same number of tokens (prefill, prefill_last) share
+    their layer functions too. Layer functions are marked `tlmc.no_inline` (object emission keeps LLVM from inlining them back).
+
+    Before:
+    ```mlir
+    func.func @decode(%tokens: tensor<1xi32>, %pos: index, %kc: memref<2x8x32xf32>, %vc: memref<2x8x32xf32>) -> tensor<1x512xf32> {
+      ...
+      %w0 = tlm.weight_ref @blk.0.attn_q : tensor<64x64xf32>
+      ...  // layer 0, then the same ops for layer 1 with @blk.1.*
+    }
+    ```
+    After:
+    ```mlir
+    func.func private @layer0(%x: tensor<1x64xf32>, %pos: index, %kc: memref<2x8x32xf32>, %vc: memref<2x8x32xf32>, %layer: index) -> tensor<1x64xf32> attributes {tlmc.layer = 0 : i64, tlmc.no_inline} {
+      %w0 = tlm.weight_ref @blk.0.attn_q : tensor<64x64xf32>
+      ...
+      %a = tlm.attention %q, %k, %v, %kc, %vc, %pos layer %layer {layer = 0 : i64, ...} : ...
+    }
+    func.func @decode(...) {
+      %x1 = call @layer0(%x0, %pos, %kc, %vc, %c0) {tlmc.layer = 0 : i64} : ...
+      %x2 = call @layer0(%x1, %pos, %kc, %vc, %c1) {tlmc.layer = 1 : i64} : ...
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numFunctions", "layer-functions", "distinct layer functions">,
+    Statistic<"numLayerCalls", "layer-calls", "layers outlined into calls">,
+    Statistic<"numLayersInline", "entries-inline",
+              "entry points whose layers could not be outlined">
+  ];
+}
+
 def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower the tlm graph to linalg, tensor, scf and arith";
   let description = [{
@@ -92,7 +139,8 @@ def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
 def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
   let summary = "Split large matrix products across the runtime's threads";
   let description = [{
-    Runs after `tlm-plan-arena`. Each `linalg.generic` marked
+    Runs after `tlm-plan-arena`, on the entry points and the layer
+    functions they call (`tlm-share-layers`). Each `linalg.generic` marked
     `tlmc.parallel_rows` (a lowered `tlm.linear`) whose operands are views of
     the weights and the arena, and whose work is at least `min-work`
     multiply-adds, is outlined into a kernel
@@ -118,7 +166,10 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
            "Smallest product (multiply-adds) worth splitting across threads">
   ];
   let statistics = [
-    Statistic<"numKernels", "kernels", "products outlined into kernels">
+    Statistic<"numKernels", "kernels", "products outlined into kernels">,
+    Statistic<"numSerial", "products-left-serial",
+              "large enough products left on one thread because they read "
+              "something other than planned views (a lost thread: a bug)">
   ];
 }
 

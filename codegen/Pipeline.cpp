@@ -57,6 +57,7 @@ void tlmc::registerCodegenDialects(DialectRegistry &registry) {
 
 void tlmc::buildLoweringPipeline(OpPassManager &pm,
                                  const LoweringOptions &options) {
+  pm.addPass(createTLMShareLayers());
   ConvertTLMToLinalgOptions toLinalg;
   toLinalg.sparseBlocks = options.sparseBlocks;
   pm.addPass(createConvertTLMToLinalg(toLinalg));

@@ -74,6 +74,17 @@ mlir::Value buildGroupedQuantizedProduct(
 void populateCompressToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                       const WeightLayout &layout);
 
+/// Gives each call of a layer function (tlm-share-layers) the weights
+/// buffer advanced to its layer's first weight, as a new first operand;
+/// fails where two layers sharing code are not laid out alike.
+mlir::LogicalResult addLayerWeightOperands(mlir::ModuleOp module,
+                                           const WeightLayout &layout);
+
+/// In each layer function, makes the weight views relative to its layer's
+/// first weight (run after the ops are lowered to views).
+mlir::LogicalResult rebaseLayerWeightViews(mlir::ModuleOp module,
+                                           const WeightLayout &layout);
+
 } // namespace tlmc
 
 #endif // TLMC_CODEGEN_CONVERSION_PATTERNS_H

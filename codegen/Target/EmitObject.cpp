@@ -1,6 +1,7 @@
 //===- EmitObject.cpp - LLVM dialect to a native object file -----------*- C++ -*-===//
 
 #include "codegen/Target/EmitObject.h"
+#include "codegen/Passes.h"
 #include "runtime/include/tlm/tlm.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
@@ -65,6 +66,13 @@ llvm::Error tlmc::emitObjectFile(mlir::ModuleOp module,
                                  llvm::TargetMachine &machine,
                                  const ModelDescriptor &descriptor,
                                  llvm::StringRef path) {
+  // Layer functions exist to be one copy of the code; func-to-llvm drops
+  // func.func attributes it does not know, so the mark is carried as
+  // kNoInlineAttr and applied here.
+  module.walk([](mlir::LLVM::LLVMFuncOp fn) {
+    if (fn->hasAttr(kNoInlineAttr))
+      fn.setNoInline(true);
+  });
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context, "tlmc-model");

@@ -1,6 +1,7 @@
 //===- WeightLayout.cpp - where each weight lives in the container --*- C++ -*-===//
 
 #include "codegen/Target/WeightLayout.h"
+#include "codegen/Passes.h"
 #include "codegen/Target/SparseBlocks.h"
 #include "codegen/Target/SplitNibbles.h"
 
@@ -40,6 +41,27 @@ std::string tlmc::getSplitValuesSlot(llvm::StringRef w) {
   return (w + ".values_split").str();
 }
 
+/// The module's weight declarations, each layer's ("blk.N.*") together and
+/// in layer order, in declaration order within a layer; the weights declared
+/// before the first layer's come first, the rest last. Layers that share
+/// code (tlm-share-layers) need their weights at equal relative offsets,
+/// which this gives whatever order compression passes declared them in.
+static SmallVector<Operation *> getWeightsByLayer(ModuleOp module) {
+  SmallVector<std::pair<int64_t, Operation *>> keyed;
+  bool seenLayer = false;
+  for (Operation &op : module.getBody()->getOperations()) {
+    auto symbol = dyn_cast<SymbolOpInterface>(op);
+    if (!symbol || !isa<tlm::WeightOp, compress::QuantizedWeightOp,
+                        compress::SparseWeightOp>(op))
+      continue;
+    std::optional<int64_t> layer = getWeightLayer(symbol.getName());
+    seenLayer |= layer.has_value();
+    keyed.push_back({layer ? *layer : seenLayer ? INT64_MAX : -1, &op});
+  }
+  llvm::stable_sort(keyed, [](auto &a, auto &b) { return a.first < b.first; });
+  return llvm::to_vector(llvm::make_second_range(keyed));
+}
+
 WeightLayout tlmc::computeWeightLayout(ModuleOp module,
                                        const WeightLayoutOptions &options) {
   WeightLayout layout;
@@ -61,7 +83,8 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     layout.slots.back().repack = repack;
     layout.slots.back().repackedFrom = from;
   };
-  for (Operation &op : module.getBody()->getOperations()) {
+  for (Operation *opPtr : getWeightsByLayer(module)) {
+    Operation &op = *opPtr;
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {

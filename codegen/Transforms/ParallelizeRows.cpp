@@ -65,11 +65,16 @@ struct TLMParallelizeRowsPass
     // indexing map reads it is narrowed along that result's dimension.
     if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2)
       return success();
+    // A product that reads anything but constant-offset views of the
+    // weights and the arena (or constants) cannot be rebuilt in a kernel:
+    // it stays on one thread, and the statistic says so.
     SmallVector<memref::ViewOp> views;
     for (OpOperand &operand : op->getOpOperands()) {
       memref::ViewOp view = getArgumentView(operand.get(), fn);
-      if (!view)
-        return success(); // not a planned product; leave it inline
+      if (!view) {
+        ++numSerial;
+        return success();
+      }
       views.push_back(view);
     }
     SetVector<Value> captured;
@@ -77,8 +82,10 @@ struct TLMParallelizeRowsPass
     for (Value v : captured) {
       Operation *def = v.getDefiningOp();
       if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
-                   !getArgumentView(v, fn)))
-        return success(); // reads something a kernel cannot rebuild
+                   !getArgumentView(v, fn))) {
+        ++numSerial;
+        return success();
+      }
     }
     auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
     int64_t features = yType.getDimSize(1);
@@ -184,14 +191,17 @@ struct TLMParallelizeRowsPass
   }
 
   void runOnOperation() override {
-    SmallVector<func::FuncOp> entries;
+    // Entry points and the layer functions they call: both take (weights,
+    // arena, ..., ctx) once planned.
+    SmallVector<func::FuncOp> functions;
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (!fn.isExternal() && !fn.isPrivate())
-        entries.push_back(fn);
-    for (func::FuncOp fn : entries) {
-      if (fn.getNumArguments() != 6 ||
+      if (!fn.isExternal() && (!fn.isPrivate() || fn->hasAttr(kLayerAttr)))
+        functions.push_back(fn);
+    for (func::FuncOp fn : functions) {
+      bool entry = !fn.isPrivate();
+      if ((entry && fn.getNumArguments() != 6) || fn.getNumArguments() < 3 ||
           !isa<LLVM::LLVMPointerType>(fn.getArguments().back().getType())) {
-        fn.emitOpError("expected the planned entry ABI (run tlm-plan-arena)");
+        fn.emitOpError("expected the planned ABI (run tlm-plan-arena)");
         return signalPassFailure();
       }
       SmallVector<linalg::GenericOp> products;

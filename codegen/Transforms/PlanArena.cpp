@@ -66,9 +66,49 @@ struct FunctionPlan {
   MemRefType cacheType;
   int64_t cacheBytes = 0;
   SmallVector<Interval> intervals;
-  int64_t logitsOffset = 0; // the logits' staging buffer in the arena
-  int64_t bytes = 0;        // the arena this function needs
+  int64_t scratchBytes = 0; // what the intervals need
 };
+
+/// Where the buffers of one layer function (tlm-share-layers) go. Layer
+/// functions run one at a time and never while another is running, so they
+/// all share one region after the caches; the entry points' own buffers,
+/// which live across the calls, come after it.
+struct LayerPlan {
+  func::FuncOp fn;
+  SmallVector<Interval> intervals;
+  int64_t scratchBytes = 0;
+};
+
+/// The allocations of `fn`'s body as intervals, or failure (reported).
+FailureOr<SmallVector<Interval>> collectIntervals(func::FuncOp fn) {
+  Block &body = fn.getBody().front();
+  DenseMap<Operation *, int64_t> order;
+  int64_t index = 0;
+  for (Operation &op : body)
+    order[&op] = index++;
+  SmallVector<Interval> intervals;
+  WalkResult walk = fn.walk([&](memref::AllocOp alloc) {
+    MemRefType t = alloc.getType();
+    if (!t.hasStaticShape() || !t.getLayout().isIdentity() ||
+        alloc->getBlock() != &body) {
+      alloc.emitOpError("cannot be planned: expected a static, identity-"
+                        "layout buffer in the function body");
+      return WalkResult::interrupt();
+    }
+    Interval in;
+    in.alloc = alloc;
+    in.bytes = llvm::alignTo(
+        t.getNumElements() * (t.getElementTypeBitWidth() / 8),
+        kBufferAlignment);
+    in.start = order.lookup(alloc);
+    in.end = std::max(in.start, lastUse(alloc.getResult(), body, order));
+    intervals.push_back(in);
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  return intervals;
+}
 
 /// First fit, in program order, among the buffers still live at each start.
 /// Returns the bytes the intervals need.
@@ -112,46 +152,53 @@ struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
         type.getInput(4) != plan.cacheType || !logitsType ||
         !logitsType.hasStaticShape())
       return fn.emitOpError("expected static KV cache and logits buffers");
-    Block &body = fn.getBody().front();
-    DenseMap<Operation *, int64_t> order;
-    int64_t index = 0;
-    for (Operation &op : body)
-      order[&op] = index++;
     plan.cacheBytes =
         llvm::alignTo(plan.cacheType.getNumElements() * 4, kBufferAlignment);
-
-    WalkResult walk = fn.walk([&](memref::AllocOp alloc) {
-      MemRefType t = alloc.getType();
-      if (!t.hasStaticShape() || !t.getLayout().isIdentity() ||
-          alloc->getBlock() != &body) {
-        alloc.emitOpError("cannot be planned: expected a static, identity-"
-                          "layout buffer in the function body");
-        return WalkResult::interrupt();
-      }
-      Interval in;
-      in.alloc = alloc;
-      in.bytes = llvm::alignTo(
-          t.getNumElements() * (t.getElementTypeBitWidth() / 8),
-          kBufferAlignment);
-      in.start = order.lookup(alloc);
-      in.end = std::max(in.start, lastUse(alloc.getResult(), body, order));
-      plan.intervals.push_back(in);
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
+    FailureOr<SmallVector<Interval>> intervals = collectIntervals(fn);
+    if (failed(intervals))
       return failure();
-    // The logits are produced in the arena (so that generated kernels only
-    // ever address weights and arena) and copied out at the end.
-    int64_t scratch = placeIntervals(plan.intervals);
-    plan.logitsOffset = 2 * plan.cacheBytes + scratch;
-    plan.bytes = plan.logitsOffset +
-                 llvm::alignTo(logitsType.getNumElements() * 4, kBufferAlignment);
+    plan.intervals = std::move(*intervals);
+    plan.scratchBytes = placeIntervals(plan.intervals);
     return plan;
   }
 
+  /// Replaces each alloc of `intervals` by a view of `arena` at `base` plus
+  /// its offset, and drops the deallocations.
+  void placeBuffers(func::FuncOp fn, MutableArrayRef<Interval> intervals,
+                    Value arena, int64_t base) {
+    for (Interval &in : intervals) {
+      OpBuilder b(in.alloc);
+      Location loc = in.alloc.getLoc();
+      Value shift = arith::ConstantIndexOp::create(b, loc, base + in.offset);
+      Value view = memref::ViewOp::create(b, loc, in.alloc.getType(), arena,
+                                          shift, ValueRange{});
+      in.alloc.replaceAllUsesWith(view);
+      in.alloc.erase();
+      ++plannedBuffers;
+    }
+    fn.walk([&](memref::DeallocOp dealloc) { dealloc.erase(); });
+  }
+
+  /// Rewrites a layer function to (weights, arena, <its arguments>, ctx),
+  /// its buffers at `base` in the arena, and its calls to pass both.
+  LogicalResult applyLayerPlan(LayerPlan &plan, int64_t base,
+                               MemRefType arenaType) {
+    func::FuncOp fn = plan.fn;
+    MLIRContext *ctx = fn.getContext();
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    if (failed(fn.insertArgument(1, arenaType, {}, fn.getLoc())) ||
+        failed(fn.insertArgument(fn.getNumArguments(), ptrType, {},
+                                 fn.getLoc())))
+      return failure();
+    placeBuffers(fn, plan.intervals, fn.getArgument(1), base);
+    return success();
+  }
+
   /// Rewrites `plan.fn` to (weights, arena, tokens, pos, logits, ctx) with
-  /// every buffer a view into an arena of `arenaBytes`.
-  LogicalResult applyPlan(FunctionPlan &plan, int64_t arenaBytes) {
+  /// every buffer a view into an arena of `arenaBytes`: the caches first,
+  /// its own buffers at `scratchBase`, the staged logits after them.
+  LogicalResult applyPlan(FunctionPlan &plan, int64_t scratchBase,
+                          int64_t arenaBytes) {
     func::FuncOp fn = plan.fn;
     MLIRContext *ctx = fn.getContext();
     Block &body = fn.getBody().front();
@@ -173,21 +220,25 @@ struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
     fn.getArgument(4).replaceAllUsesWith(viewAt(0, plan.cacheType, loc));
     fn.getArgument(5).replaceAllUsesWith(
         viewAt(plan.cacheBytes, plan.cacheType, loc));
+    // The logits are produced in the arena (so that generated kernels only
+    // ever address weights and arena) and copied out at the end.
     Value logits = fn.getArgument(6);
     auto logitsType = cast<MemRefType>(logits.getType());
-    Value staged = viewAt(plan.logitsOffset, logitsType, loc);
+    Value staged = viewAt(scratchBase + plan.scratchBytes, logitsType, loc);
     logits.replaceAllUsesWith(staged);
     b.setInsertionPoint(body.getTerminator());
     memref::CopyOp::create(b, loc, staged, logits);
-    for (Interval &in : plan.intervals) {
-      b.setInsertionPoint(in.alloc);
-      Value view = viewAt(2 * plan.cacheBytes + in.offset, in.alloc.getType(),
-                          in.alloc.getLoc());
-      in.alloc.replaceAllUsesWith(view);
-      in.alloc.erase();
-      ++plannedBuffers;
-    }
-    fn.walk([&](memref::DeallocOp dealloc) { dealloc.erase(); });
+    placeBuffers(fn, plan.intervals, arena, scratchBase);
+    // Calls of layer functions pass the arena and the pool on. (Ask the
+    // callee: bufferization rebuilt the calls without their attributes.)
+    SymbolTable symbols(fn->getParentOfType<ModuleOp>());
+    fn.walk([&](func::CallOp call) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (!callee || !callee->hasAttr(kLayerAttr))
+        return;
+      call->insertOperands(1, arena);
+      call->insertOperands(call->getNumOperands(), fn.getArgument(7));
+    });
     if (failed(fn.eraseArguments(llvm::BitVector(8, false).set(4).set(5))))
       return failure();
     fn->setAttr(kArenaBytesAttr,
@@ -200,19 +251,52 @@ struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
     // Every entry point gets the same arena (the largest plan), so that one
     // session buffer serves them all and their kernels share one signature.
     SmallVector<FunctionPlan> plans;
+    SmallVector<LayerPlan> layerPlans;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
-      if (fn.isExternal() || fn.isPrivate())
+      if (fn.isExternal())
         continue;
+      if (fn.isPrivate()) {
+        if (!fn->hasAttr(kLayerAttr))
+          continue;
+        FailureOr<SmallVector<Interval>> intervals = collectIntervals(fn);
+        if (failed(intervals))
+          return signalPassFailure();
+        LayerPlan plan{fn, std::move(*intervals), 0};
+        plan.scratchBytes = placeIntervals(plan.intervals);
+        layerPlans.push_back(std::move(plan));
+        continue;
+      }
       FailureOr<FunctionPlan> plan = planFunction(fn);
       if (failed(plan))
         return signalPassFailure();
       plans.push_back(std::move(*plan));
     }
+    if (plans.empty())
+      return;
+    int64_t cacheBytes = plans.front().cacheBytes;
+    int64_t layerScratch = 0;
+    for (LayerPlan &plan : layerPlans)
+      layerScratch = std::max(layerScratch, plan.scratchBytes);
+    int64_t scratchBase = 2 * cacheBytes + layerScratch;
     int64_t bytes = 0;
+    for (FunctionPlan &plan : plans) {
+      if (plan.cacheBytes != cacheBytes) {
+        plan.fn.emitOpError("expected the same KV caches in every entry point");
+        return signalPassFailure();
+      }
+      auto logits = cast<MemRefType>(plan.fn.getArgumentTypes()[5]);
+      bytes = std::max(bytes, scratchBase + plan.scratchBytes +
+                                  int64_t(llvm::alignTo(
+                                      logits.getNumElements() * 4,
+                                      kBufferAlignment)));
+    }
+    auto arenaType =
+        MemRefType::get({bytes}, IntegerType::get(&getContext(), 8));
+    for (LayerPlan &plan : layerPlans)
+      if (failed(applyLayerPlan(plan, 2 * cacheBytes, arenaType)))
+        return signalPassFailure();
     for (FunctionPlan &plan : plans)
-      bytes = std::max(bytes, plan.bytes);
-    for (FunctionPlan &plan : plans)
-      if (failed(applyPlan(plan, bytes)))
+      if (failed(applyPlan(plan, scratchBase, bytes)))
         return signalPassFailure();
     arenaBytes = bytes;
   }

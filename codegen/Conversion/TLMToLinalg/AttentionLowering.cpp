@@ -53,7 +53,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value scores = memref::AllocOp::create(
         b, loc, MemRefType::get({capacity}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
-    Value layer = e.index(op.getLayer());
+    Value layer = op.getLayerIndex() ? op.getLayerIndex()
+                                     : e.index(op.getLayer());
     Value pos = op.getPos();
 
     // Append this call's keys and values at positions pos + t.

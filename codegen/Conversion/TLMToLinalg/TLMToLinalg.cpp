@@ -324,7 +324,8 @@ struct ConvertTLMToLinalgPass
       bool usesWeights = false;
       fn.walk([&](Operation *op) {
         usesWeights |= isa<tlm::WeightRefOp, compress::QuantizedLinearOp,
-                           compress::SparseLinearOp>(op);
+                           compress::SparseLinearOp>(op) ||
+                       (isa<func::CallOp>(op) && op->hasAttr(kLayerAttr));
       });
       if (!usesWeights)
         continue;
@@ -346,6 +347,9 @@ struct ConvertTLMToLinalgPass
       if (walk.wasInterrupted())
         return signalPassFailure();
     }
+
+    if (failed(addLayerWeightOperands(module, layout)))
+      return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
@@ -370,7 +374,7 @@ struct ConvertTLMToLinalgPass
         leftOver = true;
       }
     });
-    if (leftOver)
+    if (leftOver || failed(rebaseLayerWeightViews(module, layout)))
       return signalPassFailure();
     numLoweredOps += before;
     for (Operation &op :

@@ -136,7 +136,7 @@ private:
     Value v = linear(h, p + "attn_v", kvDim);
     Value attn = tlm::AttentionOp::create(
         b, loc, act(c.dim), q, k, v, keyCache, valueCache, pos,
-        b.getI64IntegerAttr(layer), b.getI64IntegerAttr(c.heads),
+        /*layer_index=*/Value(), b.getI64IntegerAttr(layer), b.getI64IntegerAttr(c.heads),
         b.getI64IntegerAttr(c.kvHeads), b.getI64IntegerAttr(c.headDim));
     x = tlm::AddOp::create(b, loc, x,
                            linear(attn, p + "attn_output", c.dim));

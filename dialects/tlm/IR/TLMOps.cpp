@@ -168,6 +168,8 @@ LogicalResult AttentionOp::verify() {
                          kvHeads * headDim, "kv_heads * head_dim")))
     return failure();
   int64_t layer = getLayer();
+  if (getLayerIndex() && layer != 0)
+    return emitOpError("layer must be 0 when a layer_index operand gives it");
   if (layer < 0 || (!cache.isDynamicDim(0) && layer >= cache.getDimSize(0)))
     return emitOpError("layer ")
            << layer << " is outside the cache's " << cache.getDimSize(0)

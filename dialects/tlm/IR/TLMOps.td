@@ -170,10 +170,15 @@ def TLM_AttentionOp : TLM_Op<"attention", [
 
     The caches are buffers of shape (layers, capacity, kv_heads * head_dim)
     that persist across calls; positions past `capacity` are the caller's
-    error (the runtime bounds `pos`).
+    error (the runtime bounds `pos`). The layer is the `layer` attribute, or,
+    when the optional `layer_index` operand is present, that value (a layer
+    function shared by several layers, `tlm-share-layers`, gets its layer as
+    an argument; `layer` is then 0).
 
     ```mlir
     %o = tlm.attention %q, %k, %v, %kc, %vc, %pos {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
+        : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
+    %s = tlm.attention %q, %k, %v, %kc, %vc, %pos layer %l {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
         : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
     ```
   }];
@@ -181,12 +186,13 @@ def TLM_AttentionOp : TLM_Op<"attention", [
                        TLM_FloatTensor2D:$value,
                        MemRefRankOf<[F32], [3]>:$key_cache,
                        MemRefRankOf<[F32], [3]>:$value_cache,
-                       Index:$pos, I64Attr:$layer, I64Attr:$heads,
+                       Index:$pos, Optional<Index>:$layer_index,
+                       I64Attr:$layer, I64Attr:$heads,
                        I64Attr:$kv_heads, I64Attr:$head_dim);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $key_cache `,` $value_cache `,` $pos
-    attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
+    (`layer` $layer_index^)? attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
     type($key_cache) `,` type($value_cache) `->` type($result)
   }];
   let hasVerifier = 1;
