@@ -169,7 +169,8 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     Statistic<"numKernels", "kernels", "products outlined into kernels">,
     Statistic<"numSerial", "products-left-serial",
               "large enough products left on one thread because they read "
-              "something other than planned views (a lost thread: a bug)">
+              "something other than planned views (each also gets a warning: "
+              "a lost thread is a bug)">
   ];
 }
 

@@ -65,30 +65,6 @@ struct TLMParallelizeRowsPass
     // indexing map reads it is narrowed along that result's dimension.
     if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2)
       return success();
-    // A product that reads anything but constant-offset views of the
-    // weights and the arena (or constants) cannot be rebuilt in a kernel:
-    // it stays on one thread, and the statistic says so.
-    SmallVector<memref::ViewOp> views;
-    for (OpOperand &operand : op->getOpOperands()) {
-      memref::ViewOp view = getArgumentView(operand.get(), fn);
-      if (!view) {
-        ++numSerial;
-        return success();
-      }
-      views.push_back(view);
-    }
-    SetVector<Value> captured;
-    getUsedValuesDefinedAbove(op.getRegion(), captured);
-    for (Value v : captured) {
-      Operation *def = v.getDefiningOp();
-      if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
-                   !getArgumentView(v, fn))) {
-        ++numSerial;
-        return success();
-      }
-    }
-    auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
-    int64_t features = yType.getDimSize(1);
     SmallVector<int64_t> bounds = op.getStaticLoopRanges();
     int64_t work = 1;
     for (int64_t b : bounds)
@@ -98,6 +74,34 @@ struct TLMParallelizeRowsPass
       work = nnz.getInt() * bounds[0];
     if (work < minWork)
       return success();
+
+    // A product that reads anything but constant-offset views of the
+    // weights and the arena (or constants) cannot be rebuilt in a kernel.
+    // It stays on one thread, correct but slow: say so, loudly, since the
+    // planned pipeline never produces one (a lost thread is a bug).
+    auto leaveSerial = [&](StringRef what) {
+      ++numSerial;
+      op.emitWarning("tlm-parallelize-rows: a product of ")
+          << work << " multiply-adds stays on one thread: it reads " << what;
+      return success();
+    };
+    SmallVector<memref::ViewOp> views;
+    for (OpOperand &operand : op->getOpOperands()) {
+      memref::ViewOp view = getArgumentView(operand.get(), fn);
+      if (!view)
+        return leaveSerial("a buffer that is not a planned view");
+      views.push_back(view);
+    }
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op.getRegion(), captured);
+    for (Value v : captured) {
+      Operation *def = v.getDefiningOp();
+      if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
+                   !getArgumentView(v, fn)))
+        return leaveSerial("a value a kernel cannot rebuild");
+    }
+    auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
+    int64_t features = yType.getDimSize(1);
 
     ModuleOp module = fn->getParentOfType<ModuleOp>();
     MLIRContext *ctx = fn.getContext();

@@ -251,6 +251,15 @@ func.func @attn_layer(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16
 
 // -----
 
+func.func @attn_layer_index(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16x8xf32>, %p: index) {
+  // expected-error @+1 {{layer must be 0 when a layer_index operand gives it}}
+  %o = tlm.attention %q, %k, %k, %c, %c, %p layer %p {layer = 1 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64}
+      : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
 func.func @attn_capacity(%q: tensor<4x16xf32>, %k: tensor<4x8xf32>, %c: memref<2x2x8xf32>, %p: index) {
   // expected-error @+1 {{cannot append 4 tokens to a cache of capacity 2}}
   %o = tlm.attention %q, %k, %k, %c, %c, %p {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64}

@@ -47,6 +47,10 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 6
     // CHECK: %[[A:.+]] = tlm.attention %[[QR]], %[[KR]], %{{.+}}, %[[KC]], %[[VC]], %[[POS]] {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, layer = 0 : i64} : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>
     %a = tlm.attention %qr, %kr, %v, %kc, %vc, %pos {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
         : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>
+    // A shared layer function's attention takes its cache layer as a value.
+    // CHECK: tlm.attention %[[QR]], %[[KR]], %{{.+}}, %[[KC]], %[[VC]], %[[POS]] layer %[[POS]] {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, layer = 0 : i64}
+    %a2 = tlm.attention %qr, %kr, %v, %kc, %vc, %pos layer %pos {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
+        : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>
     // CHECK: %[[R:.+]] = tlm.add %[[X]], %[[A]] : tensor<2x64xf32>
     %r = tlm.add %x, %a : tensor<2x64xf32>
     %wg = tlm.weight_ref @blk.0.ffn_gate : tensor<172x64xbf16>
