@@ -3,11 +3,18 @@
  *   OUT -p PROMPT -n N [--temp T] [--top-p P] [--top-k K] [--seed S]
  *       [--threads K] [--tokens] [--perplexity FILE] [--weights FILE]
  *       [--logits FILE] [--no-prefill] [--ignore-eos] [--dump-logits FILE]
+ *       [--prompt-tokens ID,ID,...] [--bench PP,TG [--reps R]]
  *
  * -n counts positions including the prompt (as llama2.c's `run -n`);
  * generation stops early when the model emits BOS, as llama2.c's run.c does
  * (--tokens lists that final BOS, as the golden files do), or EOS.
- * Prints the text, then tokens/s on stderr. The model is whatever the
+ * Prints the text, then tokens/s on stderr, prompt and generation apart.
+ * --prompt-tokens feeds token ids instead of text; with --dump-logits it
+ * writes the logits of every prompt position (f32, position-major), the
+ * form utils/peer's llama.cpp driver writes too. --bench PP,TG measures a
+ * PP-token prefill and TG decode steps after a 4-token prompt, R times
+ * after a warm-up, and prints the medians (as utils/peer's driver does).
+ * The model is whatever the
  * program was linked with (`tlmc compile --exe`); its weights come from the
  * object (--embed-weights), --weights FILE, or OUT.tlmw beside the program.
  *
@@ -38,6 +45,9 @@ typedef struct options {
   const char *dump_file;   /* --perplexity: every scored position's logits */
   int no_prefill;          /* feed the prompt one decode step at a time */
   int ignore_eos;          /* run all -n positions (benchmarks) */
+  const char *prompt_tokens; /* comma-separated ids instead of -p */
+  int bench_pp, bench_tg;  /* --bench PP,TG */
+  int reps;
 } options;
 
 static void usage(const char *argv0) {
@@ -45,7 +55,8 @@ static void usage(const char *argv0) {
           "usage: %s [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K]\n"
           "          [--seed S] [--threads K] [--tokens] [--perplexity FILE]\n"
           "          [--weights FILE] [--logits FILE] [--no-prefill] [--ignore-eos]\n"
-          "          [--dump-logits FILE (with --perplexity)]\n",
+          "          [--dump-logits FILE] [--prompt-tokens ID,ID,...]\n"
+          "          [--bench PP,TG [--reps R]]\n",
           argv0);
   exit(1);
 }
@@ -65,6 +76,9 @@ static int parse_args(int argc, char **argv, options *o) {
   o->dump_file = NULL;
   o->no_prefill = 0;
   o->ignore_eos = 0;
+  o->prompt_tokens = NULL;
+  o->bench_pp = o->bench_tg = -1;
+  o->reps = 5;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -105,7 +119,17 @@ static int parse_args(int argc, char **argv, options *o) {
       o->logits_file = v;
     else if (!strcmp(a, "--dump-logits"))
       o->dump_file = v;
-    else
+    else if (!strcmp(a, "--prompt-tokens"))
+      o->prompt_tokens = v;
+    else if (!strcmp(a, "--reps"))
+      o->reps = (int)strtol(v, &end, 10);
+    else if (!strcmp(a, "--bench")) {
+      if (!v || sscanf(v, "%d,%d", &o->bench_pp, &o->bench_tg) != 2 ||
+          o->bench_pp < 0 || o->bench_tg < 0) {
+        fprintf(stderr, "error: --bench: expected PP,TG (two counts)\n");
+        exit(1);
+      }
+    } else
       usage(argv[0]);
     if (end && *end) {
       fprintf(stderr, "error: %s: '%s' is not a number\n", a, v);
@@ -114,7 +138,7 @@ static int parse_args(int argc, char **argv, options *o) {
     ++i;
   }
   if (o->steps < 1 || o->temperature < 0 || o->top_p <= 0 || o->top_p > 1 ||
-      o->top_k < 0 || o->threads < 1) {
+      o->top_k < 0 || o->threads < 1 || o->reps < 1) {
     fprintf(stderr, "error: need -n >= 1, --temp >= 0, 0 < --top-p <= 1, "
                     "--top-k >= 0, --threads >= 1\n");
     exit(1);
@@ -156,14 +180,40 @@ static int write_logits(const char *path, const float *logits, int vocab) {
   return 0;
 }
 
+/* Token ids from "1,2,3" into `out` (at most `capacity`); -1 on bad text. */
+static long parse_token_list(const char *list, int vocab, int32_t *out,
+                             size_t capacity) {
+  size_t n = 0;
+  for (const char *p = list; *p;) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p || v < 0 || v >= vocab || n == capacity ||
+        (*end && *end != ','))
+      return -1;
+    out[n++] = (int32_t)v;
+    p = *end ? end + 1 : end;
+  }
+  return n ? (long)n : -1;
+}
+
 static int generate(tlm_session *s, const options *o) {
   const tlm_config *c = tlm_session_config(s);
-  size_t capacity = strlen(o->prompt) + 3;
+  size_t capacity = (o->prompt_tokens ? strlen(o->prompt_tokens)
+                                      : strlen(o->prompt)) + 3;
   int32_t *prompt = malloc(sizeof(int32_t) * capacity);
   int32_t *generated = malloc(sizeof(int32_t) * (size_t)c->context + 1);
   size_t n_prompt = 0, n_generated = 0;
-  if (!prompt || !generated ||
-      tlm_tokenize(s, o->prompt, 1, prompt, capacity, &n_prompt) != TLM_OK) {
+  if (o->prompt_tokens && prompt) {
+    long n = parse_token_list(o->prompt_tokens, c->vocab, prompt, capacity);
+    if (n < 0) {
+      fprintf(stderr, "error: --prompt-tokens: expected comma-separated ids "
+                      "in [0, %d)\n", c->vocab);
+      return 1;
+    }
+    n_prompt = (size_t)n;
+  } else if (!prompt || !generated ||
+             tlm_tokenize(s, o->prompt, 1, prompt, capacity, &n_prompt) !=
+                 TLM_OK) {
     fprintf(stderr, "error: %s\n", tlm_session_error(s));
     return 1;
   }
@@ -178,20 +228,42 @@ static int generate(tlm_session *s, const options *o) {
   tlm_sampler_init(&sampler, o->temperature, o->top_p, o->top_k, seed);
 
   /* The prompt's text, as the reference prints it. */
-  for (size_t i = 1; i < n_prompt; ++i) {
+  for (size_t i = 1; i < n_prompt && !o->prompt_tokens; ++i) {
     size_t len;
     const char *piece = tlm_token_text(s, prompt[i - 1], prompt[i], &len);
     print_piece(piece, len);
   }
   fflush(stdout);
 
+  /* --dump-logits: every prompt position's logits, from one evaluation. */
+  float *prompt_logits = NULL;
+  if (o->dump_file) {
+    prompt_logits = malloc(sizeof(float) * n_prompt * (size_t)c->vocab);
+    if (!prompt_logits) {
+      fprintf(stderr, "error: out of memory\n");
+      return 1;
+    }
+  }
   double start = now_seconds();
   size_t step = o->no_prefill ? 1 : n_prompt;
   for (size_t i = 0; i < n_prompt; i += step)
-    if (tlm_eval(s, prompt + i, step, NULL) != TLM_OK) {
+    if (tlm_eval(s, prompt + i, step,
+                 prompt_logits ? prompt_logits + i * (size_t)c->vocab
+                               : NULL) != TLM_OK) {
       fprintf(stderr, "error: %s\n", tlm_session_error(s));
       return 1;
     }
+  double prompt_seconds = now_seconds() - start;
+  if (prompt_logits) {
+    FILE *f = fopen(o->dump_file, "wb");
+    if (!f || fwrite(prompt_logits, sizeof(float), n_prompt * (size_t)c->vocab,
+                     f) != n_prompt * (size_t)c->vocab) {
+      fprintf(stderr, "error: %s: cannot write\n", o->dump_file);
+      return 1;
+    }
+    fclose(f);
+    free(prompt_logits);
+  }
   if (o->logits_file && write_logits(o->logits_file, tlm_logits(s), c->vocab))
     return 1;
   int32_t token = prompt[n_prompt - 1];
@@ -225,9 +297,106 @@ static int generate(tlm_session *s, const options *o) {
   fprintf(stderr, "achieved tok/s: %.1f (%u positions, seed %llu)\n",
           elapsed > 0 ? (double)tlm_position(s) / elapsed : 0.0,
           tlm_position(s), seed);
+  /* Prompt evaluation and generation apart, as llama.cpp users read them.
+   * Generation counts the decode steps (each generated token but the last
+   * is fed back). */
+  double decode_seconds = elapsed - prompt_seconds;
+  size_t decoded = tlm_position(s) - n_prompt;
+  fprintf(stderr,
+          "prompt: %zu tokens in %.1f ms (%.1f tok/s); generation: %zu "
+          "tokens in %.1f ms (%.1f tok/s)\n",
+          n_prompt, 1e3 * prompt_seconds,
+          prompt_seconds > 0 ? (double)n_prompt / prompt_seconds : 0.0,
+          decoded, 1e3 * decode_seconds,
+          decode_seconds > 0 && decoded ? (double)decoded / decode_seconds
+                                        : 0.0);
   free(prompt);
   free(generated);
   return 0;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof(double), compare_doubles);
+  return v[n / 2];
+}
+
+/* The benchmark utils/bench/vs_llamacpp.py runs beside llama.cpp's: a
+ * PP-token prefill from position 0, and TG decode steps after a 4-token
+ * prompt, each R times after a warm-up; pseudo-random token ids (a fixed
+ * seed); the medians. */
+static int bench(tlm_session *s, const options *o) {
+  enum { kPrompt = 4 };
+  const tlm_config *c = tlm_session_config(s);
+  if (o->bench_pp > c->context || o->bench_tg + kPrompt > c->context) {
+    fprintf(stderr, "error: --bench %d,%d needs a context of %d; the model "
+                    "was compiled for %d\n", o->bench_pp, o->bench_tg,
+            o->bench_pp > o->bench_tg + kPrompt ? o->bench_pp
+                                               : o->bench_tg + kPrompt,
+            c->context);
+    return 1;
+  }
+  size_t n = (size_t)(o->bench_pp > kPrompt ? o->bench_pp : kPrompt);
+  int32_t *tokens = malloc(sizeof(int32_t) * n);
+  double *pp = malloc(sizeof(double) * (size_t)o->reps);
+  double *tg = malloc(sizeof(double) * (size_t)o->reps);
+  if (!tokens || !pp || !tg) {
+    fprintf(stderr, "error: out of memory\n");
+    return 1;
+  }
+  tlm_sampler greedy;
+  tlm_sampler_init(&greedy, 0.0f, 1.0f, 0, 1);
+  unsigned long long rng = 1234; /* xorshift64* */
+  for (int rep = -1; rep < o->reps; ++rep) { /* rep -1: the warm-up */
+    for (size_t i = 0; i < n; ++i)
+    {
+      rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+      tokens[i] = (int32_t)(((rng * 0x2545F4914F6CDD1DULL) >> 32) %
+                            (unsigned long long)c->vocab);
+    }
+    if (o->bench_pp > 0) {
+      tlm_reset(s);
+      double t0 = now_seconds();
+      if (tlm_eval(s, tokens, (size_t)o->bench_pp, NULL) != TLM_OK)
+        goto failed;
+      if (rep >= 0)
+        pp[rep] = now_seconds() - t0;
+    }
+    if (o->bench_tg > 0) {
+      tlm_reset(s);
+      if (tlm_eval(s, tokens, kPrompt, NULL) != TLM_OK)
+        goto failed;
+      int32_t token = tokens[0];
+      double t0 = now_seconds();
+      for (int i = 0; i < o->bench_tg; ++i) {
+        if (tlm_eval(s, &token, 1, NULL) != TLM_OK)
+          goto failed;
+        token = tlm_sample(s, &greedy);
+      }
+      if (rep >= 0)
+        tg[rep] = now_seconds() - t0;
+    }
+  }
+  printf("bench pp=%d tg=%d threads=%d context=%d", o->bench_pp, o->bench_tg,
+         o->threads, c->context);
+  if (o->bench_pp > 0) {
+    double m = median(pp, o->reps);
+    printf(" pp_tok_s=%.2f ttft_ms=%.3f", o->bench_pp / m, 1e3 * m);
+  }
+  if (o->bench_tg > 0)
+    printf(" tg_tok_s=%.2f", o->bench_tg / median(tg, o->reps));
+  printf("\n");
+  free(tokens);
+  free(pp);
+  free(tg);
+  return 0;
+failed:
+  fprintf(stderr, "error: %s\n", tlm_session_error(s));
+  return 1;
 }
 
 /* Reads the whole file; NUL-terminated. */
@@ -347,8 +516,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "error: %s\n", error);
     return 1;
   }
-  int rc = o.perplexity_file ? perplexity(s, o.perplexity_file, o.dump_file)
-                             : generate(s, &o);
+  int rc = o.bench_pp >= 0       ? bench(s, &o)
+           : o.perplexity_file ? perplexity(s, o.perplexity_file, o.dump_file)
+                               : generate(s, &o);
   tlm_session_close(s);
   return rc;
 }

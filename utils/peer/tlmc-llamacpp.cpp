@@ -1,0 +1,282 @@
+//===- tlmc-llamacpp.cpp - llama.cpp on the same file, as a reference -*- C++ -*-===//
+//
+// The independent reference tlmc is checked and measured against: llama.cpp
+// (the npm build pinned by utils/setup-peer.sh) driven through its own
+// llama.h. Two jobs, each a mirror of what the compiled model's generator
+// does with the same flags (examples/generate):
+//
+//   tlmc-llamacpp MODEL.gguf logits --prompt-tokens 1,2,3 [--greedy N]
+//       [--dump-logits FILE] [--threads T]
+//     evaluates the tokens as one batch with logits at every position,
+//     writes them (f32, position-major) to FILE, then continues greedily for
+//     N tokens and prints "generated_tokens: ...". The KV cache is f32 here
+//     (as tlmc's), so that only the products' arithmetic differs.
+//
+//   tlmc-llamacpp MODEL.gguf bench --pp P --tg G [--threads T] [--reps R]
+//       [--context C]
+//     as llama-bench measures: a context of C (default P + G + prompt)
+//     tokens, a warm-up, then R timed runs of a P-token prefill and of G
+//     decode steps after a 4-token prompt; prints the medians as
+//     "bench pp_tok_s=... tg_tok_s=... ttft_ms=...".
+//
+// Traps this avoids (each cost llama.cpp speed when missed): the CPU backend
+// is loaded from the npm package's own directory; a ggml threadpool is
+// attached as llama-bench does (small models lose ~40% without it); the
+// context is sized as llama-bench sizes it (decode cost grows with the
+// allocated KV size); the memory is cleared between runs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+#include "llama.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void fail(const std::string &message) {
+  std::fprintf(stderr, "tlmc-llamacpp: %s\n", message.c_str());
+  std::exit(1);
+}
+
+struct Options {
+  std::string model, mode, dumpLogits;
+  std::vector<llama_token> promptTokens;
+  int greedy = 0, threads = 1, pp = 128, tg = 128, reps = 5, context = 0;
+};
+
+std::vector<llama_token> parseTokens(const char *list) {
+  std::vector<llama_token> tokens;
+  for (const char *p = list; *p;) {
+    char *end;
+    long v = std::strtol(p, &end, 10);
+    if (end == p)
+      fail(std::string("--prompt-tokens: expected comma-separated ids, got '") +
+           list + "'");
+    tokens.push_back(llama_token(v));
+    p = *end == ',' ? end + 1 : end;
+  }
+  return tokens;
+}
+
+Options parseOptions(int argc, char **argv) {
+  if (argc < 3)
+    fail("usage: tlmc-llamacpp MODEL.gguf logits|bench [options]");
+  Options o;
+  o.model = argv[1];
+  o.mode = argv[2];
+  for (int i = 3; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc)
+      fail(a + ": needs a value");
+    const char *v = argv[++i];
+    auto number = [&] {
+      char *end;
+      long n = std::strtol(v, &end, 10);
+      if (*end || n < 0)
+        fail(a + ": '" + v + "' is not a non-negative number");
+      return int(n);
+    };
+    if (a == "--prompt-tokens")
+      o.promptTokens = parseTokens(v);
+    else if (a == "--dump-logits")
+      o.dumpLogits = v;
+    else if (a == "--greedy")
+      o.greedy = number();
+    else if (a == "--threads")
+      o.threads = std::max(1, number());
+    else if (a == "--pp")
+      o.pp = number();
+    else if (a == "--tg")
+      o.tg = number();
+    else if (a == "--reps")
+      o.reps = std::max(1, number());
+    else if (a == "--context")
+      o.context = number();
+    else
+      fail("unknown option " + a);
+  }
+  if (o.mode != "logits" && o.mode != "bench")
+    fail("mode must be 'logits' or 'bench', not '" + o.mode + "'");
+  return o;
+}
+
+void quiet(ggml_log_level, const char *, void *) {}
+
+/// The loaded model with a context of `nCtx` tokens and a threadpool.
+struct Peer {
+  llama_model *model = nullptr;
+  llama_context *ctx = nullptr;
+  ggml_threadpool *pool = nullptr;
+  void (*freePool)(ggml_threadpool *) = nullptr;
+  int vocab = 0;
+
+  /// `exactCache`: keep keys and values in f32 (llama.cpp's default is
+  /// f16, which alone moves logits by ~0.4% of their spread on a 30-layer
+  /// model and would hide real differences from a logits comparison).
+  Peer(const Options &o, int nCtx, int nBatch, bool exactCache = false) {
+    llama_log_set(quiet, nullptr);
+    ggml_backend_load_all_from_path(TLMC_LLAMACPP_BINS);
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (!cpu)
+      fail(std::string("no CPU backend in ") + TLMC_LLAMACPP_BINS);
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+    auto newPool = reinterpret_cast<ggml_threadpool *(*)(ggml_threadpool_params *)>(
+        ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+    freePool = reinterpret_cast<void (*)(ggml_threadpool *)>(
+        ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+    if (!newPool || !freePool)
+      fail("the CPU backend has no threadpool entry points");
+    llama_backend_init();
+    llama_model_params mp = llama_model_default_params();
+    model = llama_model_load_from_file(o.model.c_str(), mp);
+    if (!model)
+      fail(o.model + ": llama.cpp cannot load it");
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = uint32_t(nCtx);
+    cp.n_batch = uint32_t(std::max(nBatch, 1));
+    cp.n_ubatch = std::min<uint32_t>(cp.n_batch, 512);
+    cp.n_threads = cp.n_threads_batch = o.threads;
+    if (exactCache)
+      cp.type_k = cp.type_v = GGML_TYPE_F32, cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    ctx = llama_init_from_model(model, cp);
+    if (!ctx)
+      fail(o.model + ": llama.cpp cannot create a context");
+    ggml_threadpool_params tpp = ggml_threadpool_params_default(o.threads);
+    pool = newPool(&tpp);
+    if (!pool)
+      fail("cannot create a threadpool");
+    llama_attach_threadpool(ctx, pool, nullptr);
+    llama_set_n_threads(ctx, o.threads, o.threads);
+    vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+  }
+  ~Peer() {
+    llama_free(ctx);
+    freePool(pool);
+    llama_model_free(model);
+  }
+
+  void clear() { llama_memory_clear(llama_get_memory(ctx), false); }
+
+  /// Evaluates `tokens` as one batch; with `allLogits`, logits at every
+  /// position, else at the last.
+  void eval(const std::vector<llama_token> &tokens, bool allLogits) {
+    llama_batch batch = llama_batch_init(int32_t(tokens.size()), 0, 1);
+    llama_pos start = llama_memory_seq_pos_max(llama_get_memory(ctx), 0) + 1;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      batch.token[i] = tokens[i];
+      batch.pos[i] = start + llama_pos(i);
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = 0;
+      batch.logits[i] = allLogits || i + 1 == tokens.size();
+    }
+    batch.n_tokens = int32_t(tokens.size());
+    if (llama_decode(ctx, batch) != 0)
+      fail("llama_decode failed");
+    llama_synchronize(ctx);
+    llama_batch_free(batch);
+  }
+};
+
+int argmax(const float *row, int n) {
+  return int(std::max_element(row, row + n) - row);
+}
+
+int runLogits(const Options &o) {
+  if (o.promptTokens.empty())
+    fail("logits needs --prompt-tokens");
+  int n = int(o.promptTokens.size());
+  Peer peer(o, n + o.greedy + 1, n, /*exactCache=*/true);
+  peer.eval(o.promptTokens, /*allLogits=*/true);
+  if (!o.dumpLogits.empty()) {
+    FILE *f = std::fopen(o.dumpLogits.c_str(), "wb");
+    if (!f)
+      fail(o.dumpLogits + ": cannot write");
+    for (int i = 0; i < n; ++i)
+      std::fwrite(llama_get_logits_ith(peer.ctx, i), sizeof(float),
+                  size_t(peer.vocab), f);
+    std::fclose(f);
+  }
+  std::printf("generated_tokens:");
+  llama_token next = argmax(llama_get_logits_ith(peer.ctx, n - 1), peer.vocab);
+  for (int i = 0; i < o.greedy; ++i) {
+    std::printf(" %d", next);
+    if (i + 1 == o.greedy)
+      break;
+    peer.eval({next}, false);
+    next = argmax(llama_get_logits_ith(peer.ctx, -1), peer.vocab);
+  }
+  std::printf("\n");
+  return 0;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int runBench(const Options &o) {
+  constexpr int kPrompt = 4; // decode runs after a short prompt
+  int nCtx = o.context ? o.context : o.pp + o.tg + kPrompt;
+  if (nCtx < std::max(o.pp, o.tg + kPrompt))
+    fail("--context is smaller than the runs need");
+  Peer peer(o, nCtx, std::max(o.pp, kPrompt));
+  std::mt19937 rng(1234);
+  auto randomTokens = [&](int n) {
+    std::vector<llama_token> t(static_cast<size_t>(n));
+    for (auto &x : t)
+      x = llama_token(rng() % uint32_t(peer.vocab));
+    return t;
+  };
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  std::vector<double> pp, tg;
+  for (int rep = -1; rep < o.reps; ++rep) { // rep -1: the warm-up
+    if (o.pp > 0) {
+      peer.clear();
+      std::vector<llama_token> prompt = randomTokens(o.pp);
+      auto t0 = clock::now();
+      peer.eval(prompt, false);
+      if (rep >= 0)
+        pp.push_back(seconds(t0, clock::now()));
+    }
+    if (o.tg > 0) {
+      peer.clear();
+      peer.eval(randomTokens(kPrompt), false);
+      llama_token token = llama_token(rng() % uint32_t(peer.vocab));
+      auto t0 = clock::now();
+      for (int i = 0; i < o.tg; ++i) {
+        peer.eval({token}, false);
+        token = argmax(llama_get_logits_ith(peer.ctx, -1), peer.vocab);
+      }
+      if (rep >= 0)
+        tg.push_back(seconds(t0, clock::now()));
+    }
+  }
+  std::printf("bench pp=%d tg=%d threads=%d context=%d", o.pp, o.tg,
+              o.threads, nCtx);
+  if (!pp.empty())
+    std::printf(" pp_tok_s=%.2f ttft_ms=%.3f", o.pp / median(pp),
+                1e3 * median(pp));
+  if (!tg.empty())
+    std::printf(" tg_tok_s=%.2f", o.tg / median(tg));
+  std::printf("\n");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o = parseOptions(argc, argv);
+  return o.mode == "logits" ? runLogits(o) : runBench(o);
+}
