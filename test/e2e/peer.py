@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""tlmc against llama.cpp on the same GGUF: logits and greedy tokens.
+
+stories260K is the only trained model here, and it does not exercise what
+real models have: head_dim 64, 3:1 grouped-query attention, rope theta 1e5,
+a 49k or 32k vocabulary, 22-30 layers. This test generates random-weight
+GGUFs of real shapes (tlmc-modelgen), has the compiled model and llama.cpp
+(utils/setup-peer.sh; driven by utils/peer/tlmc-llamacpp) evaluate the same
+16 tokens, and compares the logits at every position, then 32 greedy tokens.
+
+What each comparison can promise:
+- stories260K F32 and the SmolLM2-135M shape F32: both compute in f32 and
+  llama.cpp keeps an f32 KV cache without flash attention for this test
+  (its f16 cache and flash attention's f16 queries alone move logits by
+  ~0.4% of their spread). Only the order of the products' sums differs:
+  measured max |diff| ~6e-6 of the logits' standard deviation; the bar is
+  1e-4 of it.
+- the TinyLlama-1.1B shape F16: llama.cpp rounds the activations to f16
+  before each f16 product (its vec_dot_f16), tlmc widens the weights and
+  keeps f32 activations; that rounding (2^-11 relative) through 22 layers
+  bounds the agreement. The bar is 2e-2 of the spread. Greedy tokens must
+  agree wherever the top two logits are further apart than that bar; a
+  closer call may go either way, and the test says where it happened.
+"""
+import argparse
+import array
+import math
+import os
+
+from e2e_common import SKIP, Results, compile_model, run
+
+# name, modelgen shape, dtype, tolerance (x the logits' std), model path
+CASES = [
+    ("stories260K F32", None, None, 1e-4),
+    ("SmolLM2-135M F32", "smollm2-135m", "f32", 1e-4),
+    ("TinyLlama-1.1B F16", "tinyllama-1.1b", "f16", 2e-2),
+]
+GREEDY = 32
+
+
+def read_rows(path, vocab):
+    data = array.array("f")
+    with open(path, "rb") as f:
+        data.frombytes(f.read())
+    return [data[i * vocab:(i + 1) * vocab] for i in range(len(data) // vocab)]
+
+
+def spread(row):
+    mean = sum(row) / len(row)
+    return math.sqrt(sum((x - mean) ** 2 for x in row) / len(row))
+
+
+def tokens_of(line_prefix, text):
+    for line in text.splitlines():
+        if line.startswith(line_prefix):
+            return [int(t) for t in line[len(line_prefix):].split()]
+    return []
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--tlmc", required=True)
+    p.add_argument("--peer", required=True, help="tlmc-llamacpp")
+    p.add_argument("--shared", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--cases", default="all",
+                   help="comma-separated case names' first words, or all")
+    a = p.parse_args()
+    if not os.path.exists(a.peer):
+        print(f"SKIP: the llama.cpp reference ({a.peer}) is not built: run "
+              "utils/setup-peer.sh, then rebuild")
+        return SKIP
+    modelgen = os.path.join(os.path.dirname(a.tlmc), "tlmc-modelgen")
+    os.makedirs(a.work, exist_ok=True)
+    res = Results()
+    for name, shape, dtype, tolerance in CASES:
+        if a.cases != "all" and name.split()[0] not in a.cases.split(","):
+            continue
+        if shape is None:
+            gguf = os.path.join(a.shared, "models", "stories260K",
+                                "stories260K.gguf")
+            if not os.path.exists(gguf):
+                print(f"SKIP: {name}: {gguf} is absent")
+                continue
+        else:
+            gguf = os.path.join(a.work, f"{shape}-{dtype}.gguf")
+            if not os.path.exists(gguf):
+                r = run([modelgen, "--shape", shape, "--dtype", dtype,
+                         "--seed", "11", "-o", gguf + ".tmp"])
+                if not res.check(r.returncode == 0, f"{name}: generated",
+                                 r.stderr):
+                    continue
+                os.replace(gguf + ".tmp", gguf)
+        exe = compile_model(a.tlmc, gguf,
+                            os.path.join(a.work, name.split()[0]),
+                            "--context", "64")
+        # 16 ids spread over the vocabulary (stories260K has 512).
+        vocab_hint = 512 if shape is None else 32000
+        prompt = [1] + [(97 * i * i + 31 * i) % vocab_hint for i in range(1, 16)]
+        ids = ",".join(map(str, prompt))
+        ours_logits = os.path.join(a.work, name.split()[0] + ".tlmc.bin")
+        peer_logits = os.path.join(a.work, name.split()[0] + ".peer.bin")
+        ours = run([exe, "--prompt-tokens", ids, "-n",
+                    str(len(prompt) + GREEDY), "--temp", "0", "--tokens",
+                    "--ignore-eos", "--dump-logits", ours_logits])
+        peer = run([a.peer, gguf, "logits", "--prompt-tokens", ids,
+                    "--greedy", str(GREEDY), "--dump-logits", peer_logits])
+        if not res.check(ours.returncode == 0 and peer.returncode == 0,
+                         f"{name}: both ran", ours.stderr + peer.stderr):
+            continue
+        size = os.path.getsize(peer_logits) // 4 // len(prompt)
+        mine, theirs = read_rows(ours_logits, size), read_rows(peer_logits, size)
+        worst = 0.0
+        for x, y in zip(mine, theirs):
+            diff = max(abs(u - v) for u, v in zip(x, y)) / spread(y)
+            worst = max(worst, diff)
+        res.check(len(mine) == len(theirs) == len(prompt) and
+                  worst <= tolerance,
+                  f"{name}: logits at all {len(prompt)} positions within "
+                  f"{tolerance:g} of the spread (worst {worst:.2e})")
+        t_ours = tokens_of("generated_tokens:", ours.stdout)[:GREEDY]
+        t_peer = tokens_of("generated_tokens:", peer.stdout)[:GREEDY]
+        same = 0
+        while same < min(len(t_ours), len(t_peer)) and \
+                t_ours[same] == t_peer[same]:
+            same += 1
+        res.check(len(t_ours) == len(t_peer) == GREEDY and same == GREEDY,
+                  f"{name}: {GREEDY} greedy tokens agree "
+                  f"({same} agree before the first difference)",
+                  f"tlmc {t_ours}\n      llama.cpp {t_peer}")
+    res.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
