@@ -325,10 +325,10 @@ static double median(double *v, int n) {
   return v[n / 2];
 }
 
-/* The benchmark utils/bench/vs_llamacpp.py runs beside llama.cpp's: a
+/* The benchmark utils/bench/vs-llamacpp.sh runs beside llama.cpp's: a
  * PP-token prefill from position 0, and TG decode steps after a 4-token
- * prompt, each R times after a warm-up; pseudo-random token ids (a fixed
- * seed); the medians. */
+ * prompt, each R times after a short warm-up; pseudo-random token ids (a
+ * fixed seed); the medians. */
 static int bench(tlm_session *s, const options *o) {
   enum { kPrompt = 4 };
   const tlm_config *c = tlm_session_config(s);
@@ -342,57 +342,61 @@ static int bench(tlm_session *s, const options *o) {
   }
   size_t n = (size_t)(o->bench_pp > kPrompt ? o->bench_pp : kPrompt);
   int32_t *tokens = malloc(sizeof(int32_t) * n);
-  double *pp = malloc(sizeof(double) * (size_t)o->reps);
-  double *tg = malloc(sizeof(double) * (size_t)o->reps);
-  if (!tokens || !pp || !tg) {
+  double *pp_seconds = malloc(sizeof(double) * (size_t)o->reps);
+  double *tg_seconds = malloc(sizeof(double) * (size_t)o->reps);
+  if (!tokens || !pp_seconds || !tg_seconds) {
     fprintf(stderr, "error: out of memory\n");
     return 1;
   }
   tlm_sampler greedy;
   tlm_sampler_init(&greedy, 0.0f, 1.0f, 0, 1);
   unsigned long long rng = 1234; /* xorshift64* */
-  for (int rep = -1; rep < o->reps; ++rep) { /* rep -1: the warm-up */
+  /* rep -1 is the warm-up (pages faulted in, caches and predictors warm):
+   * a short one, so that slow models do not pay a whole run for it. */
+  for (int rep = -1; rep < o->reps; ++rep) {
+    int pp = rep < 0 && o->bench_pp > 32 ? 32 : o->bench_pp;
+    int tg = rep < 0 && o->bench_tg > 8 ? 8 : o->bench_tg;
     for (size_t i = 0; i < n; ++i)
     {
       rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
       tokens[i] = (int32_t)(((rng * 0x2545F4914F6CDD1DULL) >> 32) %
                             (unsigned long long)c->vocab);
     }
-    if (o->bench_pp > 0) {
+    if (pp > 0) {
       tlm_reset(s);
       double t0 = now_seconds();
-      if (tlm_eval(s, tokens, (size_t)o->bench_pp, NULL) != TLM_OK)
+      if (tlm_eval(s, tokens, (size_t)pp, NULL) != TLM_OK)
         goto failed;
       if (rep >= 0)
-        pp[rep] = now_seconds() - t0;
+        pp_seconds[rep] = now_seconds() - t0;
     }
-    if (o->bench_tg > 0) {
+    if (tg > 0) {
       tlm_reset(s);
       if (tlm_eval(s, tokens, kPrompt, NULL) != TLM_OK)
         goto failed;
       int32_t token = tokens[0];
       double t0 = now_seconds();
-      for (int i = 0; i < o->bench_tg; ++i) {
+      for (int i = 0; i < tg; ++i) {
         if (tlm_eval(s, &token, 1, NULL) != TLM_OK)
           goto failed;
         token = tlm_sample(s, &greedy);
       }
       if (rep >= 0)
-        tg[rep] = now_seconds() - t0;
+        tg_seconds[rep] = now_seconds() - t0;
     }
   }
   printf("bench pp=%d tg=%d threads=%d context=%d", o->bench_pp, o->bench_tg,
          o->threads, c->context);
   if (o->bench_pp > 0) {
-    double m = median(pp, o->reps);
+    double m = median(pp_seconds, o->reps);
     printf(" pp_tok_s=%.2f ttft_ms=%.3f", o->bench_pp / m, 1e3 * m);
   }
   if (o->bench_tg > 0)
-    printf(" tg_tok_s=%.2f", o->bench_tg / median(tg, o->reps));
+    printf(" tg_tok_s=%.2f", o->bench_tg / median(tg_seconds, o->reps));
   printf("\n");
   free(tokens);
-  free(pp);
-  free(tg);
+  free(pp_seconds);
+  free(tg_seconds);
   return 0;
 failed:
   fprintf(stderr, "error: %s\n", tlm_session_error(s));
