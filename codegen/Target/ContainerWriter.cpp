@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/xxhash.h"
+#include "llvm/ADT/DenseMap.h"
 
 #include <cstring>
 #include <numeric>
@@ -34,50 +35,47 @@ static fbc::DType getDType(Type element) {
   return fbc::DType::F32;
 }
 
-/// Writes the bytes of a slot codegen derives from a compressed weight into
-/// `region`. A sparse weight's values and indices come from one packing,
-/// written with the values slot.
-static LogicalResult fillRepackedSlot(const WeightLayout &layout,
-                                      const WeightSlot &slot,
-                                      std::vector<char> &region) {
-  int64_t count = slot.storedType.getNumElements();
-  char *dst = region.data() + slot.offset;
-  switch (slot.repack) {
-  case WeightSlot::Repack::SparseBlockValues: {
-    auto weight = cast<compress::SparseWeightOp>(slot.repackedFrom);
-    const WeightSlot *indices =
-        layout.lookup(getBlockIndicesSlot(weight.getSymName()));
-    if (!indices)
-      return failure();
-    // Slots are 64-byte aligned: the float view is aligned.
-    return packSparseBlocks(
-        weight, MutableArrayRef<float>(reinterpret_cast<float *>(dst), count),
-        MutableArrayRef<uint8_t>(
-            reinterpret_cast<uint8_t *>(region.data() + indices->offset),
-            count));
-  }
-  case WeightSlot::Repack::SparseBlockIndices:
-    return success(); // written with the values
-  case WeightSlot::Repack::SplitNibbles:
-    return packSplitNibbles(
-        cast<compress::QuantizedWeightOp>(slot.repackedFrom),
-        MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(dst), count));
-  case WeightSlot::Repack::None:
-    break;
-  }
-  return failure();
-}
+namespace {
 
-/// Copies every slot's bytes into the weights region.
-static LogicalResult fillWeights(const WeightLayout &layout,
-                                 std::vector<char> &region) {
-  region.assign(layout.totalBytes, 0);
-  for (const WeightSlot &slot : layout.slots) {
-    char *dst = region.data() + slot.offset;
-    if (slot.repack != WeightSlot::Repack::None) {
-      if (failed(fillRepackedSlot(layout, slot, region)))
+/// Produces each slot's bytes in turn, holding at most one repacked or
+/// decoded weight at a time: a 1B-parameter model is never copied whole.
+class SlotSource {
+public:
+  explicit SlotSource(const WeightLayout &layout) : layout(layout) {}
+
+  /// Calls `emit(slot, bytes)` for `slot`, and for the slots written along
+  /// with it (a sparse weight's indices come with its values).
+  LogicalResult produce(
+      const WeightSlot &slot,
+      llvm::function_ref<void(const WeightSlot &, ArrayRef<char>)> emit) {
+    switch (slot.repack) {
+    case WeightSlot::Repack::SparseBlockValues: {
+      auto weight = cast<compress::SparseWeightOp>(slot.repackedFrom);
+      const WeightSlot *indices =
+          layout.lookup(getBlockIndicesSlot(weight.getSymName()));
+      if (!indices)
         return failure();
-      continue;
+      int64_t count = slot.storedType.getNumElements();
+      std::vector<float> values(count);
+      std::vector<uint8_t> index(count);
+      if (failed(packSparseBlocks(weight, values, index)))
+        return failure();
+      emit(slot, asChars(values));
+      emit(*indices, asChars(index));
+      return success();
+    }
+    case WeightSlot::Repack::SparseBlockIndices:
+      return success(); // produced with the values
+    case WeightSlot::Repack::SplitNibbles: {
+      std::vector<uint8_t> packed(slot.storedType.getNumElements());
+      if (failed(packSplitNibbles(
+              cast<compress::QuantizedWeightOp>(slot.repackedFrom), packed)))
+        return failure();
+      emit(slot, asChars(packed));
+      return success();
+    }
+    case WeightSlot::Repack::None:
+      break;
     }
     if (slot.blob) {
       auto resource = dyn_cast<DenseResourceElementsAttr>(slot.blob);
@@ -85,24 +83,35 @@ static LogicalResult fillWeights(const WeightLayout &layout,
           resource ? resource.getRawHandle().getBlob() : nullptr;
       if (!blob || int64_t(blob->getData().size()) != slot.bytes)
         return failure();
-      std::memcpy(dst, blob->getData().data(), slot.bytes);
-      continue;
+      emit(slot, blob->getData());
+      return success();
     }
     tlm::WeightOp weight = slot.weight;
     if (weight.getEncoding()) {
       FailureOr<std::vector<float>> values = tlm::decodeWeightToF32(weight);
       if (failed(values))
         return failure();
-      std::memcpy(dst, values->data(), values->size() * sizeof(float));
-      continue;
+      emit(slot, asChars(*values));
+      return success();
     }
     FailureOr<ArrayRef<char>> bytes = tlm::getWeightBytes(weight);
     if (failed(bytes))
       return failure();
-    std::memcpy(dst, bytes->data(), bytes->size());
+    emit(slot, *bytes);
+    // Read once, written once: the model file's pages need not stay.
+    tlm::releaseWeightPages(*bytes);
+    return success();
   }
-  return success();
-}
+
+private:
+  template <typename T> static ArrayRef<char> asChars(const std::vector<T> &v) {
+    return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
+                          v.size() * sizeof(T));
+  }
+  const WeightLayout &layout;
+};
+
+} // namespace
 
 static flatbuffers::Offset<fbc::Tokenizer>
 buildTokenizer(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok,
@@ -145,35 +154,15 @@ buildTokenizer(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok,
       config.getEos());
 }
 
-llvm::Expected<Container> tlmc::buildContainer(ModuleOp module,
-                                               const WeightLayout &layout,
-                                               const TokenizerData &tokenizer,
-                                               const ContainerPlan &plan) {
-  auto config = module->getAttrOfType<tlm::ModelConfigAttr>(
-      tlm::TLMDialect::getConfigAttrName());
-  if (!config)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "module has no #tlm.config");
-  std::vector<char> weights;
-  if (failed(fillWeights(layout, weights)))
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cannot read the module's weights");
-
-  // The fingerprint ties an object file to the container it was compiled
-  // with: configuration, plan, layout and weights.
-  std::string identity;
-  llvm::raw_string_ostream os(identity);
-  os << config << plan.arenaBytes << ' ' << plan.kvCacheBytes << ' '
-     << plan.prefillChunk;
-  for (const WeightSlot &slot : layout.slots)
-    os << slot.name << slot.offset << slot.storedType;
-  uint64_t fingerprint =
-      llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
-          reinterpret_cast<const uint8_t *>(identity.data()), identity.size())) ^
-      llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
-          reinterpret_cast<const uint8_t *>(weights.data()), weights.size()));
-
-  flatbuffers::FlatBufferBuilder fb(1 << 16);
+/// The configuration, tokenizer, tensor table and plan as a FlatBuffer.
+/// Every scalar is stored even when it equals its default, so the buffer's
+/// size does not depend on the fingerprint written into it.
+static void buildModelTable(flatbuffers::FlatBufferBuilder &fb,
+                            tlm::ModelConfigAttr config,
+                            const TokenizerData &tokenizer,
+                            const WeightLayout &layout,
+                            const ContainerPlan &plan, uint64_t fingerprint) {
+  fb.ForceDefaults(true);
   auto cfg = fbc::CreateConfig(
       fb, fb.CreateString(config.getArch().str()), config.getVocab(),
       config.getDim(), config.getFfnDim(), config.getLayers(),
@@ -197,7 +186,6 @@ llvm::Expected<Container> tlmc::buildContainer(ModuleOp module,
   auto memory = fbc::CreateMemoryPlan(fb, plan.arenaBytes, plan.kvCacheBytes,
                                       plan.arenaBytes - plan.kvCacheBytes);
   auto tensorVector = fb.CreateVector(tensors);
-
   fbc::ModelBuilder model(fb);
   model.add_abi_version(TLM_ABI_VERSION);
   model.add_fingerprint(fingerprint);
@@ -206,27 +194,107 @@ llvm::Expected<Container> tlmc::buildContainer(ModuleOp module,
   model.add_tokenizer(tok);
   model.add_tensors(tensorVector);
   model.add_plan(memory);
-  model.add_weights_bytes(weights.size());
+  model.add_weights_bytes(layout.totalBytes);
   fb.Finish(model.Finish(), fbc::ModelIdentifier());
+}
 
-  // Fixed header, FlatBuffer, padding, weights.
+llvm::Expected<uint64_t> tlmc::writeContainer(ModuleOp module,
+                                              const WeightLayout &layout,
+                                              const TokenizerData &tokenizer,
+                                              const ContainerPlan &plan,
+                                              llvm::raw_pwrite_stream &os) {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  auto config = module->getAttrOfType<tlm::ModelConfigAttr>(
+      tlm::TLMDialect::getConfigAttrName());
+  if (!config)
+    return error("module has no #tlm.config");
+
+  // Where things go: the header, the FlatBuffer (its size known before the
+  // fingerprint is), then the 64-aligned weights.
+  flatbuffers::FlatBufferBuilder sizing(1 << 16);
+  buildModelTable(sizing, config, tokenizer, layout, plan, 0);
   ContainerHeader header;
   std::memcpy(header.magic, kContainerMagic, sizeof(header.magic));
   header.version = 1;
   header.flatbuffer_offset = sizeof(ContainerHeader);
-  header.flatbuffer_bytes = fb.GetSize();
+  header.flatbuffer_bytes = sizing.GetSize();
   header.weights_offset = llvm::alignTo(
       header.flatbuffer_offset + header.flatbuffer_bytes, WeightLayout::kAlignment);
-  header.weights_bytes = weights.size();
-  header.fingerprint = fingerprint;
+  header.weights_bytes = layout.totalBytes;
 
+  // The header and table as placeholders (rewritten once the fingerprint
+  // is known), then the weights, one slot at a time in offset order, each
+  // hashed as it is written; alignment gaps are zeros.
+  uint64_t start = os.tell();
+  std::vector<char> placeholder(header.weights_offset, 0);
+  os.write(placeholder.data(), placeholder.size());
+  std::vector<uint64_t> slotHashes(layout.slots.size(), 0);
+  llvm::DenseMap<const WeightSlot *, size_t> slotIndex;
+  for (size_t i = 0; i < layout.slots.size(); ++i)
+    slotIndex[&layout.slots[i]] = i;
+  int64_t cursor = 0;
+  static const char kZeros[WeightLayout::kAlignment] = {};
+  SlotSource source(layout);
+  for (const WeightSlot &slot : layout.slots) {
+    bool outOfOrder = false;
+    auto emit = [&](const WeightSlot &target, ArrayRef<char> bytes) {
+      if (int64_t(bytes.size()) != target.bytes || target.offset < cursor ||
+          target.offset - cursor > WeightLayout::kAlignment) {
+        outOfOrder = true;
+        return;
+      }
+      os.write(kZeros, target.offset - cursor);
+      os.write(bytes.data(), bytes.size());
+      cursor = target.offset + target.bytes;
+      slotHashes[slotIndex[&target]] = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+    };
+    if (failed(source.produce(slot, emit)) || outOfOrder)
+      return error("cannot write the bytes of weight '" + slot.name + "'");
+  }
+  os.write(kZeros, layout.totalBytes - cursor);
+
+  // The fingerprint ties an object file to the container it was compiled
+  // with: configuration, plan, layout and every weight byte (through each
+  // slot's hash, in layout order).
+  std::string identity;
+  llvm::raw_string_ostream id(identity);
+  id << config << plan.arenaBytes << ' ' << plan.kvCacheBytes << ' '
+     << plan.prefillChunk;
+  for (const WeightSlot &slot : layout.slots)
+    id << slot.name << slot.offset << slot.storedType;
+  uint64_t fingerprint =
+      llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(identity.data()), identity.size())) ^
+      llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(slotHashes.data()),
+          slotHashes.size() * sizeof(uint64_t)));
+
+  flatbuffers::FlatBufferBuilder fb(1 << 16);
+  buildModelTable(fb, config, tokenizer, layout, plan, fingerprint);
+  if (fb.GetSize() != header.flatbuffer_bytes)
+    return error("internal error: the container table changed size");
+  header.fingerprint = fingerprint;
+  os.pwrite(reinterpret_cast<const char *>(&header), sizeof(header), start);
+  os.pwrite(reinterpret_cast<const char *>(fb.GetBufferPointer()),
+            fb.GetSize(), start + header.flatbuffer_offset);
+  return fingerprint;
+}
+
+llvm::Expected<Container> tlmc::buildContainer(ModuleOp module,
+                                               const WeightLayout &layout,
+                                               const TokenizerData &tokenizer,
+                                               const ContainerPlan &plan) {
+  llvm::SmallVector<char, 0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  llvm::Expected<uint64_t> fingerprint =
+      writeContainer(module, layout, tokenizer, plan, os);
+  if (!fingerprint)
+    return fingerprint.takeError();
   Container container;
-  container.fingerprint = fingerprint;
-  container.bytes.assign(header.weights_offset + weights.size(), 0);
-  std::memcpy(container.bytes.data(), &header, sizeof(header));
-  std::memcpy(container.bytes.data() + header.flatbuffer_offset,
-              fb.GetBufferPointer(), fb.GetSize());
-  std::memcpy(container.bytes.data() + header.weights_offset, weights.data(),
-              weights.size());
+  container.bytes.assign(bytes.begin(), bytes.end());
+  container.fingerprint = *fingerprint;
   return container;
 }

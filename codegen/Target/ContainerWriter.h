@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <vector>
 
@@ -20,16 +21,28 @@ struct ContainerPlan {
   uint32_t prefillChunk = 0;
 };
 
-/// A container image and the fingerprint it carries.
+/// Writes the container for `module` (a tlm module with its weights) to
+/// `os` at its current position: the configuration from `#tlm.config`,
+/// `tokenizer`, the tensor table and `plan` (a FlatBuffer), then the
+/// weights at the offsets `layout` gives. Returns the fingerprint, which
+/// covers the configuration, the plan, the layout and every weight byte.
+/// Weights stream through one at a time: the compiler never holds the
+/// whole container, and pages of the model file it has copied are given
+/// back as it goes.
+llvm::Expected<uint64_t> writeContainer(mlir::ModuleOp module,
+                                        const WeightLayout &layout,
+                                        const TokenizerData &tokenizer,
+                                        const ContainerPlan &plan,
+                                        llvm::raw_pwrite_stream &os);
+
+/// A container image in memory and the fingerprint it carries (for
+/// --embed-weights and tests; writeContainer streams to a file).
 struct Container {
   std::vector<char> bytes;
   uint64_t fingerprint = 0;
 };
 
-/// Builds the container for `module` (a tlm module with its weights): the
-/// configuration from `#tlm.config`, `tokenizer`, the tensor table and the
-/// weights at the offsets `layout` gives, and `plan`. The fingerprint
-/// covers the configuration, the plan, the layout and every weight byte.
+/// writeContainer into memory.
 llvm::Expected<Container> buildContainer(mlir::ModuleOp module,
                                          const WeightLayout &layout,
                                          const TokenizerData &tokenizer,

@@ -194,10 +194,32 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (!plan.arenaBytes)
     return makeError("internal error: no arena plan on the entry points");
 
-  llvm::Expected<Container> container =
-      buildContainer(*module, layout, model.tokenizer, plan);
-  if (!container)
-    return container.takeError();
+  // The container first: streamed to OUT.tlmw (a 1B model is never held
+  // whole), or in memory for the object's read-only data.
+  Container embedded;
+  uint64_t fingerprint = 0;
+  if (options.embedWeights) {
+    llvm::Expected<Container> container =
+        buildContainer(*module, layout, model.tokenizer, plan);
+    if (!container)
+      return container.takeError();
+    embedded = std::move(*container);
+    fingerprint = embedded.fingerprint;
+  } else {
+    std::string path = options.output + ".tlmw";
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return makeError(path + ": " + ec.message());
+    llvm::Expected<uint64_t> written =
+        writeContainer(*module, layout, model.tokenizer, plan, os);
+    if (!written)
+      return written.takeError();
+    fingerprint = *written;
+    os.close();
+    if (os.has_error())
+      return makeError(path + ": write failed");
+  }
 
   ModelDescriptor descriptor;
   descriptor.symbol = name + "_model";
@@ -205,12 +227,12 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   descriptor.prefillSymbol = name + "_prefill";
   descriptor.prefillLastSymbol = name + "_prefill_last";
   descriptor.prefillChunk = plan.prefillChunk;
-  descriptor.fingerprint = container->fingerprint;
+  descriptor.fingerprint = fingerprint;
   descriptor.arenaBytes = plan.arenaBytes;
   descriptor.weightsBytes = layout.totalBytes;
   descriptor.defineDefaultAlias = options.exe;
   if (options.embedWeights)
-    descriptor.embeddedContainer = container->bytes;
+    descriptor.embeddedContainer = embedded.bytes;
 
   std::string objectPath = options.output + ".o";
   if (auto err = emitObjectFile(*lowered, **machine, descriptor, objectPath))
@@ -219,9 +241,6 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
                            makeHeader(name, c, plan, layout.totalBytes,
                                       model.path)))
     return err;
-  if (!options.embedWeights)
-    if (auto err = writeFile(options.output + ".tlmw", container->bytes))
-      return err;
   if (options.exe)
     if (auto err = linkExecutable(options, objectPath))
       return err;

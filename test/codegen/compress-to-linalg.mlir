@@ -104,3 +104,28 @@ module {
     return %y : tensor<1x4xf32>
   }
 }
+
+// -----
+
+// A quantized table (a GGUF Q4_0 token_embd, f16 scales) is looked up row
+// by row: each feature's nibble in the split layout, minus 8, times its
+// group's scale widened from f16.
+module {
+  compress.quantized_weight @embd : tensor<4x64xf32> {bits = 4 : i64, group_size = 32 : i64, symmetric = true} values = dense_resource<ev> : tensor<4x32xi8> scales = dense_resource<es> : tensor<4x2xf16>
+  // CHECK-LABEL: func.func @lookup
+  // CHECK-SAME: (%[[W:.+]]: memref<{{[0-9]+}}xi8>, %[[T:.+]]: tensor<2xi32>)
+  func.func @lookup(%t: tensor<2xi32>) -> tensor<2x64xf32> {
+    // CHECK-DAG: %[[V:.+]] = memref.view %[[W]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<4x32xi8>
+    // CHECK-DAG: %[[S:.+]] = memref.view %[[W]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<4x2xf16>
+    // CHECK: linalg.generic {{.*}} ins(%[[T]] : tensor<2xi32>)
+    // CHECK: %[[ROW:.+]] = arith.index_cast
+    // CHECK: tensor.extract %{{.+}}[%[[ROW]], %{{.+}}] : tensor<4x32xi8>
+    // CHECK: arith.select
+    // CHECK: arith.subi
+    // CHECK: %[[SCALE:.+]] = tensor.extract %{{.+}}[%[[ROW]], %{{.+}}] : tensor<4x2xf16>
+    // CHECK: arith.extf %[[SCALE]] : f16 to f32
+    // CHECK: arith.mulf
+    %y = compress.quantized_embedding %t, @embd : tensor<2xi32> -> tensor<2x64xf32>
+    return %y : tensor<2x64xf32>
+  }
+}

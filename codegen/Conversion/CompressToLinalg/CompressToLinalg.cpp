@@ -129,9 +129,12 @@ struct LowerQuantizedLinear
                                    .getResult();
             q = arith::SubIOp::create(nb, nl, nibble, bias);
           }
+          Value scale = args[2];
+          if (scale.getType().isF16())
+            scale = arith::ExtFOp::create(nb, nl, f32, scale);
           Value w =
               arith::MulFOp::create(nb, nl, arith::SIToFPOp::create(nb, nl, f32, q),
-                                    args[2], kProductFastMath);
+                                    scale, kProductFastMath);
           Value product =
               arith::MulFOp::create(nb, nl, args[0], w, kProductFastMath);
           Value acc = args.back();
@@ -144,6 +147,119 @@ struct LowerQuantizedLinear
     b.replaceOp(op, generic.getResult(0));
     return success();
   }
+};
+
+/// A quantized table's rows, looked up by token: a linalg.generic over
+/// (token, feature) that reads the row's integer (int8; int4 in split
+/// nibbles or packed in feature order) and its group's scale.
+struct LowerQuantizedEmbedding
+    : OpRewritePattern<compress::QuantizedEmbeddingOp> {
+  LowerQuantizedEmbedding(MLIRContext *ctx, const WeightLayout &layout)
+      : OpRewritePattern(ctx), layout(layout) {}
+
+  LogicalResult matchAndRewrite(compress::QuantizedEmbeddingOp op,
+                                PatternRewriter &b) const override {
+    auto weight = SymbolTable::lookupNearestSymbolFrom<
+        compress::QuantizedWeightOp>(op, op.getWeightAttr());
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (!weight || !fn)
+      return b.notifyMatchFailure(op, "no quantized weight or function");
+    StringRef name = weight.getSymName();
+    const WeightSlot *split = layout.lookup(getSplitValuesSlot(name));
+    const WeightSlot *values =
+        split ? split : layout.lookup(getValuesSlot(name));
+    const WeightSlot *scales = layout.lookup(getScalesSlot(name));
+    const WeightSlot *zeros = layout.lookup(getZeroPointsSlot(name));
+    if (!values || !scales || (!weight.getSymmetric() && !zeros))
+      return b.notifyMatchFailure(op, "the layout lacks the weight's slots");
+    Location loc = op.getLoc();
+    Value weightsBuffer = fn.getArgument(0);
+    Value valuesT = loadWeightSlot(b, loc, weightsBuffer, *values);
+    Value scalesT = loadWeightSlot(b, loc, weightsBuffer, *scales);
+    Value zerosT = zeros && !weight.getSymmetric()
+                       ? loadWeightSlot(b, loc, weightsBuffer, *zeros)
+                       : Value();
+    bool int4 = weight.getBits() == 4;
+    int64_t group = weight.getGroupSize();
+    auto resultType = op.getType();
+    MLIRContext *ctx = op.getContext();
+    AffineMap tokenMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
+    Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                         b.getF32Type());
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{resultType}, ValueRange{op.getTokens()},
+        ValueRange{init},
+        ArrayRef<AffineMap>{tokenMap, b.getMultiDimIdentityMap(2)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Type i32 = nb.getI32Type(), f32 = nb.getF32Type();
+          auto index = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(nb, nl, v).getResult();
+          };
+          auto i32c = [&](int64_t v) {
+            return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
+          };
+          Value row = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                                 args[0]);
+          Value col = linalg::IndexOp::create(nb, nl, 1);
+          Value g = arith::DivUIOp::create(nb, nl, col, index(group));
+          Value q;
+          if (!int4) {
+            q = arith::ExtSIOp::create(
+                nb, nl, i32,
+                tensor::ExtractOp::create(nb, nl, valuesT, ValueRange{row, col}));
+          } else {
+            // Split nibbles (SplitNibbles.h): feature 32c + j is in byte
+            // 16c + j % 16, the low nibble for j < 16. Packed in feature
+            // order: feature k is in byte k / 2, low nibble for even k.
+            Value byteAt, high;
+            if (split) {
+              Value chunk = arith::DivUIOp::create(nb, nl, col, index(32));
+              Value j = arith::RemUIOp::create(nb, nl, col, index(32));
+              byteAt = arith::AddIOp::create(
+                  nb, nl, arith::MulIOp::create(nb, nl, chunk, index(16)),
+                  arith::RemUIOp::create(nb, nl, j, index(16)));
+              high = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
+                                           j, index(16));
+            } else {
+              byteAt = arith::DivUIOp::create(nb, nl, col, index(2));
+              high = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::eq,
+                  arith::RemUIOp::create(nb, nl, col, index(2)), index(1));
+            }
+            Value byte = arith::ExtUIOp::create(
+                nb, nl, i32,
+                tensor::ExtractOp::create(nb, nl, valuesT,
+                                          ValueRange{row, byteAt}));
+            Value nibble = arith::SelectOp::create(
+                nb, nl, high, arith::ShRUIOp::create(nb, nl, byte, i32c(4)),
+                arith::AndIOp::create(nb, nl, byte, i32c(15)));
+            Value bias =
+                zerosT ? arith::ExtUIOp::create(
+                             nb, nl, i32,
+                             tensor::ExtractOp::create(nb, nl, zerosT,
+                                                       ValueRange{row, g}))
+                             .getResult()
+                       : i32c(8);
+            q = arith::SubIOp::create(nb, nl, nibble, bias);
+          }
+          Value scale =
+              tensor::ExtractOp::create(nb, nl, scalesT, ValueRange{row, g});
+          if (scale.getType().isF16())
+            scale = arith::ExtFOp::create(nb, nl, f32, scale);
+          linalg::YieldOp::create(
+              nb, nl,
+              arith::MulFOp::create(nb, nl,
+                                    arith::SIToFPOp::create(nb, nl, f32, q),
+                                    scale)
+                  .getResult());
+        });
+    b.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+
+  const WeightLayout &layout;
 };
 
 /// A sparse linear visits each row's stored values: a linalg.generic over
@@ -239,6 +355,6 @@ struct LowerSparseLinear
 
 void tlmc::populateCompressToLinalgPatterns(RewritePatternSet &patterns,
                                             const WeightLayout &layout) {
-  patterns.add<LowerQuantizedLinear, LowerSparseLinear>(patterns.getContext(),
-                                                        layout);
+  patterns.add<LowerQuantizedLinear, LowerQuantizedEmbedding,
+               LowerSparseLinear>(patterns.getContext(), layout);
 }

@@ -157,6 +157,8 @@ struct GroupEmitter {
   /// total + scale[n][g] * sum.
   Value addScaled(Value total, Value g, Value sum) {
     Value scale = memref::LoadOp::create(b, loc, scales, ValueRange{n, g});
+    if (scale.getType().isF16()) // GGUF blocks' scales, widened on load
+      scale = arith::ExtFOp::create(b, loc, b.getF32Type(), scale);
     Value scaled = arith::MulFOp::create(b, loc, sum, scale, kProductFastMath);
     return arith::AddFOp::create(b, loc, total, scaled, kProductFastMath);
   }

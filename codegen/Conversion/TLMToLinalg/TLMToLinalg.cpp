@@ -324,6 +324,7 @@ struct ConvertTLMToLinalgPass
       bool usesWeights = false;
       fn.walk([&](Operation *op) {
         usesWeights |= isa<tlm::WeightRefOp, compress::QuantizedLinearOp,
+                           compress::QuantizedEmbeddingOp,
                            compress::SparseLinearOp>(op) ||
                        (isa<func::CallOp>(op) && op->hasAttr(kLayerAttr));
       });

@@ -21,7 +21,9 @@ void CompressDialect::initialize() {
 }
 
 int64_t QuantizedWeightOp::getStorageBytes() {
-  int64_t bytes = getRows() * getRowBytes() + getRows() * getGroups() * 4;
+  int64_t scaleBytes =
+      cast<ShapedType>(getScales().getType()).getElementTypeBitWidth() / 8;
+  int64_t bytes = getRows() * getRowBytes() + getRows() * getGroups() * scaleBytes;
   if (getZeroPoints())
     bytes += getRows() * getGroups();
   return bytes;
@@ -61,15 +63,35 @@ LogicalResult QuantizedWeightOp::verify() {
                            : "an asymmetric weight needs zero points");
   MLIRContext *ctx = getContext();
   Type i8 = IntegerType::get(ctx, 8), f32 = Float32Type::get(ctx);
+  // Scales are f32, or f16 as GGUF blocks store them.
+  Type scale = cast<ShapedType>(getScales().getType()).getElementType();
+  if (!scale.isF16())
+    scale = f32;
   if (failed(verifyBlob(*this, "values", getValues(),
                         RankedTensorType::get({getRows(), getRowBytes()}, i8))) ||
       failed(verifyBlob(*this, "scales", getScales(),
-                        RankedTensorType::get({getRows(), getGroups()}, f32))))
+                        RankedTensorType::get({getRows(), getGroups()}, scale))))
     return failure();
   if (getZeroPoints() &&
       failed(verifyBlob(*this, "zero_points", *getZeroPoints(),
                         RankedTensorType::get({getRows(), getGroups()}, i8))))
     return failure();
+  return success();
+}
+
+LogicalResult
+QuantizedEmbeddingOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight = symbolTable.lookupNearestSymbolFrom<QuantizedWeightOp>(
+      *this, getWeightAttr());
+  if (!weight)
+    return emitOpError("'") << getWeight()
+                            << "' does not name a compress.quantized_weight";
+  auto tokens = getTokens().getType(), result = getResult().getType();
+  if (result.getDimSize(0) != tokens.getDimSize(0) ||
+      result.getDimSize(1) != weight.getColumns())
+    return emitOpError("result must be ")
+           << tokens.getDimSize(0) << "x" << weight.getColumns()
+           << " (one row of the table per token)";
   return success();
 }
 

@@ -29,7 +29,8 @@ def Compress_QuantizedWeightOp : Compress_Op<"quantized_weight", [Symbol]> {
   let summary = "a weight matrix quantized per output row in groups";
   let description = [{
     A weight of logical type `type` (out x in, f32) stored as integers of
-    `bits` bits (8 or 4) with one f32 scale per group of `group_size`
+    `bits` bits (8 or 4) with one scale (f32, or f16 as GGUF's Q8_0/Q4_0
+    blocks carry it) per group of `group_size`
     consecutive input features of a row (the last group of a row may be
     shorter: a ragged group). Symmetric: value = q * scale with q signed.
     Asymmetric (4 bits only): value = (q - zero_point) * scale with q and the
@@ -39,7 +40,8 @@ def Compress_QuantizedWeightOp : Compress_Op<"quantized_weight", [Symbol]> {
     - `values`: 8 bits: `tensor<out x in x i8>`; 4 bits: two values per
       byte, element 2j in the low nibble, `tensor<out x ceil(in/2) x i8>`,
       symmetric nibbles biased by 8;
-    - `scales`: `tensor<out x groups x f32>`, groups = ceil(in / group_size);
+    - `scales`: `tensor<out x groups x f32>` (or `f16`), groups =
+      ceil(in / group_size);
     - `zero_points` (asymmetric only): `tensor<out x groups x i8>`.
 
     ```mlir
@@ -99,6 +101,26 @@ def Compress_QuantizedLinearOp : Compress_Op<"quantized_linear",
   let results = (outs 2DTensorOf<[F32]>:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def Compress_QuantizedEmbeddingOp : Compress_Op<"quantized_embedding",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "rows of a quantized table, dequantized as they are read";
+  let description = [{
+    `result[t][j] = dequant(weight)[tokens[t]][j]`: the token embedding
+    lookup on a table kept quantized (a GGUF Q8_0/Q4_0 `token_embd`, which
+    a tied classifier reads as `compress.quantized_linear` from the same
+    bytes). Only the looked-up rows are ever dequantized.
+
+    ```mlir
+    %x = compress.quantized_embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x576xf32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I32]>:$tokens, FlatSymbolRefAttr:$weight);
+  let results = (outs 2DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $tokens `,` $weight attr-dict `:` type($tokens) `->` type($result)
   }];
 }
 

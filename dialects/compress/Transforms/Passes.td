@@ -73,11 +73,14 @@ def CompressAdoptGGMLBlocks : Pass<"compress-adopt-ggml-blocks", "mlir::ModuleOp
   let summary = "Compute on GGUF Q8_0/Q4_0 weights in their own blocks";
   let description = [{
     A `tlm.weight` imported from GGUF as `encoding(q8_0)` or
-    `encoding(q4_0)` and read only by linear ops becomes a
+    `encoding(q4_0)` and read by linear and embedding ops becomes a
     `compress.quantized_weight` (8 or 4 bits, symmetric, groups of 32) with
-    the very same integers and scales: a lossless re-layout (Q4_0's nibbles
-    reordered, f16 scales widened to f32), never a dequantize-requantize
-    round trip. Its linears become `compress.quantized_linear`.
+    the very same integers and f16 scales: a lossless re-layout (Q4_0's
+    nibbles reordered) of exactly the file's bytes, never a dequantize-
+    requantize round trip. Its linears become `compress.quantized_linear`
+    and its embedding lookups `compress.quantized_embedding`, so a tied
+    table is stored once, quantized, for both. The model file's pages of a
+    weight are released once it is re-laid out.
 
     Before:
     ```mlir
@@ -87,7 +90,7 @@ def CompressAdoptGGMLBlocks : Pass<"compress-adopt-ggml-blocks", "mlir::ModuleOp
     ```mlir
     compress.quantized_weight @w : tensor<64x64xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true}
         values = dense_resource<w.values> : tensor<64x64xi8>
-        scales = dense_resource<w.scales> : tensor<64x2xf32>
+        scales = dense_resource<w.scales> : tensor<64x2xf16>
     ```
   }];
   let dependentDialects = ["mlir::compress::CompressDialect"];

@@ -2,6 +2,9 @@
 
 #include "dialects/tlm/IR/WeightStore.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -154,4 +157,17 @@ FailureOr<std::vector<float>> mlir::tlm::decodeWeightToF32(WeightOp weight) {
   std::vector<float> values(count);
   decodeToF32(getStorageFormat(weight), *bytes, count, values.data());
   return values;
+}
+
+void mlir::tlm::releaseWeightPages(ArrayRef<char> bytes) {
+#ifdef MADV_PAGEOUT
+  // Only whole pages inside the range: a neighbour's bytes stay put.
+  uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (uintptr_t(bytes.data()) + page - 1) & ~(page - 1);
+  uintptr_t end = (uintptr_t(bytes.data()) + bytes.size()) & ~(page - 1);
+  if (end > begin)
+    (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)bytes;
+#endif
 }

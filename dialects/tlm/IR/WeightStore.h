@@ -45,6 +45,14 @@ FailureOr<ArrayRef<char>> getWeightBytes(WeightOp weight);
 /// Decodes `weight` to row-major f32 values, whatever its storage.
 FailureOr<std::vector<float>> decodeWeightToF32(WeightOp weight);
 
+/// Tells the kernel the compiler is done reading `bytes` for now: their
+/// pages are reclaimed (MADV_PAGEOUT), which for weights mapped from the
+/// model file drops them from the compiler's resident memory; a later read
+/// faults them back in from the file. Never loses data (heap pages would be
+/// swapped, or kept where there is no swap). A hint: does nothing where the
+/// kernel does not support it.
+void releaseWeightPages(ArrayRef<char> bytes);
+
 /// The format `weight`'s bytes are stored in.
 StorageFormat getStorageFormat(WeightOp weight);
 

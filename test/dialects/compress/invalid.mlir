@@ -45,3 +45,17 @@ func.func @f(%x: tensor<1x16xf32>) -> tensor<1x2xf32> {
   %y = compress.quantized_linear %x, @nope : tensor<1x16xf32> -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
+
+// -----
+
+compress.quantized_weight @w : tensor<4x32xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true} values = dense_resource<v> : tensor<4x32xi8> scales = dense_resource<s> : tensor<4x1xf16>
+func.func @f(%t: tensor<2xi32>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{result must be 2x32 (one row of the table per token)}}
+  %y = compress.quantized_embedding %t, @w : tensor<2xi32> -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
+
+// -----
+
+// expected-error @+1 {{scales must be 'tensor<4x1xf32>', got 'tensor<4x1xbf16>'}}
+compress.quantized_weight @w : tensor<4x32xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true} values = dense_resource<v> : tensor<4x32xi8> scales = dense_resource<s> : tensor<4x1xbf16>
