@@ -11,6 +11,8 @@
 
 namespace tlmc {
 
+class CompileProgress;
+
 struct CompileOptions {
   /// OUT: writes OUT.o, OUT.h and OUT.tlmw (and OUT itself with `exe`).
   std::string output;
@@ -29,6 +31,10 @@ struct CompileOptions {
   std::string reportPath;
   /// Measure the compressed model against the original on this text.
   std::string evalText;
+  /// Told of each stage (for the progress line and -v's timing table).
+  CompileProgress *progress = nullptr;
+  /// Print the time per stage and per MLIR pass (-v).
+  bool timing = false;
 };
 
 /// Compiles `model` (already imported and checked).

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/driver/Compile.h"
+#include "compiler/driver/Progress.h"
 #include "compiler/import/Import.h"
 #include "compiler/import/common/ModuleBuilder.h"
 #include "compiler/import/common/Summary.h"
@@ -130,6 +131,13 @@ static cl::opt<bool>
             cl::desc("Also link OUT as a ready executable (the generator)"),
             cl::sub(compileCommand));
 
+static cl::opt<bool>
+    timing("v",
+           cl::desc("Print where the compile's time went: each stage "
+                    "(import, compression, lowering, container, LLVM, link) "
+                    "and each MLIR pass"),
+           cl::sub(compileCommand));
+
 static int fail(const Twine &message) {
   WithColor::error(errs(), "tlmc") << message << "\n";
   return 1;
@@ -170,10 +178,13 @@ static int runImport(const ImportedModel &model) {
   return 0;
 }
 
-static int runCompile(const ImportedModel &model, const char *argv0) {
+static int runCompile(const ImportedModel &model, const char *argv0,
+                      CompileProgress &progress) {
   if (outputPath == "-")
     return fail("compile needs -o OUT (writes OUT.o, OUT.h, OUT.tlmw)");
   CompileOptions options;
+  options.progress = &progress;
+  options.timing = timing;
   options.output = outputPath;
   options.target.triple = targetTriple;
   options.target.cpu = targetCPU;
@@ -197,8 +208,13 @@ static int runCompile(const ImportedModel &model, const char *argv0) {
   options.toolDir = sys::path::parent_path(
                         sys::fs::getMainExecutable(argv0, (void *)&fail))
                         .str();
-  if (Error err = compileModel(model, options))
+  if (Error err = compileModel(model, options)) {
+    progress.finish();
     return fail(toString(std::move(err)));
+  }
+  progress.finish();
+  if (options.timing)
+    progress.printTimes(errs());
   return 0;
 }
 
@@ -209,14 +225,21 @@ int main(int argc, char **argv) {
     cl::PrintHelpMessage();
     return 1;
   }
+  // Import, compression, lowering, container, LLVM, and the link or the
+  // evaluation when asked for.
+  CompileProgress progress(5 + (linkExe ? 1 : 0) + (!evalText.empty() ? 1 : 0));
+  if (compileCommand)
+    progress.stage("import");
   Expected<ImportedModel> model = loadModel();
-  if (!model)
+  if (!model) {
+    progress.finish();
     return fail(toString(model.takeError()));
+  }
   if (inspectCommand) {
     printSummary(outs(), *model, listTensors);
     return 0;
   }
   if (compileCommand)
-    return runCompile(*model, argv[0]);
+    return runCompile(*model, argv[0], progress);
   return runImport(*model);
 }

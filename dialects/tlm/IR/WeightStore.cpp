@@ -171,3 +171,11 @@ void mlir::tlm::releaseWeightPages(ArrayRef<char> bytes) {
   (void)bytes;
 #endif
 }
+
+void mlir::tlm::dropWeightBytes(ModuleOp module) {
+  for (Operation &op : module.getBody()->getOperations())
+    for (NamedAttribute attr : op.getAttrs())
+      if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr.getValue()))
+        if (auto *entry = resource.getRawHandle().getResource())
+          entry->setBlob(AsmResourceBlob()); // runs the old blob's deleter
+}

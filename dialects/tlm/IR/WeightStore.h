@@ -14,6 +14,7 @@
 #include "dialects/tlm/IR/TLMOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/ArrayRef.h"
 
@@ -52,6 +53,13 @@ FailureOr<std::vector<float>> decodeWeightToF32(WeightOp weight);
 /// swapped, or kept where there is no swap). A hint: does nothing where the
 /// kernel does not support it.
 void releaseWeightPages(ArrayRef<char> bytes);
+
+/// Frees the bytes behind every dense_resource attribute of the module's
+/// top-level ops (weights, quantized and sparse weights): once the
+/// container is written the compiler needs their types, never their bytes,
+/// and a re-laid-out 1B model is as large as the file. Reading a weight
+/// afterwards is an error ("never loaded"), not a crash.
+void dropWeightBytes(ModuleOp module);
 
 /// The format `weight`'s bytes are stored in.
 StorageFormat getStorageFormat(WeightOp weight);
