@@ -153,7 +153,9 @@ struct TLMPlanArenaPass : tlmc::impl::TLMPlanArenaBase<TLMPlanArenaPass> {
         !logitsType.hasStaticShape())
       return fn.emitOpError("expected static KV cache and logits buffers");
     plan.cacheBytes =
-        llvm::alignTo(plan.cacheType.getNumElements() * 4, kBufferAlignment);
+        llvm::alignTo(plan.cacheType.getNumElements() *
+                          (plan.cacheType.getElementTypeBitWidth() / 8),
+                      kBufferAlignment);
     FailureOr<SmallVector<Interval>> intervals = collectIntervals(fn);
     if (failed(intervals))
       return failure();

@@ -153,6 +153,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
 
   GraphOptions graph;
   graph.prefillChunk = options.prefillChunk;
+  graph.kvCacheF16 = options.kvCacheF16;
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
   if (mlir::failed(mlir::verify(*module)))
     return makeError("internal error: the imported module does not verify");
@@ -194,7 +195,9 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
     if (fn.getNumArguments() == 4)
       if (auto cache = llvm::dyn_cast<mlir::MemRefType>(fn.getArgumentTypes()[2]))
         plan.kvCacheBytes =
-            2 * llvm::alignTo(uint64_t(cache.getNumElements()) * 4, 64);
+            2 * llvm::alignTo(uint64_t(cache.getNumElements()) *
+                                  (cache.getElementTypeBitWidth() / 8),
+                              64);
   if (!plan.kvCacheBytes)
     return makeError("internal error: no KV cache argument on the entry points");
   plan.prefillChunk = uint32_t(std::min(options.prefillChunk, c.context));
@@ -303,12 +306,13 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
     // What a session costs: the weights once (mapped from the container,
     // or in the object's read-only data), plus one arena.
     llvm::errs() << llvm::formatv(
-        "tlmc: memory plan: weights {0:f1} MiB ({1}), KV cache {2:f1} MiB "
-        "({3} layers x {4} positions, f32), activations {5:f1} MiB: a "
-        "session needs {6:f1} MiB\n",
-        mib(layout.totalBytes),
+        "tlmc: memory plan: weights {0} bytes ({1:f1} MiB, {2}), KV cache "
+        "{3} bytes ({4:f1} MiB: {5} layers x {6} positions, {7}), "
+        "activations {8:f1} MiB; a session needs {9:f1} MiB\n",
+        layout.totalBytes, mib(layout.totalBytes),
         options.embedWeights ? "in the object" : "mapped from the container",
-        mib(plan.kvCacheBytes), c.layers, c.context,
+        plan.kvCacheBytes, mib(plan.kvCacheBytes), c.layers, c.context,
+        options.kvCacheF16 ? "f16" : "f32",
         mib(plan.arenaBytes - plan.kvCacheBytes),
         mib(layout.totalBytes + plan.arenaBytes));
   }

@@ -18,6 +18,8 @@ struct CompileOptions {
   std::string output;
   TargetOptions target;
   int64_t prefillChunk = 16;
+  /// Keys and values in f16 (half the KV cache's bytes) instead of f32.
+  bool kvCacheF16 = false;
   /// Put the container into the object's read-only data.
   bool embedWeights = false;
   /// Link OUT as a ready executable (the generator app + runtime + model).

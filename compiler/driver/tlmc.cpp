@@ -131,6 +131,13 @@ static cl::opt<bool>
             cl::desc("Also link OUT as a ready executable (the generator)"),
             cl::sub(compileCommand));
 
+static cl::opt<std::string> kvCache(
+    "kv-cache",
+    cl::desc("The KV cache's element type: f32 (default; exact) or f16 "
+             "(half the bytes; keys and values rounded when stored)"),
+    cl::value_desc("f32|f16"), cl::init("f32"), cl::sub(compileCommand),
+    cl::sub(importCommand));
+
 static cl::opt<bool>
     timing("v",
            cl::desc("Print where the compile's time went: each stage "
@@ -160,6 +167,9 @@ static int runImport(const ImportedModel &model) {
                       mlir::memref::MemRefDialect>();
   GraphOptions graph;
   graph.prefillChunk = prefillChunk;
+  if (kvCache != "f32" && kvCache != "f16")
+    return fail("--kv-cache must be f32 or f16, not '" + kvCache + "'");
+  graph.kvCacheF16 = kvCache == "f16";
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
   if (failed(mlir::verify(*module)))
     return fail("internal error: the imported module does not verify");
@@ -184,6 +194,9 @@ static int runCompile(const ImportedModel &model, const char *argv0,
     return fail("compile needs -o OUT (writes OUT.o, OUT.h, OUT.tlmw)");
   CompileOptions options;
   options.progress = &progress;
+  if (kvCache != "f32" && kvCache != "f16")
+    return fail("--kv-cache must be f32 or f16, not '" + kvCache + "'");
+  options.kvCacheF16 = kvCache == "f16";
   options.timing = timing;
   options.output = outputPath;
   options.target.triple = targetTriple;

@@ -48,6 +48,19 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value q = bufferOf(op.getQuery()), k = bufferOf(op.getKey()),
           v = bufferOf(op.getValue());
     Value kc = op.getKeyCache(), vc = op.getValueCache();
+    // An f16 cache (--kv-cache=f16) stores rounded keys and values and
+    // widens them as attention reads them; the arithmetic stays f32.
+    Type cacheElement = cacheType.getElementType();
+    auto toCache = [&](OpBuilder &b, Location loc, Value x) -> Value {
+      return cacheElement.isF32()
+                 ? x
+                 : arith::TruncFOp::create(b, loc, cacheElement, x).getResult();
+    };
+    auto fromCache = [&](OpBuilder &b, Location loc, Value x) -> Value {
+      return cacheElement.isF32()
+                 ? x
+                 : arith::ExtFOp::create(b, loc, b.getF32Type(), x).getResult();
+    };
     Value out = memref::AllocOp::create(
         b, loc, MemRefType::get({rows, width}, b.getF32Type()));
     Value scores = memref::AllocOp::create(
@@ -65,10 +78,12 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           scf::ForOp::create(
               b, loc, c0, e.index(kvWidth), c1, ValueRange{},
               [&](OpBuilder &b, Location loc, Value j, ValueRange) {
-                Value kv = memref::LoadOp::create(b, loc, k, ValueRange{t, j});
+                Value kv = toCache(
+                    b, loc, memref::LoadOp::create(b, loc, k, ValueRange{t, j}));
                 memref::StoreOp::create(b, loc, kv, kc,
                                         ValueRange{layer, p, j});
-                Value vv = memref::LoadOp::create(b, loc, v, ValueRange{t, j});
+                Value vv = toCache(
+                    b, loc, memref::LoadOp::create(b, loc, v, ValueRange{t, j}));
                 memref::StoreOp::create(b, loc, vv, vc,
                                         ValueRange{layer, p, j});
                 scf::YieldOp::create(b, loc);
@@ -107,11 +122,13 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                                 b, loc, q,
                                 ValueRange{t, arith::AddIOp::create(b, loc,
                                                                     qBase, i)});
-                            Value ki = memref::LoadOp::create(
-                                b, loc, kc,
-                                ValueRange{layer, s,
-                                           arith::AddIOp::create(b, loc, kvBase,
-                                                                 i)});
+                            Value ki = fromCache(
+                                b, loc,
+                                memref::LoadOp::create(
+                                    b, loc, kc,
+                                    ValueRange{layer, s,
+                                               arith::AddIOp::create(
+                                                   b, loc, kvBase, i)}));
                             scf::YieldOp::create(
                                 b, loc, in.add(acc[0], in.mul(qi, ki)));
                           });
@@ -182,11 +199,13 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                           [&](OpBuilder &b, Location loc, Value i, ValueRange) {
                             Emitter in{b, loc};
                             Value col = arith::AddIOp::create(b, loc, qBase, i);
-                            Value vs = memref::LoadOp::create(
-                                b, loc, vc,
-                                ValueRange{layer, s,
-                                           arith::AddIOp::create(b, loc, kvBase,
-                                                                 i)});
+                            Value vs = fromCache(
+                                b, loc,
+                                memref::LoadOp::create(
+                                    b, loc, vc,
+                                    ValueRange{layer, s,
+                                               arith::AddIOp::create(
+                                                   b, loc, kvBase, i)}));
                             Value o = memref::LoadOp::create(
                                 b, loc, out, ValueRange{t, col});
                             memref::StoreOp::create(b, loc,

@@ -59,15 +59,18 @@ namespace {
 /// Emits one entry point's graph.
 class GraphEmitter {
 public:
-  GraphEmitter(OpBuilder &b, Location loc, const ImportedModel &model)
-      : b(b), loc(loc), model(model), c(model.config) {}
+  GraphEmitter(OpBuilder &b, Location loc, const ImportedModel &model,
+               bool kvCacheF16)
+      : b(b), loc(loc), model(model), c(model.config),
+        kvCacheF16(kvCacheF16) {}
 
   /// One entry point over `tokens` tokens; with `lastOnly`, logits for
   /// the last token alone (what generation needs after a prompt chunk).
   void emit(StringRef name, int64_t tokens, bool lastOnly = false) {
     auto f32 = b.getF32Type();
     auto cacheType =
-        MemRefType::get({c.layers, c.context, c.kvHeads * c.headDim}, f32);
+        MemRefType::get({c.layers, c.context, c.kvHeads * c.headDim},
+                        kvCacheF16 ? Type(b.getF16Type()) : Type(f32));
     auto logitsType =
         RankedTensorType::get({lastOnly ? 1 : tokens, c.vocab}, f32);
     auto fnType = b.getFunctionType(
@@ -151,6 +154,7 @@ private:
   Location loc;
   const ImportedModel &model;
   const ModelConfig &c;
+  bool kvCacheF16;
   Value pos, keyCache, valueCache;
   int64_t rows = 1;
 };
@@ -171,7 +175,7 @@ OwningOpRef<ModuleOp> tlmc::buildModule(MLIRContext &context,
   // so that every format of a model prints the same module.
   for (auto &[name, shape] : getExpectedTensors(model.config))
     declareWeight(b, loc, *model.findTensor(name));
-  GraphEmitter emitter(b, loc, model);
+  GraphEmitter emitter(b, loc, model, options.kvCacheF16);
   emitter.emit("decode", 1);
   int64_t chunk = std::min(options.prefillChunk, model.config.context);
   emitter.emit("prefill", chunk);

@@ -13,6 +13,8 @@ namespace tlmc {
 struct GraphOptions {
   /// Tokens a prefill call processes at once (a static shape).
   int64_t prefillChunk = 16;
+  /// The KV caches' element type: f16 (half the bytes) instead of f32.
+  bool kvCacheF16 = false;
 };
 
 /// Builds the module for `model`: `#tlm.config` on the module, one

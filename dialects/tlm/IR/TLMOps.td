@@ -169,7 +169,8 @@ def TLM_AttentionOp : TLM_Op<"attention", [
     `h / (heads / kv_heads)`. `T = 1` is a decode step, `T > 1` a prefill.
 
     The caches are buffers of shape (layers, capacity, kv_heads * head_dim)
-    that persist across calls; positions past `capacity` are the caller's
+    of f32, or of f16 (keys and values rounded when stored, widened when
+    read; the arithmetic is f32 either way), that persist across calls; positions past `capacity` are the caller's
     error (the runtime bounds `pos`). The layer is the `layer` attribute, or,
     when the optional `layer_index` operand is present, that value (a layer
     function shared by several layers, `tlm-share-layers`, gets its layer as
@@ -184,8 +185,8 @@ def TLM_AttentionOp : TLM_Op<"attention", [
   }];
   let arguments = (ins TLM_FloatTensor2D:$query, TLM_FloatTensor2D:$key,
                        TLM_FloatTensor2D:$value,
-                       MemRefRankOf<[F32], [3]>:$key_cache,
-                       MemRefRankOf<[F32], [3]>:$value_cache,
+                       MemRefRankOf<[F32, F16], [3]>:$key_cache,
+                       MemRefRankOf<[F32, F16], [3]>:$value_cache,
                        Index:$pos, Optional<Index>:$layer_index,
                        I64Attr:$layer, I64Attr:$heads,
                        I64Attr:$kv_heads, I64Attr:$head_dim);
