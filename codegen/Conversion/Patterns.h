@@ -69,6 +69,23 @@ mlir::Value buildGroupedQuantizedProduct(
     const WeightSlot &values, const WeightSlot &scales, const WeightSlot *zeros,
     mlir::RankedTensorType resultType);
 
+/// x times the transpose of a GGUF Q8_0/Q4_0 weight read in its own blocks
+/// (`ggml_blocks`; slot `blocks`): a linalg.generic over (token, output
+/// feature) marked for row threading (GGMLBlockProduct.cpp).
+mlir::Value buildGGMLBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::Value input, mlir::Value weights,
+                                  mlir::compress::QuantizedWeightOp weight,
+                                  const WeightSlot &blocks,
+                                  mlir::RankedTensorType resultType);
+
+/// The rows `tokens` of a GGUF Q8_0/Q4_0 table read in its own blocks,
+/// dequantized as they are read.
+mlir::Value buildGGMLBlockLookup(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value tokens, mlir::Value weights,
+                                 mlir::compress::QuantizedWeightOp weight,
+                                 const WeightSlot &blocks,
+                                 mlir::RankedTensorType resultType);
+
 /// compress.quantized_linear -> linalg.generic that dequantizes each value
 /// as it reads it.
 void populateCompressToLinalgPatterns(mlir::RewritePatternSet &patterns,

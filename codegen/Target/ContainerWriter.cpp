@@ -84,6 +84,8 @@ public:
       if (!blob || int64_t(blob->getData().size()) != slot.bytes)
         return failure();
       emit(slot, blob->getData());
+      // GGUF blocks are the model file's own pages: give them back.
+      tlm::releaseWeightPages(blob->getData());
       return success();
     }
     tlm::WeightOp weight = slot.weight;

@@ -9,7 +9,8 @@ using namespace mlir;
 using namespace tlmc;
 
 bool tlmc::hasSplitNibbleLayout(compress::QuantizedWeightOp weight) {
-  return weight.getBits() == 4 && weight.getColumns() % 2 == 0 &&
+  return !weight.getGgmlBlocks() && weight.getBits() == 4 &&
+         weight.getColumns() % 2 == 0 &&
          int64_t(weight.getGroupSize()) % kNibbleChunk == 0;
 }
 

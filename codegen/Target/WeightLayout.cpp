@@ -95,8 +95,8 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
         add(getValuesSlot(q.getSymName()), typeOf(q.getValues()), {},
             q.getValues());
       }
-      add(getScalesSlot(q.getSymName()), typeOf(q.getScales()), {},
-          q.getScales());
+      if (auto scales = q.getScales())
+        add(getScalesSlot(q.getSymName()), typeOf(*scales), {}, *scales);
       if (auto zeros = q.getZeroPoints())
         add(getZeroPointsSlot(q.getSymName()), typeOf(*zeros), {}, *zeros);
     } else if (auto s = dyn_cast<compress::SparseWeightOp>(op)) {

@@ -129,3 +129,42 @@ module {
     return %y : tensor<2x64xf32>
   }
 }
+
+// -----
+
+// GGUF Q8_0 blocks are read where the file put them: per 32 features, the
+// f16 scale from the block's first two bytes, then two 16-byte loads of
+// int8 against 2 x 16 inputs, FMAs into two accumulators, one sum per row.
+module {
+  compress.quantized_weight @q8b : tensor<4x64xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true, ggml_blocks} values = dense_resource<b8> : tensor<272xi8>
+  // CHECK-LABEL: func.func @q8blocks
+  // CHECK-SAME: (%[[W:.+]]: memref<{{[0-9]+}}xi8>, %{{.+}}: tensor<1x64xf32>)
+  func.func @q8blocks(%x: tensor<1x64xf32>) -> tensor<1x4xf32> {
+    // CHECK: %[[B:.+]] = memref.view %[[W]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<272xi8>
+    // CHECK: linalg.generic
+    // CHECK-SAME: tlmc.parallel_rows
+    // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
+    // CHECK:   vector.load %[[B]][%{{.+}}] : memref<272xi8>, vector<2xi8>
+    // CHECK:   vector.bitcast %{{.+}} : vector<2xi8> to vector<1xf16>
+    // CHECK:   vector.load %[[B]][%{{.+}}] : memref<272xi8>, vector<16xi8>
+    // CHECK:   arith.extsi %{{.+}} : vector<16xi8> to vector<16xi32>
+    // CHECK:   vector.fma
+    // CHECK:   vector.fma
+    // CHECK: vector.reduction <add>
+    %y = compress.quantized_linear %x, @q8b : tensor<1x64xf32> -> tensor<1x4xf32>
+    return %y : tensor<1x4xf32>
+  }
+  // A Q4_0 table's rows: each value's nibble from its block, minus 8, times
+  // the scale assembled from the block's first two bytes.
+  compress.quantized_weight @q4b : tensor<4x64xf32> {bits = 4 : i64, group_size = 32 : i64, symmetric = true, ggml_blocks} values = dense_resource<b4> : tensor<144xi8>
+  // CHECK-LABEL: func.func @q4lookup
+  func.func @q4lookup(%t: tensor<2xi32>) -> tensor<2x64xf32> {
+    // CHECK: linalg.generic
+    // CHECK: arith.bitcast %{{.+}} : i16 to f16
+    // CHECK: arith.select
+    // CHECK: arith.subi
+    // CHECK: arith.mulf
+    %y = compress.quantized_embedding %t, @q4b : tensor<2xi32> -> tensor<2x64xf32>
+    return %y : tensor<2x64xf32>
+  }
+}

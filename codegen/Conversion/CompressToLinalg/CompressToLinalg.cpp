@@ -56,6 +56,14 @@ struct LowerQuantizedLinear
     const WeightSlot *scales = layout.lookup(getScalesSlot(name));
     const WeightSlot *zeros = layout.lookup(getZeroPointsSlot(name));
     Location loc = op.getLoc();
+    if (weight.getGgmlBlocks()) {
+      const WeightSlot *blocks = layout.lookup(getValuesSlot(name));
+      if (!blocks)
+        return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
+      b.replaceOp(op, buildGGMLBlockProduct(b, loc, op.getInput(), weights,
+                                            weight, *blocks, op.getType()));
+      return success();
+    }
     bool int4 = weight.getBits() == 4;
     bool asymmetric = !weight.getSymmetric();
     int64_t group = weight.getGroupSize();
@@ -165,6 +173,15 @@ struct LowerQuantizedEmbedding
     if (!weight || !fn)
       return b.notifyMatchFailure(op, "no quantized weight or function");
     StringRef name = weight.getSymName();
+    if (weight.getGgmlBlocks()) {
+      const WeightSlot *blocks = layout.lookup(getValuesSlot(name));
+      if (!blocks)
+        return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
+      b.replaceOp(op, buildGGMLBlockLookup(b, op.getLoc(), op.getTokens(),
+                                           fn.getArgument(0), weight, *blocks,
+                                           op.getType()));
+      return success();
+    }
     const WeightSlot *split = layout.lookup(getSplitValuesSlot(name));
     const WeightSlot *values =
         split ? split : layout.lookup(getValuesSlot(name));

@@ -21,8 +21,10 @@ void CompressDialect::initialize() {
 }
 
 int64_t QuantizedWeightOp::getStorageBytes() {
+  if (getGgmlBlocks())
+    return getRows() * getRowBytes(); // the scales are in the blocks
   int64_t scaleBytes =
-      cast<ShapedType>(getScales().getType()).getElementTypeBitWidth() / 8;
+      cast<ShapedType>(getScales()->getType()).getElementTypeBitWidth() / 8;
   int64_t bytes = getRows() * getRowBytes() + getRows() * getGroups() * scaleBytes;
   if (getZeroPoints())
     bytes += getRows() * getGroups();
@@ -63,13 +65,23 @@ LogicalResult QuantizedWeightOp::verify() {
                            : "an asymmetric weight needs zero points");
   MLIRContext *ctx = getContext();
   Type i8 = IntegerType::get(ctx, 8), f32 = Float32Type::get(ctx);
+  if (getGgmlBlocks()) {
+    if (group != 32 || !getSymmetric() || getScales() ||
+        getColumns() % 32 != 0)
+      return emitOpError("ggml_blocks weights are symmetric, in groups of "
+                         "32 whole features, with their scales in the blocks");
+    return verifyBlob(*this, "values", getValues(),
+                      RankedTensorType::get({getRows() * getRowBytes()}, i8));
+  }
+  if (!getScales())
+    return emitOpError("needs scales (or ggml_blocks)");
   // Scales are f32, or f16 as GGUF blocks store them.
-  Type scale = cast<ShapedType>(getScales().getType()).getElementType();
+  Type scale = cast<ShapedType>(getScales()->getType()).getElementType();
   if (!scale.isF16())
     scale = f32;
   if (failed(verifyBlob(*this, "values", getValues(),
                         RankedTensorType::get({getRows(), getRowBytes()}, i8))) ||
-      failed(verifyBlob(*this, "scales", getScales(),
+      failed(verifyBlob(*this, "scales", *getScales(),
                         RankedTensorType::get({getRows(), getGroups()}, scale))))
     return failure();
   if (getZeroPoints() &&

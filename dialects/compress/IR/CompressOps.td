@@ -44,12 +44,23 @@ def Compress_QuantizedWeightOp : Compress_Op<"quantized_weight", [Symbol]> {
       ceil(in / group_size);
     - `zero_points` (asymmetric only): `tensor<out x groups x i8>`.
 
+    Or, with `ggml_blocks`, exactly as a GGUF file stores Q8_0 (8 bits) and
+    Q4_0 (4 bits): `values` is `tensor<N x i8>` holding, row after row, one
+    block per 32 features (so `group_size` is 32, symmetric, and no
+    `scales`): an f16 scale, then 32 int8 (Q8_0), or 16 bytes whose low
+    nibbles are the block's first 16 values and high nibbles the next 16,
+    each biased by 8 (Q4_0). Kernels read the blocks where they are: the
+    model costs its file's bytes, and compiling it copies nothing.
+
     ```mlir
     compress.quantized_weight @blk.0.ffn_up : tensor<172x64xf32>
         {bits = 4 : i64, group_size = 32 : i64, symmetric = false}
         values = dense_resource<blk.0.ffn_up.values> : tensor<172x32xi8>
         scales = dense_resource<blk.0.ffn_up.scales> : tensor<172x2xf32>
         zero_points = dense_resource<blk.0.ffn_up.zeros> : tensor<172x2xi8>
+    compress.quantized_weight @blk.0.attn_q : tensor<64x64xf32>
+        {bits = 8 : i64, group_size = 32 : i64, symmetric = true, ggml_blocks}
+        values = dense_resource<blk.0.attn_q> : tensor<4352xi8>
     ```
   }];
   let arguments = (ins
@@ -59,12 +70,13 @@ def Compress_QuantizedWeightOp : Compress_Op<"quantized_weight", [Symbol]> {
     I64Attr:$group_size,
     BoolAttr:$symmetric,
     ElementsAttr:$values,
-    ElementsAttr:$scales,
-    OptionalAttr<ElementsAttr>:$zero_points
+    OptionalAttr<ElementsAttr>:$scales,
+    OptionalAttr<ElementsAttr>:$zero_points,
+    UnitAttr:$ggml_blocks
   );
   let assemblyFormat = [{
-    $sym_name `:` $type attr-dict `values` `=` $values `scales` `=` $scales
-    (`zero_points` `=` $zero_points^)?
+    $sym_name `:` $type attr-dict `values` `=` $values
+    (`scales` `=` $scales^)? (`zero_points` `=` $zero_points^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -76,8 +88,10 @@ def Compress_QuantizedWeightOp : Compress_Op<"quantized_weight", [Symbol]> {
     int64_t getGroups() {
       return (getColumns() + getGroupSize() - 1) / getGroupSize();
     }
-    /// Bytes of one row of packed values.
+    /// Bytes of one row of packed values (with `ggml_blocks`: of blocks).
     int64_t getRowBytes() {
+      if (getGgmlBlocks())
+        return getColumns() / 32 * (getBits() == 8 ? 34 : 18);
       return getBits() == 8 ? getColumns() : (getColumns() + 1) / 2;
     }
     /// Bytes all storage takes (values, scales, zero points).

@@ -59,3 +59,13 @@ func.func @f(%t: tensor<2xi32>) -> tensor<2x16xf32> {
 
 // expected-error @+1 {{scales must be 'tensor<4x1xf32>', got 'tensor<4x1xbf16>'}}
 compress.quantized_weight @w : tensor<4x32xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true} values = dense_resource<v> : tensor<4x32xi8> scales = dense_resource<s> : tensor<4x1xbf16>
+
+// -----
+
+// expected-error @+1 {{ggml_blocks weights are symmetric, in groups of 32 whole features, with their scales in the blocks}}
+compress.quantized_weight @w : tensor<4x32xf32> {bits = 8 : i64, group_size = 16 : i64, symmetric = true, ggml_blocks} values = dense_resource<v> : tensor<136xi8>
+
+// -----
+
+// expected-error @+1 {{values must be 'tensor<136xi8>', got 'tensor<128xi8>'}}
+compress.quantized_weight @w : tensor<4x32xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true, ggml_blocks} values = dense_resource<v> : tensor<128xi8>

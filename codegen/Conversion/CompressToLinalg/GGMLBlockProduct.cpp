@@ -1,0 +1,213 @@
+//===- GGMLBlockProduct.cpp - products and lookups on GGUF blocks ----*- C++ -*-===//
+//
+// A GGUF Q8_0/Q4_0 weight (compress.quantized_weight with `ggml_blocks`) is
+// read where the file put it: row after row of 32-feature blocks, each an
+// f16 scale then 32 int8 (34 bytes) or 16 bytes of nibbles biased by 8 (18
+// bytes; low nibbles the block's first 16 values, high nibbles the next
+// 16). Nothing is re-laid out, so the container holds exactly the file's
+// tensor bytes and compiling a model copies none of them.
+//
+// The product's inner step, per block (register tiling: one output row,
+// one 32-feature block; 16 f32 lanes per AVX-512 register):
+//   q8: one unaligned 32-byte load (vmovdqu), sign-extend and convert to
+//       2 x 16 f32, times the broadcast scale, two FMAs into 2 x 16 f32
+//       accumulators against 32 contiguous inputs;
+//   q4: one 16-byte load, two nibble extractions (and, shift), minus 8,
+//       convert, times the scale, two FMAs.
+// One horizontal sum per output. Decode is bound by the weight bytes read:
+// 34/32 or 18/32 bytes per weight against the machine's read bandwidth
+// (utils/bench/vs-llamacpp.sh measures both); the conversions are the
+// compute cost that keeps this kernel below that roofline today, which an
+// integer dot product (VNNI) on quantized inputs removes (the next step).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Conversion/Patterns.h"
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace tlmc;
+
+namespace {
+
+int64_t blockBytes(compress::QuantizedWeightOp weight) {
+  return weight.getBits() == 8 ? 34 : 18;
+}
+
+/// The f16 scale stored at byte `at` of `blocks` (memref<N x i8>), as f32.
+Value loadScale(OpBuilder &b, Location loc, Value blocks, Value at) {
+  Value bytes = vector::LoadOp::create(
+      b, loc, VectorType::get({2}, b.getI8Type()), blocks, ValueRange{at});
+  Value half = vector::BitCastOp::create(
+      b, loc, VectorType::get({1}, b.getF16Type()), bytes);
+  Value scale = vector::ExtractOp::create(b, loc, half, ArrayRef<int64_t>{0});
+  return arith::ExtFOp::create(b, loc, b.getF32Type(), scale);
+}
+
+} // namespace
+
+Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
+                                  Value weights,
+                                  compress::QuantizedWeightOp weight,
+                                  const WeightSlot &blocks,
+                                  RankedTensorType resultType) {
+  Value blocksView = viewWeightSlot(b, loc, weights, blocks);
+  bool q8 = weight.getBits() == 8;
+  int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
+  return buildRowProduct(
+      b, loc, input, resultType, weight.getTensorType().getNumElements(),
+      [&](OpBuilder &nb, Location nl, Value x, Value token, Value row) {
+        auto index = [&](OpBuilder &ib, int64_t v) {
+          return arith::ConstantIndexOp::create(ib, nl, v).getResult();
+        };
+        Type f32 = nb.getF32Type(), i32 = nb.getI32Type(), i8 = nb.getI8Type();
+        VectorType lanes = VectorType::get({16}, f32);
+        Value zero = arith::ConstantOp::create(
+            nb, nl, DenseElementsAttr::get(lanes, nb.getF32FloatAttr(0.0)));
+        Value rowBase =
+            arith::MulIOp::create(nb, nl, row, index(nb, groups * bytes));
+        auto loop = scf::ForOp::create(
+            nb, nl, index(nb, 0), index(nb, groups), index(nb, 1),
+            ValueRange{zero, zero},
+            [&](OpBuilder &lb, Location ll, Value g, ValueRange acc) {
+              Value at = arith::AddIOp::create(
+                  lb, ll, rowBase,
+                  arith::MulIOp::create(lb, ll, g, index(lb, bytes)));
+              Value scale = vector::BroadcastOp::create(
+                  lb, ll, lanes, loadScale(lb, ll, blocksView, at));
+              Value first = arith::AddIOp::create(lb, ll, at, index(lb, 2));
+              Value feature = arith::MulIOp::create(lb, ll, g, index(lb, 32));
+              auto inputs = [&](int64_t offset) -> Value {
+                return vector::LoadOp::create(
+                    lb, ll, lanes, x,
+                    ValueRange{token, arith::AddIOp::create(
+                                          lb, ll, feature, index(lb, offset))});
+              };
+              auto weighted = [&](Value ints) -> Value {
+                Value floats = arith::SIToFPOp::create(lb, ll, lanes, ints);
+                return arith::MulFOp::create(lb, ll, floats, scale,
+                                             kProductFastMath);
+              };
+              Value low, high;
+              VectorType words = VectorType::get({16}, i32);
+              if (q8) {
+                auto load16 = [&](int64_t offset) -> Value {
+                  Value q = vector::LoadOp::create(
+                      lb, ll, VectorType::get({16}, i8), blocksView,
+                      ValueRange{arith::AddIOp::create(lb, ll, first,
+                                                       index(lb, offset))});
+                  return arith::ExtSIOp::create(lb, ll, words, q);
+                };
+                low = weighted(load16(0));
+                high = weighted(load16(16));
+              } else {
+                Value packed = vector::LoadOp::create(
+                    lb, ll, VectorType::get({16}, i8), blocksView,
+                    ValueRange{first});
+                Value wide = arith::ExtUIOp::create(lb, ll, words, packed);
+                auto splat = [&](int64_t v) -> Value {
+                  return arith::ConstantOp::create(
+                      lb, ll,
+                      DenseElementsAttr::get(words, lb.getI32IntegerAttr(v)));
+                };
+                Value eight = splat(8);
+                low = weighted(arith::SubIOp::create(
+                    lb, ll, arith::AndIOp::create(lb, ll, wide, splat(15)),
+                    eight));
+                high = weighted(arith::SubIOp::create(
+                    lb, ll, arith::ShRUIOp::create(lb, ll, wide, splat(4)),
+                    eight));
+              }
+              Value a = vector::FMAOp::create(lb, ll, low, inputs(0), acc[0]);
+              Value c = vector::FMAOp::create(lb, ll, high, inputs(16), acc[1]);
+              scf::YieldOp::create(lb, ll, ValueRange{a, c});
+            });
+        Value sum = arith::AddFOp::create(nb, nl, loop.getResult(0),
+                                          loop.getResult(1), kProductFastMath);
+        return vector::ReductionOp::create(nb, nl, vector::CombiningKind::ADD,
+                                           sum, Value(),
+                                           arith::FastMathFlags::reassoc)
+            .getResult();
+      });
+}
+
+Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
+                                 Value weights,
+                                 compress::QuantizedWeightOp weight,
+                                 const WeightSlot &blocks,
+                                 RankedTensorType resultType) {
+  Value table = loadWeightSlot(b, loc, weights, blocks);
+  bool q8 = weight.getBits() == 8;
+  int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
+  MLIRContext *ctx = b.getContext();
+  AffineMap tokenMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
+  Value init =
+      tensor::EmptyOp::create(b, loc, resultType.getShape(), b.getF32Type());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, ValueRange{tokens}, ValueRange{init},
+      ArrayRef<AffineMap>{tokenMap, b.getMultiDimIdentityMap(2)},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                    utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Type i16 = nb.getI16Type(), i32 = nb.getI32Type();
+        auto index = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, nl, v).getResult();
+        };
+        auto byteAt = [&](Value at) -> Value {
+          return tensor::ExtractOp::create(nb, nl, table, ValueRange{at});
+        };
+        Value row =
+            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
+        Value col = linalg::IndexOp::create(nb, nl, 1);
+        Value g = arith::DivUIOp::create(nb, nl, col, index(32));
+        Value j = arith::RemUIOp::create(nb, nl, col, index(32));
+        Value at = arith::AddIOp::create(
+            nb, nl, arith::MulIOp::create(nb, nl, row, index(groups * bytes)),
+            arith::MulIOp::create(nb, nl, g, index(bytes)));
+        // The f16 scale, little-endian in the block's first two bytes.
+        Value lo = arith::ExtUIOp::create(nb, nl, i16, byteAt(at));
+        Value hi = arith::ExtUIOp::create(
+            nb, nl, i16,
+            byteAt(arith::AddIOp::create(nb, nl, at, index(1))));
+        Value bits = arith::OrIOp::create(
+            nb, nl, lo,
+            arith::ShLIOp::create(
+                nb, nl, hi, arith::ConstantIntOp::create(nb, nl, i16, 8)));
+        Value half = arith::BitcastOp::create(nb, nl, nb.getF16Type(), bits);
+        Value scale = arith::ExtFOp::create(nb, nl, nb.getF32Type(), half);
+        Value first = arith::AddIOp::create(nb, nl, at, index(2));
+        Value q;
+        if (q8) {
+          q = arith::ExtSIOp::create(
+              nb, nl, i32,
+              byteAt(arith::AddIOp::create(nb, nl, first, j)));
+        } else {
+          // Value j < 16: low nibble of byte j; j >= 16: high nibble of
+          // byte j - 16; both biased by 8.
+          Value byte = arith::ExtUIOp::create(
+              nb, nl, i32,
+              byteAt(arith::AddIOp::create(
+                  nb, nl, first,
+                  arith::RemUIOp::create(nb, nl, j, index(16)))));
+          Value high = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
+                                             j, index(16));
+          auto i32c = [&](int64_t v) {
+            return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
+          };
+          Value nibble = arith::SelectOp::create(
+              nb, nl, high, arith::ShRUIOp::create(nb, nl, byte, i32c(4)),
+              arith::AndIOp::create(nb, nl, byte, i32c(15)));
+          q = arith::SubIOp::create(nb, nl, nibble, i32c(8));
+        }
+        linalg::YieldOp::create(
+            nb, nl,
+            arith::MulFOp::create(
+                nb, nl, arith::SIToFPOp::create(nb, nl, nb.getF32Type(), q),
+                scale)
+                .getResult());
+      });
+  return generic.getResult(0);
+}
