@@ -114,6 +114,10 @@ def main():
                   worst <= tolerance,
                   f"{name}: logits at all {len(prompt)} positions within "
                   f"{tolerance:g} of the spread (worst {worst:.2e})")
+        # The compiled container is the model's size again (2.2 GB for the
+        # TinyLlama F16 shape): the GGUF stays cached, the container goes.
+        if os.path.exists(exe + ".tlmw"):
+            os.remove(exe + ".tlmw")
         t_ours = tokens_of("generated_tokens:", ours.stdout)[:GREEDY]
         t_peer = tokens_of("generated_tokens:", peer.stdout)[:GREEDY]
         same = 0
