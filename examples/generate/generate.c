@@ -1,9 +1,15 @@
 /*===- generate.c - generate text with a compiled model ------------*- C -*-===*
  *
- *   OUT -p PROMPT -n N [--temp T] [--top-p P] [--top-k K] [--seed S]
- *       [--threads K] [--tokens] [--perplexity FILE] [--weights FILE]
- *       [--logits FILE] [--no-prefill] [--ignore-eos] [--dump-logits FILE]
- *       [--prompt-tokens ID,ID,...] [--bench PP,TG [--reps R]]
+ *   OUT -p PROMPT -n N [--max-new-tokens N] [--temp T] [--top-p P]
+ *       [--top-k K] [--seed S] [--threads K] [--tokens] [--perplexity FILE]
+ *       [--weights FILE] [--logits FILE] [--no-prefill] [--ignore-eos]
+ *       [--dump-logits FILE] [--prompt-tokens ID,ID,...]
+ *       [--bench PP,TG [--reps R]] [--version] [--help]
+ *
+ * `OUT --help` lists them with their defaults. A bad option gets one line
+ * naming it. --threads defaults to the machine's physical cores and is
+ * capped at its processors, with a note; -n past the model's context is
+ * clamped, with a note.
  *
  * -n counts positions including the prompt (as llama2.c's `run -n`);
  * generation stops early when the model emits BOS, as llama2.c's run.c does
@@ -28,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 extern const tlm_model tlm_default_model;
 
@@ -48,27 +55,95 @@ typedef struct options {
   const char *prompt_tokens; /* comma-separated ids instead of -p */
   int bench_pp, bench_tg;  /* --bench PP,TG */
   int reps;
+  int max_new;             /* --max-new-tokens: generated tokens, or 0 */
+  int version;             /* --version */
 } options;
 
-static void usage(const char *argv0) {
-  fprintf(stderr,
-          "usage: %s [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K]\n"
-          "          [--seed S] [--threads K] [--tokens] [--perplexity FILE]\n"
-          "          [--weights FILE] [--logits FILE] [--no-prefill] [--ignore-eos]\n"
-          "          [--dump-logits FILE] [--prompt-tokens ID,ID,...]\n"
-          "          [--bench PP,TG [--reps R]]\n",
+static void usage(FILE *out, const char *argv0) {
+  fprintf(out,
+          "usage: %s [options]\n"
+          "Generates text with the model this program was compiled with.\n\n"
+          "  -p PROMPT             the prompt (default: empty)\n"
+          "  -n N                  positions, prompt included, as llama2.c's -n\n"
+          "                        (default 256; at most the model's context)\n"
+          "  --max-new-tokens N    generate N tokens after the prompt (instead of -n)\n"
+          "  --temp T              temperature, 0 = greedy (default 1.0)\n"
+          "  --top-p P             nucleus sampling, 0 < P <= 1 (default 0.9)\n"
+          "  --top-k K             keep the K most likely, 0 = all (default 0)\n"
+          "  --seed S              sampling seed (default: the time)\n"
+          "  --threads K           threads (default: the machine's physical cores)\n"
+          "  --tokens              also print the prompt and generated token ids\n"
+          "  --ignore-eos          run all positions (benchmarks)\n"
+          "  --no-prefill          feed the prompt one decode step at a time\n"
+          "  --prompt-tokens IDS   comma-separated token ids instead of -p\n"
+          "  --logits FILE         the first generated token's logits, as text\n"
+          "  --dump-logits FILE    every prompt position's logits (f32); with\n"
+          "                        --perplexity, every scored position's\n"
+          "  --perplexity FILE     perplexity on FILE's paragraphs\n"
+          "  --bench PP,TG         time a PP-token prefill and TG decode steps\n"
+          "  --reps R              --bench repetitions (default 5)\n"
+          "  --weights FILE        the container (default: this program's path + .tlmw)\n"
+          "  --version             the runtime and the model\n"
+          "  -h, --help            this text\n",
           argv0);
+}
+
+/* One line naming the culprit, then where to look; exit status 1. */
+static void bad_option(const char *argv0, const char *what, const char *detail) {
+  fprintf(stderr, "error: %s: %s (%s --help lists the options)\n", what,
+          detail, argv0);
   exit(1);
 }
 
+/* A whole-string number in [lo, hi], or bad_option. */
+static double number_in(const char *argv0, const char *what, const char *v,
+                        double lo, double hi, const char *expected) {
+  char *end = NULL;
+  double x = v ? strtod(v, &end) : 0;
+  if (!v || !*v || (end && *end) || x < lo || x > hi) {
+    char detail[160];
+    snprintf(detail, sizeof detail, "expected %s, got '%s'", expected,
+             v ? v : "");
+    bad_option(argv0, what, detail);
+  }
+  return x;
+}
+
+/* The machine's physical cores (as llama.cpp counts them: distinct core ids
+ * of online CPUs), or the online CPUs where the topology is not readable. */
+static int physical_cores(void) {
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  int cores = 0;
+  char seen[1024] = {0};
+  for (long cpu = 0; cpu < online && cpu < 1024; ++cpu) {
+    char path[128];
+    snprintf(path, sizeof path,
+             "/sys/devices/system/cpu/cpu%ld/topology/thread_siblings_list", cpu);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      return online > 0 ? (int)online : 1;
+    long first = -1;
+    if (fscanf(f, "%ld", &first) != 1)
+      first = cpu;
+    fclose(f);
+    if (first >= 0 && first < 1024 && !seen[first]) {
+      seen[first] = 1;
+      ++cores;
+    }
+  }
+  return cores > 0 ? cores : 1;
+}
+
 static int parse_args(int argc, char **argv, options *o) {
+  const char *argv0 = argv[0];
   o->prompt = "";
   o->steps = 256;
+  o->max_new = 0;
   o->temperature = 1.0f;
   o->top_p = 0.9f;
   o->top_k = 0;
   o->seed = 0;
-  o->threads = 1;
+  o->threads = physical_cores();
   o->print_tokens = 0;
   o->perplexity_file = NULL;
   o->weights = NULL;
@@ -79,9 +154,17 @@ static int parse_args(int argc, char **argv, options *o) {
   o->prompt_tokens = NULL;
   o->bench_pp = o->bench_tg = -1;
   o->reps = 5;
+  o->version = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout, argv0);
+      exit(0);
+    }
+    if (!strcmp(a, "--version")) {
+      o->version = 1;
+      continue;
+    }
     if (!strcmp(a, "--tokens")) {
       o->print_tokens = 1;
       continue;
@@ -94,23 +177,42 @@ static int parse_args(int argc, char **argv, options *o) {
       o->ignore_eos = 1;
       continue;
     }
-    if (!v)
-      usage(argv[0]);
-    char *end = NULL;
+    static const char *const with_value[] = {
+        "-p", "-n", "--max-new-tokens", "--temp", "-t", "--top-p", "--top-k",
+        "--seed", "-s", "--threads", "--perplexity", "--weights", "--logits",
+        "--dump-logits", "--prompt-tokens", "--reps", "--bench", NULL};
+    int known = 0;
+    for (int k = 0; with_value[k]; ++k)
+      known |= !strcmp(a, with_value[k]);
+    if (!known) {
+      char detail[64];
+      snprintf(detail, sizeof detail, "unknown option");
+      bad_option(argv0, a, detail);
+    }
+    if (i + 1 >= argc)
+      bad_option(argv0, a, "needs a value");
+    const char *v = argv[++i];
     if (!strcmp(a, "-p"))
       o->prompt = v;
     else if (!strcmp(a, "-n"))
-      o->steps = (int)strtol(v, &end, 10);
+      o->steps = (int)number_in(argv0, a, v, 1, 1e9, "positions >= 1");
+    else if (!strcmp(a, "--max-new-tokens"))
+      o->max_new = (int)number_in(argv0, a, v, 1, 1e9, "a count >= 1");
     else if (!strcmp(a, "--temp") || !strcmp(a, "-t"))
-      o->temperature = strtof(v, &end);
-    else if (!strcmp(a, "--top-p"))
-      o->top_p = strtof(v, &end);
-    else if (!strcmp(a, "--top-k"))
-      o->top_k = (int)strtol(v, &end, 10);
-    else if (!strcmp(a, "--seed") || !strcmp(a, "-s"))
+      o->temperature = (float)number_in(argv0, a, v, 0, 1e9, "a temperature >= 0");
+    else if (!strcmp(a, "--top-p")) {
+      o->top_p = (float)number_in(argv0, a, v, 0, 1, "0 < P <= 1");
+      if (o->top_p <= 0)
+        bad_option(argv0, a, "expected 0 < P <= 1, got 0");
+    } else if (!strcmp(a, "--top-k"))
+      o->top_k = (int)number_in(argv0, a, v, 0, 1e9, "a count >= 0");
+    else if (!strcmp(a, "--seed") || !strcmp(a, "-s")) {
+      char *end = NULL;
       o->seed = strtoull(v, &end, 10);
-    else if (!strcmp(a, "--threads"))
-      o->threads = (int)strtol(v, &end, 10);
+      if (!*v || *end)
+        bad_option(argv0, a, "expected a non-negative integer");
+    } else if (!strcmp(a, "--threads"))
+      o->threads = (int)number_in(argv0, a, v, 1, 1e9, "a count >= 1");
     else if (!strcmp(a, "--perplexity"))
       o->perplexity_file = v;
     else if (!strcmp(a, "--weights"))
@@ -122,26 +224,20 @@ static int parse_args(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--prompt-tokens"))
       o->prompt_tokens = v;
     else if (!strcmp(a, "--reps"))
-      o->reps = (int)strtol(v, &end, 10);
+      o->reps = (int)number_in(argv0, a, v, 1, 1e6, "a count >= 1");
     else if (!strcmp(a, "--bench")) {
-      if (!v || sscanf(v, "%d,%d", &o->bench_pp, &o->bench_tg) != 2 ||
-          o->bench_pp < 0 || o->bench_tg < 0) {
-        fprintf(stderr, "error: --bench: expected PP,TG (two counts)\n");
-        exit(1);
-      }
-    } else
-      usage(argv[0]);
-    if (end && *end) {
-      fprintf(stderr, "error: %s: '%s' is not a number\n", a, v);
-      exit(1);
+      if (sscanf(v, "%d,%d", &o->bench_pp, &o->bench_tg) != 2 ||
+          o->bench_pp < 0 || o->bench_tg < 0)
+        bad_option(argv0, a, "expected PP,TG (two counts)");
     }
-    ++i;
   }
-  if (o->steps < 1 || o->temperature < 0 || o->top_p <= 0 || o->top_p > 1 ||
-      o->top_k < 0 || o->threads < 1 || o->reps < 1) {
-    fprintf(stderr, "error: need -n >= 1, --temp >= 0, 0 < --top-p <= 1, "
-                    "--top-k >= 0, --threads >= 1\n");
-    exit(1);
+  /* More threads than processors only make them wait for each other (the
+   * pool's workers spin between products). */
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (online > 0 && o->threads > online) {
+    fprintf(stderr, "note: --threads %d is more than the machine's %ld "
+                    "processors; using %ld\n", o->threads, online, online);
+    o->threads = (int)online;
   }
   return 0;
 }
@@ -152,11 +248,13 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Prints a piece as llama2.c's safe_printf does: lone unprintable bytes are
- * dropped. */
+/* Prints a piece as the tokens decode to it. Like llama2.c's safe_printf,
+ * a lone ASCII control byte (a stray byte-fallback token) is dropped; bytes
+ * of multi-byte UTF-8 characters, which byte-fallback tokens carry one at a
+ * time, are printed as they come. */
 static void print_piece(const char *piece, size_t length) {
-  if (length == 1 && !(isprint((unsigned char)piece[0]) ||
-                       isspace((unsigned char)piece[0])))
+  unsigned char c = (unsigned char)piece[0];
+  if (length == 1 && c < 0x80 && !(isprint(c) || isspace(c)))
     return;
   fwrite(piece, 1, length, stdout);
 }
@@ -217,7 +315,16 @@ static int generate(tlm_session *s, const options *o) {
     fprintf(stderr, "error: %s\n", tlm_session_error(s));
     return 1;
   }
-  int steps = o->steps > c->context ? c->context : o->steps;
+  /* The loop below samples one token per position after the prompt's last:
+   * steps - (n_prompt - 1) tokens. */
+  int steps = o->max_new ? (int)n_prompt - 1 + o->max_new : o->steps;
+  if (steps > c->context) {
+    fprintf(stderr, "note: %s asks for %d positions, more than the model's "
+                    "context of %d; generating up to %d\n",
+            o->max_new ? "--max-new-tokens" : "-n", steps, c->context,
+            c->context);
+    steps = c->context;
+  }
   if ((int)n_prompt > steps) {
     fprintf(stderr, "error: the prompt has %zu tokens, more than -n %d\n",
             n_prompt, steps);
@@ -506,6 +613,16 @@ int main(int argc, char **argv) {
   options o;
   parse_args(argc, argv, &o);
   const tlm_model *model = &tlm_default_model;
+  if (o.version) {
+    printf("tlm generator, runtime ABI %u (built with ABI %d); model "
+           "fingerprint %016llx, weights %llu bytes%s, arena %llu bytes\n",
+           model->abi_version, TLM_ABI_VERSION,
+           (unsigned long long)model->fingerprint,
+           (unsigned long long)model->weights_bytes,
+           model->embedded_container ? " (embedded)" : "",
+           (unsigned long long)model->arena_bytes);
+    return 0;
+  }
   char path[4096];
   const char *weights = o.weights;
   if (!weights && !model->embedded_container) {

@@ -13,6 +13,7 @@
 #include "runtime/src/Session.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -173,7 +174,13 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
   tlmrt::runBlock(pool, 0);
-  // The workers are awake and on their blocks: spin for them.
-  while (pool->pending.load(std::memory_order_acquire) > 0)
+  // The workers are awake and on their blocks: spin for them, yielding the
+  // processor now and then in case one of them is waiting for it (more
+  // threads than processors, or a busy machine).
+  for (int spins = 1; pool->pending.load(std::memory_order_acquire) > 0;
+       ++spins) {
     tlmrt::cpuRelax();
+    if (spins % tlmrt::kSpinPauses == 0)
+      sched_yield();
+  }
 }

@@ -34,6 +34,9 @@ def require(path, what):
 
 
 def run(cmd, **kw):
+    # Generated text is whatever bytes the tokens decode to (a random-weight
+    # model emits lone UTF-8 continuation bytes): keep them, comparably.
+    kw.setdefault("errors", "surrogateescape")
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
