@@ -8,6 +8,8 @@
 
 #include "compiler/driver/Compile.h"
 #include "compiler/driver/Progress.h"
+#include "tlmc_version.h"
+#include "llvm/Config/llvm-config.h"
 #include "compiler/import/Import.h"
 #include "compiler/import/common/ModuleBuilder.h"
 #include "compiler/import/common/Summary.h"
@@ -28,6 +30,13 @@
 using namespace llvm;
 using namespace tlmc;
 
+// tlmc's own options, grouped for --help; LLVM's stay under --help-hidden.
+static cl::OptionCategory inputCategory("Input");
+static cl::OptionCategory outputCategory("Output");
+static cl::OptionCategory targetCategory("Target and memory");
+static cl::OptionCategory compressionCategory("Compression");
+static cl::OptionCategory evaluationCategory("Evaluation and diagnostics");
+
 static cl::SubCommand inspectCommand("inspect", "Summarize a model file");
 static cl::SubCommand importCommand("import", "Write a model as tlm IR");
 static cl::SubCommand compileCommand("compile",
@@ -37,60 +46,62 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"),
                                       cl::Required,
                                       cl::sub(inspectCommand),
                                       cl::sub(importCommand),
-                                      cl::sub(compileCommand));
+                                      cl::sub(compileCommand), cl::cat(inputCategory));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::sub(importCommand),
-                                       cl::sub(compileCommand));
+                                       cl::sub(compileCommand), cl::cat(outputCategory));
 static cl::opt<bool> emitBytecode("emit-bytecode",
                                   cl::desc("Write MLIR bytecode (weights stay "
                                            "binary) instead of text"),
-                                  cl::sub(importCommand));
+                                  cl::sub(importCommand), cl::cat(outputCategory));
 static cl::opt<bool> listTensors("tensors", cl::desc("List every tensor"),
-                                 cl::sub(inspectCommand));
+                                 cl::sub(inspectCommand), cl::cat(outputCategory));
 static cl::opt<std::string>
     tokenizerPath("tokenizer",
-                  cl::desc("llama2.c tokenizer file to use (default: "
-                           "tok<vocab>.bin or tokenizer.bin beside the model)"),
+                  cl::desc("The tokenizer: a llama2.c tok*.bin, a Hugging Face "
+                           "tokenizer.json or a GGUF (default: the model's own, "
+                           "else tok<vocab>.bin, tokenizer.bin or tokenizer.json "
+                           "beside it)"),
                   cl::sub(inspectCommand), cl::sub(importCommand),
-                  cl::sub(compileCommand));
+                  cl::sub(compileCommand), cl::cat(inputCategory));
 static cl::opt<int64_t>
     contextOverride("context",
                     cl::desc("KV-cache capacity in tokens (default: the "
                              "model's context length)"),
                     cl::init(0), cl::sub(inspectCommand),
-                    cl::sub(importCommand), cl::sub(compileCommand));
+                    cl::sub(importCommand), cl::sub(compileCommand), cl::cat(targetCategory));
 static cl::opt<bool> dequantize("dequantize",
                                 cl::desc("Decode F16/BF16/Q8_0/Q4_0 tensors "
                                          "to F32"),
                                 cl::sub(inspectCommand),
                                 cl::sub(importCommand),
-                                cl::sub(compileCommand));
+                                cl::sub(compileCommand), cl::cat(inputCategory));
 static cl::opt<bool>
     keepRotateHalf("keep-rotate-half",
                    cl::desc("Keep Hugging Face q/k rows in rotate-half order "
                             "(RoPE style rotate_half) instead of undoing it"),
                    cl::sub(inspectCommand), cl::sub(importCommand),
-                  cl::sub(compileCommand));
+                  cl::sub(compileCommand), cl::cat(inputCategory));
 static cl::opt<int64_t> prefillChunk("prefill-chunk",
                                      cl::desc("Tokens per prefill call"),
                                      cl::init(16), cl::sub(importCommand),
-                                     cl::sub(compileCommand));
+                                     cl::sub(compileCommand), cl::cat(targetCategory));
 static cl::opt<std::string> targetTriple(
     "target", cl::desc("Target triple (default: the host)"),
-    cl::sub(compileCommand));
+    cl::sub(compileCommand), cl::cat(targetCategory));
 static cl::opt<std::string>
     targetCPU("mcpu", cl::desc("Target CPU (default: native, the host's)"),
-              cl::init("native"), cl::sub(compileCommand));
+              cl::init("native"), cl::sub(compileCommand), cl::cat(targetCategory));
 static cl::opt<bool> embedWeights(
     "embed-weights",
     cl::desc("Put the weights container into the object's read-only data"),
-    cl::sub(compileCommand));
+    cl::sub(compileCommand), cl::cat(outputCategory));
 static cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Quantize linear weights: int8 (per output channel) or "
              "int4:g32|g64|g128[:asym] (per group)"),
-    cl::sub(compileCommand));
+    cl::sub(compileCommand), cl::cat(compressionCategory));
 static cl::opt<std::string>
     pruneSpec("prune",
               cl::desc("Prune before quantizing, a comma-separated list of: "
@@ -99,51 +110,51 @@ static cl::opt<std::string>
                        "FFN block's channels), and one of unstructured:S "
                        "(magnitude, fraction S of each matrix) or N:M (e.g. "
                        "2:4)"),
-              cl::sub(compileCommand));
+              cl::sub(compileCommand), cl::cat(compressionCategory));
 static cl::opt<std::string> lowrankSpec(
     "lowrank",
     cl::desc("Factor linear weights by truncated SVD where it saves bytes: "
              "energy:E (keep E of the squared singular values) or ratio:R "
              "(keep at most R of the parameters)"),
-    cl::sub(compileCommand));
+    cl::sub(compileCommand), cl::cat(compressionCategory));
 static cl::opt<std::string> calibrateText(
     "calibrate",
     cl::desc("Quantize with GPTQ, calibrated on the activations of this text"),
-    cl::value_desc("FILE"), cl::sub(compileCommand));
+    cl::value_desc("FILE"), cl::sub(compileCommand), cl::cat(compressionCategory));
 static cl::list<std::string>
     keepFloat("keep", cl::desc("Leave weights whose names match REGEX in float"),
-              cl::value_desc("REGEX"), cl::sub(compileCommand));
+              cl::value_desc("REGEX"), cl::sub(compileCommand), cl::cat(compressionCategory));
 static cl::list<std::string> quantizeOverride(
     "quantize-override",
     cl::desc("REGEX=SCHEME: another scheme for matching weights (int8, "
              "int4:gN[:asym], float)"),
-    cl::sub(compileCommand));
+    cl::sub(compileCommand), cl::cat(compressionCategory));
 static cl::opt<std::string>
     reportPath("report", cl::desc("Write the compression report as JSON"),
-               cl::value_desc("FILE.json"), cl::sub(compileCommand));
+               cl::value_desc("FILE.json"), cl::sub(compileCommand), cl::cat(evaluationCategory));
 static cl::opt<std::string> evalText(
     "eval-text",
     cl::desc("Measure the compressed model against the original on this "
              "text: perplexity, KL divergence, top-1 agreement"),
-    cl::value_desc("FILE"), cl::sub(compileCommand));
+    cl::value_desc("FILE"), cl::sub(compileCommand), cl::cat(evaluationCategory));
 static cl::opt<bool>
     linkExe("exe",
             cl::desc("Also link OUT as a ready executable (the generator)"),
-            cl::sub(compileCommand));
+            cl::sub(compileCommand), cl::cat(outputCategory));
 
 static cl::opt<std::string> kvCache(
     "kv-cache",
     cl::desc("The KV cache's element type: f32 (default; exact) or f16 "
              "(half the bytes; keys and values rounded when stored)"),
     cl::value_desc("f32|f16"), cl::init("f32"), cl::sub(compileCommand),
-    cl::sub(importCommand));
+    cl::sub(importCommand), cl::cat(targetCategory));
 
 static cl::opt<bool>
     timing("v",
            cl::desc("Print where the compile's time went: each stage "
                     "(import, compression, lowering, container, LLVM, link) "
                     "and each MLIR pass"),
-           cl::sub(compileCommand));
+           cl::sub(compileCommand), cl::cat(evaluationCategory));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "tlmc") << message << "\n";
@@ -233,7 +244,39 @@ static int runCompile(const ImportedModel &model, const char *argv0,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv, "tlmc: compiler for tiny LMs\n");
+  // --help shows tlmc's options, grouped; LLVM's backend flags (hundreds)
+  // only under --help-hidden.
+  const cl::OptionCategory *categories[] = {
+      &inputCategory, &outputCategory, &targetCategory, &compressionCategory,
+      &evaluationCategory};
+  auto isOurs = [&](cl::Option *option) {
+    return llvm::any_of(option->Categories, [&](cl::OptionCategory *c) {
+      return llvm::is_contained(categories, c);
+    });
+  };
+  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &inspectCommand,
+                              &importCommand, &compileCommand})
+    for (auto &entry : cl::getRegisteredOptions(*sub)) {
+      StringRef name = entry.first;
+      cl::Option *option = entry.second;
+      if (!isOurs(option) && !name.starts_with("help") && name != "version" &&
+          option->getOptionHiddenFlag() == cl::NotHidden)
+        option->setHiddenFlag(cl::Hidden);
+    }
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "tlmc " TLMC_VERSION " (" TLMC_GIT_REVISION "), built with LLVM "
+       << LLVM_VERSION_STRING << "\n";
+  });
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tlmc: an ahead-of-time compiler for tiny language models\n\n"
+      "  tlmc inspect model.gguf [--tensors]\n"
+      "  tlmc compile model.gguf -o story --exe        # OUT.o, OUT.h, "
+      "OUT.tlmw, OUT\n"
+      "  tlmc compile model.gguf -o story --quantize=int4:g32 --report r.json\n"
+      "  tlmc compile model.gguf -o story --target aarch64-linux-gnu --mcpu "
+      "cortex-a76\n"
+      "  tlmc import model.gguf -o model.mlir\n");
   if (!inspectCommand && !importCommand && !compileCommand) {
     cl::PrintHelpMessage();
     return 1;
