@@ -42,6 +42,18 @@ tlmc::createTargetMachine(const TargetOptions &options) {
       cpu = "generic";
     }
   }
+  // An unknown CPU would make LLVM print a warning per subtarget and go on
+  // (or abort later): refuse it here, in one line.
+  if (cpu != "generic") {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!info || !info->isCPUStringValid(cpu))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "--mcpu '" + cpu + "' is not a CPU of " + triple.str() +
+              " (`llc -mtriple=" + triple.str() +
+              " -mcpu=help` lists them; tlmc also takes native and generic)");
+  }
   llvm::TargetOptions targetOptions;
   auto machine = std::unique_ptr<llvm::TargetMachine>(
       target->createTargetMachine(triple, cpu, features, targetOptions,

@@ -71,6 +71,11 @@ static cl::opt<int64_t>
                              "model's context length)"),
                     cl::init(0), cl::sub(inspectCommand),
                     cl::sub(importCommand), cl::sub(compileCommand), cl::cat(targetCategory));
+static cl::opt<bool> beyondTrainedContext(
+    "context-beyond-training",
+    cl::desc("Allow --context beyond the model's trained context"),
+    cl::sub(inspectCommand), cl::sub(importCommand), cl::sub(compileCommand),
+    cl::cat(targetCategory));
 static cl::opt<bool> dequantize("dequantize",
                                 cl::desc("Decode F16/BF16/Q8_0/Q4_0 tensors "
                                          "to F32"),
@@ -165,6 +170,7 @@ static Expected<ImportedModel> loadModel() {
   ImportOptions options;
   options.tokenizerPath = tokenizerPath;
   options.contextOverride = contextOverride;
+  options.allowBeyondTrainedContext = beyondTrainedContext;
   options.dequantize = dequantize;
   options.keepRotateHalf = keepRotateHalf;
   return importModel(modelPath, options);
@@ -199,17 +205,45 @@ static int runImport(const ImportedModel &model) {
   return 0;
 }
 
+/// OUT as `tlmc compile -o` means it: `story.o` (or .h, .tlmw) names the
+/// outputs' common stem, an existing directory gets the model's stem in
+/// it; the directory must exist before any work is done.
+static Expected<std::string> resolveOutput(StringRef output, StringRef model) {
+  std::string out = output.str();
+  if (sys::fs::is_directory(out)) {
+    SmallString<256> inside(out);
+    sys::path::append(inside, sys::path::stem(sys::path::filename(
+                                  sys::path::remove_leading_dotslash(model))));
+    out = inside.str().str();
+  } else {
+    for (StringRef ext : {".o", ".h", ".tlmw"})
+      if (StringRef(out).ends_with(ext) && out.size() > ext.size()) {
+        out.resize(out.size() - ext.size());
+        break;
+      }
+  }
+  StringRef dir = sys::path::parent_path(out);
+  if (!dir.empty() && !sys::fs::is_directory(dir))
+    return createStringError(inconvertibleErrorCode(),
+                             "-o " + output + ": directory '" + dir +
+                                 "' does not exist");
+  return out;
+}
+
 static int runCompile(const ImportedModel &model, const char *argv0,
                       CompileProgress &progress) {
   if (outputPath == "-")
     return fail("compile needs -o OUT (writes OUT.o, OUT.h, OUT.tlmw)");
+  Expected<std::string> output = resolveOutput(outputPath, modelPath);
+  if (!output)
+    return fail(toString(output.takeError()));
   CompileOptions options;
   options.progress = &progress;
   if (kvCache != "f32" && kvCache != "f16")
     return fail("--kv-cache must be f32 or f16, not '" + kvCache + "'");
   options.kvCacheF16 = kvCache == "f16";
   options.timing = timing;
-  options.output = outputPath;
+  options.output = *output;
   options.target.triple = targetTriple;
   options.target.cpu = targetCPU;
   options.prefillChunk = prefillChunk;
@@ -286,6 +320,11 @@ int main(int argc, char **argv) {
   CompileProgress progress(5 + (linkExe ? 1 : 0) + (!evalText.empty() ? 1 : 0));
   if (compileCommand)
     progress.stage("import");
+  if (contextOverride.getNumOccurrences() && contextOverride <= 0) {
+    progress.finish();
+    return fail("--context must be at least 1 token, not " +
+                Twine(contextOverride));
+  }
   Expected<ImportedModel> model = loadModel();
   if (!model) {
     progress.finish();

@@ -78,6 +78,14 @@ llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
   }
   if (options.contextOverride < 0)
     return makeImportError(path, "context override must be positive");
+  if (options.contextOverride > model->config.context &&
+      !options.allowBeyondTrainedContext)
+    return makeImportError(
+        path, "--context " + std::to_string(options.contextOverride) +
+                  " is beyond the model's trained context of " +
+                  std::to_string(model->config.context) +
+                  " (positions it never saw, a bigger KV cache); pass "
+                  "--context-beyond-training to compile it anyway");
   if (options.contextOverride > 0)
     model->config.context = options.contextOverride;
   if (llvm::Error err = checkModel(*model))

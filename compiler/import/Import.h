@@ -17,6 +17,9 @@ struct ImportOptions {
   /// KV-cache capacity to compile for instead of the model's context length
   /// (0: the model's own).
   int64_t contextOverride = 0;
+  /// Allow a contextOverride beyond the context the model was trained for
+  /// (positions it never saw; and a KV cache that grows with it).
+  bool allowBeyondTrainedContext = false;
   /// Decode every tensor (F16, BF16, Q8_0, Q4_0) to F32.
   bool dequantize = false;
   /// Hugging Face checkpoints store q/k rows permuted for rotate-half RoPE.
