@@ -45,7 +45,17 @@ struct CompressPruneSparsePass
       if (kept || failed(linears) || linears->empty())
         continue;
       int64_t cols = weight.getTensorType().getDimSize(1);
-      if ((nm && cols % m != 0) || cols > 32767)
+      // N:M groups M consecutive inputs; a width M does not divide would
+      // leave the weight dense while the user asked for N:M: refuse.
+      if (nm && cols % m != 0) {
+        weight.emitError("compress-prune-sparse: '")
+            << weight.getSymName() << "' has " << cols
+            << " input features, not a multiple of M = " << int64_t(m)
+            << "; N:M needs M to divide the width of every weight it prunes "
+               "(--keep the others)";
+        return signalPassFailure();
+      }
+      if (cols > 32767)
         continue;
       auto values = tlm::decodeWeightToF32(weight);
       if (failed(values))
