@@ -9,15 +9,22 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <vector>
 
 using namespace tlmc;
 
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-tlmc::createTargetMachine(const TargetOptions &options) {
+static void initializeTargets() {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllAsmPrinters();
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+tlmc::createTargetMachine(const TargetOptions &options) {
+  initializeTargets();
 
   std::string hostTriple = llvm::sys::getDefaultTargetTriple();
   llvm::Triple triple(options.triple.empty() ? hostTriple : options.triple);
@@ -51,8 +58,9 @@ tlmc::createTargetMachine(const TargetOptions &options) {
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
           "--mcpu '" + cpu + "' is not a CPU of " + triple.str() +
-              " (`llc -mtriple=" + triple.str() +
-              " -mcpu=help` lists them; tlmc also takes native and generic)");
+              " (`tlmc targets` shows examples, `llc -mtriple=" +
+              triple.str() +
+              " -mcpu=help` all of them; tlmc also takes native and generic)");
   }
   llvm::TargetOptions targetOptions;
   auto machine = std::unique_ptr<llvm::TargetMachine>(
@@ -71,4 +79,79 @@ bool tlmc::hasSparseBlockPermute(const llvm::TargetMachine &machine) {
     return false;
   const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
   return info && info->checkFeatures("+avx512f");
+}
+
+namespace {
+
+/// One CPU's line: its vector width and what tlmc's code gets from it.
+std::string describeCPU(const llvm::Target &target, const llvm::Triple &triple,
+                        llvm::StringRef cpu) {
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target.createMCSubtargetInfo(triple, cpu, ""));
+  if (!info)
+    return "(no description)";
+  auto has = [&](llvm::StringRef feature) {
+    return info->checkFeatures(("+" + feature).str());
+  };
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (triple.isX86()) {
+    os << (has("avx512f")  ? "512-bit vectors (AVX-512)"
+           : has("avx2")   ? "256-bit vectors (AVX2)"
+                           : "128-bit vectors (SSE)");
+    if (has("avx512f"))
+      os << "; sparse weights in blocks (vpermi2ps)";
+    if (has("avx512vnni") || has("avxvnni"))
+      os << "; int8 dot products (VNNI) available";
+    if (has("amx-int8"))
+      os << "; AMX";
+  } else if (triple.isAArch64()) {
+    os << "128-bit vectors (NEON)";
+    if (has("sve"))
+      os << ", SVE";
+    if (has("dotprod"))
+      os << "; int8 dot products (SDOT) available";
+    if (has("i8mm"))
+      os << ", i8mm";
+  } else if (triple.isRISCV()) {
+    os << (has("v") ? "vectors of any length (RVV 1.0)" : "no vector unit");
+  }
+  return out;
+}
+
+} // namespace
+
+void tlmc::printTargets(llvm::raw_ostream &os) {
+  initializeTargets();
+  struct Row {
+    const char *triple;
+    std::vector<const char *> cpus;
+  };
+  const Row rows[] = {
+      {"x86_64-linux-gnu",
+       {"x86-64", "x86-64-v3", "x86-64-v4", "znver4", "sapphirerapids"}},
+      {"aarch64-linux-gnu",
+       {"generic", "cortex-a55", "cortex-a76", "neoverse-v1"}},
+      {"riscv64-linux-gnu", {"generic-rv64", "sifive-x280"}},
+  };
+  os << "tlmc compiles for these targets (--target TRIPLE --mcpu CPU; the "
+        "default is the host, --mcpu native):\n";
+  for (const Row &row : rows) {
+    llvm::Triple triple(row.triple);
+    std::string error;
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+    os << "\n  " << row.triple << (target ? "" : " (not in this LLVM)") << "\n";
+    if (!target)
+      continue;
+    for (const char *cpu : row.cpus)
+      os << llvm::formatv("    {0,-16} {1}\n", cpu,
+                          describeCPU(*target, triple, cpu));
+  }
+  std::string host = llvm::sys::getHostCPUName().str();
+  os << "\n  this machine: " << llvm::sys::getDefaultTargetTriple()
+     << ", --mcpu native is " << host << "\n"
+     << "  Any CPU LLVM knows for a target is accepted: `llc -mtriple=TRIPLE "
+        "-mcpu=help` lists them.\n"
+     << "  \"available\": the CPU has it; tlmc's kernels do not use integer "
+        "dot products yet.\n";
 }

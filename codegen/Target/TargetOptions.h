@@ -4,6 +4,7 @@
 #define TLMC_CODEGEN_TARGET_TARGETOPTIONS_H
 
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <memory>
@@ -27,6 +28,12 @@ createTargetMachine(const TargetOptions &options);
 /// Whether `machine` has AVX-512F's 16-float two-source permute, which the
 /// block layout of sparse weights needs (codegen/Target/SparseBlocks.h).
 bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
+
+/// Prints the targets tlmc compiles for, example CPUs of each, and what a
+/// CPU's features give the generated code (vector width, the sparse block
+/// layout, integer dot products), read from LLVM's description of the CPU
+/// (`tlmc targets`).
+void printTargets(llvm::raw_ostream &os);
 
 } // namespace tlmc
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Target/TargetOptions.h"
 #include "compiler/driver/Compile.h"
 #include "compiler/driver/Progress.h"
 #include "tlmc_version.h"
@@ -39,6 +40,8 @@ static cl::OptionCategory evaluationCategory("Evaluation and diagnostics");
 
 static cl::SubCommand inspectCommand("inspect", "Summarize a model file");
 static cl::SubCommand importCommand("import", "Write a model as tlm IR");
+static cl::SubCommand targetsCommand(
+    "targets", "List the target CPUs tlmc compiles for and what each gives");
 static cl::SubCommand compileCommand("compile",
                                      "Compile a model to native code");
 
@@ -289,7 +292,7 @@ int main(int argc, char **argv) {
     });
   };
   for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &inspectCommand,
-                              &importCommand, &compileCommand})
+                              &importCommand, &compileCommand, &targetsCommand})
     for (auto &entry : cl::getRegisteredOptions(*sub)) {
       StringRef name = entry.first;
       cl::Option *option = entry.second;
@@ -311,6 +314,10 @@ int main(int argc, char **argv) {
       "  tlmc compile model.gguf -o story --target aarch64-linux-gnu --mcpu "
       "cortex-a76\n"
       "  tlmc import model.gguf -o model.mlir\n");
+  if (targetsCommand) {
+    printTargets(outs());
+    return 0;
+  }
   if (!inspectCommand && !importCommand && !compileCommand) {
     cl::PrintHelpMessage();
     return 1;
