@@ -188,6 +188,7 @@ static void buildModelTable(flatbuffers::FlatBufferBuilder &fb,
   auto memory = fbc::CreateMemoryPlan(fb, plan.arenaBytes, plan.kvCacheBytes,
                                       plan.arenaBytes - plan.kvCacheBytes);
   auto tensorVector = fb.CreateVector(tensors);
+  auto producer = fb.CreateString(plan.producer);
   fbc::ModelBuilder model(fb);
   model.add_abi_version(TLM_ABI_VERSION);
   model.add_fingerprint(fingerprint);
@@ -197,6 +198,7 @@ static void buildModelTable(flatbuffers::FlatBufferBuilder &fb,
   model.add_tensors(tensorVector);
   model.add_plan(memory);
   model.add_weights_bytes(layout.totalBytes);
+  model.add_producer(producer);
   fb.Finish(model.Finish(), fbc::ModelIdentifier());
 }
 

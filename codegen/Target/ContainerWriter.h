@@ -19,6 +19,8 @@ struct ContainerPlan {
   uint64_t arenaBytes = 0;
   uint64_t kvCacheBytes = 0;
   uint32_t prefillChunk = 0;
+  /// Who wrote the container (the compiler and its version), recorded in it.
+  std::string producer;
 };
 
 /// Writes the container for `module` (a tlm module with its weights) to

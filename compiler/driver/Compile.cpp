@@ -203,6 +203,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (!plan.kvCacheBytes)
     return makeError("internal error: no KV cache argument on the entry points");
   plan.prefillChunk = uint32_t(std::min(options.prefillChunk, c.context));
+  plan.producer = "tlmc " TLMC_VERSION " (" TLMC_GIT_REVISION ")";
   for (auto fn : lowered->getOps<mlir::LLVM::LLVMFuncOp>())
     if (auto bytes = fn->getAttrOfType<mlir::IntegerAttr>(kArenaBytesAttr))
       plan.arenaBytes = std::max<uint64_t>(plan.arenaBytes, bytes.getInt());
