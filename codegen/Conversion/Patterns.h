@@ -46,6 +46,16 @@ mlir::Value buildRowProduct(
                                    mlir::Value, mlir::Value, mlir::Value)>
         body);
 
+/// A table lookup: the rows `tokens` (tensor<T x i32>) of a table, as a
+/// linalg.generic over (token, feature) whose body computes feature `col`
+/// of table row `row` (both index) with `body(builder, loc, row, col)`.
+mlir::Value buildRowLookup(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value tokens,
+    mlir::RankedTensorType resultType,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::Value, mlir::Value)>
+        body);
+
 /// x times the transpose of a sparse weight stored in 32-feature blocks
 /// (slots `values` and `indices`, see codegen/Target/SparseBlocks.h): a
 /// linalg.generic over (token, output feature) marked for row threading,

@@ -198,18 +198,9 @@ struct LowerQuantizedEmbedding
                        : Value();
     bool int4 = weight.getBits() == 4;
     int64_t group = weight.getGroupSize();
-    auto resultType = op.getType();
-    MLIRContext *ctx = op.getContext();
-    AffineMap tokenMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
-    Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                         b.getF32Type());
-    auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{resultType}, ValueRange{op.getTokens()},
-        ValueRange{init},
-        ArrayRef<AffineMap>{tokenMap, b.getMultiDimIdentityMap(2)},
-        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                      utils::IteratorType::parallel},
-        [&](OpBuilder &nb, Location nl, ValueRange args) {
+    Value lookup = buildRowLookup(
+        b, loc, op.getTokens(), op.getType(),
+        [&](OpBuilder &nb, Location nl, Value row, Value col) -> Value {
           Type i32 = nb.getI32Type(), f32 = nb.getF32Type();
           auto index = [&](int64_t v) {
             return arith::ConstantIndexOp::create(nb, nl, v).getResult();
@@ -217,9 +208,6 @@ struct LowerQuantizedEmbedding
           auto i32c = [&](int64_t v) {
             return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
           };
-          Value row = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
-                                                 args[0]);
-          Value col = linalg::IndexOp::create(nb, nl, 1);
           Value g = arith::DivUIOp::create(nb, nl, col, index(group));
           Value q;
           if (!int4) {
@@ -265,14 +253,11 @@ struct LowerQuantizedEmbedding
               tensor::ExtractOp::create(nb, nl, scalesT, ValueRange{row, g});
           if (scale.getType().isF16())
             scale = arith::ExtFOp::create(nb, nl, f32, scale);
-          linalg::YieldOp::create(
-              nb, nl,
-              arith::MulFOp::create(nb, nl,
-                                    arith::SIToFPOp::create(nb, nl, f32, q),
-                                    scale)
-                  .getResult());
+          return arith::MulFOp::create(
+                     nb, nl, arith::SIToFPOp::create(nb, nl, f32, q), scale)
+              .getResult();
         });
-    b.replaceOp(op, generic.getResult(0));
+    b.replaceOp(op, lookup);
     return success();
   }
 

@@ -142,16 +142,9 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
   Value table = loadWeightSlot(b, loc, weights, blocks);
   bool q8 = weight.getBits() == 8;
   int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
-  MLIRContext *ctx = b.getContext();
-  AffineMap tokenMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
-  Value init =
-      tensor::EmptyOp::create(b, loc, resultType.getShape(), b.getF32Type());
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{resultType}, ValueRange{tokens}, ValueRange{init},
-      ArrayRef<AffineMap>{tokenMap, b.getMultiDimIdentityMap(2)},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                    utils::IteratorType::parallel},
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
+  return buildRowLookup(
+      b, loc, tokens, resultType,
+      [&](OpBuilder &nb, Location nl, Value row, Value col) -> Value {
         Type i16 = nb.getI16Type(), i32 = nb.getI32Type();
         auto index = [&](int64_t v) {
           return arith::ConstantIndexOp::create(nb, nl, v).getResult();
@@ -159,9 +152,6 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
         auto byteAt = [&](Value at) -> Value {
           return tensor::ExtractOp::create(nb, nl, table, ValueRange{at});
         };
-        Value row =
-            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
-        Value col = linalg::IndexOp::create(nb, nl, 1);
         Value g = arith::DivUIOp::create(nb, nl, col, index(32));
         Value j = arith::RemUIOp::create(nb, nl, col, index(32));
         Value at = arith::AddIOp::create(
@@ -202,12 +192,9 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
               arith::AndIOp::create(nb, nl, byte, i32c(15)));
           q = arith::SubIOp::create(nb, nl, nibble, i32c(8));
         }
-        linalg::YieldOp::create(
-            nb, nl,
-            arith::MulFOp::create(
-                nb, nl, arith::SIToFPOp::create(nb, nl, nb.getF32Type(), q),
-                scale)
-                .getResult());
+        return arith::MulFOp::create(
+                   nb, nl, arith::SIToFPOp::create(nb, nl, nb.getF32Type(), q),
+                   scale)
+            .getResult();
       });
-  return generic.getResult(0);
 }

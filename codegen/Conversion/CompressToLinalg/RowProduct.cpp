@@ -3,7 +3,8 @@
 // The compressed products whose inner loops are written out (quantized
 // groups, sparse blocks) share one frame: a linalg.generic over (token,
 // output feature) that tlm-parallelize-rows can split by output feature,
-// whose body computes one output from the input read as a buffer.
+// whose body computes one output from the input read as a buffer. Table
+// lookups (embeddings, quantized or not) share another: (token, feature).
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,5 +42,26 @@ Value tlmc::buildRowProduct(
       });
   generic->setAttr(kParallelRowsAttr, b.getUnitAttr());
   generic->setAttr(kParallelWorkAttr, b.getI64IntegerAttr(work));
+  return generic.getResult(0);
+}
+
+Value tlmc::buildRowLookup(
+    OpBuilder &b, Location loc, Value tokens, RankedTensorType resultType,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  AffineMap tokenMap =
+      AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+  Value init =
+      tensor::EmptyOp::create(b, loc, resultType.getShape(), b.getF32Type());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, ValueRange{tokens}, ValueRange{init},
+      ArrayRef<AffineMap>{tokenMap, b.getMultiDimIdentityMap(2)},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                    utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value row =
+            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
+        Value col = linalg::IndexOp::create(nb, nl, 1);
+        linalg::YieldOp::create(nb, nl, body(nb, nl, row, col));
+      });
   return generic.getResult(0);
 }

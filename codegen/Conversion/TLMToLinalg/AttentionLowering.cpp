@@ -48,6 +48,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value q = bufferOf(op.getQuery()), k = bufferOf(op.getKey()),
           v = bufferOf(op.getValue());
     Value kc = op.getKeyCache(), vc = op.getValueCache();
+    Value layer = op.getLayerIndex() ? op.getLayerIndex()
+                                     : e.index(op.getLayer());
     // An f16 cache (--kv-cache=f16) stores rounded keys and values and
     // widens them as attention reads them; the arithmetic stays f32.
     Type cacheElement = cacheType.getElementType();
@@ -56,7 +58,11 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                  ? x
                  : arith::TruncFOp::create(b, loc, cacheElement, x).getResult();
     };
-    auto fromCache = [&](OpBuilder &b, Location loc, Value x) -> Value {
+    /// cache[layer][position][column] as f32.
+    auto loadCached = [&](OpBuilder &b, Location loc, Value cache,
+                          Value position, Value column) -> Value {
+      Value x = memref::LoadOp::create(b, loc, cache,
+                                       ValueRange{layer, position, column});
       return cacheElement.isF32()
                  ? x
                  : arith::ExtFOp::create(b, loc, b.getF32Type(), x).getResult();
@@ -66,8 +72,6 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value scores = memref::AllocOp::create(
         b, loc, MemRefType::get({capacity}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
-    Value layer = op.getLayerIndex() ? op.getLayerIndex()
-                                     : e.index(op.getLayer());
     Value pos = op.getPos();
 
     // Append this call's keys and values at positions pos + t.
@@ -122,13 +126,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                                 b, loc, q,
                                 ValueRange{t, arith::AddIOp::create(b, loc,
                                                                     qBase, i)});
-                            Value ki = fromCache(
-                                b, loc,
-                                memref::LoadOp::create(
-                                    b, loc, kc,
-                                    ValueRange{layer, s,
-                                               arith::AddIOp::create(
-                                                   b, loc, kvBase, i)}));
+                            Value ki = loadCached(
+                                b, loc, kc, s,
+                                arith::AddIOp::create(b, loc, kvBase, i));
                             scf::YieldOp::create(
                                 b, loc, in.add(acc[0], in.mul(qi, ki)));
                           });
@@ -199,13 +199,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                           [&](OpBuilder &b, Location loc, Value i, ValueRange) {
                             Emitter in{b, loc};
                             Value col = arith::AddIOp::create(b, loc, qBase, i);
-                            Value vs = fromCache(
-                                b, loc,
-                                memref::LoadOp::create(
-                                    b, loc, vc,
-                                    ValueRange{layer, s,
-                                               arith::AddIOp::create(
-                                                   b, loc, kvBase, i)}));
+                            Value vs = loadCached(
+                                b, loc, vc, s,
+                                arith::AddIOp::create(b, loc, kvBase, i));
                             Value o = memref::LoadOp::create(
                                 b, loc, out, ValueRange{t, col});
                             memref::StoreOp::create(b, loc,

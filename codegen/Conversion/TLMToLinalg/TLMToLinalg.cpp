@@ -50,28 +50,13 @@ struct LowerEmbedding : OpRewritePattern<tlm::EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tlm::EmbeddingOp op,
                                 PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    auto shape = op.getType().getShape();
     Value table = op.getTable();
-    AffineMap tokenMap =
-        AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, op.getContext());
-    Value result =
-        linalg::GenericOp::create(
-            rewriter, op.getLoc(), TypeRange{op.getType()},
-            ValueRange{op.getTokens()}, ValueRange{e.emptyF32(shape)},
-            ArrayRef<AffineMap>{tokenMap, rewriter.getMultiDimIdentityMap(2)},
-            ArrayRef<IteratorType>{IteratorType::parallel,
-                                   IteratorType::parallel},
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value row = arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                                     args[0]);
-              Value col = linalg::IndexOp::create(b, loc, 1);
-              Value v =
-                  tensor::ExtractOp::create(b, loc, table, ValueRange{row, col});
-              Emitter inner{b, loc};
-              linalg::YieldOp::create(b, loc, inner.toF32(v));
-            })
-            .getResult(0);
+    Value result = buildRowLookup(
+        rewriter, op.getLoc(), op.getTokens(), op.getType(),
+        [&](OpBuilder &b, Location loc, Value row, Value col) {
+          Value v = tensor::ExtractOp::create(b, loc, table, ValueRange{row, col});
+          return Emitter{b, loc}.toF32(v);
+        });
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -18,37 +18,6 @@ using namespace mlir::compress;
 
 namespace {
 
-/// The ops that read a weight through tlm.weight_ref: linears (as their
-/// weight) and embeddings (as their table); failure for anything else.
-struct WeightUses {
-  SmallVector<tlm::LinearOp> linears;
-  SmallVector<tlm::EmbeddingOp> embeddings;
-};
-
-FailureOr<WeightUses> getWeightUses(tlm::WeightOp weight, ModuleOp module) {
-  WeightUses uses;
-  auto symbolUses = SymbolTable::getSymbolUses(weight, module);
-  if (!symbolUses)
-    return failure();
-  for (const SymbolTable::SymbolUse &use : *symbolUses) {
-    auto ref = dyn_cast<tlm::WeightRefOp>(use.getUser());
-    if (!ref)
-      return failure();
-    for (OpOperand &operand : ref->getUses()) {
-      Operation *user = operand.getOwner();
-      if (auto linear = dyn_cast<tlm::LinearOp>(user);
-          linear && operand.getOperandNumber() == 1)
-        uses.linears.push_back(linear);
-      else if (auto embedding = dyn_cast<tlm::EmbeddingOp>(user);
-               embedding && operand.getOperandNumber() == 1)
-        uses.embeddings.push_back(embedding);
-      else
-        return failure();
-    }
-  }
-  return uses;
-}
-
 struct CompressAdoptGGMLBlocksPass
     : mlir::compress::impl::CompressAdoptGGMLBlocksBase<
           CompressAdoptGGMLBlocksPass> {

@@ -10,24 +10,37 @@
 using namespace mlir;
 using namespace mlir::compress;
 
-FailureOr<SmallVector<tlm::LinearOp>>
-mlir::compress::getLinearUses(tlm::WeightOp weight, ModuleOp module) {
-  SmallVector<tlm::LinearOp> linears;
-  auto uses = SymbolTable::getSymbolUses(weight, module);
-  if (!uses)
+FailureOr<mlir::compress::WeightUses>
+mlir::compress::getWeightUses(tlm::WeightOp weight, ModuleOp module) {
+  WeightUses uses;
+  auto symbolUses = SymbolTable::getSymbolUses(weight, module);
+  if (!symbolUses)
     return failure();
-  for (const SymbolTable::SymbolUse &use : *uses) {
+  for (const SymbolTable::SymbolUse &use : *symbolUses) {
     auto ref = dyn_cast<tlm::WeightRefOp>(use.getUser());
     if (!ref)
       return failure();
     for (OpOperand &operand : ref->getUses()) {
-      auto linear = dyn_cast<tlm::LinearOp>(operand.getOwner());
-      if (!linear || operand.getOperandNumber() != 1)
+      Operation *user = operand.getOwner();
+      if (auto linear = dyn_cast<tlm::LinearOp>(user);
+          linear && operand.getOperandNumber() == 1)
+        uses.linears.push_back(linear);
+      else if (auto embedding = dyn_cast<tlm::EmbeddingOp>(user);
+               embedding && operand.getOperandNumber() == 1)
+        uses.embeddings.push_back(embedding);
+      else
         return failure();
-      linears.push_back(linear);
     }
   }
-  return linears;
+  return uses;
+}
+
+FailureOr<SmallVector<tlm::LinearOp>>
+mlir::compress::getLinearUses(tlm::WeightOp weight, ModuleOp module) {
+  FailureOr<WeightUses> uses = getWeightUses(weight, module);
+  if (failed(uses) || !uses->embeddings.empty())
+    return failure();
+  return std::move(uses->linears);
 }
 
 tlm::WeightOp mlir::compress::getLinearWeight(tlm::LinearOp linear) {

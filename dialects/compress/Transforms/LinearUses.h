@@ -12,6 +12,17 @@
 
 namespace mlir::compress {
 
+/// The ops that read a weight through tlm.weight_ref: linears (as their
+/// weight) and embeddings (as their table).
+struct WeightUses {
+  SmallVector<tlm::LinearOp> linears;
+  SmallVector<tlm::EmbeddingOp> embeddings;
+};
+
+/// The linears and embeddings that read `weight`, or failure if anything
+/// else reads it.
+FailureOr<WeightUses> getWeightUses(tlm::WeightOp weight, ModuleOp module);
+
 /// The tlm.linear ops that read `weight` (through tlm.weight_ref) as their
 /// weight operand, or failure if anything else reads it (an embedding).
 FailureOr<SmallVector<tlm::LinearOp>> getLinearUses(tlm::WeightOp weight,
