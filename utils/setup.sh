@@ -12,6 +12,9 @@ packages=(
   # LLVM headers that MLIRConfig.cmake needs (see docs/toolchain.md).
   llvm-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 lld-22
+  # tlmc links LLVM's static archives (cmake/TLMCLinkLLVM.cmake); LLVMSupport
+  # needs zstd's development files then.
+  libzstd-dev
   # Weight container, tests, benchmarks, build.
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev googletest libbenchmark-dev

@@ -5,7 +5,6 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
@@ -15,11 +14,29 @@
 
 using namespace tlmc;
 
+// The architectures tlmc has kernels and a runtime for. Registering only these
+// (not InitializeAllTargets) keeps the other LLVM backends out of a statically
+// linked tlmc: they would cost tens of MB of text and start-up time.
+#define TLMC_FOR_EACH_TARGET(X) X(X86) X(AArch64) X(RISCV)
+
+#define TLMC_DECLARE_TARGET(T)                                                 \
+  extern "C" void LLVMInitialize##T##TargetInfo();                             \
+  extern "C" void LLVMInitialize##T##Target();                                 \
+  extern "C" void LLVMInitialize##T##TargetMC();                               \
+  extern "C" void LLVMInitialize##T##AsmPrinter();
+TLMC_FOR_EACH_TARGET(TLMC_DECLARE_TARGET)
+
 static void initializeTargets() {
-  llvm::InitializeAllTargetInfos();
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
+  static bool done = [] {
+#define TLMC_INITIALIZE_TARGET(T)                                              \
+  LLVMInitialize##T##TargetInfo();                                             \
+  LLVMInitialize##T##Target();                                                 \
+  LLVMInitialize##T##TargetMC();                                               \
+  LLVMInitialize##T##AsmPrinter();
+    TLMC_FOR_EACH_TARGET(TLMC_INITIALIZE_TARGET)
+    return true;
+  }();
+  (void)done;
 }
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
