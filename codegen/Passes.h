@@ -33,6 +33,16 @@ constexpr llvm::StringLiteral kParallelRowsAttr = "tlmc.parallel_rows";
 /// multiply-adds per row of its input.
 constexpr llvm::StringLiteral kParallelWorkAttr = "tlmc.parallel_work";
 
+/// On a product a runtime micro-kernel can compute (tlm-use-ukernels): the
+/// weight format, e.g. "q8_0". Its body keeps the generated product, used
+/// when the target has no kernel for it.
+constexpr llvm::StringLiteral kUKernelAttr = "tlmc.ukernel";
+
+/// On the loads in such a product's body that read its input and its
+/// weights: how tlm-use-ukernels finds the two buffers.
+constexpr llvm::StringLiteral kUKernelInputAttr = "tlmc.ukernel_input";
+constexpr llvm::StringLiteral kUKernelWeightsAttr = "tlmc.ukernel_weights";
+
 /// On a layer function (tlm-share-layers): the layer whose weight names it
 /// uses; on a call of one: the layer it computes, whose weights it gets.
 constexpr llvm::StringLiteral kLayerAttr = "tlmc.layer";

@@ -174,6 +174,43 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
   ];
 }
 
+def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
+  let summary = "Compute products with the runtime's micro-kernels the target has";
+  let description = [{
+    Runs after `tlm-parallelize-rows`, with the instruction set the target
+    description selected (`codegen/Target/TargetOptions.cpp`; never the
+    host's). Each buffer-semantics `linalg.generic` marked `tlmc.ukernel`
+    (a product on GGUF Q8_0/Q4_0 blocks) becomes one call of the runtime's
+    kernel for that format and instruction set
+    (`runtime/src/ProductKernels.h`) over the same output rows: the whole
+    token x row range of the generic, so a thread's kernel still computes
+    exactly its rows. The kernel quantizes the input to int8 per 32-column
+    block and runs integer dot products. With no instruction set (or a
+    shape the kernels do not take) the generic stays, and lowers to the
+    generated f32 product.
+
+    Before:
+    ```mlir
+    linalg.generic {...} outs(%y : memref<1x?xf32, strided<[576, 1], offset: ?>>)
+        attrs = {tlmc.ukernel = "q8_0"} {...}
+    ```
+    After:
+    ```mlir
+    func.call @tlmrt_uk_q8_0_avx512vnni(%x, %c576, %c1, %w, %rows, %c576, %y, %c576)
+        : (!llvm.ptr, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64) -> ()
+    ```
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::memref::MemRefDialect",
+                           "mlir::func::FuncDialect"];
+  let options = [
+    Option<"isa", "isa", "std::string", "\"\"",
+           "Instruction set of the kernels to call: avx512vnni, or empty for none">
+  ];
+  let statistics = [
+    Statistic<"numCalls", "ukernel-calls", "products computed by micro-kernels">
+  ];
+}
+
 def TLMReductionLoops : Pass<"tlm-reduction-loops", "mlir::func::FuncOp"> {
   let summary = "Lower reducing linalg.generic ops to loops that keep the sum in a register";
   let description = [{

@@ -83,6 +83,9 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   TLMParallelizeRowsOptions rows;
   rows.minWork = options.parallelMinWork;
   pm.addPass(createTLMParallelizeRows(rows));
+  TLMUseUKernelsOptions ukernels;
+  ukernels.isa = options.productKernels;
+  pm.addPass(createTLMUseUKernels(ukernels));
 
   pm.addNestedPass<func::FuncOp>(createTLMReductionLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
@@ -109,6 +112,10 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       *this, "sparse-blocks",
       llvm::cl::desc("Sparse weights in 32-feature blocks (AVX-512 targets)"),
       llvm::cl::init(false)};
+  Option<std::string> productKernels{
+      *this, "product-kernels",
+      llvm::cl::desc("Runtime micro-kernels products may call (avx512vnni)"),
+      llvm::cl::init("")};
 };
 } // namespace
 
@@ -121,6 +128,7 @@ void tlmc::registerCodegenPasses() {
       [](OpPassManager &pm, const LowerToLLVMOptions &options) {
         LoweringOptions lowering;
         lowering.sparseBlocks = options.sparseBlocks;
+        lowering.productKernels = options.productKernels;
         buildLoweringPipeline(pm, lowering);
       });
 }

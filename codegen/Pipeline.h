@@ -19,6 +19,9 @@ struct LoweringOptions {
   /// Sparse weights in 32-feature blocks with AVX-512 permutes (x86-64 with
   /// AVX-512F only); must match the layout the container is written with.
   bool sparseBlocks = false;
+  /// Instruction set of the runtime micro-kernels products may call
+  /// (tlm-use-ukernels; selectProductKernels); empty for none.
+  std::string productKernels;
 };
 
 /// Registers every dialect and interface the lowering needs (bufferization

@@ -98,6 +98,17 @@ bool tlmc::hasSparseBlockPermute(const llvm::TargetMachine &machine) {
   return info && info->checkFeatures("+avx512f");
 }
 
+std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
+  if (!machine.getTargetTriple().isX86() ||
+      machine.getTargetTriple().getArch() != llvm::Triple::x86_64)
+    return "";
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  if (info && info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512vnni,"
+                                  "+f16c,+fma"))
+    return "avx512vnni";
+  return "";
+}
+
 namespace {
 
 /// One CPU's line: its vector width and what tlmc's code gets from it.

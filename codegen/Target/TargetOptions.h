@@ -29,6 +29,12 @@ createTargetMachine(const TargetOptions &options);
 /// block layout of sparse weights needs (codegen/Target/SparseBlocks.h).
 bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
 
+/// The instruction set of the runtime micro-kernels `machine` can run
+/// (tlm-use-ukernels' `isa`): "avx512vnni" for x86-64 CPUs with AVX-512
+/// VNNI (and BW, VL, F16C, FMA), empty when it has none (the generated
+/// products run instead).
+std::string selectProductKernels(const llvm::TargetMachine &machine);
+
 /// Prints the targets tlmc compiles for, example CPUs of each, and what a
 /// CPU's features give the generated code (vector width, the sparse block
 /// layout, integer dot products), read from LLVM's description of the CPU

@@ -166,6 +166,9 @@ struct TLMParallelizeRowsPass
         b, loc, TypeRange{}, ins, ValueRange{out}, maps,
         op.getIteratorTypesArray());
     op.getRegion().cloneInto(&product.getRegion(), mapping);
+    // A runtime kernel may still compute it (tlm-use-ukernels).
+    if (Attribute ukernel = op->getAttr(kUKernelAttr))
+      product->setAttr(kUKernelAttr, ukernel);
     // The kernel iterates features [0, count) of narrowed operands; a body
     // that asks for its feature index gets the one it had inline.
     product.walk([&](linalg::IndexOp index) {

@@ -186,6 +186,8 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   LoweringOptions lowering;
   lowering.symbolPrefix = name + "_";
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
+  if (options.int8Activations)
+    lowering.productKernels = selectProductKernels(**machine);
   buildLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(*lowered)))
     return makeError("internal error: lowering failed");

@@ -18,6 +18,9 @@ struct CompileOptions {
   std::string output;
   TargetOptions target;
   int64_t prefillChunk = 16;
+  /// GGUF Q8_0/Q4_0 products quantize their inputs to int8 and run the
+  /// runtime's integer dot-product kernels where the target has them.
+  bool int8Activations = true;
   /// Keys and values in f16 (half the KV cache's bytes) instead of f32.
   bool kvCacheF16 = false;
   /// Put the container into the object's read-only data.

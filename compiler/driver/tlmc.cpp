@@ -157,6 +157,14 @@ static cl::opt<std::string> kvCache(
     cl::value_desc("f32|f16"), cl::init("f32"), cl::sub(compileCommand),
     cl::sub(importCommand), cl::cat(targetCategory));
 
+static cl::opt<bool> int8Activations(
+    "int8-activations",
+    cl::desc("Products on GGUF Q8_0/Q4_0 weights quantize their inputs to "
+             "int8 (per 32 values, as llama.cpp does) and use integer dot "
+             "products where the target has them (default true; =false "
+             "keeps f32 inputs)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(targetCategory));
+
 static cl::opt<bool>
     timing("v",
            cl::desc("Print where the compile's time went: each stage "
@@ -245,6 +253,7 @@ static int runCompile(const ImportedModel &model, const char *argv0,
   if (kvCache != "f32" && kvCache != "f16")
     return fail("--kv-cache must be f32 or f16, not '" + kvCache + "'");
   options.kvCacheF16 = kvCache == "f16";
+  options.int8Activations = int8Activations;
   options.timing = timing;
   options.output = *output;
   options.target.triple = targetTriple;

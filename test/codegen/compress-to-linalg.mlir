@@ -135,6 +135,8 @@ module {
 // GGUF Q8_0 blocks are read where the file put them: per 32 features, the
 // f16 scale from the block's first two bytes, then two 16-byte loads of
 // int8 against 2 x 16 inputs, FMAs into two accumulators, one sum per row.
+// The product is marked for the runtime's kernels (tlm-use-ukernels), its
+// weight and input loads too.
 module {
   compress.quantized_weight @q8b : tensor<4x64xf32> {bits = 8 : i64, group_size = 32 : i64, symmetric = true, ggml_blocks} values = dense_resource<b8> : tensor<272xi8>
   // CHECK-LABEL: func.func @q8blocks
@@ -143,11 +145,13 @@ module {
     // CHECK: %[[B:.+]] = memref.view %[[W]][%{{.+}}][] : memref<{{[0-9]+}}xi8> to memref<272xi8>
     // CHECK: linalg.generic
     // CHECK-SAME: tlmc.parallel_rows
+    // CHECK-SAME: tlmc.ukernel = "q8_0"
     // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
-    // CHECK:   vector.load %[[B]][%{{.+}}] : memref<272xi8>, vector<2xi8>
+    // CHECK:   vector.load %[[B]][%{{.+}}] {tlmc.ukernel_weights} : memref<272xi8>, vector<2xi8>
     // CHECK:   vector.bitcast %{{.+}} : vector<2xi8> to vector<1xf16>
     // CHECK:   vector.load %[[B]][%{{.+}}] : memref<272xi8>, vector<16xi8>
     // CHECK:   arith.extsi %{{.+}} : vector<16xi8> to vector<16xi32>
+    // CHECK:   vector.load %{{.+}} {tlmc.ukernel_input} : memref<1x64xf32>, vector<16xf32>
     // CHECK:   vector.fma
     // CHECK:   vector.fma
     // CHECK: vector.reduction <add>

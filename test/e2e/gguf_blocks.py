@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """GGUF Q8_0/Q4_0 weights compute in their own block format.
 
-Generated stories260K-shaped models in Q8_0 and Q4_0 are compiled twice: as
-stored (compress-adopt-ggml-blocks: the same integers and scales, re-laid
-out) and with --dequantize (f32). The same integers and scales must give
-the same greedy tokens and logits within 1e-4 (the block kernels scale
-each group's sum once, the f32 one multiplies dequantized weights, so the
-rounding differs; nothing else may), and the container about half or less.
+Generated stories260K-shaped models in Q8_0 and Q4_0 are compiled as
+stored (compress-adopt-ggml-blocks: the file's own blocks) with f32 inputs
+(--int8-activations=false) and with --dequantize (f32). The same integers
+and scales must give the same greedy tokens and logits within 1e-4 (the
+block kernels scale each group's sum once, the f32 one multiplies
+dequantized weights, so the rounding differs; nothing else may), and the
+container about half or less.
+
+The default compile quantizes the products' inputs to int8 per 32 values
+(where the target has the runtime's VNNI kernels): that is llama.cpp's
+arithmetic, checked tightly against llama.cpp itself in peer.py. Here it is
+only guarded against gross errors: int8 inputs move this random 5-layer
+model's logits by ~4-5% of their spread (measured); a wrong sign, scale or
+bias in a kernel moves them by the order of the spread, so the bar is 25%.
 """
+import math
 import argparse
 import os
 
@@ -27,22 +36,33 @@ def main():
         r = run([modelgen, "--shape", "stories260K", "--dtype", dtype,
                  "--seed", "5", "-o", gguf])
         res.check(r.returncode == 0, f"{dtype}: generated", r.stderr)
-        native = compile_model(a.tlmc, gguf, os.path.join(a.work, "n" + dtype))
+        native = compile_model(a.tlmc, gguf, os.path.join(a.work, "n" + dtype),
+                               "--int8-activations=false")
         floats = compile_model(a.tlmc, gguf, os.path.join(a.work, "f" + dtype),
                                "--dequantize")
+        int8 = compile_model(a.tlmc, gguf, os.path.join(a.work, "i" + dtype))
         outs, logits = [], []
-        for exe in (native, floats):
+        for exe in (native, floats, int8):
             path = exe + ".logits.txt"
             outs.append(run([exe, "-p", "the cat sat", "-n", "40", "--temp",
                              "0", "--tokens", "--logits", path]).stdout)
             logits.append(read_floats(path))
         res.check(outs[0] and outs[0] == outs[1],
                   f"{dtype}: same greedy tokens as the dequantized model")
-        diff = max((abs(x - y) for x, y in zip(*logits)), default=1.0)
+        diff = max((abs(x - y) for x, y in zip(logits[0], logits[1])),
+                   default=1.0)
         res.check(logits[0] and len(logits[0]) == len(logits[1]) and
                   diff <= 1e-4,
                   f"{dtype}: logits as the dequantized model's (max |diff| "
                   f"{diff:.2e} <= 1e-4)")
+        mean = sum(logits[1]) / max(len(logits[1]), 1)
+        spread = math.sqrt(sum((x - mean) ** 2 for x in logits[1]) /
+                           max(len(logits[1]), 1))
+        moved = max((abs(x - y) for x, y in zip(logits[2], logits[1])),
+                    default=1.0) / (spread or 1.0)
+        res.check(len(logits[2]) == len(logits[1]) and moved <= 0.25,
+                  f"{dtype}: int8 inputs move logits by {moved:.2e} of their "
+                  f"spread (<= 0.25)")
         n, f = (os.path.getsize(x + ".tlmw") for x in (native, floats))
         res.check(n < 0.6 * f, f"{dtype}: container {n} < 0.6 x {f} bytes")
     res.finish()

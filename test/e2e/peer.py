@@ -25,12 +25,26 @@ import os
 
 from e2e_common import SKIP, Results, compile_model, run
 
+# Q8_0/Q4_0: both quantize the products' inputs to int8 per 32 values with
+# an f16 scale (llama.cpp's q8_0; tlmc's VNNI kernels do the same) and
+# compute integer dot products. The f32 sums around them differ in order,
+# so an input near a rounding boundary can land one int8 step apart, and a
+# random-weight 30-layer model amplifies such steps: measured worst 3-7%
+# (Q8_0) and up to 8.5% (Q4_0) of the spread, where the same compile with
+# f32 inputs (--int8-activations=false) is 10-12.5% away. The bar is 15%;
+# greedy continuations of random models diverge after a few such steps, so
+# only the f32/f16 cases compare tokens.
+Q_TOLERANCE = 0.15
+
 # name, modelgen shape, dtype, tolerance (x the logits' std), model path
 CASES = [
     ("stories260K F32", None, None, 1e-4),
     ("SmolLM2-135M F32", "smollm2-135m", "f32", 1e-4),
     ("TinyLlama-1.1B F16", "tinyllama-1.1b", "f16", 1e-4),
+    ("SmolLM2-135M Q8_0", "smollm2-135m", "q8_0", Q_TOLERANCE),
+    ("SmolLM2-135M Q4_0", "smollm2-135m", "q4_0", Q_TOLERANCE),
 ]
+GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16")
 GREEDY = 32
 
 
@@ -60,7 +74,7 @@ def main():
     p.add_argument("--shared", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--cases", default="all",
-                   help="comma-separated case names' first words, or all")
+                   help="comma-separated case names (e.g. 'SmolLM2-135M Q8_0'), or all")
     a = p.parse_args()
     if not os.path.exists(a.peer):
         print(f"SKIP: the llama.cpp reference ({a.peer}) is not built: run "
@@ -70,7 +84,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     res = Results()
     for name, shape, dtype, tolerance in CASES:
-        if a.cases != "all" and name.split()[0] not in a.cases.split(","):
+        if a.cases != "all" and name not in a.cases.split(","):
             continue
         if shape is None:
             gguf = os.path.join(a.shared, "models", "stories260K",
@@ -88,14 +102,14 @@ def main():
                     continue
                 os.replace(gguf + ".tmp", gguf)
         exe = compile_model(a.tlmc, gguf,
-                            os.path.join(a.work, name.split()[0]),
+                            os.path.join(a.work, name.replace(" ", "-")),
                             "--context", "64")
         # 16 ids spread over the vocabulary (stories260K has 512).
         vocab_hint = 512 if shape is None else 32000
         prompt = [1] + [(97 * i * i + 31 * i) % vocab_hint for i in range(1, 16)]
         ids = ",".join(map(str, prompt))
-        ours_logits = os.path.join(a.work, name.split()[0] + ".tlmc.bin")
-        peer_logits = os.path.join(a.work, name.split()[0] + ".peer.bin")
+        ours_logits = os.path.join(a.work, name.replace(" ", "-") + ".tlmc.bin")
+        peer_logits = os.path.join(a.work, name.replace(" ", "-") + ".peer.bin")
         ours = run([exe, "--prompt-tokens", ids, "-n",
                     str(len(prompt) + GREEDY), "--temp", "0", "--tokens",
                     "--ignore-eos", "--dump-logits", ours_logits])
@@ -118,6 +132,8 @@ def main():
         # TinyLlama F16 shape): the GGUF stays cached, the container goes.
         if os.path.exists(exe + ".tlmw"):
             os.remove(exe + ".tlmw")
+        if name not in GREEDY_CASES:
+            continue
         t_ours = tokens_of("generated_tokens:", ours.stdout)[:GREEDY]
         t_peer = tokens_of("generated_tokens:", peer.stdout)[:GREEDY]
         same = 0

@@ -38,9 +38,11 @@ int64_t blockBytes(compress::QuantizedWeightOp weight) {
 }
 
 /// The f16 scale stored at byte `at` of `blocks` (memref<N x i8>), as f32.
+/// The load is marked as the product's weight read (tlm-use-ukernels).
 Value loadScale(OpBuilder &b, Location loc, Value blocks, Value at) {
-  Value bytes = vector::LoadOp::create(
+  auto bytes = vector::LoadOp::create(
       b, loc, VectorType::get({2}, b.getI8Type()), blocks, ValueRange{at});
+  bytes->setAttr(kUKernelWeightsAttr, b.getUnitAttr());
   Value half = vector::BitCastOp::create(
       b, loc, VectorType::get({1}, b.getF16Type()), bytes);
   Value scale = vector::ExtractOp::create(b, loc, half, ArrayRef<int64_t>{0});
@@ -57,7 +59,7 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
   Value blocksView = viewWeightSlot(b, loc, weights, blocks);
   bool q8 = weight.getBits() == 8;
   int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
-  return buildRowProduct(
+  Value product = buildRowProduct(
       b, loc, input, resultType, weight.getTensorType().getNumElements(),
       [&](OpBuilder &nb, Location nl, Value x, Value token, Value row) {
         auto index = [&](OpBuilder &ib, int64_t v) {
@@ -81,10 +83,12 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
               Value first = arith::AddIOp::create(lb, ll, at, index(lb, 2));
               Value feature = arith::MulIOp::create(lb, ll, g, index(lb, 32));
               auto inputs = [&](int64_t offset) -> Value {
-                return vector::LoadOp::create(
+                auto load = vector::LoadOp::create(
                     lb, ll, lanes, x,
                     ValueRange{token, arith::AddIOp::create(
                                           lb, ll, feature, index(lb, offset))});
+                load->setAttr(kUKernelInputAttr, lb.getUnitAttr());
+                return load;
               };
               auto weighted = [&](Value ints) -> Value {
                 Value floats = arith::SIToFPOp::create(lb, ll, lanes, ints);
@@ -132,6 +136,11 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
                                            arith::FastMathFlags::reassoc)
             .getResult();
       });
+  // The runtime has faster kernels for these on some targets
+  // (tlm-use-ukernels); the body above is the product everywhere else.
+  product.getDefiningOp()->setAttr(kUKernelAttr,
+                                   b.getStringAttr(q8 ? "q8_0" : "q4_0"));
+  return product;
 }
 
 Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,

@@ -1,0 +1,157 @@
+//===- UseUKernels.cpp - products computed by the runtime's micro-kernels -===//
+//
+// A product marked `tlmc.ukernel` becomes a call of the runtime kernel for
+// its weight format and the target's instruction set, on raw pointers to
+// the same buffers the generic read. Runs after tlm-parallelize-rows, so a
+// thread kernel's generic (already narrowed to its output rows) becomes a
+// call over exactly those rows: the first row is the output view's column
+// offset, which is where the weights pointer starts too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace tlmc {
+#define GEN_PASS_DEF_TLMUSEUKERNELS
+#include "codegen/Passes.h.inc"
+} // namespace tlmc
+
+using namespace mlir;
+using namespace tlmc;
+
+namespace {
+
+/// The runtime's bound on a product's input width (TLMRT_UK_MAX_COLUMNS in
+/// runtime/src/ProductKernels.h).
+constexpr int64_t kMaxColumns = 32768;
+
+int64_t blockBytes(StringRef format) { return format == "q8_0" ? 34 : 18; }
+
+/// The buffer read by the body's load marked `attr`, if it is defined
+/// outside the generic.
+Value findMarkedBuffer(linalg::GenericOp op, StringRef attr) {
+  Value found;
+  op.getRegion().walk([&](vector::LoadOp load) {
+    if (!load->hasAttr(attr))
+      return WalkResult::advance();
+    found = load.getBase();
+    return WalkResult::interrupt();
+  });
+  if (found && op->isAncestor(found.getParentBlock()->getParentOp()))
+    return {};
+  return found;
+}
+
+/// Whether `type`'s innermost dimension is contiguous.
+bool hasUnitInnerStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         !strides.empty() && strides.back() == 1;
+}
+
+struct TLMUseUKernelsPass
+    : tlmc::impl::TLMUseUKernelsBase<TLMUseUKernelsPass> {
+  using Base::Base;
+
+  func::FuncOp getKernel(ModuleOp module, StringRef name) {
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    MLIRContext *ctx = module.getContext();
+    Type ptr = LLVM::LLVMPointerType::get(ctx), i64 = IntegerType::get(ctx, 64);
+    auto type = FunctionType::get(ctx, {ptr, i64, i64, ptr, i64, i64, ptr, i64},
+                                  {});
+    OpBuilder b(module.getBodyRegion());
+    auto decl = func::FuncOp::create(b, module.getLoc(), name, type);
+    decl.setPrivate();
+    return decl;
+  }
+
+  void replace(linalg::GenericOp op, StringRef format) {
+    Value x = findMarkedBuffer(op, kUKernelInputAttr);
+    Value w = findMarkedBuffer(op, kUKernelWeightsAttr);
+    if (!x || !w || op.getNumDpsInits() != 1 || op.getNumDpsInputs() != 0)
+      return;
+    Value y = op.getDpsInits()[0];
+    auto xType = dyn_cast<MemRefType>(x.getType());
+    auto yType = dyn_cast<MemRefType>(y.getType());
+    auto wType = dyn_cast<MemRefType>(w.getType());
+    if (!xType || !yType || !wType || xType.getRank() != 2 ||
+        yType.getRank() != 2 || wType.getRank() != 1 ||
+        !hasUnitInnerStride(xType) || !hasUnitInnerStride(yType) ||
+        !hasUnitInnerStride(wType) || xType.isDynamicDim(1))
+      return;
+    int64_t columns = xType.getDimSize(1);
+    if (columns % 32 || columns > kMaxColumns)
+      return;
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Type i64 = b.getI64Type(), ptrType = LLVM::LLVMPointerType::get(ctx);
+    auto toI64 = [&](Value index) -> Value {
+      return arith::IndexCastOp::create(b, loc, i64, index);
+    };
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    // Address of element `offset` of `buffer`, whose elements are `bytes`
+    // wide, as a pointer.
+    auto pointerAt = [&](Value buffer, Value offset, int64_t bytes) -> Value {
+      Value base =
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+      Value address = arith::AddIOp::create(
+          b, loc, base, arith::MulIOp::create(b, loc, offset, index(bytes)));
+      return LLVM::IntToPtrOp::create(b, loc, ptrType, toI64(address));
+    };
+    auto xMeta = memref::ExtractStridedMetadataOp::create(b, loc, x);
+    auto yMeta = memref::ExtractStridedMetadataOp::create(b, loc, y);
+    auto wMeta = memref::ExtractStridedMetadataOp::create(b, loc, w);
+    Value yStride = yMeta.getStrides()[0];
+    // The output view's first row: its offset within the token row (a
+    // thread kernel's view starts at its first feature).
+    Value firstRow =
+        arith::RemUIOp::create(b, loc, yMeta.getOffset(), yStride);
+    Value weightOffset = arith::AddIOp::create(
+        b, loc, wMeta.getOffset(),
+        arith::MulIOp::create(
+            b, loc, firstRow,
+            index(columns / 32 * blockBytes(format))));
+    std::string name = ("tlmrt_uk_" + format + "_" + isa).str();
+    func::FuncOp kernel = getKernel(op->getParentOfType<ModuleOp>(), name);
+    func::CallOp::create(
+        b, loc, kernel,
+        ValueRange{pointerAt(x, xMeta.getOffset(), 4),
+                   toI64(xMeta.getStrides()[0]), toI64(yMeta.getSizes()[0]),
+                   pointerAt(w, weightOffset, 1), toI64(yMeta.getSizes()[1]),
+                   arith::ConstantIntOp::create(b, loc, i64, columns),
+                   pointerAt(y, yMeta.getOffset(), 4), toI64(yStride)});
+    op.erase();
+    ++numCalls;
+  }
+
+  void runOnOperation() override {
+    if (isa.empty())
+      return;
+    if (isa != "avx512vnni") {
+      getOperation().emitError("tlm-use-ukernels: unknown instruction set '")
+          << isa << "' (known: avx512vnni)";
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<linalg::GenericOp, std::string>> products;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (!op.hasPureBufferSemantics())
+        return;
+      if (auto format = op->getAttrOfType<StringAttr>(kUKernelAttr))
+        if (format.getValue() == "q8_0" || format.getValue() == "q4_0")
+          products.emplace_back(op, format.getValue().str());
+    });
+    for (auto &[op, format] : products)
+      replace(op, format);
+  }
+};
+
+} // namespace

@@ -1,0 +1,52 @@
+//===- ProductKernels.h - hand-written products compiled code calls ---*- C -*-===//
+//
+// Micro-kernels the compiler selects per target (tlm-use-ukernels) and calls
+// by name from the generated object; the runtime library carries them. Each
+// computes output rows [0, rows) of y = x * W^T for `tokens` input rows:
+//
+//   x        tokens x columns f32, row r at x + r * xStride
+//   blocks   GGUF blocks of the first output row to compute (row after row,
+//            columns / 32 blocks each), exactly as in the model file
+//   y        tokens x rows f32, token t's outputs at y + t * yStride
+//
+// The caller splits output rows across threads; each call quantizes the
+// inputs it reads to int8 itself (once per call, shared by all its rows):
+// per 32 columns, scale max|x| / 127 rounded to f16, values x * 127 / max|x|
+// rounded to nearest even (llama.cpp's q8_0 inputs).
+// A row's result does not depend on how rows or tokens were split, so
+// outputs are identical for any thread count and between prefill and
+// decode.
+//
+// Keep in sync with codegen/Transforms/UseUKernels.cpp, which emits calls.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TLMRT_PRODUCTKERNELS_H
+#define TLMRT_PRODUCTKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The widest `columns` the int8 kernels take (their quantized inputs live
+/// on the stack, 2 bytes per column per token).
+#define TLMRT_UK_MAX_COLUMNS 32768
+
+#if defined(__x86_64__)
+/// GGUF Q8_0 / Q4_0 weights times int8-quantized inputs with AVX-512 VNNI
+/// (vpdpbusd); needs AVX512F/BW/VL/VNNI and F16C.
+void tlmrt_uk_q8_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
+                              const uint8_t *blocks, int64_t rows,
+                              int64_t columns, float *y, int64_t yStride);
+void tlmrt_uk_q4_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
+                              const uint8_t *blocks, int64_t rows,
+                              int64_t columns, float *y, int64_t yStride);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // TLMRT_PRODUCTKERNELS_H

@@ -1,0 +1,169 @@
+//===- ProductKernelsTest.cpp - the runtime's micro-kernels vs a reference ===//
+//
+// Each kernel against a scalar reference written from the definitions:
+// GGUF Q8_0/Q4_0 blocks as the GGML spec lays them out, inputs quantized to
+// int8 per 32-column block (scale max|x| / 127 rounded to f16, values
+// rounded to nearest even), the
+// exact integer dot product per block, scaled. Shapes cover the kernels'
+// tails: odd block counts, row counts that are not multiples of the row
+// tile, token counts of every tile width, offset row ranges and strides
+// wider than the data. A second check bounds the quantization error against
+// the plain f32 product.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/src/ProductKernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+#if defined(__x86_64__)
+
+float halfToFloat(uint16_t h) {
+  int exponent = (h >> 10) & 31, mantissa = h & 1023;
+  float magnitude = exponent == 0
+                        ? std::ldexp(float(mantissa), -24)
+                        : std::ldexp(float(mantissa | 1024), exponent - 25);
+  return (h & 0x8000) ? -magnitude : magnitude;
+}
+
+/// `v` rounded to the nearest f16 (ties to even), for normal f16 values.
+float roundToHalf(float v) {
+  if (v == 0.0f)
+    return 0.0f;
+  int exponent;
+  std::frexp(v, &exponent); // v = m * 2^exponent, 0.5 <= |m| < 1
+  // f16 keeps 11 significant bits.
+  float unit = std::ldexp(1.0f, exponent - 11);
+  return std::nearbyint(v / unit) * unit;
+}
+
+struct Weights {
+  std::vector<uint8_t> bytes;
+  std::vector<float> values; // dequantized, rows x columns
+};
+
+/// Random Q8_0 (34-byte) or Q4_0 (18-byte) blocks.
+Weights makeWeights(bool q4, int64_t rows, int64_t columns, std::mt19937 &rng) {
+  const int64_t blocks = columns / 32, size = q4 ? 18 : 34;
+  Weights w;
+  w.bytes.resize(rows * blocks * size);
+  w.values.resize(rows * columns);
+  std::uniform_int_distribution<int> byte(0, 255), exponent(9, 13),
+      mantissa(0, 1023);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t *block = &w.bytes[(r * blocks + b) * size];
+      uint16_t half = uint16_t(exponent(rng) << 10 | mantissa(rng));
+      std::memcpy(block, &half, 2);
+      float scale = halfToFloat(half);
+      for (int j = 0; j < (q4 ? 16 : 32); ++j)
+        block[2 + j] = uint8_t(byte(rng));
+      for (int j = 0; j < 32; ++j) {
+        int q = q4 ? ((j < 16 ? block[2 + j] & 15 : block[2 + j - 16] >> 4) - 8)
+                   : int(int8_t(block[2 + j]));
+        w.values[r * columns + b * 32 + j] = scale * float(q);
+      }
+    }
+  return w;
+}
+
+/// The reference: inputs quantized per block as the kernels' contract says,
+/// exact integer dot products, accumulated in double.
+double referenceOutput(const Weights &w, bool q4, const float *x,
+                       int64_t row, int64_t columns) {
+  const int64_t blocks = columns / 32, size = q4 ? 18 : 34;
+  double sum = 0;
+  for (int64_t b = 0; b < blocks; ++b) {
+    float amax = 0;
+    for (int j = 0; j < 32; ++j)
+      amax = std::max(amax, std::fabs(x[b * 32 + j]));
+    float scale = roundToHalf(amax / 127.0f);
+    float inverse = amax != 0 ? 127.0f / amax : 0.0f;
+    const uint8_t *block = &w.bytes[(row * blocks + b) * size];
+    uint16_t half;
+    std::memcpy(&half, block, 2);
+    int64_t dot = 0;
+    for (int j = 0; j < 32; ++j) {
+      int qx = int(std::nearbyint(x[b * 32 + j] * inverse));
+      int qw = q4 ? ((j < 16 ? block[2 + j] & 15 : block[2 + j - 16] >> 4) - 8)
+                  : int(int8_t(block[2 + j]));
+      dot += int64_t(qx) * qw;
+    }
+    sum += double(halfToFloat(half)) * double(scale) * double(dot);
+  }
+  return sum;
+}
+
+using Kernel = void (*)(const float *, int64_t, int64_t, const uint8_t *,
+                        int64_t, int64_t, float *, int64_t);
+
+void checkKernel(Kernel kernel, bool q4) {
+  if (!__builtin_cpu_supports("avx512vnni") ||
+      !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
+    GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t shapes[][3] = {// rows, columns, tokens
+                               {1, 32, 1},  {4, 64, 1},   {5, 96, 2},
+                               {9, 160, 3}, {3, 576, 4},  {8, 576, 5},
+                               {7, 224, 7}, {13, 64, 16}, {6, 1536, 9}};
+  for (const auto &shape : shapes) {
+    const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
+    SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
+                                    << " columns, " << tokens << " tokens");
+    Weights w = makeWeights(q4, rows, columns, rng);
+    const int64_t xStride = columns + 8, yStride = rows + 3;
+    std::vector<float> x(tokens * xStride);
+    for (float &v : x)
+      v = normal(rng);
+    // One block exactly zero: its scale must not divide by zero.
+    for (int j = 0; j < 32; ++j)
+      x[j] = 0.0f;
+    std::vector<float> y(tokens * yStride, -1.0f);
+    // Rows [1, rows) in one call, row 0 in another, as a thread split does.
+    const int64_t rowBytes = columns / 32 * (q4 ? 18 : 34);
+    kernel(x.data(), xStride, tokens, w.bytes.data() + rowBytes, rows - 1,
+           columns, y.data() + 1, yStride);
+    kernel(x.data(), xStride, tokens, w.bytes.data(), 1, columns, y.data(),
+           yStride);
+    for (int64_t t = 0; t < tokens; ++t) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *xt = &x[t * xStride];
+        double expected = referenceOutput(w, q4, xt, r, columns);
+        double exact = 0, magnitude = 0;
+        for (int64_t c = 0; c < columns; ++c) {
+          exact += double(w.values[r * columns + c]) * xt[c];
+          magnitude += std::fabs(double(w.values[r * columns + c]) * xt[c]);
+        }
+        float got = y[t * yStride + r];
+        // Same integers, f32 accumulation in another order.
+        EXPECT_NEAR(got, expected, 1e-5 * magnitude + 1e-6)
+            << "token " << t << " row " << r;
+        // int8 inputs: ~0.5/127 of each block's largest input per term.
+        EXPECT_NEAR(got, exact, 0.02 * magnitude) << "token " << t << " row " << r;
+      }
+      for (int64_t r = rows; r < yStride; ++r)
+        EXPECT_EQ(y[t * yStride + r], -1.0f) << "wrote past the row range";
+    }
+  }
+}
+
+TEST(ProductKernels, Q8_0AVX512VNNIMatchesReference) {
+  checkKernel(tlmrt_uk_q8_0_avx512vnni, /*q4=*/false);
+}
+
+TEST(ProductKernels, Q4_0AVX512VNNIMatchesReference) {
+  checkKernel(tlmrt_uk_q4_0_avx512vnni, /*q4=*/true);
+}
+
+#endif // __x86_64__
+
+} // namespace
