@@ -2,8 +2,8 @@
 //
 // The independent reference tlmc is checked and measured against: llama.cpp
 // (the npm build pinned by utils/setup-peer.sh) driven through its own
-// llama.h. Two jobs, each a mirror of what the compiled model's generator
-// does with the same flags (examples/generate):
+// llama.h. Three jobs; the first two mirror what the compiled model's
+// generator does with the same flags (examples/generate):
 //
 //   tlmc-llamacpp MODEL.gguf logits --prompt-tokens 1,2,3 [--greedy N]
 //       [--dump-logits FILE] [--threads T]
@@ -18,6 +18,11 @@
 //     tokens, a short warm-up, then R timed runs of a P-token prefill and of G
 //     decode steps after a 4-token prompt; prints the medians as
 //     "bench pp_tok_s=... tg_tok_s=... ttft_ms=...".
+//
+//   tlmc-llamacpp MODEL.gguf quantize --out OUT.gguf --type q8_0|q4_0
+//     writes MODEL's weights quantized by llama.cpp's own quantizer (tensors
+//     whose rows are not whole blocks keep a type llama.cpp falls back to):
+//     real trained weights in GGUF block formats, e.g. stories260K in Q8_0.
 //
 // Traps this avoids (each cost llama.cpp speed when missed): the CPU backend
 // is loaded from the npm package's own directory; a ggml threadpool is
@@ -48,7 +53,7 @@ namespace {
 }
 
 struct Options {
-  std::string model, mode, dumpLogits;
+  std::string model, mode, dumpLogits, out, type;
   std::vector<llama_token> promptTokens;
   int greedy = 0, threads = 1, pp = 128, tg = 128, reps = 5, context = 0;
 };
@@ -101,11 +106,18 @@ Options parseOptions(int argc, char **argv) {
       o.reps = std::max(1, number());
     else if (a == "--context")
       o.context = number();
+    else if (a == "--out")
+      o.out = v;
+    else if (a == "--type")
+      o.type = v;
     else
       fail("unknown option " + a);
   }
-  if (o.mode != "logits" && o.mode != "bench")
-    fail("mode must be 'logits' or 'bench', not '" + o.mode + "'");
+  if (o.mode != "logits" && o.mode != "bench" && o.mode != "quantize")
+    fail("mode must be 'logits', 'bench' or 'quantize', not '" + o.mode + "'");
+  if (o.mode == "quantize" &&
+      (o.out.empty() || (o.type != "q8_0" && o.type != "q4_0")))
+    fail("quantize needs --out FILE and --type q8_0 or q4_0");
   return o;
 }
 
@@ -277,9 +289,23 @@ int runBench(const Options &o) {
   return 0;
 }
 
+int runQuantize(const Options &o) {
+  llama_log_set(quiet, nullptr);
+  ggml_backend_load_all_from_path(TLMC_LLAMACPP_BINS);
+  llama_model_quantize_params params = llama_model_quantize_default_params();
+  params.ftype = o.type == "q8_0" ? LLAMA_FTYPE_MOSTLY_Q8_0
+                                  : LLAMA_FTYPE_MOSTLY_Q4_0;
+  params.nthread = o.threads;
+  if (llama_model_quantize(o.model.c_str(), o.out.c_str(), &params) != 0)
+    fail(o.model + ": llama.cpp cannot quantize it to " + o.type);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   Options o = parseOptions(argc, argv);
+  if (o.mode == "quantize")
+    return runQuantize(o);
   return o.mode == "logits" ? runLogits(o) : runBench(o);
 }
