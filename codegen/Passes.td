@@ -93,7 +93,10 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
   let options = [
     Option<"sparseBlocks", "sparse-blocks", "bool", "false",
            "Store sparse weights that fit in 32-feature blocks and multiply "
-           "them with AVX-512 permutes (codegen/Target/SparseBlocks.h)">
+           "them with AVX-512 permutes (codegen/Target/SparseBlocks.h)">,
+    Option<"ggmlRowGroups", "ggml-row-groups", "bool", "false",
+           "Store GGUF Q8_0/Q4_0 weights read only by products in 4-row "
+           "groups for the runtime's kernels (codegen/Target/GGMLRowGroups.h)">
   ];
   let statistics = [
     Statistic<"numLoweredOps", "lowered-ops", "tlm ops lowered">,

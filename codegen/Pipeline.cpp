@@ -60,6 +60,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   pm.addPass(createTLMShareLayers());
   ConvertTLMToLinalgOptions toLinalg;
   toLinalg.sparseBlocks = options.sparseBlocks;
+  toLinalg.ggmlRowGroups = options.ggmlRowGroups;
   pm.addPass(createConvertTLMToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -129,6 +130,7 @@ void tlmc::registerCodegenPasses() {
         LoweringOptions lowering;
         lowering.sparseBlocks = options.sparseBlocks;
         lowering.productKernels = options.productKernels;
+        lowering.ggmlRowGroups = !options.productKernels.empty();
         buildLoweringPipeline(pm, lowering);
       });
 }

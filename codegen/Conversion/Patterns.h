@@ -81,12 +81,16 @@ mlir::Value buildGroupedQuantizedProduct(
 
 /// x times the transpose of a GGUF Q8_0/Q4_0 weight read in its own blocks
 /// (`ggml_blocks`; slot `blocks`): a linalg.generic over (token, output
-/// feature) marked for row threading (GGMLBlockProduct.cpp).
+/// feature) marked for row threading (GGMLBlockProduct.cpp). With
+/// `rowGroups` the slot holds the blocks packed for the runtime's kernels
+/// (GGMLRowGroups.h), which must then compute it: the generic's body reads
+/// the file's layout.
 mlir::Value buildGGMLBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
                                   mlir::Value input, mlir::Value weights,
                                   mlir::compress::QuantizedWeightOp weight,
                                   const WeightSlot &blocks,
-                                  mlir::RankedTensorType resultType);
+                                  mlir::RankedTensorType resultType,
+                                  bool rowGroups = false);
 
 /// The rows `tokens` of a GGUF Q8_0/Q4_0 table read in its own blocks,
 /// dequantized as they are read.

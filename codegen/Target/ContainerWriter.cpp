@@ -2,6 +2,7 @@
 
 #include "codegen/Target/ContainerWriter.h"
 #include "codegen/Target/SparseBlocks.h"
+#include "codegen/Target/GGMLRowGroups.h"
 #include "codegen/Target/SplitNibbles.h"
 #include "dialects/tlm/IR/WeightStore.h"
 
@@ -72,6 +73,19 @@ public:
               cast<compress::QuantizedWeightOp>(slot.repackedFrom), packed)))
         return failure();
       emit(slot, asChars(packed));
+      return success();
+    }
+    case WeightSlot::Repack::GGMLRowGroups: {
+      std::vector<uint8_t> packed(slot.bytes);
+      auto weight = cast<compress::QuantizedWeightOp>(slot.repackedFrom);
+      if (failed(packGGMLRowGroups(weight, packed)))
+        return failure();
+      emit(slot, asChars(packed));
+      // The file's pages were read once, here: give them back.
+      if (auto resource =
+              dyn_cast<DenseResourceElementsAttr>(weight.getValues()))
+        if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+          tlm::releaseWeightPages(blob->getData());
       return success();
     }
     case WeightSlot::Repack::None:

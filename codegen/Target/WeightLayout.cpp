@@ -3,6 +3,7 @@
 #include "codegen/Target/WeightLayout.h"
 #include "codegen/Passes.h"
 #include "codegen/Target/SparseBlocks.h"
+#include "codegen/Target/GGMLRowGroups.h"
 #include "codegen/Target/SplitNibbles.h"
 
 #include "llvm/Support/MathExtras.h"
@@ -39,6 +40,10 @@ std::string tlmc::getBlockIndicesSlot(llvm::StringRef w) {
 }
 std::string tlmc::getSplitValuesSlot(llvm::StringRef w) {
   return (w + ".values_split").str();
+}
+
+std::string tlmc::getRowGroupsSlot(llvm::StringRef w) {
+  return (w + ".row_groups").str();
 }
 
 /// The module's weight declarations, each layer's ("blk.N.*") together and
@@ -88,7 +93,10 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
-      if (hasSplitNibbleLayout(q)) {
+      if (options.ggmlRowGroups && hasGGMLRowGroupLayout(q, module)) {
+        add(getRowGroupsSlot(q.getSymName()), typeOf(q.getValues()), {}, {});
+        repackLast(WeightSlot::Repack::GGMLRowGroups, q);
+      } else if (hasSplitNibbleLayout(q)) {
         add(getSplitValuesSlot(q.getSymName()), typeOf(q.getValues()), {}, {});
         repackLast(WeightSlot::Repack::SplitNibbles, q);
       } else {

@@ -36,6 +36,7 @@ struct WeightSlot {
     SparseBlockValues,  // SparseBlocks.h
     SparseBlockIndices, // SparseBlocks.h
     SplitNibbles,       // SplitNibbles.h
+    GGMLRowGroups,      // GGMLRowGroups.h
   };
   Repack repack = Repack::None;
   mlir::Operation *repackedFrom = nullptr;
@@ -46,6 +47,9 @@ struct WeightLayoutOptions {
   /// Store sparse weights that fit in 32-feature blocks (SparseBlocks.h)
   /// that way; the target must have a 16-float two-source permute.
   bool sparseBlocks = false;
+  /// Store GGUF Q8_0/Q4_0 weights read only by products in 4-row groups
+  /// (GGMLRowGroups.h); only when the target's micro-kernels compute them.
+  bool ggmlRowGroups = false;
 };
 
 struct WeightLayout {
@@ -72,6 +76,7 @@ std::string getRowOffsetsSlot(llvm::StringRef weight);
 std::string getBlockValuesSlot(llvm::StringRef weight);
 std::string getBlockIndicesSlot(llvm::StringRef weight);
 std::string getSplitValuesSlot(llvm::StringRef weight);
+std::string getRowGroupsSlot(llvm::StringRef weight);
 
 /// Lays out every `tlm.weight` and every part of every compressed weight
 /// of `module`, in declaration order.

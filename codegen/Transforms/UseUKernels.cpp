@@ -28,7 +28,11 @@ namespace {
 /// runtime/src/ProductKernels.h).
 constexpr int64_t kMaxColumns = 32768;
 
-int64_t blockBytes(StringRef format) { return format == "q8_0" ? 34 : 18; }
+/// Bytes per 32 weights of a format ("q8_0", "q4_0", or either "x4", packed
+/// in row groups: the same bytes per row).
+int64_t blockBytes(StringRef format) {
+  return format.starts_with("q8_0") ? 34 : 18;
+}
 
 /// The buffer read by the body's load marked `attr`, if it is defined
 /// outside the generic.
@@ -70,11 +74,13 @@ struct TLMUseUKernelsPass
     return decl;
   }
 
-  void replace(linalg::GenericOp op, StringRef format) {
+  /// Replaces `op` by a kernel call; false if its buffers or shape are not
+  /// what the kernels take.
+  bool replace(linalg::GenericOp op, StringRef format) {
     Value x = findMarkedBuffer(op, kUKernelInputAttr);
     Value w = findMarkedBuffer(op, kUKernelWeightsAttr);
     if (!x || !w || op.getNumDpsInits() != 1 || op.getNumDpsInputs() != 0)
-      return;
+      return false;
     Value y = op.getDpsInits()[0];
     auto xType = dyn_cast<MemRefType>(x.getType());
     auto yType = dyn_cast<MemRefType>(y.getType());
@@ -83,10 +89,10 @@ struct TLMUseUKernelsPass
         yType.getRank() != 2 || wType.getRank() != 1 ||
         !hasUnitInnerStride(xType) || !hasUnitInnerStride(yType) ||
         !hasUnitInnerStride(wType) || xType.isDynamicDim(1))
-      return;
+      return false;
     int64_t columns = xType.getDimSize(1);
-    if (columns % 32 || columns > kMaxColumns)
-      return;
+    if (columns % (format.ends_with("x4") ? 64 : 32) || columns > kMaxColumns)
+      return false;
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -131,12 +137,11 @@ struct TLMUseUKernelsPass
                    pointerAt(y, yMeta.getOffset(), 4), toI64(yStride)});
     op.erase();
     ++numCalls;
+    return true;
   }
 
   void runOnOperation() override {
-    if (isa.empty())
-      return;
-    if (isa != "avx512vnni") {
+    if (!isa.empty() && isa != "avx512vnni") {
       getOperation().emitError("tlm-use-ukernels: unknown instruction set '")
           << isa << "' (known: avx512vnni)";
       return signalPassFailure();
@@ -146,11 +151,26 @@ struct TLMUseUKernelsPass
       if (!op.hasPureBufferSemantics())
         return;
       if (auto format = op->getAttrOfType<StringAttr>(kUKernelAttr))
-        if (format.getValue() == "q8_0" || format.getValue() == "q4_0")
-          products.emplace_back(op, format.getValue().str());
+        products.emplace_back(op, format.getValue().str());
     });
-    for (auto &[op, format] : products)
-      replace(op, format);
+    for (auto &[op, format] : products) {
+      // Weights packed for the kernels (GGMLRowGroups.h) have no generated
+      // product: leaving one would compute garbage, so it is an error.
+      bool packed = format == "q8_0x4" || format == "q4_0x4";
+      if (!packed && format != "q8_0" && format != "q4_0") {
+        op.emitOpError("tlm-use-ukernels: unknown weight format '")
+            << format << "'";
+        return signalPassFailure();
+      }
+      if (isa.empty() || !replace(op, format)) {
+        if (!packed)
+          continue;
+        op.emitOpError("tlm-use-ukernels: weights packed in row groups need "
+                       "a runtime kernel, and none takes this product")
+            << (isa.empty() ? " (no instruction set given)" : "");
+        return signalPassFailure();
+      }
+    }
   }
 };
 

@@ -174,6 +174,9 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   // container writer must see the same ones.
   WeightLayoutOptions layoutOptions;
   layoutOptions.sparseBlocks = hasSparseBlockPermute(**machine);
+  std::string productKernels =
+      options.int8Activations ? selectProductKernels(**machine) : "";
+  layoutOptions.ggmlRowGroups = !productKernels.empty();
   WeightLayout layout = computeWeightLayout(*module, layoutOptions);
 
   // Lower a copy; the original keeps the weights for the container.
@@ -186,8 +189,8 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   LoweringOptions lowering;
   lowering.symbolPrefix = name + "_";
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
-  if (options.int8Activations)
-    lowering.productKernels = selectProductKernels(**machine);
+  lowering.productKernels = productKernels;
+  lowering.ggmlRowGroups = layoutOptions.ggmlRowGroups;
   buildLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(*lowered)))
     return makeError("internal error: lowering failed");

@@ -43,6 +43,17 @@ void tlmrt_uk_q8_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
 void tlmrt_uk_q4_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
                               const uint8_t *blocks, int64_t rows,
                               int64_t columns, float *y, int64_t yStride);
+/// The same products on weights codegen packed in groups of 4 rows
+/// (codegen/Target/GGMLRowGroups.h): rows and `blocks` start at a multiple
+/// of 4 rows, columns a multiple of 64.
+void tlmrt_uk_q8_0x4_avx512vnni(const float *x, int64_t xStride,
+                                int64_t tokens, const uint8_t *blocks,
+                                int64_t rows, int64_t columns, float *y,
+                                int64_t yStride);
+void tlmrt_uk_q4_0x4_avx512vnni(const float *x, int64_t xStride,
+                                int64_t tokens, const uint8_t *blocks,
+                                int64_t rows, int64_t columns, float *y,
+                                int64_t yStride);
 #endif
 
 #ifdef __cplusplus

@@ -57,11 +57,16 @@ struct LowerQuantizedLinear
     const WeightSlot *zeros = layout.lookup(getZeroPointsSlot(name));
     Location loc = op.getLoc();
     if (weight.getGgmlBlocks()) {
-      const WeightSlot *blocks = layout.lookup(getValuesSlot(name));
+      // Packed in row groups for the runtime's kernels (GGMLRowGroups.h),
+      // or the file's own blocks.
+      const WeightSlot *groups = layout.lookup(getRowGroupsSlot(name));
+      const WeightSlot *blocks =
+          groups ? groups : layout.lookup(getValuesSlot(name));
       if (!blocks)
         return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
       b.replaceOp(op, buildGGMLBlockProduct(b, loc, op.getInput(), weights,
-                                            weight, *blocks, op.getType()));
+                                            weight, *blocks, op.getType(),
+                                            /*rowGroups=*/groups != nullptr));
       return success();
     }
     bool int4 = weight.getBits() == 4;

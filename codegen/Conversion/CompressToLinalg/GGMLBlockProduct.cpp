@@ -55,7 +55,8 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
                                   Value weights,
                                   compress::QuantizedWeightOp weight,
                                   const WeightSlot &blocks,
-                                  RankedTensorType resultType) {
+                                  RankedTensorType resultType,
+                                  bool rowGroups) {
   Value blocksView = viewWeightSlot(b, loc, weights, blocks);
   bool q8 = weight.getBits() == 8;
   int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
@@ -138,8 +139,10 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
       });
   // The runtime has faster kernels for these on some targets
   // (tlm-use-ukernels); the body above is the product everywhere else.
-  product.getDefiningOp()->setAttr(kUKernelAttr,
-                                   b.getStringAttr(q8 ? "q8_0" : "q4_0"));
+  std::string format = q8 ? "q8_0" : "q4_0";
+  if (rowGroups)
+    format += "x4";
+  product.getDefiningOp()->setAttr(kUKernelAttr, b.getStringAttr(format));
   return product;
 }
 

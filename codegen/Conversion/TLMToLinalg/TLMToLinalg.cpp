@@ -297,6 +297,7 @@ struct ConvertTLMToLinalgPass
     ModuleOp module = getOperation();
     WeightLayoutOptions layoutOptions;
     layoutOptions.sparseBlocks = sparseBlocks;
+    layoutOptions.ggmlRowGroups = ggmlRowGroups;
     WeightLayout layout = computeWeightLayout(module, layoutOptions);
     weightBytes = layout.totalBytes;
     auto weightsType = MemRefType::get(

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Target/GGMLRowGroups.h"
 #include "runtime/src/ProductKernels.h"
 
 #include <gtest/gtest.h>
@@ -105,7 +106,10 @@ double referenceOutput(const Weights &w, bool q4, const float *x,
 using Kernel = void (*)(const float *, int64_t, int64_t, const uint8_t *,
                         int64_t, int64_t, float *, int64_t);
 
-void checkKernel(Kernel kernel, bool q4) {
+/// `rowGroups`: the kernel reads the weights packed by codegen's
+/// packGGMLRowGroups (4-row groups, 64-column pairs), and its row ranges
+/// start at multiples of 4.
+void checkKernel(Kernel kernel, bool q4, bool rowGroups = false) {
   if (!__builtin_cpu_supports("avx512vnni") ||
       !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
@@ -114,9 +118,13 @@ void checkKernel(Kernel kernel, bool q4) {
   const int64_t shapes[][3] = {// rows, columns, tokens
                                {1, 32, 1},  {4, 64, 1},   {5, 96, 2},
                                {9, 160, 3}, {3, 576, 4},  {8, 576, 5},
-                               {7, 224, 7}, {13, 64, 16}, {6, 1536, 9}};
+                               {7, 224, 7}, {13, 64, 16}, {6, 1536, 9},
+                               {12, 64, 1}, {16, 1536, 3}, {8, 128, 6},
+                               {192, 576, 1}, {64, 1536, 16}};
   for (const auto &shape : shapes) {
     const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
+    if (rowGroups && (rows % 8 || columns % 64))
+      continue;
     SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
                                     << " columns, " << tokens << " tokens");
     Weights w = makeWeights(q4, rows, columns, rng);
@@ -128,11 +136,19 @@ void checkKernel(Kernel kernel, bool q4) {
     for (int j = 0; j < 32; ++j)
       x[j] = 0.0f;
     std::vector<float> y(tokens * yStride, -1.0f);
-    // Rows [1, rows) in one call, row 0 in another, as a thread split does.
+    // Rows [first, rows) in one call, [0, first) in another, as a thread
+    // split does.
     const int64_t rowBytes = columns / 32 * (q4 ? 18 : 34);
-    kernel(x.data(), xStride, tokens, w.bytes.data() + rowBytes, rows - 1,
-           columns, y.data() + 1, yStride);
-    kernel(x.data(), xStride, tokens, w.bytes.data(), 1, columns, y.data(),
+    const int64_t first = rowGroups ? 4 : 1;
+    std::vector<uint8_t> packed(w.bytes.size());
+    if (rowGroups)
+      ASSERT_TRUE(tlmc::packGGMLRowGroups(w.bytes, rows, columns, q4 ? 4 : 8,
+                                          packed)
+                      .succeeded());
+    const uint8_t *bytes = rowGroups ? packed.data() : w.bytes.data();
+    kernel(x.data(), xStride, tokens, bytes + first * rowBytes, rows - first,
+           columns, y.data() + first, yStride);
+    kernel(x.data(), xStride, tokens, bytes, first, columns, y.data(),
            yStride);
     for (int64_t t = 0; t < tokens; ++t) {
       for (int64_t r = 0; r < rows; ++r) {
@@ -162,6 +178,14 @@ TEST(ProductKernels, Q8_0AVX512VNNIMatchesReference) {
 
 TEST(ProductKernels, Q4_0AVX512VNNIMatchesReference) {
   checkKernel(tlmrt_uk_q4_0_avx512vnni, /*q4=*/true);
+}
+
+TEST(ProductKernels, Q8_0RowGroupsAVX512VNNIMatchesReference) {
+  checkKernel(tlmrt_uk_q8_0x4_avx512vnni, /*q4=*/false, /*rowGroups=*/true);
+}
+
+TEST(ProductKernels, Q4_0RowGroupsAVX512VNNIMatchesReference) {
+  checkKernel(tlmrt_uk_q4_0x4_avx512vnni, /*q4=*/true, /*rowGroups=*/true);
 }
 
 #endif // __x86_64__
