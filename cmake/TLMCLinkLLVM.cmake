@@ -72,7 +72,8 @@ set(TLMC_MLIR_LIBS
   MLIRAffineDialect MLIRArithDialect MLIRArithTransforms
   MLIRBufferizationDialect MLIRBufferizationTransforms
   MLIRControlFlowDialect MLIRFuncDialect MLIRIndexDialect MLIRLLVMDialect
-  MLIRLinalgDialect MLIRLinalgTransforms MLIRMathDialect MLIRMemRefDialect
+  MLIRLinalgDialect MLIRLinalgTransforms MLIRMathDialect MLIRMathTransforms
+  MLIRMemRefDialect
   MLIRMemRefTransforms MLIRSCFDialect MLIRSCFTransforms MLIRTensorDialect
   MLIRTensorTransforms MLIRVectorDialect
   MLIRAffineToStandard MLIRArithToLLVM MLIRControlFlowToLLVM MLIRFuncToLLVM

@@ -90,6 +90,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
 
   pm.addNestedPass<func::FuncOp>(createTLMReductionLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createTLMApproximateExp());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());

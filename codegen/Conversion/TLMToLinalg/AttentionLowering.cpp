@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 #include <limits>
@@ -155,15 +156,26 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                               .getResult());
                     });
                 Value maxScore = maxLoop.getResult(0);
-                // scores[s] = exp(scores[s] - max); sum them.
-                auto sumLoop = scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{in.f32(0.0)},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+                // scores[s] = exp(scores[s] - max), in a loop of its own
+                // (independent per position: it vectorizes once exp is a
+                // polynomial, tlm-approximate-exp); then their sum, in
+                // order.
+                scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
                       Value x =
                           memref::LoadOp::create(b, loc, scores, ValueRange{s});
                       Value ex = math::ExpOp::create(b, loc, in.sub(x, maxScore));
                       memref::StoreOp::create(b, loc, ex, scores, ValueRange{s});
+                      scf::YieldOp::create(b, loc);
+                    });
+                auto sumLoop = scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{in.f32(0.0)},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+                      Emitter in{b, loc};
+                      Value ex =
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
                       scf::YieldOp::create(b, loc, in.add(acc[0], ex));
                     });
                 Value sum = sumLoop.getResult(0);
@@ -179,38 +191,37 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                       scf::YieldOp::create(b, loc);
                     });
                 // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
-                // order (the reference's rounding) and the head's hd
-                // outputs side by side, so the inner loop is contiguous.
-                scf::ForOp::create(
-                    b, loc, c0, in.index(headDim), c1, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-                      memref::StoreOp::create(
-                          b, loc, Emitter{b, loc}.f32(0.0), out,
-                          ValueRange{t, arith::AddIOp::create(b, loc, qBase, i)});
-                      scf::YieldOp::create(b, loc);
-                    });
-                scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                // order (the reference's rounding: a multiply, then an add,
+                // per position), the head's hd outputs a vector carried in
+                // registers across positions: one contiguous load of v_s
+                // per position, no store until the end.
+                VectorType headVector =
+                    VectorType::get({headDim}, b.getF32Type());
+                Value zeros = arith::ConstantOp::create(
+                    b, loc,
+                    DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
+                auto weighted = scf::ForOp::create(
+                    b, loc, c0, count, c1, ValueRange{zeros},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Value a =
                           memref::LoadOp::create(b, loc, scores, ValueRange{s});
-                      scf::ForOp::create(
-                          b, loc, c0, in.index(headDim), c1, ValueRange{},
-                          [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-                            Emitter in{b, loc};
-                            Value col = arith::AddIOp::create(b, loc, qBase, i);
-                            Value vs = loadCached(
-                                b, loc, vc, s,
-                                arith::AddIOp::create(b, loc, kvBase, i));
-                            Value o = memref::LoadOp::create(
-                                b, loc, out, ValueRange{t, col});
-                            memref::StoreOp::create(b, loc,
-                                                    in.add(o, in.mul(a, vs)),
-                                                    out, ValueRange{t, col});
-                            scf::YieldOp::create(b, loc);
-                          });
-                      scf::YieldOp::create(b, loc);
+                      Value vs = vector::LoadOp::create(
+                          b, loc,
+                          VectorType::get({headDim}, cacheElement), vc,
+                          ValueRange{layer, s, kvBase});
+                      if (!cacheElement.isF32())
+                        vs = arith::ExtFOp::create(b, loc, headVector, vs);
+                      Value scaled = arith::MulFOp::create(
+                          b, loc,
+                          vector::BroadcastOp::create(b, loc, headVector, a),
+                          vs);
+                      scf::YieldOp::create(
+                          b, loc,
+                          arith::AddFOp::create(b, loc, acc[0], scaled)
+                              .getResult());
                     });
+                vector::StoreOp::create(b, loc, weighted.getResult(0), out,
+                                        ValueRange{t, qBase});
                 scf::YieldOp::create(b, loc);
               });
           scf::YieldOp::create(b, loc);
