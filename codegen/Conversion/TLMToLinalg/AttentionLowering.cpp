@@ -3,7 +3,10 @@
 // Causal grouped-query attention as scf loops on buffers: the new keys and
 // values are appended to the caches, then each new token's heads take a
 // softmax over the cached prefix and a weighted sum of values, in
-// llama2.c's order (scores, maximum, exp and sum, normalize, sum of values).
+// llama2.c's steps (scores, maximum, exp and sum, normalize, sum of values).
+// A head's query, keys and values are vectors of head_dim: each score one
+// vector product and reduction, the weighted sum carried in registers
+// across positions in the reference's order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -112,28 +115,30 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     arith::DivUIOp::create(b, loc, h, in.index(group));
                 Value kvBase =
                     arith::MulIOp::create(b, loc, kvHead, in.index(headDim));
-                // scores[s] = q . k_s / sqrt(head_dim).
+                // scores[s] = q . k_s / sqrt(head_dim): the head's query a
+                // vector loaded once, each key one contiguous load, the
+                // products summed as a vector reduction (reassociated: a
+                // few ulp from the reference's serial order, where the
+                // serial chain cost 4 cycles per element).
+                VectorType headVector =
+                    VectorType::get({headDim}, b.getF32Type());
+                Value query = vector::LoadOp::create(b, loc, headVector, q,
+                                                     ValueRange{t, qBase});
                 scf::ForOp::create(
                     b, loc, c0, count, c1, ValueRange{},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
-                      auto dot = scf::ForOp::create(
-                          b, loc, c0, in.index(headDim), c1,
-                          ValueRange{in.f32(0.0)},
-                          [&](OpBuilder &b, Location loc, Value i,
-                              ValueRange acc) {
-                            Emitter in{b, loc};
-                            Value qi = memref::LoadOp::create(
-                                b, loc, q,
-                                ValueRange{t, arith::AddIOp::create(b, loc,
-                                                                    qBase, i)});
-                            Value ki = loadCached(
-                                b, loc, kc, s,
-                                arith::AddIOp::create(b, loc, kvBase, i));
-                            scf::YieldOp::create(
-                                b, loc, in.add(acc[0], in.mul(qi, ki)));
-                          });
-                      Value score = in.mul(dot.getResult(0), in.f32(invSqrt));
+                      Value key = vector::LoadOp::create(
+                          b, loc, VectorType::get({headDim}, cacheElement), kc,
+                          ValueRange{layer, s, kvBase});
+                      if (!cacheElement.isF32())
+                        key = arith::ExtFOp::create(b, loc, headVector, key);
+                      Value products =
+                          arith::MulFOp::create(b, loc, query, key);
+                      Value dot = vector::ReductionOp::create(
+                          b, loc, vector::CombiningKind::ADD, products, Value(),
+                          arith::FastMathFlags::reassoc);
+                      Value score = in.mul(dot, in.f32(invSqrt));
                       memref::StoreOp::create(b, loc, score, scores,
                                               ValueRange{s});
                       scf::YieldOp::create(b, loc);
@@ -195,8 +200,6 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 // per position), the head's hd outputs a vector carried in
                 // registers across positions: one contiguous load of v_s
                 // per position, no store until the end.
-                VectorType headVector =
-                    VectorType::get({headDim}, b.getF32Type());
                 Value zeros = arith::ConstantOp::create(
                     b, loc,
                     DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
