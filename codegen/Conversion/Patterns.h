@@ -92,13 +92,15 @@ mlir::Value buildGGMLBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
                                   mlir::RankedTensorType resultType,
                                   bool rowGroups = false);
 
-/// The rows `tokens` of a GGUF Q8_0/Q4_0 table read in its own blocks,
-/// dequantized as they are read.
+/// The rows `tokens` of a GGUF Q8_0/Q4_0 table read in its own blocks (or
+/// packed in row groups, GGMLRowGroups.h, with `rowGroups`: a tied
+/// classifier's table), dequantized as they are read.
 mlir::Value buildGGMLBlockLookup(mlir::OpBuilder &b, mlir::Location loc,
                                  mlir::Value tokens, mlir::Value weights,
                                  mlir::compress::QuantizedWeightOp weight,
                                  const WeightSlot &blocks,
-                                 mlir::RankedTensorType resultType);
+                                 mlir::RankedTensorType resultType,
+                                 bool rowGroups = false);
 
 /// compress.quantized_linear -> linalg.generic that dequantizes each value
 /// as it reads it.

@@ -25,7 +25,8 @@ bool tlmc::hasGGMLRowGroupLayout(compress::QuantizedWeightOp weight,
   if (!uses)
     return false;
   for (const SymbolTable::SymbolUse &use : *uses)
-    if (!isa<compress::QuantizedLinearOp>(use.getUser()))
+    if (!isa<compress::QuantizedLinearOp, compress::QuantizedEmbeddingOp>(
+            use.getUser()))
       return false;
   return true;
 }

@@ -18,8 +18,8 @@
 //
 // Codegen packs a weight this way only when the target's kernels will read
 // it (tlm-use-ukernels refuses to leave such a product to the generated
-// code) and nothing else does: rows a multiple of 4, columns of 64, and no
-// embedding lookup of the table.
+// code) and nothing else reads it but an embedding lookup, which knows the
+// layout (a tied classifier's table): rows a multiple of 4, columns of 64.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,7 +35,7 @@ namespace tlmc {
 constexpr int64_t kRowGroupRows = 4;
 
 /// Whether `weight` (GGUF Q8_0/Q4_0 blocks) can be packed as above: its
-/// shape fits and `module` reads it only through products.
+/// shape fits and `module` reads it only through products and lookups.
 bool hasGGMLRowGroupLayout(mlir::compress::QuantizedWeightOp weight,
                            mlir::ModuleOp module);
 

@@ -179,12 +179,15 @@ struct LowerQuantizedEmbedding
       return b.notifyMatchFailure(op, "no quantized weight or function");
     StringRef name = weight.getSymName();
     if (weight.getGgmlBlocks()) {
-      const WeightSlot *blocks = layout.lookup(getValuesSlot(name));
+      const WeightSlot *groups = layout.lookup(getRowGroupsSlot(name));
+      const WeightSlot *blocks =
+          groups ? groups : layout.lookup(getValuesSlot(name));
       if (!blocks)
         return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
       b.replaceOp(op, buildGGMLBlockLookup(b, op.getLoc(), op.getTokens(),
                                            fn.getArgument(0), weight, *blocks,
-                                           op.getType()));
+                                           op.getType(),
+                                           /*rowGroups=*/groups != nullptr));
       return success();
     }
     const WeightSlot *split = layout.lookup(getSplitValuesSlot(name));

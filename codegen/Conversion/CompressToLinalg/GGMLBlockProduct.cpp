@@ -150,7 +150,7 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
                                  Value weights,
                                  compress::QuantizedWeightOp weight,
                                  const WeightSlot &blocks,
-                                 RankedTensorType resultType) {
+                                 RankedTensorType resultType, bool rowGroups) {
   Value table = loadWeightSlot(b, loc, weights, blocks);
   bool q8 = weight.getBits() == 8;
   int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
@@ -161,46 +161,76 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
         auto index = [&](int64_t v) {
           return arith::ConstantIndexOp::create(nb, nl, v).getResult();
         };
-        auto byteAt = [&](Value at) -> Value {
-          return tensor::ExtractOp::create(nb, nl, table, ValueRange{at});
+        auto i32c = [&](int64_t v) {
+          return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
         };
-        Value g = arith::DivUIOp::create(nb, nl, col, index(32));
-        Value j = arith::RemUIOp::create(nb, nl, col, index(32));
-        Value at = arith::AddIOp::create(
-            nb, nl, arith::MulIOp::create(nb, nl, row, index(groups * bytes)),
-            arith::MulIOp::create(nb, nl, g, index(bytes)));
-        // The f16 scale, little-endian in the block's first two bytes.
-        Value lo = arith::ExtUIOp::create(nb, nl, i16, byteAt(at));
-        Value hi = arith::ExtUIOp::create(
-            nb, nl, i16,
-            byteAt(arith::AddIOp::create(nb, nl, at, index(1))));
+        auto add = [&](Value x, Value y) -> Value {
+          return arith::AddIOp::create(nb, nl, x, y);
+        };
+        auto mul = [&](Value x, int64_t y) -> Value {
+          return arith::MulIOp::create(nb, nl, x, index(y));
+        };
+        auto div = [&](Value x, int64_t y) -> Value {
+          return arith::DivUIOp::create(nb, nl, x, index(y));
+        };
+        auto rem = [&](Value x, int64_t y) -> Value {
+          return arith::RemUIOp::create(nb, nl, x, index(y));
+        };
+        auto byteAt = [&](Value at) -> Value {
+          return arith::ExtUIOp::create(
+              nb, nl, i32, tensor::ExtractOp::create(nb, nl, table, ValueRange{at}));
+        };
+        // Where the value's f16 scale is, and the value's byte and whether
+        // it is the byte's high nibble (Q4_0) or the whole byte (Q8_0).
+        Value scaleAt, valueAt, highNibble;
+        if (!rowGroups) {
+          // The file's blocks: the scale, then 32 int8 or 16 bytes whose
+          // low nibbles are values 0..15 and high nibbles 16..31.
+          Value j = rem(col, 32);
+          scaleAt = add(mul(row, groups * bytes), mul(div(col, 32), bytes));
+          Value first = add(scaleAt, index(2));
+          valueAt = add(first, q8 ? j : rem(j, 16));
+          highNibble = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
+                                             j, index(16));
+        } else {
+          // Row groups (GGMLRowGroups.h): group, pair of blocks, row in the
+          // group's rows, then the value's dot-product position k.
+          int64_t rowBytes = q8 ? 64 : 32, pairBytes = 4 * rowBytes + 16;
+          Value pairBase = add(mul(div(row, 4), groups / 2 * pairBytes),
+                               mul(div(col, 64), pairBytes));
+          Value r = rem(row, 4), within = rem(col, 64);
+          Value block = div(within, 32), j = rem(within, 32);
+          Value lane = add(mul(div(j, 4), 2), block);
+          Value k = add(mul(lane, 4), rem(j, 4));
+          scaleAt = add(add(pairBase, index(4 * rowBytes)),
+                        mul(add(mul(r, 2), block), 2));
+          valueAt = add(add(pairBase, mul(r, rowBytes)), q8 ? k : rem(k, 32));
+          highNibble = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
+                                             k, index(32));
+        }
+        // The f16 scale, little-endian.
+        Value lo = arith::TruncIOp::create(nb, nl, i16, byteAt(scaleAt));
+        Value hi = arith::TruncIOp::create(nb, nl, i16,
+                                           byteAt(add(scaleAt, index(1))));
         Value bits = arith::OrIOp::create(
             nb, nl, lo,
             arith::ShLIOp::create(
                 nb, nl, hi, arith::ConstantIntOp::create(nb, nl, i16, 8)));
         Value half = arith::BitcastOp::create(nb, nl, nb.getF16Type(), bits);
         Value scale = arith::ExtFOp::create(nb, nl, nb.getF32Type(), half);
-        Value first = arith::AddIOp::create(nb, nl, at, index(2));
-        Value q;
+        Value byte = byteAt(valueAt), q;
         if (q8) {
-          q = arith::ExtSIOp::create(
-              nb, nl, i32,
-              byteAt(arith::AddIOp::create(nb, nl, first, j)));
+          // The file's int8, or w + 128 in row groups.
+          q = rowGroups ? arith::SubIOp::create(nb, nl, byte, i32c(128))
+                              .getResult()
+                        : arith::ExtSIOp::create(
+                              nb, nl, i32,
+                              arith::TruncIOp::create(nb, nl, nb.getI8Type(),
+                                                      byte))
+                              .getResult();
         } else {
-          // Value j < 16: low nibble of byte j; j >= 16: high nibble of
-          // byte j - 16; both biased by 8.
-          Value byte = arith::ExtUIOp::create(
-              nb, nl, i32,
-              byteAt(arith::AddIOp::create(
-                  nb, nl, first,
-                  arith::RemUIOp::create(nb, nl, j, index(16)))));
-          Value high = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
-                                             j, index(16));
-          auto i32c = [&](int64_t v) {
-            return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
-          };
           Value nibble = arith::SelectOp::create(
-              nb, nl, high, arith::ShRUIOp::create(nb, nl, byte, i32c(4)),
+              nb, nl, highNibble, arith::ShRUIOp::create(nb, nl, byte, i32c(4)),
               arith::AndIOp::create(nb, nl, byte, i32c(15)));
           q = arith::SubIOp::create(nb, nl, nibble, i32c(8));
         }
