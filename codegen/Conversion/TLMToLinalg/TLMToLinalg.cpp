@@ -167,9 +167,33 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
     float theta = op.getTheta().convertToFloat();
     bool adjacent = op.getStyle() == tlm::RopeStyle::Adjacent;
     Value input = op.getInput(), pos = op.getPos();
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    auto toF32 = [&](Value index) {
+      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+      return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
+    };
+    // cos and sin of each (token, pair) angle, once: every head (and both
+    // elements of a pair) reads the same ones, where computing them per
+    // element cost a powf and a sincosf each (~7% of a prefill).
+    // freq = 1 / theta^(2*pair / head_dim); angle = (pos + row) * freq.
+    SmallVector<int64_t> tableShape{shape[0], headDim / 2};
+    auto angleTable = [&](bool sine) {
+      return e.elementwise(tableShape, ValueRange{}, [&](ValueRange) {
+        Value row = linalg::IndexOp::create(b, loc, 0);
+        Value pair = linalg::IndexOp::create(b, loc, 1);
+        Value twoPair = arith::MulIOp::create(b, loc, pair, e.index(2));
+        Value exponent = e.div(toF32(twoPair), e.f32(double(headDim)));
+        Value freq = e.div(e.f32(1.0),
+                           math::PowFOp::create(b, loc, e.f32(theta), exponent));
+        Value angle =
+            e.mul(toF32(arith::AddIOp::create(b, loc, pos, row)), freq);
+        return sine ? math::SinOp::create(b, loc, angle).getResult()
+                    : math::CosOp::create(b, loc, angle).getResult();
+      });
+    };
+    Value cosines = angleTable(false), sines = angleTable(true);
     Value result = e.elementwise(shape, ValueRange{input}, [&](ValueRange args) {
-      OpBuilder &b = rewriter;
-      Location loc = op.getLoc();
       Value row = linalg::IndexOp::create(b, loc, 0);
       Value col = linalg::IndexOp::create(b, loc, 1);
       Value hd = e.index(headDim);
@@ -195,19 +219,9 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
             b, loc, isFirst, arith::AddIOp::create(b, loc, col, half),
             arith::SubIOp::create(b, loc, col, half));
       }
-      // freq = 1 / theta^(2*pair / head_dim); angle = (pos + row) * freq.
-      auto toF32 = [&](Value index) {
-        Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-        return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
-      };
-      Value twoPair = arith::MulIOp::create(b, loc, pair, e.index(2));
-      Value exponent = e.div(toF32(twoPair), e.f32(double(headDim)));
-      Value freq =
-          e.div(e.f32(1.0), math::PowFOp::create(b, loc, e.f32(theta), exponent));
-      Value angle =
-          e.mul(toF32(arith::AddIOp::create(b, loc, pos, row)), freq);
-      Value c = math::CosOp::create(b, loc, angle);
-      Value s = math::SinOp::create(b, loc, angle);
+      Value c =
+          tensor::ExtractOp::create(b, loc, cosines, ValueRange{row, pair});
+      Value s = tensor::ExtractOp::create(b, loc, sines, ValueRange{row, pair});
       Value other =
           tensor::ExtractOp::create(b, loc, input, ValueRange{row, partner});
       // first:  x*c - other*s      second: other*s + x*c  (other = first)
