@@ -17,7 +17,7 @@ struct CompileOptions {
   /// OUT: writes OUT.o, OUT.h and OUT.tlmw (and OUT itself with `exe`).
   std::string output;
   TargetOptions target;
-  int64_t prefillChunk = 16;
+  int64_t prefillChunk = 32;
   /// GGUF Q8_0/Q4_0 products quantize their inputs to int8 and run the
   /// runtime's integer dot-product kernels where the target has them.
   bool int8Activations = true;
