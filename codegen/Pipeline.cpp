@@ -116,7 +116,8 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(false)};
   Option<std::string> productKernels{
       *this, "product-kernels",
-      llvm::cl::desc("Runtime micro-kernels products may call (avx512vnni)"),
+      llvm::cl::desc("Runtime micro-kernels products may call (avx512 or "
+                     "avx512vnni)"),
       llvm::cl::init("")};
 };
 } // namespace
@@ -131,7 +132,7 @@ void tlmc::registerCodegenPasses() {
         LoweringOptions lowering;
         lowering.sparseBlocks = options.sparseBlocks;
         lowering.productKernels = options.productKernels;
-        lowering.ggmlRowGroups = !options.productKernels.empty();
+        lowering.ggmlRowGroups = options.productKernels == "avx512vnni";
         buildLoweringPipeline(pm, lowering);
       });
 }

@@ -103,10 +103,9 @@ std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
       machine.getTargetTriple().getArch() != llvm::Triple::x86_64)
     return "";
   const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
-  if (info && info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512vnni,"
-                                  "+f16c,+fma"))
-    return "avx512vnni";
-  return "";
+  if (!info || !info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
+    return "";
+  return info->checkFeatures("+avx512vnni") ? "avx512vnni" : "avx512";
 }
 
 namespace {

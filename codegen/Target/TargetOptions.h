@@ -30,9 +30,10 @@ createTargetMachine(const TargetOptions &options);
 bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
 
 /// The instruction set of the runtime micro-kernels `machine` can run
-/// (tlm-use-ukernels' `isa`): "avx512vnni" for x86-64 CPUs with AVX-512
-/// VNNI (and BW, VL, F16C, FMA), empty when it has none (the generated
-/// products run instead).
+/// (tlm-use-ukernels' `isa`): "avx512" for x86-64 CPUs with AVX-512 F, BW,
+/// VL, F16C and FMA (the f16/f32 kernels), "avx512vnni" when they also have
+/// VNNI (and the int8 kernels), empty when none (the generated products run
+/// instead).
 std::string selectProductKernels(const llvm::TargetMachine &machine);
 
 /// Prints the targets tlmc compiles for, example CPUs of each, and what a

@@ -75,24 +75,56 @@ struct TLMUseUKernelsPass
   }
 
   /// Replaces `op` by a kernel call; false if its buffers or shape are not
-  /// what the kernels take.
+  /// what the kernels take. Block formats read their input and weights in
+  /// the body (marked loads), the weights one blob from its first row; f16
+  /// and f32 products take them as operands (input (t, k), weights (n, k),
+  /// already narrowed to the thread's rows).
   bool replace(linalg::GenericOp op, StringRef format) {
-    Value x = findMarkedBuffer(op, kUKernelInputAttr);
-    Value w = findMarkedBuffer(op, kUKernelWeightsAttr);
-    if (!x || !w || op.getNumDpsInits() != 1 || op.getNumDpsInputs() != 0)
+    bool isFloat = format == "f16" || format == "f32";
+    if (op.getNumDpsInits() != 1 ||
+        op.getNumDpsInputs() != (isFloat ? 2u : 0u))
+      return false;
+    Value x = isFloat ? op.getDpsInputs()[0]
+                      : findMarkedBuffer(op, kUKernelInputAttr);
+    Value w = isFloat ? op.getDpsInputs()[1]
+                      : findMarkedBuffer(op, kUKernelWeightsAttr);
+    if (!x || !w)
       return false;
     Value y = op.getDpsInits()[0];
     auto xType = dyn_cast<MemRefType>(x.getType());
     auto yType = dyn_cast<MemRefType>(y.getType());
     auto wType = dyn_cast<MemRefType>(w.getType());
     if (!xType || !yType || !wType || xType.getRank() != 2 ||
-        yType.getRank() != 2 || wType.getRank() != 1 ||
+        yType.getRank() != 2 || wType.getRank() != (isFloat ? 2 : 1) ||
         !hasUnitInnerStride(xType) || !hasUnitInnerStride(yType) ||
         !hasUnitInnerStride(wType) || xType.isDynamicDim(1))
       return false;
     int64_t columns = xType.getDimSize(1);
-    if (columns % (format.ends_with("x4") ? 64 : 32) || columns > kMaxColumns)
+    int64_t unit = isFloat ? 16 : format.ends_with("x4") ? 64 : 32;
+    if (columns % unit || columns > kMaxColumns)
       return false;
+    if (isFloat) {
+      // The product the lowering built: y[t][n] = sum_k x[t][k] * w[n][k],
+      // weights of the format's type, rows contiguous.
+      AffineExpr t, n, k;
+      bindDims(op.getContext(), t, n, k);
+      auto maps = op.getIndexingMapsArray();
+      auto mapOf = [&](ArrayRef<AffineExpr> exprs) {
+        return AffineMap::get(3, 0, exprs, op.getContext());
+      };
+      if (maps.size() != 3 || maps[0] != mapOf({t, k}) ||
+          maps[1] != mapOf({n, k}) || maps[2] != mapOf({t, n}) ||
+          wType.getElementType() !=
+              (format == "f16" ? Type(Float16Type::get(op.getContext()))
+                               : Type(Float32Type::get(op.getContext()))) ||
+          wType.isDynamicDim(1) || wType.getDimSize(1) != columns)
+        return false;
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (failed(wType.getStridesAndOffset(strides, offset)) ||
+          strides[0] != columns)
+        return false;
+    }
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -121,18 +153,26 @@ struct TLMUseUKernelsPass
     // thread kernel's view starts at its first feature).
     Value firstRow =
         arith::RemUIOp::create(b, loc, yMeta.getOffset(), yStride);
-    Value weightOffset = arith::AddIOp::create(
-        b, loc, wMeta.getOffset(),
-        arith::MulIOp::create(
-            b, loc, firstRow,
-            index(columns / 32 * blockBytes(format))));
-    std::string name = ("tlmrt_uk_" + format + "_" + isa).str();
+    // Float weights come narrowed to the thread's rows; a blob of blocks
+    // starts at row 0.
+    Value weightOffset =
+        isFloat ? wMeta.getOffset()
+                : arith::AddIOp::create(
+                      b, loc, wMeta.getOffset(),
+                      arith::MulIOp::create(
+                          b, loc, firstRow,
+                          index(columns / 32 * blockBytes(format))))
+                      .getResult();
+    int64_t weightBytes = format == "f32" ? 4 : format == "f16" ? 2 : 1;
+    std::string name =
+        ("tlmrt_uk_" + format + "_" + (isFloat ? std::string("avx512") : std::string(isa))).str();
     func::FuncOp kernel = getKernel(op->getParentOfType<ModuleOp>(), name);
     func::CallOp::create(
         b, loc, kernel,
         ValueRange{pointerAt(x, xMeta.getOffset(), 4),
                    toI64(xMeta.getStrides()[0]), toI64(yMeta.getSizes()[0]),
-                   pointerAt(w, weightOffset, 1), toI64(yMeta.getSizes()[1]),
+                   pointerAt(w, weightOffset, weightBytes),
+                   toI64(yMeta.getSizes()[1]),
                    arith::ConstantIntOp::create(b, loc, i64, columns),
                    pointerAt(y, yMeta.getOffset(), 4), toI64(yStride)});
     op.erase();
@@ -141,9 +181,9 @@ struct TLMUseUKernelsPass
   }
 
   void runOnOperation() override {
-    if (!isa.empty() && isa != "avx512vnni") {
+    if (!isa.empty() && isa != "avx512" && isa != "avx512vnni") {
       getOperation().emitError("tlm-use-ukernels: unknown instruction set '")
-          << isa << "' (known: avx512vnni)";
+          << isa << "' (known: avx512, avx512vnni)";
       return signalPassFailure();
     }
     SmallVector<std::pair<linalg::GenericOp, std::string>> products;
@@ -157,17 +197,20 @@ struct TLMUseUKernelsPass
       // Weights packed for the kernels (GGMLRowGroups.h) have no generated
       // product: leaving one would compute garbage, so it is an error.
       bool packed = format == "q8_0x4" || format == "q4_0x4";
-      if (!packed && format != "q8_0" && format != "q4_0") {
+      bool isFloat = format == "f16" || format == "f32";
+      if (!packed && !isFloat && format != "q8_0" && format != "q4_0") {
         op.emitOpError("tlm-use-ukernels: unknown weight format '")
             << format << "'";
         return signalPassFailure();
       }
-      if (isa.empty() || !replace(op, format)) {
+      // The int8 kernels need VNNI; the float ones any AVX-512 level.
+      bool available = isFloat ? !isa.empty() : isa == "avx512vnni";
+      if (!available || !replace(op, format)) {
         if (!packed)
           continue;
         op.emitOpError("tlm-use-ukernels: weights packed in row groups need "
                        "a runtime kernel, and none takes this product")
-            << (isa.empty() ? " (no instruction set given)" : "");
+            << (available ? "" : " (the instruction set has none)");
         return signalPassFailure();
       }
     }

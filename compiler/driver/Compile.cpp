@@ -174,9 +174,11 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   // container writer must see the same ones.
   WeightLayoutOptions layoutOptions;
   layoutOptions.sparseBlocks = hasSparseBlockPermute(**machine);
-  std::string productKernels =
-      options.int8Activations ? selectProductKernels(**machine) : "";
-  layoutOptions.ggmlRowGroups = !productKernels.empty();
+  // --int8-activations=false keeps the float kernels, not the int8 ones.
+  std::string productKernels = selectProductKernels(**machine);
+  if (!options.int8Activations && productKernels == "avx512vnni")
+    productKernels = "avx512";
+  layoutOptions.ggmlRowGroups = productKernels == "avx512vnni";
   WeightLayout layout = computeWeightLayout(*module, layoutOptions);
 
   // Lower a copy; the original keeps the weights for the container.

@@ -43,6 +43,16 @@ void tlmrt_uk_q8_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
 void tlmrt_uk_q4_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
                               const uint8_t *blocks, int64_t rows,
                               int64_t columns, float *y, int64_t yStride);
+/// f16 or f32 weights (`blocks`: the first row's `columns` values, rows
+/// contiguous), f32 inputs and sums, no quantization; columns a multiple of
+/// 16. Needs AVX512F and F16C.
+void tlmrt_uk_f16_avx512(const float *x, int64_t xStride, int64_t tokens,
+                         const uint8_t *blocks, int64_t rows, int64_t columns,
+                         float *y, int64_t yStride);
+void tlmrt_uk_f32_avx512(const float *x, int64_t xStride, int64_t tokens,
+                         const uint8_t *blocks, int64_t rows, int64_t columns,
+                         float *y, int64_t yStride);
+
 /// The same products on weights codegen packed in groups of 4 rows
 /// (codegen/Target/GGMLRowGroups.h): rows and `blocks` start at a multiple
 /// of 4 rows, columns a multiple of 64.

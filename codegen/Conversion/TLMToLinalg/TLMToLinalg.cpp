@@ -152,6 +152,12 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
     // Output features are independent: tlm-parallelize-rows may split them
     // across threads.
     result->setAttr(kParallelRowsAttr, rewriter.getUnitAttr());
+    // f16/f32 weights: the runtime has tiled kernels for some targets
+    // (tlm-use-ukernels); this generic is the product everywhere else.
+    Type element = op.getWeight().getType().getElementType();
+    if (element.isF16() || element.isF32())
+      result->setAttr(kUKernelAttr,
+                      rewriter.getStringAttr(element.isF16() ? "f16" : "f32"));
     rewriter.replaceOp(op, result->getResult(0));
     return success();
   }

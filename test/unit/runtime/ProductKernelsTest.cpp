@@ -188,6 +188,65 @@ TEST(ProductKernels, Q4_0RowGroupsAVX512VNNIMatchesReference) {
   checkKernel(tlmrt_uk_q4_0x4_avx512vnni, /*q4=*/true, /*rowGroups=*/true);
 }
 
+/// f16/f32 weights: the exact product in double, against f32 sums.
+void checkFloatKernel(Kernel kernel, bool f16) {
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("f16c"))
+    GTEST_SKIP() << "this CPU has no AVX-512";
+  std::mt19937 rng(99);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> exponent(9, 16), mantissa(0, 1023),
+      sign(0, 1);
+  const int64_t shapes[][3] = {{1, 16, 1},  {5, 48, 1},  {9, 64, 3},
+                               {7, 576, 4}, {6, 96, 9},  {16, 1536, 2}};
+  for (const auto &shape : shapes) {
+    const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
+    SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
+                                    << " columns, " << tokens << " tokens");
+    std::vector<float> values(rows * columns);
+    std::vector<uint8_t> bytes(rows * columns * (f16 ? 2 : 4));
+    for (int64_t i = 0; i < rows * columns; ++i) {
+      uint16_t half = uint16_t(sign(rng) << 15 | exponent(rng) << 10 |
+                               mantissa(rng));
+      values[i] = halfToFloat(half);
+      if (f16)
+        std::memcpy(&bytes[2 * i], &half, 2);
+      else
+        std::memcpy(&bytes[4 * i], &values[i], 4);
+    }
+    const int64_t xStride = columns + 16, yStride = rows + 2;
+    std::vector<float> x(tokens * xStride), y(tokens * yStride, -1.0f);
+    for (float &v : x)
+      v = normal(rng);
+    const int64_t rowBytes = columns * (f16 ? 2 : 4);
+    kernel(x.data(), xStride, tokens, bytes.data() + rowBytes, rows - 1,
+           columns, y.data() + 1, yStride);
+    kernel(x.data(), xStride, tokens, bytes.data(), 1, columns, y.data(),
+           yStride);
+    for (int64_t t = 0; t < tokens; ++t) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double exact = 0, magnitude = 0;
+        for (int64_t c = 0; c < columns; ++c) {
+          exact += double(values[r * columns + c]) * x[t * xStride + c];
+          magnitude += std::fabs(double(values[r * columns + c]) *
+                                 x[t * xStride + c]);
+        }
+        EXPECT_NEAR(y[t * yStride + r], exact, 1e-5 * magnitude + 1e-6)
+            << "token " << t << " row " << r;
+      }
+      for (int64_t r = rows; r < yStride; ++r)
+        EXPECT_EQ(y[t * yStride + r], -1.0f) << "wrote past the row range";
+    }
+  }
+}
+
+TEST(ProductKernels, F16AVX512MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f16_avx512, /*f16=*/true);
+}
+
+TEST(ProductKernels, F32AVX512MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f32_avx512, /*f16=*/false);
+}
+
 #endif // __x86_64__
 
 } // namespace
