@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/ProductKernels.h"
+#include "runtime/src/TokenTiles.h"
 
 #if defined(__x86_64__)
 
@@ -48,6 +49,20 @@ constexpr int64_t kPairScales = 16;
 constexpr int64_t kQuantizedBytes = 3 * TLMRT_UK_MAX_COLUMNS;
 /// How far ahead of the block it reads a row's bytes are prefetched.
 constexpr int64_t kPrefetchBytes = 2048;
+
+/// A call's quantized inputs, on its stack (quantizeInputs' layout).
+struct QuantizedInputs {
+  alignas(64) int8_t values[kQuantizedBytes / 3];
+  alignas(64) float scales[kQuantizedBytes / 12];
+  alignas(64) int32_t corrections[kQuantizedBytes / 12];
+};
+
+/// How many tokens' quantized inputs of `pairs` column pairs fit in
+/// QuantizedInputs (0: not even one).
+inline int64_t tokensPerQuantizedGroup(int64_t pairs) {
+  const int64_t bytesPerToken = pairs * (kPairBytes + 2 * kPairScales * 4);
+  return bytesPerToken > kQuantizedBytes ? 0 : kQuantizedBytes / bytesPerToken;
+}
 
 template <bool Q4> constexpr int64_t blockBytes() { return Q4 ? 18 : 34; }
 
@@ -204,34 +219,12 @@ TLM_VNNI void productRows(const uint8_t *rows, int64_t rowBytes,
                           int64_t blocks, const int8_t *q, const float *d,
                           const int32_t *c, int64_t pairs, int64_t tokens,
                           float *y, int64_t yStride) {
-  int64_t t = 0;
-  auto at = [&](int64_t token, auto *base, int64_t perPair) {
-    return base + token * pairs * perPair;
-  };
-  for (; t + 4 <= tokens; t += 4)
-    productTile<Q4, R, 4>(rows, rowBytes, blocks, at(t, q, kPairBytes),
-                          at(t, d, kPairScales), at(t, c, kPairScales), pairs,
-                          y + t * yStride, yStride);
-  const int8_t *qt = at(t, q, kPairBytes);
-  const float *dt = at(t, d, kPairScales);
-  const int32_t *ct = at(t, c, kPairScales);
-  float *yt = y + t * yStride;
-  switch (tokens - t) {
-  case 3:
-    productTile<Q4, R, 3>(rows, rowBytes, blocks, qt, dt, ct, pairs, yt,
-                          yStride);
-    break;
-  case 2:
-    productTile<Q4, R, 2>(rows, rowBytes, blocks, qt, dt, ct, pairs, yt,
-                          yStride);
-    break;
-  case 1:
-    productTile<Q4, R, 1>(rows, rowBytes, blocks, qt, dt, ct, pairs, yt,
-                          yStride);
-    break;
-  default:
-    break;
-  }
+  tlmrt::forEachTokenTile(tokens, [&](auto tile, int64_t t) {
+    productTile<Q4, R, decltype(tile)::value>(
+        rows, rowBytes, blocks, q + t * pairs * kPairBytes,
+        d + t * pairs * kPairScales, c + t * pairs * kPairScales, pairs,
+        y + t * yStride, yStride);
+  });
 }
 
 template <bool Q4>
@@ -241,13 +234,11 @@ TLM_VNNI void product(const float *x, int64_t xStride, int64_t tokens,
   const int64_t blockCount = columns / kBlock;
   const int64_t pairs = (blockCount + 1) / 2;
   const int64_t rowBytes = blockCount * blockBytes<Q4>();
-  const int64_t bytesPerToken = pairs * (kPairBytes + 2 * kPairScales * 4);
-  alignas(64) int8_t q[kQuantizedBytes / 3];
-  alignas(64) float d[kQuantizedBytes / 12];
-  alignas(64) int32_t c[kQuantizedBytes / 12];
-  const int64_t group = bytesPerToken > kQuantizedBytes
-                            ? 0
-                            : kQuantizedBytes / bytesPerToken;
+  QuantizedInputs in;
+  const int64_t group = tokensPerQuantizedGroup(pairs);
+  int8_t *q = in.values;
+  float *d = in.scales;
+  int32_t *c = in.corrections;
   if (group == 0 || columns % kBlock)
     __builtin_trap(); // the compiler never selects this kernel then
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
@@ -341,13 +332,11 @@ TLM_VNNI void productRowGroups(const float *x, int64_t xStride, int64_t tokens,
                                int64_t columns, float *y, int64_t yStride) {
   const int64_t pairs = columns / 64;
   const int64_t groupBytes = pairs * groupPairBytes<Q4>();
-  const int64_t bytesPerToken = pairs * (kPairBytes + 2 * kPairScales * 4);
-  alignas(64) int8_t q[kQuantizedBytes / 3];
-  alignas(64) float d[kQuantizedBytes / 12];
-  alignas(64) int32_t c[kQuantizedBytes / 12];
-  const int64_t group = bytesPerToken > kQuantizedBytes
-                            ? 0
-                            : kQuantizedBytes / bytesPerToken;
+  QuantizedInputs in;
+  const int64_t group = tokensPerQuantizedGroup(pairs);
+  int8_t *q = in.values;
+  float *d = in.scales;
+  int32_t *c = in.corrections;
   if (group == 0 || columns % 64 || rows % 4)
     __builtin_trap(); // the compiler never packs such a weight
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
@@ -357,29 +346,11 @@ TLM_VNNI void productRowGroups(const float *x, int64_t xStride, int64_t tokens,
     for (int64_t g = 0; g < rows / 4; ++g) {
       const uint8_t *at = blocks + g * groupBytes;
       float *yg = y + t0 * yStride + 4 * g;
-      int64_t t = 0;
-      for (; t + 4 <= n; t += 4)
-        groupTile<Q4, 4>(at, pairs, q + t * pairs * kPairBytes,
-                         d + t * pairs * kPairScales,
-                         c + t * pairs * kPairScales, yg + t * yStride,
-                         yStride);
-      const int8_t *qt = q + t * pairs * kPairBytes;
-      const float *dt = d + t * pairs * kPairScales;
-      const int32_t *ct = c + t * pairs * kPairScales;
-      float *yt = yg + t * yStride;
-      switch (n - t) {
-      case 3:
-        groupTile<Q4, 3>(at, pairs, qt, dt, ct, yt, yStride);
-        break;
-      case 2:
-        groupTile<Q4, 2>(at, pairs, qt, dt, ct, yt, yStride);
-        break;
-      case 1:
-        groupTile<Q4, 1>(at, pairs, qt, dt, ct, yt, yStride);
-        break;
-      default:
-        break;
-      }
+      tlmrt::forEachTokenTile(n, [&](auto tile, int64_t t) {
+        groupTile<Q4, decltype(tile)::value>(
+            at, pairs, q + t * pairs * kPairBytes, d + t * pairs * kPairScales,
+            c + t * pairs * kPairScales, yg + t * yStride, yStride);
+      });
     }
   }
 }

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/ProductKernels.h"
+#include "runtime/src/TokenTiles.h"
 
 #if defined(__x86_64__)
 
@@ -67,25 +68,11 @@ template <bool F16, int R>
 TLM_AVX512 void floatRows(const float *x, int64_t xStride, int64_t tokens,
                           const uint8_t *rows, int64_t rowBytes,
                           int64_t columns, float *y, int64_t yStride) {
-  int64_t t = 0;
-  for (; t + 4 <= tokens; t += 4)
-    floatTile<F16, R, 4>(x + t * xStride, xStride, rows, rowBytes, columns,
-                         y + t * yStride, yStride);
-  const float *xt = x + t * xStride;
-  float *yt = y + t * yStride;
-  switch (tokens - t) {
-  case 3:
-    floatTile<F16, R, 3>(xt, xStride, rows, rowBytes, columns, yt, yStride);
-    break;
-  case 2:
-    floatTile<F16, R, 2>(xt, xStride, rows, rowBytes, columns, yt, yStride);
-    break;
-  case 1:
-    floatTile<F16, R, 1>(xt, xStride, rows, rowBytes, columns, yt, yStride);
-    break;
-  default:
-    break;
-  }
+  tlmrt::forEachTokenTile(tokens, [&](auto tile, int64_t t) {
+    floatTile<F16, R, decltype(tile)::value>(x + t * xStride, xStride, rows,
+                                             rowBytes, columns,
+                                             y + t * yStride, yStride);
+  });
 }
 
 template <bool F16>
