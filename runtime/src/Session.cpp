@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
+#include "runtime/src/Allocate.h"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
@@ -109,7 +109,7 @@ extern "C" tlm_status tlm_session_open(const tlm_model *model,
   if (options && options->threads < 0)
     return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
                 "threads must be >= 0, got %d", options->threads);
-  tlm_session *s = new (std::nothrow) tlm_session();
+  tlm_session *s = tlmrt::create<tlm_session>();
   if (!s)
     return fail(error, errorSize, TLM_ERR_NO_MEMORY, "out of memory");
   s->model = model;
@@ -207,7 +207,7 @@ extern "C" void tlm_session_close(tlm_session *s) {
     munmap(s->mapping, s->mappingBytes);
 #endif
   freeAligned(s->ownedContainer);
-  delete s;
+  tlmrt::destroy(s);
 }
 
 extern "C" const tlm_config *tlm_session_config(const tlm_session *s) {

@@ -18,7 +18,7 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <new>
+#include "runtime/src/Allocate.h"
 
 namespace tlmrt {
 
@@ -99,7 +99,7 @@ uint64_t waitForWork(ThreadPool *pool, uint64_t seen) {
 
 void *workerMain(void *arg) {
   WorkerStart start = *static_cast<WorkerStart *>(arg);
-  delete static_cast<WorkerStart *>(arg);
+  destroy(static_cast<WorkerStart *>(arg));
   ThreadPool *pool = start.pool;
   uint64_t seen = 0;
   for (;;) {
@@ -127,7 +127,7 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
   *failed = false;
   if (threads <= 1)
     return nullptr;
-  ThreadPool *pool = new (std::nothrow) ThreadPool();
+  ThreadPool *pool = create<ThreadPool>();
   if (!pool) {
     *failed = true;
     return nullptr;
@@ -136,16 +136,16 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
   pool->workers =
       static_cast<pthread_t *>(std::calloc(size_t(threads), sizeof(pthread_t)));
   if (!pool->workers) {
-    delete pool;
+    destroy(pool);
     *failed = true;
     return nullptr;
   }
   // Workers take blocks 1..threads-1; the calling thread takes block 0.
   for (int i = 1; i < threads; ++i) {
-    WorkerStart *start = new (std::nothrow) WorkerStart{pool, i};
+    WorkerStart *start = create<WorkerStart>(pool, i);
     if (!start || pthread_create(&pool->workers[i], nullptr, workerMain,
                                  start) != 0) {
-      delete start;
+      destroy(start);
       destroyThreadPool(pool);
       *failed = true;
       return nullptr;
@@ -163,7 +163,7 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
-  delete pool;
+  destroy(pool);
 }
 
 } // namespace tlmrt

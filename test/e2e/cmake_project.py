@@ -6,7 +6,9 @@ TLMC_DIR), compiles stories260K during its own build (tlmc_add_model, the
 weights embedded) and links a 60-line app on the runtime's C API. Its greedy
 story must be the golden one, character for character; a rebuild with
 nothing changed must not run tlmc again; a missing model is a configure
-error, not a broken build.
+error, not a broken build. The project enables C alone: the runtime needs
+no C++ library. And the same app links by hand, as a device toolchain
+would: the C compiler, the model's object, libtlmrt.a, -lpthread -lm.
 """
 import argparse
 import os
@@ -63,6 +65,33 @@ def main():
     r = run(["cmake", "--build", out])
     res.check(r.returncode == 0 and "tlmc: compiling" not in r.stdout,
               "a rebuild with nothing changed does not recompile the model")
+    # By hand: a C compiler and nothing else of C++.
+    cc = None
+    with open(os.path.join(a.build, "CMakeCache.txt")) as f:
+        for line in f:
+            if line.startswith("CMAKE_C_COMPILER:"):
+                cc = line.split("=", 1)[1].strip()
+    hand = os.path.join(a.work, "hand")
+    os.makedirs(hand)
+    r = run([os.path.join(a.build, "bin", "tlmc"), "compile", model, "-o",
+             os.path.join(hand, "stories"), "--embed-weights"])
+    res.check(r.returncode == 0, "compiles the model for a hand link", r.stderr)
+    app = os.path.join(hand, "story")
+    r = run([cc, "-std=c11", "-I", hand,
+             "-I", os.path.join(a.source, "runtime", "include"),
+             os.path.join(project, "story.c"), os.path.join(hand, "stories.o"),
+             os.path.join(a.build, "lib", "libtlmrt.a"), "-lpthread", "-lm",
+             "-o", app])
+    res.check(r.returncode == 0, "links with the C compiler, -lpthread -lm "
+              "(no libstdc++)", r.stdout + r.stderr)
+    with open(os.path.join(golden, "once.prompt")) as f:
+        prompt = f.read()
+    with open(os.path.join(golden, "once.txt")) as f:
+        want = f.read().rstrip("\n")
+    got = run([app, prompt]) if os.path.exists(app) else None
+    res.check(got is not None and got.returncode == 0 and
+              got.stdout.rstrip("\n") == want,
+              "the hand-linked app tells the golden story")
     bad = os.path.join(a.work, "bad")
     r = run(["cmake", "-S", project, "-B", bad, *generator,
              f"-DTLMC_DIR={a.build}"])
