@@ -88,6 +88,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   ukernels.isa = options.productKernels;
   pm.addPass(createTLMUseUKernels(ukernels));
 
+  pm.addNestedPass<func::FuncOp>(createTLMVectorizeElementwise());
   pm.addNestedPass<func::FuncOp>(createTLMReductionLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createTLMApproximateExp());
