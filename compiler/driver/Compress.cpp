@@ -1,6 +1,7 @@
 //===- Compress.cpp - compression options to passes, run step by step -*- C++ -*-===//
 
 #include "compiler/driver/Compress.h"
+
 #include "compiler/driver/Calibrate.h"
 #include "dialects/compress/Transforms/LinearUses.h"
 #include "dialects/compress/IR/CompressDialect.h"
@@ -11,6 +12,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Regex.h"
 
 #include <map>
 #include <optional>
@@ -210,9 +212,47 @@ makePruningPasses(const ModelConfig &config, const CompressionOptions &options) 
   return passes;
 }
 
+/// --keep and --quantize-override select weights by full-match regexes: a
+/// pattern that is not a regex, or matches no weight (`ffn_down` for
+/// `blk.0.ffn_down`), would silently select nothing. Refuse both, naming
+/// some weights.
+static llvm::Error checkNamePatterns(mlir::ModuleOp module,
+                                     const CompressionOptions &options) {
+  std::vector<std::string> names;
+  for (auto weight : module.getOps<mlir::tlm::WeightOp>())
+    names.push_back(weight.getSymName().str());
+  auto check = [&](llvm::StringRef option,
+                   llvm::StringRef pattern) -> llvm::Error {
+    llvm::Regex regex(("^(" + pattern + ")$").str());
+    std::string why;
+    if (!regex.isValid(why))
+      return makeError(option + " '" + pattern + "': not a regex: " + why);
+    for (const std::string &name : names)
+      if (regex.match(name))
+        return llvm::Error::success();
+    std::string some;
+    for (size_t i = 0; i < names.size() && i < 4; ++i)
+      some += (i ? ", " : "") + names[i];
+    return makeError(option + " '" + pattern +
+                     "' matches no weight (patterns match whole names, e.g. " +
+                     "'blk\\..*\\.ffn_down'; weights are named like " + some +
+                     ", ...; `tlmc inspect` lists them)");
+  };
+  for (const std::string &pattern : options.keep)
+    if (auto err = check("--keep", pattern))
+      return err;
+  for (const std::string &override : options.overrides)
+    if (auto err = check("--quantize-override",
+                         llvm::StringRef(override).rsplit('=').first))
+      return err;
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::vector<CompressionStep>>
 tlmc::compressModule(mlir::ModuleOp module, const ImportedModel &model,
                      const CompressionOptions &options) {
+  if (auto err = checkNamePatterns(module, options))
+    return std::move(err);
   StepRunner runner(module);
   // GGUF block weights compute in their own format, always.
   if (auto err = runner.run(mlir::compress::createCompressAdoptGGMLBlocks(),
