@@ -233,7 +233,7 @@ llvm::Expected<uint64_t> tlmc::writeContainer(ModuleOp module,
   // fingerprint is), then the 64-aligned weights.
   flatbuffers::FlatBufferBuilder sizing(1 << 16);
   buildModelTable(sizing, config, tokenizer, layout, plan, 0);
-  ContainerHeader header;
+  ContainerHeader header{}; // reserved fields zero: the bytes are reproducible
   std::memcpy(header.magic, kContainerMagic, sizeof(header.magic));
   header.version = 1;
   header.flatbuffer_offset = sizeof(ContainerHeader);
