@@ -24,6 +24,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -138,6 +139,44 @@ static llvm::Error linkExecutable(const CompileOptions &options,
     return makeError("linking " + options.output + " failed" +
                      (message.empty() ? "" : ": " + message));
   return llvm::Error::success();
+}
+
+/// The version of the report JSON's layout: bumped when a field changes
+/// meaning or goes away (new fields do not bump it).
+static constexpr int kCompressionReportSchema = 1;
+
+/// The SHA-256 of a regular file, read in 1 MiB pieces (a 1B model's bytes
+/// never resident at once), as lowercase hex; nothing for a folder or an
+/// unreadable file.
+static std::optional<std::string> sha256OfFile(llvm::StringRef path) {
+  if (!llvm::sys::fs::is_regular_file(path))
+    return std::nullopt;
+  llvm::Expected<llvm::sys::fs::file_t> file =
+      llvm::sys::fs::openNativeFileForRead(path);
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return std::nullopt;
+  }
+  llvm::SHA256 hasher;
+  std::vector<char> buffer(1 << 20);
+  bool ok = true;
+  for (;;) {
+    llvm::Expected<size_t> got = llvm::sys::fs::readNativeFile(
+        *file, llvm::MutableArrayRef<char>(buffer.data(), buffer.size()));
+    if (!got) {
+      llvm::consumeError(got.takeError());
+      ok = false;
+      break;
+    }
+    if (*got == 0)
+      break;
+    hasher.update(llvm::StringRef(buffer.data(), *got));
+  }
+  llvm::sys::fs::closeFile(*file);
+  if (!ok)
+    return std::nullopt;
+  std::array<uint8_t, 32> digest = hasher.final();
+  return llvm::toHex(digest, /*LowerCase=*/true);
 }
 
 llvm::Error tlmc::compileModel(const ImportedModel &model,
@@ -286,7 +325,18 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (options.compression.any() || !options.reportPath.empty()) {
     llvm::json::Object report =
         makeCompressionReport(*module, options.compression, *steps, &layout);
+    report["schema_version"] = kCompressionReportSchema;
     report["tlmc_version"] = TLMC_VERSION " (" TLMC_GIT_REVISION ")";
+    report["target"] =
+        llvm::json::Object{{"triple", (*machine)->getTargetTriple().str()},
+                           {"cpu", (*machine)->getTargetCPU().str()}};
+    llvm::json::Object source{{"path", model.path}};
+    // A folder (Hugging Face) has no one digest: its files are named.
+    if (std::optional<std::string> digest = sha256OfFile(model.path))
+      source["sha256"] = *digest;
+    else
+      source["sha256"] = nullptr;
+    report["model"] = std::move(source);
     if (!options.evalText.empty() && options.compression.any()) {
       stage("evaluation");
       auto eval = evaluateCompression(model, options);
