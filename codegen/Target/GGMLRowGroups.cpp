@@ -1,6 +1,7 @@
 //===- GGMLRowGroups.cpp - GGUF blocks packed four rows at a time ---------===//
 
 #include "codegen/Target/GGMLRowGroups.h"
+#include "runtime/src/ProductKernels.h"
 
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -11,15 +12,13 @@
 using namespace mlir;
 using namespace tlmc;
 
-/// The runtime's bound on a product's width (TLMRT_UK_MAX_COLUMNS).
-static constexpr int64_t kMaxColumns = 32768;
 
 bool tlmc::hasGGMLRowGroupLayout(compress::QuantizedWeightOp weight,
                                  ModuleOp module) {
   int64_t rows = weight.getTensorType().getDimSize(0);
   int64_t columns = weight.getColumns();
   if (!weight.getGgmlBlocks() || rows % kRowGroupRows || columns % 64 ||
-      columns > kMaxColumns)
+      columns > TLMRT_UK_MAX_COLUMNS)
     return false;
   auto uses = SymbolTable::getSymbolUses(weight.getSymNameAttr(), module);
   if (!uses)

@@ -16,6 +16,13 @@ const WeightSlot *WeightLayout::lookup(llvm::StringRef name) const {
   return it == byName.end() ? nullptr : &slots[it->second];
 }
 
+const WeightSlot *WeightLayout::lookupGGMLBlocks(llvm::StringRef name,
+                                                 bool &rowGroups) const {
+  const WeightSlot *groups = lookup(getRowGroupsSlot(name));
+  rowGroups = groups != nullptr;
+  return groups ? groups : lookup(getValuesSlot(name));
+}
+
 RankedTensorType tlmc::getStoredType(tlm::WeightOp weight) {
   return weight.getTensorType(); // encoded weights are seen (and stored) as f32
 }

@@ -60,6 +60,12 @@ struct WeightLayout {
   static constexpr int64_t kAlignment = 64;
 
   const WeightSlot *lookup(llvm::StringRef name) const;
+
+  /// The slot of GGUF-block weight `name`: packed in row groups
+  /// (GGMLRowGroups.h, `rowGroups` set) or the file's own blocks; null
+  /// when the layout has neither.
+  const WeightSlot *lookupGGMLBlocks(llvm::StringRef name,
+                                     bool &rowGroups) const;
 };
 
 /// The tensor type a weight is stored as: its own type for f32/f16/bf16;

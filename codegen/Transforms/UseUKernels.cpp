@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "runtime/src/ProductKernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -24,9 +25,6 @@ using namespace tlmc;
 
 namespace {
 
-/// The runtime's bound on a product's input width (TLMRT_UK_MAX_COLUMNS in
-/// runtime/src/ProductKernels.h).
-constexpr int64_t kMaxColumns = 32768;
 
 /// Bytes per 32 weights of a format ("q8_0", "q4_0", or either "x4", packed
 /// in row groups: the same bytes per row).
@@ -101,7 +99,7 @@ struct TLMUseUKernelsPass
       return false;
     int64_t columns = xType.getDimSize(1);
     int64_t unit = isFloat ? 16 : format.ends_with("x4") ? 64 : 32;
-    if (columns % unit || columns > kMaxColumns)
+    if (columns % unit || columns > TLMRT_UK_MAX_COLUMNS)
       return false;
     if (isFloat) {
       // The product the lowering built: y[t][n] = sum_k x[t][k] * w[n][k],

@@ -17,7 +17,8 @@
 // outputs are identical for any thread count and between prefill and
 // decode.
 //
-// Keep in sync with codegen/Transforms/UseUKernels.cpp, which emits calls.
+// codegen/Transforms/UseUKernels.cpp emits the calls (and, with
+// codegen/Target/GGMLRowGroups.cpp, reads TLMRT_UK_MAX_COLUMNS from here).
 //
 //===----------------------------------------------------------------------===//
 

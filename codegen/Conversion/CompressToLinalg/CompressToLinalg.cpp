@@ -57,16 +57,13 @@ struct LowerQuantizedLinear
     const WeightSlot *zeros = layout.lookup(getZeroPointsSlot(name));
     Location loc = op.getLoc();
     if (weight.getGgmlBlocks()) {
-      // Packed in row groups for the runtime's kernels (GGMLRowGroups.h),
-      // or the file's own blocks.
-      const WeightSlot *groups = layout.lookup(getRowGroupsSlot(name));
-      const WeightSlot *blocks =
-          groups ? groups : layout.lookup(getValuesSlot(name));
+      bool rowGroups;
+      const WeightSlot *blocks = layout.lookupGGMLBlocks(name, rowGroups);
       if (!blocks)
         return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
       b.replaceOp(op, buildGGMLBlockProduct(b, loc, op.getInput(), weights,
                                             weight, *blocks, op.getType(),
-                                            /*rowGroups=*/groups != nullptr));
+                                            rowGroups));
       return success();
     }
     bool int4 = weight.getBits() == 4;
@@ -179,15 +176,13 @@ struct LowerQuantizedEmbedding
       return b.notifyMatchFailure(op, "no quantized weight or function");
     StringRef name = weight.getSymName();
     if (weight.getGgmlBlocks()) {
-      const WeightSlot *groups = layout.lookup(getRowGroupsSlot(name));
-      const WeightSlot *blocks =
-          groups ? groups : layout.lookup(getValuesSlot(name));
+      bool rowGroups;
+      const WeightSlot *blocks = layout.lookupGGMLBlocks(name, rowGroups);
       if (!blocks)
         return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
       b.replaceOp(op, buildGGMLBlockLookup(b, op.getLoc(), op.getTokens(),
                                            fn.getArgument(0), weight, *blocks,
-                                           op.getType(),
-                                           /*rowGroups=*/groups != nullptr));
+                                           op.getType(), rowGroups));
       return success();
     }
     const WeightSlot *split = layout.lookup(getSplitValuesSlot(name));

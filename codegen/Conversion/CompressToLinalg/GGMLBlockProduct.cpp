@@ -1,11 +1,13 @@
 //===- GGMLBlockProduct.cpp - products and lookups on GGUF blocks ----*- C++ -*-===//
 //
 // A GGUF Q8_0/Q4_0 weight (compress.quantized_weight with `ggml_blocks`) is
-// read where the file put it: row after row of 32-feature blocks, each an
+// read in the file's layout: row after row of 32-feature blocks, each an
 // f16 scale then 32 int8 (34 bytes) or 16 bytes of nibbles biased by 8 (18
 // bytes; low nibbles the block's first 16 values, high nibbles the next
-// 16). Nothing is re-laid out, so the container holds exactly the file's
-// tensor bytes and compiling a model copies none of them.
+// 16). This generated product is what targets without the runtime's VNNI
+// kernels run; with them, tlm-use-ukernels replaces it by a kernel call on
+// the same bytes, or on bytes packed in row groups (GGMLRowGroups.h), which
+// the lookup below also reads.
 //
 // The product's inner step, per block (register tiling: one output row,
 // one 32-feature block; 16 f32 lanes per AVX-512 register):
@@ -17,8 +19,8 @@
 // One horizontal sum per output. Decode is bound by the weight bytes read:
 // 34/32 or 18/32 bytes per weight against the machine's read bandwidth
 // (utils/bench/vs-llamacpp.sh measures both); the conversions are the
-// compute cost that keeps this kernel below that roofline today, which an
-// integer dot product (VNNI) on quantized inputs removes (the next step).
+// compute cost that keeps this generated kernel below that roofline (the
+// runtime's VNNI kernels use integer dot products instead).
 //
 //===----------------------------------------------------------------------===//
 
