@@ -94,9 +94,9 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
     Option<"sparseBlocks", "sparse-blocks", "bool", "false",
            "Store sparse weights that fit in 32-feature blocks and multiply "
            "them with AVX-512 permutes (codegen/Target/SparseBlocks.h)">,
-    Option<"ggmlRowGroups", "ggml-row-groups", "bool", "false",
-           "Store GGUF Q8_0/Q4_0 weights read only by products in 4-row "
-           "groups for the runtime's kernels (codegen/Target/GGMLRowGroups.h)">
+    Option<"ggmlPanels", "ggml-panels", "bool", "false",
+           "Store GGUF Q8_0/Q4_0 weights read only by products in 16-row "
+           "panels for the runtime's kernels (codegen/Target/GGMLPanels.h)">
   ];
   let statistics = [
     Statistic<"numLoweredOps", "lowered-ops", "tlm ops lowered">,
@@ -207,7 +207,9 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
                            "mlir::func::FuncDialect"];
   let options = [
     Option<"isa", "isa", "std::string", "\"\"",
-           "Instruction set of the kernels to call: avx512vnni, or empty for none">
+           "Instruction set of the kernels to call: avx512 (float weights), "
+           "avx512vnni (and GGUF blocks), amx (and AMX tiles for panels), or "
+           "empty for none">
   ];
   let statistics = [
     Statistic<"numCalls", "ukernel-calls", "products computed by micro-kernels">

@@ -2,6 +2,7 @@
 
 #include "codegen/Pipeline.h"
 #include "codegen/Passes.h"
+#include "codegen/Target/TargetOptions.h"
 #include "dialects/compress/Transforms/Passes.h"
 #include "dialects/tlm/IR/TLMDialect.h"
 
@@ -60,7 +61,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   pm.addPass(createTLMShareLayers());
   ConvertTLMToLinalgOptions toLinalg;
   toLinalg.sparseBlocks = options.sparseBlocks;
-  toLinalg.ggmlRowGroups = options.ggmlRowGroups;
+  toLinalg.ggmlPanels = options.ggmlPanels;
   pm.addPass(createConvertTLMToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -117,8 +118,8 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(false)};
   Option<std::string> productKernels{
       *this, "product-kernels",
-      llvm::cl::desc("Runtime micro-kernels products may call (avx512 or "
-                     "avx512vnni)"),
+      llvm::cl::desc("Runtime micro-kernels products may call (avx512, "
+                     "avx512vnni or amx)"),
       llvm::cl::init("")};
 };
 } // namespace
@@ -133,7 +134,7 @@ void tlmc::registerCodegenPasses() {
         LoweringOptions lowering;
         lowering.sparseBlocks = options.sparseBlocks;
         lowering.productKernels = options.productKernels;
-        lowering.ggmlRowGroups = options.productKernels == "avx512vnni";
+        lowering.ggmlPanels = hasInt8ProductKernels(options.productKernels);
         buildLoweringPipeline(pm, lowering);
       });
 }

@@ -22,9 +22,9 @@ struct LoweringOptions {
   /// Instruction set of the runtime micro-kernels products may call
   /// (tlm-use-ukernels; selectProductKernels); empty for none.
   std::string productKernels;
-  /// GGUF-block weights packed in 4-row groups (needs productKernels); must
+  /// GGUF-block weights packed in 16-row panels (needs productKernels); must
   /// match the layout the container is written with.
-  bool ggmlRowGroups = false;
+  bool ggmlPanels = false;
 };
 
 /// Registers every dialect and interface the lowering needs (bufferization

@@ -82,25 +82,25 @@ mlir::Value buildGroupedQuantizedProduct(
 /// x times the transpose of a GGUF Q8_0/Q4_0 weight read in its own blocks
 /// (`ggml_blocks`; slot `blocks`): a linalg.generic over (token, output
 /// feature) marked for row threading (GGMLBlockProduct.cpp). With
-/// `rowGroups` the slot holds the blocks packed for the runtime's kernels
-/// (GGMLRowGroups.h), which must then compute it: the generic's body reads
+/// `panels` the slot holds the blocks packed for the runtime's kernels
+/// (GGMLPanels.h), which must then compute it: the generic's body reads
 /// the file's layout.
 mlir::Value buildGGMLBlockProduct(mlir::OpBuilder &b, mlir::Location loc,
                                   mlir::Value input, mlir::Value weights,
                                   mlir::compress::QuantizedWeightOp weight,
                                   const WeightSlot &blocks,
                                   mlir::RankedTensorType resultType,
-                                  bool rowGroups = false);
+                                  bool panels = false);
 
 /// The rows `tokens` of a GGUF Q8_0/Q4_0 table read in its own blocks (or
-/// packed in row groups, GGMLRowGroups.h, with `rowGroups`: a tied
+/// packed in 16-row panels, GGMLPanels.h, with `panels`: a tied
 /// classifier's table), dequantized as they are read.
 mlir::Value buildGGMLBlockLookup(mlir::OpBuilder &b, mlir::Location loc,
                                  mlir::Value tokens, mlir::Value weights,
                                  mlir::compress::QuantizedWeightOp weight,
                                  const WeightSlot &blocks,
                                  mlir::RankedTensorType resultType,
-                                 bool rowGroups = false);
+                                 bool panels = false);
 
 /// compress.quantized_linear -> linalg.generic that dequantizes each value
 /// as it reads it.

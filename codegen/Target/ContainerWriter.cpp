@@ -2,7 +2,7 @@
 
 #include "codegen/Target/ContainerWriter.h"
 #include "codegen/Target/SparseBlocks.h"
-#include "codegen/Target/GGMLRowGroups.h"
+#include "codegen/Target/GGMLPanels.h"
 #include "codegen/Target/SplitNibbles.h"
 #include "dialects/tlm/IR/WeightStore.h"
 
@@ -75,10 +75,10 @@ public:
       emit(slot, asChars(packed));
       return success();
     }
-    case WeightSlot::Repack::GGMLRowGroups: {
+    case WeightSlot::Repack::GGMLPanels: {
       std::vector<uint8_t> packed(slot.bytes);
       auto weight = cast<compress::QuantizedWeightOp>(slot.repackedFrom);
-      if (failed(packGGMLRowGroups(weight, packed)))
+      if (failed(packGGMLPanels(weight, packed)))
         return failure();
       emit(slot, asChars(packed));
       // The file's pages were read once, here: give them back.

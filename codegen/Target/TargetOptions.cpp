@@ -105,7 +105,13 @@ std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
   const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
   if (!info || !info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
     return "";
-  return info->checkFeatures("+avx512vnni") ? "avx512vnni" : "avx512";
+  if (!info->checkFeatures("+avx512vnni"))
+    return "avx512";
+  return info->checkFeatures("+amx-tile,+amx-int8") ? "amx" : "avx512vnni";
+}
+
+bool tlmc::hasInt8ProductKernels(llvm::StringRef isa) {
+  return isa == "avx512vnni" || isa == "amx";
 }
 
 namespace {

@@ -32,9 +32,14 @@ bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
 /// The instruction set of the runtime micro-kernels `machine` can run
 /// (tlm-use-ukernels' `isa`): "avx512" for x86-64 CPUs with AVX-512 F, BW,
 /// VL, F16C and FMA (the f16/f32 kernels), "avx512vnni" when they also have
-/// VNNI (and the int8 kernels), empty when none (the generated products run
+/// VNNI (and the int8 kernels), "amx" when they also have AMX-INT8 (prefill
+/// tiles on the tile unit), empty when none (the generated products run
 /// instead).
 std::string selectProductKernels(const llvm::TargetMachine &machine);
+
+/// Whether kernels of instruction set `isa` include the int8 ones (and so
+/// GGUF-block weights may be packed in panels for them, GGMLPanels.h).
+bool hasInt8ProductKernels(llvm::StringRef isa);
 
 /// Prints the targets tlmc compiles for, example CPUs of each, and what a
 /// CPU's features give the generated code (vector width, the sparse block

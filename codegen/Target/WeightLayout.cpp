@@ -3,7 +3,7 @@
 #include "codegen/Target/WeightLayout.h"
 #include "codegen/Passes.h"
 #include "codegen/Target/SparseBlocks.h"
-#include "codegen/Target/GGMLRowGroups.h"
+#include "codegen/Target/GGMLPanels.h"
 #include "codegen/Target/SplitNibbles.h"
 
 #include "llvm/Support/MathExtras.h"
@@ -17,9 +17,9 @@ const WeightSlot *WeightLayout::lookup(llvm::StringRef name) const {
 }
 
 const WeightSlot *WeightLayout::lookupGGMLBlocks(llvm::StringRef name,
-                                                 bool &rowGroups) const {
-  const WeightSlot *groups = lookup(getRowGroupsSlot(name));
-  rowGroups = groups != nullptr;
+                                                 bool &panels) const {
+  const WeightSlot *groups = lookup(getPanelsSlot(name));
+  panels = groups != nullptr;
   return groups ? groups : lookup(getValuesSlot(name));
 }
 
@@ -49,8 +49,8 @@ std::string tlmc::getSplitValuesSlot(llvm::StringRef w) {
   return (w + ".values_split").str();
 }
 
-std::string tlmc::getRowGroupsSlot(llvm::StringRef w) {
-  return (w + ".row_groups").str();
+std::string tlmc::getPanelsSlot(llvm::StringRef w) {
+  return (w + ".panels").str();
 }
 
 /// The module's weight declarations, each layer's ("blk.N.*") together and
@@ -100,9 +100,9 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
-      if (options.ggmlRowGroups && hasGGMLRowGroupLayout(q, module)) {
-        add(getRowGroupsSlot(q.getSymName()), typeOf(q.getValues()), {}, {});
-        repackLast(WeightSlot::Repack::GGMLRowGroups, q);
+      if (options.ggmlPanels && hasGGMLPanelLayout(q, module)) {
+        add(getPanelsSlot(q.getSymName()), typeOf(q.getValues()), {}, {});
+        repackLast(WeightSlot::Repack::GGMLPanels, q);
       } else if (hasSplitNibbleLayout(q)) {
         add(getSplitValuesSlot(q.getSymName()), typeOf(q.getValues()), {}, {});
         repackLast(WeightSlot::Repack::SplitNibbles, q);

@@ -36,7 +36,7 @@ struct WeightSlot {
     SparseBlockValues,  // SparseBlocks.h
     SparseBlockIndices, // SparseBlocks.h
     SplitNibbles,       // SplitNibbles.h
-    GGMLRowGroups,      // GGMLRowGroups.h
+    GGMLPanels,         // GGMLPanels.h
   };
   Repack repack = Repack::None;
   mlir::Operation *repackedFrom = nullptr;
@@ -47,9 +47,9 @@ struct WeightLayoutOptions {
   /// Store sparse weights that fit in 32-feature blocks (SparseBlocks.h)
   /// that way; the target must have a 16-float two-source permute.
   bool sparseBlocks = false;
-  /// Store GGUF Q8_0/Q4_0 weights read only by products in 4-row groups
-  /// (GGMLRowGroups.h); only when the target's micro-kernels compute them.
-  bool ggmlRowGroups = false;
+  /// Store GGUF Q8_0/Q4_0 weights read only by products in 16-row panels
+  /// (GGMLPanels.h); only when the target's micro-kernels compute them.
+  bool ggmlPanels = false;
 };
 
 struct WeightLayout {
@@ -61,11 +61,11 @@ struct WeightLayout {
 
   const WeightSlot *lookup(llvm::StringRef name) const;
 
-  /// The slot of GGUF-block weight `name`: packed in row groups
-  /// (GGMLRowGroups.h, `rowGroups` set) or the file's own blocks; null
+  /// The slot of GGUF-block weight `name`: packed in 16-row panels
+  /// (GGMLPanels.h, `panels` set) or the file's own blocks; null
   /// when the layout has neither.
   const WeightSlot *lookupGGMLBlocks(llvm::StringRef name,
-                                     bool &rowGroups) const;
+                                     bool &panels) const;
 };
 
 /// The tensor type a weight is stored as: its own type for f32/f16/bf16;
@@ -82,7 +82,7 @@ std::string getRowOffsetsSlot(llvm::StringRef weight);
 std::string getBlockValuesSlot(llvm::StringRef weight);
 std::string getBlockIndicesSlot(llvm::StringRef weight);
 std::string getSplitValuesSlot(llvm::StringRef weight);
-std::string getRowGroupsSlot(llvm::StringRef weight);
+std::string getPanelsSlot(llvm::StringRef weight);
 
 /// Lays out every `tlm.weight` and every part of every compressed weight
 /// of `module`, in declaration order.

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/Target/TargetOptions.h"
 #include "runtime/src/ProductKernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,8 +27,8 @@ using namespace tlmc;
 namespace {
 
 
-/// Bytes per 32 weights of a format ("q8_0", "q4_0", or either "x4", packed
-/// in row groups: the same bytes per row).
+/// Bytes per 32 weights of a format ("q8_0", "q4_0", or either "x16", packed
+/// in 16-row panels: the same bytes per row).
 int64_t blockBytes(StringRef format) {
   return format.starts_with("q8_0") ? 34 : 18;
 }
@@ -98,7 +99,7 @@ struct TLMUseUKernelsPass
         !hasUnitInnerStride(wType) || xType.isDynamicDim(1))
       return false;
     int64_t columns = xType.getDimSize(1);
-    int64_t unit = isFloat ? 16 : format.ends_with("x4") ? 64 : 32;
+    int64_t unit = isFloat ? 16 : 32;
     if (columns % unit || columns > TLMRT_UK_MAX_COLUMNS)
       return false;
     if (isFloat) {
@@ -162,8 +163,12 @@ struct TLMUseUKernelsPass
                           index(columns / 32 * blockBytes(format))))
                       .getResult();
     int64_t weightBytes = format == "f32" ? 4 : format == "f16" ? 2 : 1;
-    std::string name =
-        ("tlmrt_uk_" + format + "_" + (isFloat ? std::string("avx512") : std::string(isa))).str();
+    // Float weights take the AVX-512 kernels, GGUF blocks the VNNI ones,
+    // panels the AMX ones where the target has them.
+    StringRef suffix = isFloat                                   ? "avx512"
+                       : format.ends_with("x16") && isa == "amx" ? "amx"
+                                                                 : "avx512vnni";
+    std::string name = ("tlmrt_uk_" + format + "_" + suffix).str();
     func::FuncOp kernel = getKernel(op->getParentOfType<ModuleOp>(), name);
     func::CallOp::create(
         b, loc, kernel,
@@ -179,9 +184,9 @@ struct TLMUseUKernelsPass
   }
 
   void runOnOperation() override {
-    if (!isa.empty() && isa != "avx512" && isa != "avx512vnni") {
+    if (!isa.empty() && isa != "avx512" && !hasInt8ProductKernels(isa)) {
       getOperation().emitError("tlm-use-ukernels: unknown instruction set '")
-          << isa << "' (known: avx512, avx512vnni)";
+          << isa << "' (known: avx512, avx512vnni, amx)";
       return signalPassFailure();
     }
     SmallVector<std::pair<linalg::GenericOp, std::string>> products;
@@ -192,9 +197,9 @@ struct TLMUseUKernelsPass
         products.emplace_back(op, format.getValue().str());
     });
     for (auto &[op, format] : products) {
-      // Weights packed for the kernels (GGMLRowGroups.h) have no generated
+      // Weights packed for the kernels (GGMLPanels.h) have no generated
       // product: leaving one would compute garbage, so it is an error.
-      bool packed = format == "q8_0x4" || format == "q4_0x4";
+      bool packed = format == "q8_0x16" || format == "q4_0x16";
       bool isFloat = format == "f16" || format == "f32";
       if (!packed && !isFloat && format != "q8_0" && format != "q4_0") {
         op.emitOpError("tlm-use-ukernels: unknown weight format '")
@@ -202,11 +207,11 @@ struct TLMUseUKernelsPass
         return signalPassFailure();
       }
       // The int8 kernels need VNNI; the float ones any AVX-512 level.
-      bool available = isFloat ? !isa.empty() : isa == "avx512vnni";
+      bool available = isFloat ? !isa.empty() : hasInt8ProductKernels(isa);
       if (!available || !replace(op, format)) {
         if (!packed)
           continue;
-        op.emitOpError("tlm-use-ukernels: weights packed in row groups need "
+        op.emitOpError("tlm-use-ukernels: weights packed in panels need "
                        "a runtime kernel, and none takes this product")
             << (available ? "" : " (the instruction set has none)");
         return signalPassFailure();

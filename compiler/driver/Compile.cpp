@@ -9,6 +9,7 @@
 #include "codegen/Pipeline.h"
 #include "codegen/Target/ContainerWriter.h"
 #include "codegen/Target/EmitObject.h"
+#include "codegen/Target/TargetOptions.h"
 #include "codegen/Target/WeightLayout.h"
 #include "compiler/import/common/ModuleBuilder.h"
 #include "dialects/compress/IR/CompressDialect.h"
@@ -215,9 +216,9 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   layoutOptions.sparseBlocks = hasSparseBlockPermute(**machine);
   // --int8-activations=false keeps the float kernels, not the int8 ones.
   std::string productKernels = selectProductKernels(**machine);
-  if (!options.int8Activations && productKernels == "avx512vnni")
+  if (!options.int8Activations && hasInt8ProductKernels(productKernels))
     productKernels = "avx512";
-  layoutOptions.ggmlRowGroups = productKernels == "avx512vnni";
+  layoutOptions.ggmlPanels = hasInt8ProductKernels(productKernels);
   WeightLayout layout = computeWeightLayout(*module, layoutOptions);
 
   // Lower a copy; the original keeps the weights for the container.
@@ -231,7 +232,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   lowering.symbolPrefix = name + "_";
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
   lowering.productKernels = productKernels;
-  lowering.ggmlRowGroups = layoutOptions.ggmlRowGroups;
+  lowering.ggmlPanels = layoutOptions.ggmlPanels;
   buildLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(*lowered)))
     return makeError("internal error: lowering failed");

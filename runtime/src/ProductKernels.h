@@ -18,7 +18,7 @@
 // decode.
 //
 // codegen/Transforms/UseUKernels.cpp emits the calls (and, with
-// codegen/Target/GGMLRowGroups.cpp, reads TLMRT_UK_MAX_COLUMNS from here).
+// codegen/Target/GGMLPanels.cpp, reads TLMRT_UK_MAX_COLUMNS from here).
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,17 +54,25 @@ void tlmrt_uk_f32_avx512(const float *x, int64_t xStride, int64_t tokens,
                          const uint8_t *blocks, int64_t rows, int64_t columns,
                          float *y, int64_t yStride);
 
-/// The same products on weights codegen packed in groups of 4 rows
-/// (codegen/Target/GGMLRowGroups.h): rows and `blocks` start at a multiple
-/// of 4 rows, columns a multiple of 64.
-void tlmrt_uk_q8_0x4_avx512vnni(const float *x, int64_t xStride,
-                                int64_t tokens, const uint8_t *blocks,
-                                int64_t rows, int64_t columns, float *y,
-                                int64_t yStride);
-void tlmrt_uk_q4_0x4_avx512vnni(const float *x, int64_t xStride,
-                                int64_t tokens, const uint8_t *blocks,
-                                int64_t rows, int64_t columns, float *y,
-                                int64_t yStride);
+/// The same products on weights codegen packed in 16-row panels
+/// (codegen/Target/GGMLPanels.h): rows and `blocks` start at a multiple of
+/// 16 rows. The _amx kernels compute whole 16-token tiles with AMX tiles
+/// (and need AMX-INT8 besides the VNNI kernels' features), the rest with
+/// VNNI.
+void tlmrt_uk_q8_0x16_avx512vnni(const float *x, int64_t xStride,
+                                 int64_t tokens, const uint8_t *blocks,
+                                 int64_t rows, int64_t columns, float *y,
+                                 int64_t yStride);
+void tlmrt_uk_q4_0x16_avx512vnni(const float *x, int64_t xStride,
+                                 int64_t tokens, const uint8_t *blocks,
+                                 int64_t rows, int64_t columns, float *y,
+                                 int64_t yStride);
+void tlmrt_uk_q8_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
+                          const uint8_t *blocks, int64_t rows, int64_t columns,
+                          float *y, int64_t yStride);
+void tlmrt_uk_q4_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
+                          const uint8_t *blocks, int64_t rows, int64_t columns,
+                          float *y, int64_t yStride);
 #endif
 
 #ifdef __cplusplus

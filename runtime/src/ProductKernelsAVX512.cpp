@@ -28,16 +28,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/ProductKernels.h"
+#include "runtime/src/QuantizeInputs.h"
 #include "runtime/src/TokenTiles.h"
 
 #if defined(__x86_64__)
 
 #include <immintrin.h>
 #include <string.h>
-
-#define TLM_VNNI                                                               \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
-#define TLM_VNNI_INLINE TLM_VNNI __attribute__((always_inline)) inline
 
 namespace {
 
@@ -70,13 +67,10 @@ template <bool Q4> constexpr int64_t blockBytes() { return Q4 ? 18 : 34; }
 /// d (each block's scale over the 8 lanes its dot product lands in) and c
 /// (-128 x the sum of each lane's 4 inputs: the bias vpdpbusd's unsigned
 /// weights add, removed by starting the dot product from it). An odd last
-/// block is padded with zeros. With `interleave`, each pair's 4-byte lanes
-/// alternate between its two blocks (lane l holds block l % 2, values
-/// 4 * (l / 2) ...), the order of row-group-packed weights (GGMLRowGroups.h
-/// in codegen/Target), and d follows.
+/// block is padded with zeros.
 TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
-                             int64_t columns, bool interleave, int8_t *q,
-                             float *d, int32_t *c) {
+                             int64_t columns, int8_t *q, float *d,
+                             int32_t *c) {
   const int64_t blocks = columns / kBlock, pairs = (blocks + 1) / 2;
   for (int64_t t = 0; t < tokens; ++t) {
     const float *row = x + t * xStride;
@@ -88,37 +82,12 @@ TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
         _mm256_storeu_ps(dt + b * 8, _mm256_setzero_ps());
         continue;
       }
-      __m512 v0 = _mm512_loadu_ps(row + b * kBlock);
-      __m512 v1 = _mm512_loadu_ps(row + b * kBlock + 16);
-      __m512 magnitude = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
-      float amax = _mm512_reduce_max_ps(magnitude);
-      // The scale is kept as f16, as llama.cpp's q8_0 inputs keep it: the
-      // compiled model then computes what llama.cpp computes on the same
-      // file, up to the order of the sums (test/e2e/peer.py checks it).
-      float scale = _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT));
-      float inverse = amax != 0.0f ? 127.0f / amax : 0.0f;
-      __m512 by = _mm512_set1_ps(inverse);
-      // Round to nearest (even), as the default MXCSR mode does.
-      __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, by));
-      __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, by));
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(qt + b * kBlock),
-                       _mm512_cvtepi32_epi8(i0));
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(qt + b * kBlock + 16),
-                       _mm512_cvtepi32_epi8(i1));
+      float scale = tlmrt::quantizeBlock(row + b * kBlock, qt + b * kBlock);
       _mm256_storeu_ps(dt + b * 8, _mm256_set1_ps(scale));
     }
     int32_t *ct = c + t * pairs * kPairScales;
-    const __m512i alternate = _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11,
-                                               3, 10, 2, 9, 1, 8, 0);
     for (int64_t p = 0; p < pairs; ++p) {
       __m512i values = _mm512_loadu_si512(qt + p * kPairBytes);
-      if (interleave) {
-        values = _mm512_permutexvar_epi32(alternate, values);
-        _mm512_storeu_si512(qt + p * kPairBytes, values);
-        _mm512_storeu_ps(dt + p * kPairScales,
-                         _mm512_permutexvar_ps(
-                             alternate, _mm512_loadu_ps(dt + p * kPairScales)));
-      }
       __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(),
                                          _mm512_set1_epi8(1), values);
       _mm512_storeu_si512(ct + p * kPairScales,
@@ -243,8 +212,7 @@ TLM_VNNI void product(const float *x, int64_t xStride, int64_t tokens,
     __builtin_trap(); // the compiler never selects this kernel then
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
     const int64_t n = tokens - t0 < group ? tokens - t0 : group;
-    quantizeInputs(x + t0 * xStride, xStride, n, columns, /*interleave=*/false,
-                   q, d, c);
+    quantizeInputs(x + t0 * xStride, xStride, n, columns, q, d, c);
     float *yt = y + t0 * yStride;
     int64_t r = 0;
     // One token (decode) streams the weights: two rows at a time keep the
@@ -263,117 +231,7 @@ TLM_VNNI void product(const float *x, int64_t xStride, int64_t tokens,
   }
 }
 
-//===- Row-group-packed weights (codegen/Target/GGMLRowGroups.h) ---------===//
-//
-// Four rows per group, one stream: per 64 columns, each row's weights in the
-// interleaved lane order (Q8_0: 64 bytes w + 128; Q4_0: 32 bytes, byte k's
-// low nibble at position k, high nibble at k + 32, unbiased 0..15), then the
-// 8 f16 scales (row 0 block 0, row 0 block 1, row 1 block 0, ...). One
-// aligned-size load per row, the scales of a row one 4-byte broadcast.
-// Q4_0 weights are used as they are (q = w + 8, unsigned): the bias 8 x
-// sum(x) is removed with the Q8_0 correction / 16.
-
-template <bool Q4> constexpr int64_t groupPairBytes() {
-  return Q4 ? 4 * 32 + 16 : 4 * 64 + 16;
-}
-
-/// Rows 4g .. 4g + 3 x T tokens over all columns.
-template <bool Q4, int T>
-TLM_VNNI void groupTile(const uint8_t *group, int64_t pairs, const int8_t *q,
-                        const float *d, const int32_t *c, float *y,
-                        int64_t yStride) {
-  __m512 acc[4][T];
-  for (int r = 0; r < 4; ++r)
-    for (int t = 0; t < T; ++t)
-      acc[r][t] = _mm512_setzero_ps();
-  const __m256i nibbles = _mm256_set1_epi8(0x0F);
-  for (int64_t p = 0; p < pairs; ++p) {
-    const uint8_t *at = group + p * groupPairBytes<Q4>();
-    _mm_prefetch(reinterpret_cast<const char *>(at) + kPrefetchBytes,
-                 _MM_HINT_T0);
-    const uint8_t *scales = at + (Q4 ? 4 * 32 : 4 * 64);
-    __m512i w[4];
-    __m512 scale[4];
-    for (int r = 0; r < 4; ++r) {
-      if (Q4) {
-        __m256i packed = _mm256_loadu_si256(
-            reinterpret_cast<const __m256i *>(at + 32 * r));
-        w[r] = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_and_si256(packed, nibbles)),
-            _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibbles), 1);
-      } else {
-        w[r] = _mm512_loadu_si512(at + 64 * r);
-      }
-      int32_t halves;
-      memcpy(&halves, scales + 4 * r, 4);
-      scale[r] = _mm512_cvtph_ps(_mm256_set1_epi32(halves));
-    }
-    for (int t = 0; t < T; ++t) {
-      __m512i xq = _mm512_loadu_si512(q + (t * pairs + p) * kPairBytes);
-      __m512 dx = _mm512_loadu_ps(d + (t * pairs + p) * kPairScales);
-      __m512i bias = _mm512_loadu_si512(c + (t * pairs + p) * kPairScales);
-      if (Q4)
-        bias = _mm512_srai_epi32(bias, 4); // -8 x the lane sums
-      for (int r = 0; r < 4; ++r) {
-        __m512i dot = _mm512_dpbusd_epi32(bias, w[r], xq);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                                    _mm512_mul_ps(scale[r], dx), acc[r][t]);
-      }
-    }
-  }
-  for (int r = 0; r < 4; ++r)
-    for (int t = 0; t < T; ++t)
-      y[t * yStride + r] = _mm512_reduce_add_ps(acc[r][t]);
-}
-
-template <bool Q4>
-TLM_VNNI void productRowGroups(const float *x, int64_t xStride, int64_t tokens,
-                               const uint8_t *blocks, int64_t rows,
-                               int64_t columns, float *y, int64_t yStride) {
-  const int64_t pairs = columns / 64;
-  const int64_t groupBytes = pairs * groupPairBytes<Q4>();
-  QuantizedInputs in;
-  const int64_t group = tokensPerQuantizedGroup(pairs);
-  int8_t *q = in.values;
-  float *d = in.scales;
-  int32_t *c = in.corrections;
-  if (group == 0 || columns % 64 || rows % 4)
-    __builtin_trap(); // the compiler never packs such a weight
-  for (int64_t t0 = 0; t0 < tokens; t0 += group) {
-    const int64_t n = tokens - t0 < group ? tokens - t0 : group;
-    quantizeInputs(x + t0 * xStride, xStride, n, columns, /*interleave=*/true,
-                   q, d, c);
-    for (int64_t g = 0; g < rows / 4; ++g) {
-      const uint8_t *at = blocks + g * groupBytes;
-      float *yg = y + t0 * yStride + 4 * g;
-      tlmrt::forEachTokenTile(n, [&](auto tile, int64_t t) {
-        groupTile<Q4, decltype(tile)::value>(
-            at, pairs, q + t * pairs * kPairBytes, d + t * pairs * kPairScales,
-            c + t * pairs * kPairScales, yg + t * yStride, yStride);
-      });
-    }
-  }
-}
-
 } // namespace
-
-extern "C" void tlmrt_uk_q8_0x4_avx512vnni(const float *x, int64_t xStride,
-                                           int64_t tokens,
-                                           const uint8_t *blocks, int64_t rows,
-                                           int64_t columns, float *y,
-                                           int64_t yStride) {
-  productRowGroups<false>(x, xStride, tokens, blocks, rows, columns, y,
-                          yStride);
-}
-
-extern "C" void tlmrt_uk_q4_0x4_avx512vnni(const float *x, int64_t xStride,
-                                           int64_t tokens,
-                                           const uint8_t *blocks, int64_t rows,
-                                           int64_t columns, float *y,
-                                           int64_t yStride) {
-  productRowGroups<true>(x, xStride, tokens, blocks, rows, columns, y,
-                         yStride);
-}
 
 extern "C" void tlmrt_uk_q8_0_avx512vnni(const float *x, int64_t xStride,
                                          int64_t tokens, const uint8_t *blocks,

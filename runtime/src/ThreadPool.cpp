@@ -59,6 +59,8 @@ inline void cpuRelax() {
 #endif
 }
 
+constexpr size_t kWorkerStackBytes = 2 << 20;
+
 struct WorkerStart {
   ThreadPool *pool;
   int index;
@@ -140,18 +142,30 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
     *failed = true;
     return nullptr;
   }
+  // The product kernels keep their quantized inputs on the stack (up to
+  // ~0.5 MiB, ProductKernelsPanels.cpp): ask for enough whatever the libc's
+  // default (musl's is 128 KiB).
+  pthread_attr_t attributes;
+  if (pthread_attr_init(&attributes) != 0) {
+    destroyThreadPool(pool);
+    *failed = true;
+    return nullptr;
+  }
+  pthread_attr_setstacksize(&attributes, kWorkerStackBytes);
   // Workers take blocks 1..threads-1; the calling thread takes block 0.
   for (int i = 1; i < threads; ++i) {
     WorkerStart *start = create<WorkerStart>(pool, i);
-    if (!start || pthread_create(&pool->workers[i], nullptr, workerMain,
+    if (!start || pthread_create(&pool->workers[i], &attributes, workerMain,
                                  start) != 0) {
       destroy(start);
+      pthread_attr_destroy(&attributes);
       destroyThreadPool(pool);
       *failed = true;
       return nullptr;
     }
     ++pool->started;
   }
+  pthread_attr_destroy(&attributes);
   return pool;
 }
 

@@ -57,13 +57,13 @@ struct LowerQuantizedLinear
     const WeightSlot *zeros = layout.lookup(getZeroPointsSlot(name));
     Location loc = op.getLoc();
     if (weight.getGgmlBlocks()) {
-      bool rowGroups;
-      const WeightSlot *blocks = layout.lookupGGMLBlocks(name, rowGroups);
+      bool panels;
+      const WeightSlot *blocks = layout.lookupGGMLBlocks(name, panels);
       if (!blocks)
         return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
       b.replaceOp(op, buildGGMLBlockProduct(b, loc, op.getInput(), weights,
                                             weight, *blocks, op.getType(),
-                                            rowGroups));
+                                            panels));
       return success();
     }
     bool int4 = weight.getBits() == 4;
@@ -176,13 +176,13 @@ struct LowerQuantizedEmbedding
       return b.notifyMatchFailure(op, "no quantized weight or function");
     StringRef name = weight.getSymName();
     if (weight.getGgmlBlocks()) {
-      bool rowGroups;
-      const WeightSlot *blocks = layout.lookupGGMLBlocks(name, rowGroups);
+      bool panels;
+      const WeightSlot *blocks = layout.lookupGGMLBlocks(name, panels);
       if (!blocks)
         return b.notifyMatchFailure(op, "the layout lacks the weight's blocks");
       b.replaceOp(op, buildGGMLBlockLookup(b, op.getLoc(), op.getTokens(),
                                            fn.getArgument(0), weight, *blocks,
-                                           op.getType(), rowGroups));
+                                           op.getType(), panels));
       return success();
     }
     const WeightSlot *split = layout.lookup(getSplitValuesSlot(name));

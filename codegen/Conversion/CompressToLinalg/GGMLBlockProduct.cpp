@@ -6,7 +6,7 @@
 // bytes; low nibbles the block's first 16 values, high nibbles the next
 // 16). This generated product is what targets without the runtime's VNNI
 // kernels run; with them, tlm-use-ukernels replaces it by a kernel call on
-// the same bytes, or on bytes packed in row groups (GGMLRowGroups.h), which
+// the same bytes, or on bytes packed in 16-row panels (GGMLPanels.h), which
 // the lookup below also reads.
 //
 // The product's inner step, per block (register tiling: one output row,
@@ -26,6 +26,7 @@
 
 #include "codegen/Conversion/Patterns.h"
 #include "codegen/Passes.h"
+#include "codegen/Target/GGMLPanels.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -58,7 +59,7 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
                                   compress::QuantizedWeightOp weight,
                                   const WeightSlot &blocks,
                                   RankedTensorType resultType,
-                                  bool rowGroups) {
+                                  bool panels) {
   Value blocksView = viewWeightSlot(b, loc, weights, blocks);
   bool q8 = weight.getBits() == 8;
   int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
@@ -142,8 +143,8 @@ Value tlmc::buildGGMLBlockProduct(OpBuilder &b, Location loc, Value input,
   // The runtime has faster kernels for these on some targets
   // (tlm-use-ukernels); the body above is the product everywhere else.
   std::string format = q8 ? "q8_0" : "q4_0";
-  if (rowGroups)
-    format += "x4";
+  if (panels)
+    format += "x16";
   product.getDefiningOp()->setAttr(kUKernelAttr, b.getStringAttr(format));
   return product;
 }
@@ -152,7 +153,7 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
                                  Value weights,
                                  compress::QuantizedWeightOp weight,
                                  const WeightSlot &blocks,
-                                 RankedTensorType resultType, bool rowGroups) {
+                                 RankedTensorType resultType, bool panels) {
   Value table = loadWeightSlot(b, loc, weights, blocks);
   bool q8 = weight.getBits() == 8;
   int64_t groups = weight.getColumns() / 32, bytes = blockBytes(weight);
@@ -185,7 +186,7 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
         // Where the value's f16 scale is, and the value's byte and whether
         // it is the byte's high nibble (Q4_0) or the whole byte (Q8_0).
         Value scaleAt, valueAt, highNibble;
-        if (!rowGroups) {
+        if (!panels) {
           // The file's blocks: the scale, then 32 int8 or 16 bytes whose
           // low nibbles are values 0..15 and high nibbles 16..31.
           Value j = rem(col, 32);
@@ -195,20 +196,19 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
           highNibble = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
                                              j, index(16));
         } else {
-          // Row groups (GGMLRowGroups.h): group, pair of blocks, row in the
-          // group's rows, then the value's dot-product position k.
-          int64_t rowBytes = q8 ? 64 : 32, pairBytes = 4 * rowBytes + 16;
-          Value pairBase = add(mul(div(row, 4), groups / 2 * pairBytes),
-                               mul(div(col, 64), pairBytes));
-          Value r = rem(row, 4), within = rem(col, 64);
-          Value block = div(within, 32), j = rem(within, 32);
-          Value lane = add(mul(div(j, 4), 2), block);
-          Value k = add(mul(lane, 4), rem(j, 4));
-          scaleAt = add(add(pairBase, index(4 * rowBytes)),
-                        mul(add(mul(r, 2), block), 2));
-          valueAt = add(add(pairBase, mul(r, rowBytes)), q8 ? k : rem(k, 32));
+          // Panels (GGMLPanels.h): panel, block, then the value's column
+          // group (Q4_0: of the low or high nibbles), row, column in group.
+          int64_t weightBytes = q8 ? 512 : 256;
+          int64_t blockBytes = weightBytes + 2 * kPanelRows;
+          Value blockBase = add(mul(div(row, kPanelRows), groups * blockBytes),
+                                mul(div(col, 32), blockBytes));
+          Value r = rem(row, kPanelRows), j = rem(col, 32);
+          Value group = div(q8 ? j : rem(j, 16), 4);
+          scaleAt = add(add(blockBase, index(weightBytes)), mul(r, 2));
+          valueAt = add(add(blockBase, mul(group, 64)),
+                        add(mul(r, 4), rem(j, 4)));
           highNibble = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
-                                             k, index(32));
+                                             j, index(16));
         }
         // The f16 scale, little-endian.
         Value lo = arith::TruncIOp::create(nb, nl, i16, byteAt(scaleAt));
@@ -222,8 +222,8 @@ Value tlmc::buildGGMLBlockLookup(OpBuilder &b, Location loc, Value tokens,
         Value scale = arith::ExtFOp::create(nb, nl, nb.getF32Type(), half);
         Value byte = byteAt(valueAt), q;
         if (q8) {
-          // The file's int8, or w + 128 in row groups.
-          q = rowGroups ? arith::SubIOp::create(nb, nl, byte, i32c(128))
+          // The file's int8, or w + 128 in panels.
+          q = panels ? arith::SubIOp::create(nb, nl, byte, i32c(128))
                               .getResult()
                         : arith::ExtSIOp::create(
                               nb, nl, i32,

@@ -317,7 +317,7 @@ struct ConvertTLMToLinalgPass
     ModuleOp module = getOperation();
     WeightLayoutOptions layoutOptions;
     layoutOptions.sparseBlocks = sparseBlocks;
-    layoutOptions.ggmlRowGroups = ggmlRowGroups;
+    layoutOptions.ggmlPanels = ggmlPanels;
     WeightLayout layout = computeWeightLayout(module, layoutOptions);
     weightBytes = layout.totalBytes;
     auto weightsType = MemRefType::get(

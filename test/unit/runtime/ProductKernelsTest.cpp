@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Target/GGMLRowGroups.h"
+#include "codegen/Target/GGMLPanels.h"
 #include "runtime/src/ProductKernels.h"
 
 #include <gtest/gtest.h>
@@ -106,10 +106,10 @@ double referenceOutput(const Weights &w, bool q4, const float *x,
 using Kernel = void (*)(const float *, int64_t, int64_t, const uint8_t *,
                         int64_t, int64_t, float *, int64_t);
 
-/// `rowGroups`: the kernel reads the weights packed by codegen's
-/// packGGMLRowGroups (4-row groups, 64-column pairs), and its row ranges
-/// start at multiples of 4.
-void checkKernel(Kernel kernel, bool q4, bool rowGroups = false) {
+/// `panels`: the kernel reads the weights packed by codegen's
+/// packGGMLPanels (16-row panels), and its row ranges start at multiples of
+/// 16.
+void checkKernel(Kernel kernel, bool q4, bool panels = false) {
   if (!__builtin_cpu_supports("avx512vnni") ||
       !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
@@ -120,10 +120,15 @@ void checkKernel(Kernel kernel, bool q4, bool rowGroups = false) {
                                {9, 160, 3}, {3, 576, 4},  {8, 576, 5},
                                {7, 224, 7}, {13, 64, 16}, {6, 1536, 9},
                                {12, 64, 1}, {16, 1536, 3}, {8, 128, 6},
-                               {192, 576, 1}, {64, 1536, 16}};
+                               {192, 576, 1}, {64, 1536, 16},
+                               // Panels: AMX tiles of 16 tokens and the
+                               // tokens left, odd block counts, a Q4_0
+                               // panel too wide to unpack for AMX.
+                               {32, 96, 17},  {48, 160, 35}, {32, 5632, 20},
+                               {32, 9216, 16}, {16, 32, 2}};
   for (const auto &shape : shapes) {
     const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
-    if (rowGroups && (rows % 8 || columns % 64))
+    if (panels && rows % 16)
       continue;
     SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
                                     << " columns, " << tokens << " tokens");
@@ -139,13 +144,13 @@ void checkKernel(Kernel kernel, bool q4, bool rowGroups = false) {
     // Rows [first, rows) in one call, [0, first) in another, as a thread
     // split does.
     const int64_t rowBytes = columns / 32 * (q4 ? 18 : 34);
-    const int64_t first = rowGroups ? 4 : 1;
+    const int64_t first = panels ? 16 : 1;
     std::vector<uint8_t> packed(w.bytes.size());
-    if (rowGroups)
-      ASSERT_TRUE(tlmc::packGGMLRowGroups(w.bytes, rows, columns, q4 ? 4 : 8,
-                                          packed)
+    if (panels)
+      ASSERT_TRUE(tlmc::packGGMLPanels(w.bytes, rows, columns, q4 ? 4 : 8,
+                                       packed)
                       .succeeded());
-    const uint8_t *bytes = rowGroups ? packed.data() : w.bytes.data();
+    const uint8_t *bytes = panels ? packed.data() : w.bytes.data();
     kernel(x.data(), xStride, tokens, bytes + first * rowBytes, rows - first,
            columns, y.data() + first, yStride);
     kernel(x.data(), xStride, tokens, bytes, first, columns, y.data(),
@@ -180,12 +185,57 @@ TEST(ProductKernels, Q4_0AVX512VNNIMatchesReference) {
   checkKernel(tlmrt_uk_q4_0_avx512vnni, /*q4=*/true);
 }
 
-TEST(ProductKernels, Q8_0RowGroupsAVX512VNNIMatchesReference) {
-  checkKernel(tlmrt_uk_q8_0x4_avx512vnni, /*q4=*/false, /*rowGroups=*/true);
+TEST(ProductKernels, Q8_0PanelsAVX512VNNIMatchesReference) {
+  checkKernel(tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false, /*panels=*/true);
 }
 
-TEST(ProductKernels, Q4_0RowGroupsAVX512VNNIMatchesReference) {
-  checkKernel(tlmrt_uk_q4_0x4_avx512vnni, /*q4=*/true, /*rowGroups=*/true);
+TEST(ProductKernels, Q4_0PanelsAVX512VNNIMatchesReference) {
+  checkKernel(tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true, /*panels=*/true);
+}
+
+// On a CPU or OS without the AMX tile state these take the VNNI path.
+TEST(ProductKernels, Q8_0PanelsAMXMatchesReference) {
+  checkKernel(tlmrt_uk_q8_0x16_amx, /*q4=*/false, /*panels=*/true);
+}
+
+TEST(ProductKernels, Q4_0PanelsAMXMatchesReference) {
+  checkKernel(tlmrt_uk_q4_0x16_amx, /*q4=*/true, /*panels=*/true);
+}
+
+/// Tokens in AMX tiles and tokens one at a time give bitwise the same
+/// outputs (so a compiled model's prefill equals its decode steps).
+void checkAMXEqualsVNNI(Kernel amx, Kernel vnni, bool q4) {
+  if (!__builtin_cpu_supports("avx512vnni"))
+    GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  std::mt19937 rng(77);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t rows = 48, columns = 1568, tokens = 37;
+  Weights w = makeWeights(q4, rows, columns, rng);
+  std::vector<uint8_t> packed(w.bytes.size());
+  ASSERT_TRUE(
+      tlmc::packGGMLPanels(w.bytes, rows, columns, q4 ? 4 : 8, packed)
+          .succeeded());
+  std::vector<float> x(tokens * columns), tiles(tokens * rows),
+      single(tokens * rows);
+  for (float &v : x)
+    v = normal(rng);
+  amx(x.data(), columns, tokens, packed.data(), rows, columns, tiles.data(),
+      rows);
+  for (int64_t t = 0; t < tokens; ++t)
+    vnni(x.data() + t * columns, columns, 1, packed.data(), rows, columns,
+         single.data() + t * rows, rows);
+  EXPECT_EQ(0, std::memcmp(tiles.data(), single.data(),
+                           tiles.size() * sizeof(float)));
+}
+
+TEST(ProductKernels, Q8_0PanelsAMXEqualsOneTokenAtATime) {
+  checkAMXEqualsVNNI(tlmrt_uk_q8_0x16_amx, tlmrt_uk_q8_0x16_avx512vnni,
+                     /*q4=*/false);
+}
+
+TEST(ProductKernels, Q4_0PanelsAMXEqualsOneTokenAtATime) {
+  checkAMXEqualsVNNI(tlmrt_uk_q4_0x16_amx, tlmrt_uk_q4_0x16_avx512vnni,
+                     /*q4=*/true);
 }
 
 /// f16/f32 weights: the exact product in double, against f32 sums.

@@ -1,0 +1,396 @@
+//===- ProductKernelsPanels.cpp - GGUF blocks in 16-row panels: VNNI, AMX -===//
+//
+// y = x * W^T for Q8_0 / Q4_0 weights codegen packed in 16-row panels
+// (codegen/Target/GGMLPanels.h): per panel and per 32-column block, the
+// weights of its 16 rows for the block in the layout of an AMX B tile and
+// of a VNNI dot product's lanes (8 groups of 4 columns; in each, 4 bytes per
+// row), unsigned (Q8_0: w + 128; Q4_0: two groups per 64 bytes as nibbles,
+// w + 8), then the 16 rows' f16 scales. The inputs are quantized to int8
+// per block as llama.cpp's q8_0 (QuantizeInputs.h); the unsigned weights'
+// bias, offset x sum(block inputs), is one integer per (token, block),
+// computed with the inputs.
+//
+// VNNI (vpdpbusd, u8 weights x s8 inputs -> s32): one register holds a
+// column group of all 16 rows, so a block is 8 vpdpbusd against broadcast
+// input words, then one conversion, one multiply by the rows' scales x the
+// token's and one FMA into 16 f32 outputs: 11 instructions per 512
+// multiply-adds (the 4-row layout this replaces needed 32), no horizontal
+// sums. Register tiling: the block's 8 weight registers and scales, 4
+// tokens' accumulators. Decode (one token) is bound by reading the panel's
+// bytes, one sequential stream, prefetched 2 KiB ahead.
+//
+// AMX (tdpbsud, 16 tokens x 32 columns x 16 rows per instruction): A is
+// the tokens' quantized inputs for the block, B the panel's block as
+// stored (Q4_0 unpacked once per panel into a stack buffer); the s32 tile
+// is stored and scaled per block into 16 f32 accumulators (one per token)
+// with 3 vector instructions per token: the scaling, not the tile unit,
+// bounds it (48 instructions per 8192 multiply-adds, ~8x the VNNI rate per
+// cycle). Two blocks are in flight so the tile unit and the vector units
+// overlap. Used for whole 16-token tiles when the OS grants the tile state
+// (arch_prctl); the rest of the tokens, and any CPU or kernel without it,
+// take the VNNI path, whose results are the same integers scaled the same
+// way.
+//
+// Measured against: decode reads each weight byte once per token (its
+// roofline is those bytes / the read bandwidth `tlmc-membw` measures;
+// utils/bench/vs-llamacpp.sh prints the percentage); prefill is bound by
+// the vector instructions counted above.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/src/ProductKernels.h"
+#include "runtime/src/QuantizeInputs.h"
+#include "runtime/src/TokenTiles.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#define TLM_AMX                                                                \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma,"      \
+                        "amx-tile,amx-int8")))
+
+namespace {
+
+using tlmrt::quantizeBlock;
+
+constexpr int64_t kBlock = 32;
+constexpr int64_t kPanelRows = 16;
+/// How far ahead of the block it reads a panel's bytes are prefetched.
+constexpr int64_t kPrefetchBytes = 2048;
+/// Stack budget for quantized inputs (values, and 8 bytes per block): the
+/// AMX kernels want whole 16-token tiles of the widest products (32 tokens
+/// x 8192 columns), the VNNI ones are as fast a few tokens at a time. The
+/// runtime's workers get stacks for it (ThreadPool.cpp).
+template <bool AMX> constexpr int64_t quantizedBytes() {
+  return AMX ? 384 * 1024 : 96 * 1024;
+}
+/// Tokens per AMX tile.
+constexpr int64_t kTileTokens = 16;
+/// The widest Q4_0 product the AMX kernels unpack a panel of (wider ones
+/// take the VNNI path): 16 bytes per column on the stack.
+constexpr int64_t kMaxUnpackedColumns = 8192;
+
+template <bool Q4> constexpr int64_t weightBytes() { return Q4 ? 256 : 512; }
+template <bool Q4> constexpr int64_t panelBlockBytes() {
+  return weightBytes<Q4>() + 2 * kPanelRows;
+}
+/// The weights' offset from their signed value.
+template <bool Q4> constexpr int32_t weightOffset() { return Q4 ? 8 : 128; }
+
+/// A call's quantized inputs: `tokens` rows of `columns` int8 values, and per
+/// (token, block) the scale and the bias correction -offset x sum(values)
+/// times the scale.
+///
+/// Both paths scale a block's s32 dot product d the same way, as
+/// fma(fma(f32(d), scale, correction), row scales, acc), so AMX tiles and
+/// VNNI give bitwise the same outputs: prefill and decode agree exactly.
+struct QuantizedInputs {
+  int8_t *values;
+  float *scales;
+  float *corrections;
+  int64_t columns, blocks;
+};
+
+template <bool Q4>
+TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
+                             QuantizedInputs &in) {
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t b = 0; b < in.blocks; ++b) {
+      int8_t *q = in.values + t * in.columns + b * kBlock;
+      float scale = quantizeBlock(x + t * xStride + b * kBlock, q);
+      __m256i sums = _mm256_dpbusd_epi32(
+          _mm256_setzero_si256(), ones,
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q)));
+      __m128i half = _mm_add_epi32(_mm256_castsi256_si128(sums),
+                                   _mm256_extracti128_si256(sums, 1));
+      half = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4E));
+      half = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0xB1));
+      int32_t correction = -weightOffset<Q4>() * _mm_cvtsi128_si32(half);
+      in.scales[t * in.blocks + b] = scale;
+      in.corrections[t * in.blocks + b] = scale * float(correction);
+    }
+}
+
+/// acc + the s32 dot products of (token, block) `at` scaled: (dot +
+/// correction) x token scale x row scales, in the one order both paths use.
+TLM_VNNI_INLINE __m512 scaleBlock(__m512i dot, const QuantizedInputs &in,
+                                  int64_t at, __m512 rowScales, __m512 acc) {
+  __m512 scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                  _mm512_set1_ps(in.scales[at]),
+                                  _mm512_set1_ps(in.corrections[at]));
+  return _mm512_fmadd_ps(scaled, rowScales, acc);
+}
+
+/// Block `block` of a panel as 8 registers of 64 unsigned bytes (column
+/// group g of the 16 rows in w[g]) and the rows' scales.
+template <bool Q4>
+TLM_VNNI_INLINE void loadPanelBlock(const uint8_t *panel, int64_t block,
+                                    __m512i (&w)[8], __m512 &scale) {
+  const uint8_t *at = panel + block * panelBlockBytes<Q4>();
+  _mm_prefetch(reinterpret_cast<const char *>(at) + kPrefetchBytes,
+               _MM_HINT_T0);
+  if (Q4) {
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    for (int g = 0; g < 4; ++g) {
+      __m512i packed = _mm512_loadu_si512(at + 64 * g);
+      w[g] = _mm512_and_si512(packed, nibble);
+      w[g + 4] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+    }
+  } else {
+    for (int g = 0; g < 8; ++g)
+      w[g] = _mm512_loadu_si512(at + 64 * g);
+  }
+  scale = _mm512_cvtph_ps(_mm256_loadu_si256(
+      reinterpret_cast<const __m256i *>(at + weightBytes<Q4>())));
+}
+
+/// One panel x T tokens (from `token`) with vpdpbusd, into y's 16 columns.
+template <bool Q4, int T>
+TLM_VNNI void panelTileVNNI(const uint8_t *panel, const QuantizedInputs &in,
+                            int64_t token, float *y, int64_t yStride) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t)
+    acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < in.blocks; ++b) {
+    __m512i w[8];
+    __m512 rowScales;
+    loadPanelBlock<Q4>(panel, b, w, rowScales);
+    for (int t = 0; t < T; ++t) {
+      const int64_t at = (token + t) * in.blocks + b;
+      const int8_t *q = in.values + (token + t) * in.columns + b * kBlock;
+      int32_t words[8];
+      memcpy(words, q, sizeof(words));
+      // Two chains of 4 dependent vpdpbusd rather than one of 8: decode
+      // has no other tokens to overlap their latency with.
+      __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+      for (int g = 0; g < 8; g += 2) {
+        even = _mm512_dpbusd_epi32(even, w[g], _mm512_set1_epi32(words[g]));
+        odd = _mm512_dpbusd_epi32(odd, w[g + 1],
+                                  _mm512_set1_epi32(words[g + 1]));
+      }
+      acc[t] = scaleBlock(_mm512_add_epi32(even, odd), in, at, rowScales,
+                          acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm512_storeu_ps(y + (token + t) * yStride, acc[t]);
+}
+
+template <bool Q4>
+TLM_VNNI void panelVNNI(const uint8_t *panel, const QuantizedInputs &in,
+                        int64_t first, int64_t tokens, float *y,
+                        int64_t yStride) {
+  tlmrt::forEachTokenTile(tokens, [&](auto tile, int64_t t) {
+    panelTileVNNI<Q4, decltype(tile)::value>(panel, in, first + t, y,
+                                             yStride);
+  });
+}
+
+//===- AMX ----------------------------------------------------------------===//
+
+/// The tile registers' shapes: C0, C1 the s32 results of two blocks
+/// (16 tokens x 16 rows); A0, A1 their inputs (16 tokens x 32 bytes);
+/// B0, B1 their weights (8 column groups x 16 rows x 4 bytes).
+enum Tile { C0 = 0, C1 = 1, A0 = 2, A1 = 3, B0 = 4, B1 = 5 };
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0, reserved[14] = {};
+  uint16_t bytesPerRow[16] = {64, 64, 32, 32, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 8, 8};
+};
+
+/// Whether this process may use the AMX tile state (Linux grants it on
+/// request; asked once).
+bool amxPermitted() {
+  // 0: not asked yet, 1: granted, -1: refused.
+  static std::atomic<int> state{0};
+  int now = state.load(std::memory_order_relaxed);
+  if (now == 0) {
+    constexpr long kRequestPermission = 0x1023; // ARCH_REQ_XCOMP_PERM
+    constexpr long kTileData = 18;              // XFEATURE_XTILEDATA
+    now = syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0 ? 1 : -1;
+    state.store(now, std::memory_order_relaxed);
+  }
+  return now > 0;
+}
+
+/// Adds block `b`'s s32 results (stored at `c`, one token per 64 bytes)
+/// scaled by the rows' scales and the tokens' into acc.
+TLM_AMX inline void scaleInto(const int32_t *c, const QuantizedInputs &in,
+                              int64_t token, int64_t b, __m512 rowScales,
+                              __m512 (&acc)[kTileTokens]) {
+  for (int t = 0; t < kTileTokens; ++t)
+    acc[t] = scaleBlock(_mm512_load_si512(c + 16 * t), in,
+                        (token + t) * in.blocks + b, rowScales, acc[t]);
+}
+
+/// Where a panel's blocks are for the tile unit: block b's B tile (64-byte
+/// rows) at weights + b * weightStride, its rows' f16 scales at scales +
+/// b * scaleStride.
+struct PanelTiles {
+  const uint8_t *weights;
+  int64_t weightStride;
+  const uint8_t *scales;
+  int64_t scaleStride;
+
+  const uint8_t *tile(int64_t b) const { return weights + b * weightStride; }
+  TLM_AMX __m512 rowScales(int64_t b) const {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i *>(scales + b * scaleStride)));
+  }
+};
+
+/// One panel x 16 tokens (from `token`) with tdpbsud. With `prefetch`, the
+/// tiles are asked for 2 KiB ahead (the first tile of tokens reads them from
+/// memory; tileloadd is not followed by the hardware prefetcher as well as
+/// vector loads).
+TLM_AMX void panelTileAMX(const PanelTiles &panel, const QuantizedInputs &in,
+                          int64_t token, bool prefetch, float *y,
+                          int64_t yStride) {
+  alignas(64) int32_t c0[16 * 16], c1[16 * 16];
+  __m512 acc[kTileTokens];
+  for (int t = 0; t < kTileTokens; ++t)
+    acc[t] = _mm512_setzero_ps();
+  const int8_t *x = in.values + token * in.columns;
+  int64_t b = 0;
+  for (; b + 2 <= in.blocks; b += 2) {
+    if (prefetch)
+      for (int64_t line = 0; line < 2 * panel.weightStride; line += 64)
+        _mm_prefetch(reinterpret_cast<const char *>(panel.tile(b)) +
+                         kPrefetchBytes + line,
+                     _MM_HINT_T0);
+    _tile_zero(C0);
+    _tile_zero(C1);
+    _tile_loadd(A0, x + b * kBlock, in.columns);
+    _tile_loadd(B0, panel.tile(b), 64);
+    _tile_loadd(A1, x + (b + 1) * kBlock, in.columns);
+    _tile_loadd(B1, panel.tile(b + 1), 64);
+    _tile_dpbsud(C0, A0, B0);
+    _tile_dpbsud(C1, A1, B1);
+    _tile_stored(C0, c0, 64);
+    _tile_stored(C1, c1, 64);
+    scaleInto(c0, in, token, b, panel.rowScales(b), acc);
+    scaleInto(c1, in, token, b + 1, panel.rowScales(b + 1), acc);
+  }
+  if (b < in.blocks) {
+    _tile_zero(C0);
+    _tile_loadd(A0, x + b * kBlock, in.columns);
+    _tile_loadd(B0, panel.tile(b), 64);
+    _tile_dpbsud(C0, A0, B0);
+    _tile_stored(C0, c0, 64);
+    scaleInto(c0, in, token, b, panel.rowScales(b), acc);
+  }
+  for (int t = 0; t < kTileTokens; ++t)
+    _mm512_storeu_ps(y + (token + t) * yStride, acc[t]);
+}
+
+/// Tokens [0, amxTokens) of one panel with AMX (a multiple of 16; Q4_0
+/// panels unpacked into `unpacked`, 512 bytes per block, first).
+template <bool Q4>
+TLM_AMX void panelAMX(const uint8_t *panel, const QuantizedInputs &in,
+                      int64_t amxTokens, uint8_t *unpacked, float *y,
+                      int64_t yStride) {
+  PanelTiles tiles{panel, panelBlockBytes<Q4>(), panel + weightBytes<Q4>(),
+                   panelBlockBytes<Q4>()};
+  if (Q4) {
+    for (int64_t b = 0; b < in.blocks; ++b) {
+      __m512i w[8];
+      __m512 unused;
+      loadPanelBlock<true>(panel, b, w, unused);
+      for (int g = 0; g < 8; ++g)
+        _mm512_store_si512(unpacked + b * 512 + 64 * g, w[g]);
+    }
+    tiles.weights = unpacked;
+    tiles.weightStride = 512;
+  }
+  for (int64_t t = 0; t < amxTokens; t += kTileTokens)
+    panelTileAMX(tiles, in, t, /*prefetch=*/!Q4 && t == 0, y, yStride);
+}
+
+template <bool Q4, bool AMX>
+TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
+                           const uint8_t *panels, int64_t rows,
+                           int64_t columns, float *y, int64_t yStride) {
+  const int64_t blocks = columns / kBlock;
+  const int64_t panelBytes = blocks * panelBlockBytes<Q4>();
+  const int64_t bytesPerToken = columns + 8 * blocks;
+  int64_t group = quantizedBytes<AMX>() / bytesPerToken;
+  if (group == 0 || columns % kBlock || rows % kPanelRows)
+    __builtin_trap(); // the compiler never packs such a weight
+  const bool amx = AMX && tokens >= kTileTokens && group >= kTileTokens &&
+                   (!Q4 || columns <= kMaxUnpackedColumns) && amxPermitted();
+  if (amx)
+    group -= group % kTileTokens;
+  alignas(64) uint8_t storage[quantizedBytes<AMX>()];
+  QuantizedInputs in;
+  in.columns = columns;
+  in.blocks = blocks;
+  in.values = reinterpret_cast<int8_t *>(storage);
+  in.scales = reinterpret_cast<float *>(storage + group * columns);
+  in.corrections = in.scales + group * blocks;
+  // Q4_0 panels unpacked for the tile unit: 16 bytes per column.
+  alignas(64) uint8_t unpacked[Q4 && AMX ? 16 * kMaxUnpackedColumns : 64];
+  if (amx) {
+    static const TileConfig config;
+    _tile_loadconfig(&config);
+  }
+  for (int64_t t0 = 0; t0 < tokens; t0 += group) {
+    const int64_t n = tokens - t0 < group ? tokens - t0 : group;
+    quantizeInputs<Q4>(x + t0 * xStride, xStride, n, in);
+    const int64_t amxTokens = amx ? n - n % kTileTokens : 0;
+    for (int64_t p = 0; p < rows / kPanelRows; ++p) {
+      const uint8_t *panel = panels + p * panelBytes;
+      float *yp = y + t0 * yStride + p * kPanelRows;
+      if (amxTokens)
+        panelAMX<Q4>(panel, in, amxTokens, unpacked, yp, yStride);
+      panelVNNI<Q4>(panel, in, amxTokens, n - amxTokens, yp, yStride);
+    }
+  }
+  if (amx)
+    _tile_release();
+}
+
+} // namespace
+
+extern "C" void tlmrt_uk_q8_0x16_avx512vnni(const float *x, int64_t xStride,
+                                            int64_t tokens,
+                                            const uint8_t *blocks, int64_t rows,
+                                            int64_t columns, float *y,
+                                            int64_t yStride) {
+  productPanels<false, false>(x, xStride, tokens, blocks, rows, columns, y,
+                              yStride);
+}
+
+extern "C" void tlmrt_uk_q4_0x16_avx512vnni(const float *x, int64_t xStride,
+                                            int64_t tokens,
+                                            const uint8_t *blocks, int64_t rows,
+                                            int64_t columns, float *y,
+                                            int64_t yStride) {
+  productPanels<true, false>(x, xStride, tokens, blocks, rows, columns, y,
+                             yStride);
+}
+
+extern "C" void tlmrt_uk_q8_0x16_amx(const float *x, int64_t xStride,
+                                     int64_t tokens, const uint8_t *blocks,
+                                     int64_t rows, int64_t columns, float *y,
+                                     int64_t yStride) {
+  productPanels<false, true>(x, xStride, tokens, blocks, rows, columns, y,
+                             yStride);
+}
+
+extern "C" void tlmrt_uk_q4_0x16_amx(const float *x, int64_t xStride,
+                                     int64_t tokens, const uint8_t *blocks,
+                                     int64_t rows, int64_t columns, float *y,
+                                     int64_t yStride) {
+  productPanels<true, true>(x, xStride, tokens, blocks, rows, columns, y,
+                            yStride);
+}
+
+#endif // __x86_64__

@@ -1,0 +1,41 @@
+// RUN: tlmc-opt %s --tlm-use-ukernels=isa=amx | %FileCheck %s --check-prefix=AMX
+// RUN: tlmc-opt %s --tlm-use-ukernels=isa=avx512vnni | %FileCheck %s --check-prefix=VNNI
+// RUN: not tlmc-opt %s --tlm-use-ukernels=isa=avx512 2>&1 | %FileCheck %s --check-prefix=NONE
+
+// A product on Q8_0 blocks packed in 16-row panels (codegen/Target/
+// GGMLPanels.h) calls the AMX kernel where the target has AMX-INT8 and the
+// VNNI one otherwise; the weights start at row `begin`'s panel (begin x 2
+// blocks x 34 bytes: a panel is as many bytes as its rows' blocks). The
+// generated body reads the file's layout, not the panels, so a target
+// without int8 kernels is an error rather than a wrong product.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// AMX: func.func private @tlmrt_uk_q8_0x16_amx(!llvm.ptr, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64)
+// AMX-LABEL: func.func @panels
+// AMX: %[[C68:.+]] = arith.constant 68 : index
+// AMX: arith.muli %{{.+}}, %[[C68]]
+// AMX: call @tlmrt_uk_q8_0x16_amx(
+// AMX-NOT: linalg.generic
+// VNNI: call @tlmrt_uk_q8_0x16_avx512vnni(
+// VNNI-NOT: linalg.generic
+// NONE: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
+func.func @panels(%w: memref<2048xi8>, %arena: memref<4096xi8>, %begin: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %x = memref.view %arena[%c0][] : memref<4096xi8> to memref<2x64xf32>
+  %y0 = memref.view %arena[%c512][] : memref<4096xi8> to memref<2x32xf32>
+  %blocks = memref.view %w[%c0][] : memref<2048xi8> to memref<2176xi8>
+  %count = arith.subi %end, %begin : index
+  %y = memref.subview %y0[0, %begin] [2, %count] [1, 1] : memref<2x32xf32> to memref<2x?xf32, strided<[32, 1], offset: ?>>
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
+      outs(%y : memref<2x?xf32, strided<[32, 1], offset: ?>>) attrs = {tlmc.ukernel = "q8_0x16"} {
+  ^bb0(%out: f32):
+    %t = linalg.index 0 : index
+    %scale = vector.load %blocks[%c0] {tlmc.ukernel_weights} : memref<2176xi8>, vector<2xi8>
+    %in = vector.load %x[%t, %c0] {tlmc.ukernel_input} : memref<2x64xf32>, vector<16xf32>
+    %s = vector.reduction <add>, %in : vector<16xf32> into f32
+    linalg.yield %s : f32
+  }
+  return
+}
