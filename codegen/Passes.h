@@ -28,6 +28,9 @@ namespace tlmc {
 /// Marks a linalg.generic whose iteration dimension 1 (output features) may
 /// be split across threads (set on lowered tlm.linear ops).
 constexpr llvm::StringLiteral kParallelRowsAttr = "tlmc.parallel_rows";
+/// Marks an scf.for from 0 whose iterations are independent and may be
+/// split across threads (attention's heads).
+constexpr llvm::StringLiteral kParallelLoopAttr = "tlmc.parallel_loop";
 
 /// On a product whose work is not its loop ranges (a sparse product): the
 /// multiply-adds per row of its input.

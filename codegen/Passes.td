@@ -140,28 +140,37 @@ def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
 }
 
 def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
-  let summary = "Split large matrix products across the runtime's threads";
+  let summary = "Split large matrix products and parallel loops across the runtime's threads";
   let description = [{
     Runs after `tlm-plan-arena`, on the entry points and the layer
     functions they call (`tlm-share-layers`). Each `linalg.generic` marked
     `tlmc.parallel_rows` (a lowered `tlm.linear`) whose operands are views of
     the weights and the arena, and whose work is at least `min-work`
     multiply-adds, is outlined into a kernel
-    `@<entry>_rows<N>(%weights, %arena, %begin: index, %end: index)` that
+    `@<entry>_rows<N>(%weights, %arena, %begin, %end, %s0, %s1)` that
     computes output features [begin, end), and replaced by a call
-    `tlmrt_parallel_for(%ctx, @kernel, %weights, %arena, %features)`. The
-    runtime splits the features into one contiguous block per thread; every
-    output is computed by exactly one thread in the same order, so results
-    do not depend on the thread count.
+    `tlmrt_parallel_for(%ctx, @kernel, %weights, %arena, %features, %c0,
+    %c0)`. Each `scf.for` marked `tlmc.parallel_loop` (attention's heads)
+    becomes a kernel `@<entry>_loop<N>` over iterations [begin, end); what
+    its body reads from outside must be constants, planned views, memref
+    arguments every caller passes as the same arena view (a layer's KV
+    caches), or at most two index values (the position, the layer index),
+    which the call hands over as %s0 and %s1. The runtime splits the range
+    into one contiguous block per thread; every output is computed by
+    exactly one thread in the same order, so results do not depend on the
+    thread count.
 
     Before:
     ```mlir
     linalg.generic {...} ins(%x, %w : ...) outs(%y : ...) attrs = {tlmc.parallel_rows}
+    scf.for %h = %c0 to %c9 step %c1 { ... %pos ... } {tlmc.parallel_loop}
     ```
     After:
     ```mlir
-    %k = func.constant @decode_rows0 : (memref<Wxi8>, memref<Axi8>, index, index) -> ()
-    func.call @tlmrt_parallel_for(%ctx, %k, %weights, %arena, %c512) : (...) -> ()
+    %k = func.constant @decode_rows0 : (memref<Wxi8>, memref<Axi8>, index, index, index, index) -> ()
+    func.call @tlmrt_parallel_for(%ctx, %k, %weights, %arena, %c512, %c0, %c0) : (...) -> ()
+    %l = func.constant @decode_loop0 : (...) -> ()
+    func.call @tlmrt_parallel_for(%ctx, %l, %weights, %arena, %c9, %pos, %c0) : (...) -> ()
     ```
   }];
   let options = [
@@ -169,9 +178,10 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
            "Smallest product (multiply-adds) worth splitting across threads">
   ];
   let statistics = [
-    Statistic<"numKernels", "kernels", "products outlined into kernels">,
+    Statistic<"numKernels", "kernels", "products and loops outlined into kernels">,
     Statistic<"numSerial", "products-left-serial",
-              "large enough products left on one thread because they read "
+              "large enough products (and parallel loops) left on one thread "
+              "because they read "
               "something other than planned views (each also gets a warning: "
               "a lost thread is a bug)">
   ];

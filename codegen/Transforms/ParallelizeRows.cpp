@@ -1,10 +1,14 @@
 //===- ParallelizeRows.cpp - split products across runtime threads ---*- C++ -*-===//
 //
 // Outlines each large matrix product into a kernel over a range of output
-// features and calls the runtime's parallel-for on it. After arena planning
-// every operand is a view at a constant offset of the weights or the arena,
-// so all kernels of a model share one signature (weights, arena, begin, end)
-// and the runtime needs a single entry point for them.
+// features, and each loop marked parallel (attention's heads) into a kernel
+// over a range of its iterations, and calls the runtime's parallel-for on
+// it. After arena planning every buffer is a view at a constant offset of
+// the weights or the arena (a layer function's KV caches are arguments that
+// every caller passes as the same arena view), so all kernels of a model
+// share one signature (weights, arena, begin, end, two index scalars: the
+// position and the layer of attention) and the runtime needs a single entry
+// point for them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,20 +44,122 @@ memref::ViewOp getArgumentView(Value value, func::FuncOp fn) {
   return view;
 }
 
+/// Values a kernel takes besides its range, as index arguments.
+constexpr unsigned kKernelScalars = 2;
+
+/// Where a kernel finds a buffer: a view at `offset` bytes of argument
+/// `argument` (0: weights, 1: arena).
+struct PlannedView {
+  unsigned argument;
+  int64_t offset;
+  MemRefType type;
+};
+
+std::optional<PlannedView> getPlannedView(Value value, func::FuncOp fn) {
+  memref::ViewOp view = getArgumentView(value, fn);
+  if (!view)
+    return std::nullopt;
+  return PlannedView{
+      cast<BlockArgument>(view.getSource()).getArgNumber(),
+      view.getByteShift().getDefiningOp<arith::ConstantIndexOp>().value(),
+      view.getType()};
+}
+
+/// The view every call of `fn` passes as memref argument `value`, if they
+/// all pass the same planned view (a layer function's KV caches).
+std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
+                                         ModuleOp module) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner() != &fn.getBody().front() ||
+      !isa<MemRefType>(arg.getType()))
+    return std::nullopt;
+  auto uses = SymbolTable::getSymbolUses(fn.getSymNameAttr(), module);
+  if (!uses)
+    return std::nullopt;
+  std::optional<PlannedView> passed;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      return std::nullopt;
+    auto caller = call->getParentOfType<func::FuncOp>();
+    std::optional<PlannedView> view =
+        getPlannedView(call.getOperand(arg.getArgNumber()), caller);
+    if (!view || (passed && (view->argument != passed->argument ||
+                             view->offset != passed->offset)))
+      return std::nullopt;
+    passed = view;
+  }
+  if (passed)
+    passed->type = cast<MemRefType>(arg.getType());
+  return passed;
+}
+
 struct TLMParallelizeRowsPass
     : tlmc::impl::TLMParallelizeRowsBase<TLMParallelizeRowsPass> {
   using Base::Base;
+
+  /// (weights, arena, begin, end, scalars...) of `fn`'s kernels.
+  static FunctionType getKernelType(func::FuncOp fn) {
+    MLIRContext *ctx = fn.getContext();
+    SmallVector<Type> inputs = {fn.getArgument(0).getType(),
+                                fn.getArgument(1).getType()};
+    inputs.append(2 + kKernelScalars, IndexType::get(ctx));
+    return FunctionType::get(ctx, inputs, {});
+  }
+
+  /// An empty private kernel `name` after `fn`, its entry block started.
+  static func::FuncOp createKernel(func::FuncOp fn, StringRef name,
+                                   Location loc) {
+    OpBuilder mb(fn->getParentOfType<ModuleOp>().getBodyRegion());
+    mb.setInsertionPointAfter(fn);
+    auto kernel = func::FuncOp::create(mb, loc, name, getKernelType(fn));
+    kernel.setPrivate();
+    kernel.addEntryBlock();
+    return kernel;
+  }
+
+  /// view<type>(kernel argument, offset) at b.
+  static Value rebuildView(OpBuilder &b, Location loc, func::FuncOp kernel,
+                           const PlannedView &view) {
+    Value shift = arith::ConstantIndexOp::create(b, loc, view.offset);
+    return memref::ViewOp::create(b, loc, view.type,
+                                  kernel.getArgument(view.argument), shift,
+                                  ValueRange{});
+  }
+
+  /// Replaces nothing: calls the runtime's parallel-for on `kernel` over
+  /// [0, count) before `at`, with `scalars` (padded with zeros).
+  LogicalResult callParallelFor(Operation *at, func::FuncOp fn,
+                                func::FuncOp kernel, int64_t count,
+                                ValueRange scalars) {
+    ModuleOp module = fn->getParentOfType<ModuleOp>();
+    FunctionType kernelType = kernel.getFunctionType();
+    func::FuncOp parallelFor = getParallelFor(module, kernelType);
+    if (parallelFor.getFunctionType().getInput(1) != kernelType)
+      return at->emitOpError("kernels of one module must share a signature");
+    OpBuilder cb(at);
+    Location loc = at->getLoc();
+    Value fnPtr = func::ConstantOp::create(cb, loc, kernelType,
+                                           SymbolRefAttr::get(kernel));
+    SmallVector<Value> operands = {
+        fn.getArguments().back(), fnPtr, fn.getArgument(0), fn.getArgument(1),
+        arith::ConstantIndexOp::create(cb, loc, count)};
+    operands.append(scalars.begin(), scalars.end());
+    while (operands.size() < 5 + kKernelScalars)
+      operands.push_back(arith::ConstantIndexOp::create(cb, loc, 0));
+    func::CallOp::create(cb, loc, parallelFor, operands);
+    return success();
+  }
 
   /// Declares tlmrt_parallel_for for kernels of `kernelType`.
   func::FuncOp getParallelFor(ModuleOp module, FunctionType kernelType) {
     if (auto existing = module.lookupSymbol<func::FuncOp>(kParallelForName))
       return existing;
     MLIRContext *ctx = module.getContext();
-    auto type = FunctionType::get(
-        ctx,
-        {LLVM::LLVMPointerType::get(ctx), kernelType, kernelType.getInput(0),
-         kernelType.getInput(1), IndexType::get(ctx)},
-        {});
+    SmallVector<Type> inputs = {LLVM::LLVMPointerType::get(ctx), kernelType,
+                                kernelType.getInput(0), kernelType.getInput(1)};
+    inputs.append(1 + kKernelScalars, IndexType::get(ctx));
+    auto type = FunctionType::get(ctx, inputs, {});
     OpBuilder b(module.getBodyRegion());
     auto decl = func::FuncOp::create(b, module.getLoc(), kParallelForName, type);
     decl.setPrivate();
@@ -103,31 +209,14 @@ struct TLMParallelizeRowsPass
     auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
     int64_t features = yType.getDimSize(1);
 
-    ModuleOp module = fn->getParentOfType<ModuleOp>();
-    MLIRContext *ctx = fn.getContext();
-    Type weightsType = fn.getArgument(0).getType();
-    Type arenaType = fn.getArgument(1).getType();
-    Type indexType = IndexType::get(ctx);
-    auto kernelType = FunctionType::get(
-        ctx, {weightsType, arenaType, indexType, indexType}, {});
-
     // The kernel: rebuild the views from its own arguments, narrow what
     // depends on the output feature to [begin, end), run the product.
-    OpBuilder mb(module.getBodyRegion());
-    mb.setInsertionPointAfter(fn);
     std::string name = (fn.getSymName() + "_rows" + Twine(index)).str();
-    auto kernel = func::FuncOp::create(mb, op.getLoc(), name, kernelType);
-    kernel.setPrivate();
-    OpBuilder b = OpBuilder::atBlockBegin(kernel.addEntryBlock());
     Location loc = op.getLoc();
+    func::FuncOp kernel = createKernel(fn, name, loc);
+    OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
     auto rebuild = [&](memref::ViewOp view) -> Value {
-      auto arg = cast<BlockArgument>(view.getSource());
-      Value shift = arith::ConstantIndexOp::create(
-          b, loc,
-          view.getByteShift().getDefiningOp<arith::ConstantIndexOp>().value());
-      return memref::ViewOp::create(b, loc, view.getType(),
-                                    kernel.getArgument(arg.getArgNumber()),
-                                    shift, ValueRange{});
+      return rebuildView(b, loc, kernel, *getPlannedView(view, fn));
     };
     Value begin = kernel.getArgument(2), end = kernel.getArgument(3);
     Value count = arith::SubIOp::create(b, loc, end, begin);
@@ -181,18 +270,81 @@ struct TLMParallelizeRowsPass
     });
     func::ReturnOp::create(b, loc);
 
-    // The call site.
-    func::FuncOp parallelFor = getParallelFor(module, kernelType);
-    if (parallelFor.getFunctionType().getInput(1) != kernelType)
-      return op.emitOpError("kernels of one module must share a signature");
-    OpBuilder cb(op);
-    Value fnPtr = func::ConstantOp::create(cb, loc, kernelType,
-                                           SymbolRefAttr::get(kernel));
-    Value n = arith::ConstantIndexOp::create(cb, loc, features);
-    func::CallOp::create(cb, loc, parallelFor,
-                         ValueRange{fn.getArguments().back(), fnPtr,
-                                    fn.getArgument(0), fn.getArgument(1), n});
+    if (failed(callParallelFor(op, fn, kernel, features, {})))
+      return failure();
     op.erase();
+    ++numKernels;
+    return success();
+  }
+
+  /// Outlines parallel loop `loop` of `fn` into a kernel over a range of
+  /// its iterations. What the body reads from outside must be constants,
+  /// planned views, views every caller passes, or at most kKernelScalars
+  /// index values (handed to the kernel as arguments).
+  LogicalResult outlineLoop(func::FuncOp fn, scf::ForOp loop, int index) {
+    std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
+    std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound());
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (!lower || *lower != 0 || !upper || !step || *step != 1 ||
+        loop.getNumResults() != 0)
+      return loop.emitOpError("tlm-parallelize-rows: a parallel loop must "
+                              "run from 0 to a constant in steps of 1");
+    if (*upper < 2)
+      return success();
+    auto leaveSerial = [&](StringRef what) {
+      ++numSerial;
+      loop.emitWarning("tlm-parallelize-rows: a parallel loop stays on one "
+                       "thread: it reads ")
+          << what;
+      return success();
+    };
+    ModuleOp module = fn->getParentOfType<ModuleOp>();
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(loop.getRegion(), captured);
+    SmallVector<Value> scalars;
+    DenseMap<Value, PlannedView> views;
+    for (Value v : captured) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>())
+        continue;
+      std::optional<PlannedView> view = getPlannedView(v, fn);
+      if (!view)
+        view = getPassedView(v, fn, module);
+      if (view)
+        views[v] = *view;
+      else if (v.getType().isIndex() && scalars.size() < kKernelScalars)
+        scalars.push_back(v);
+      else
+        return leaveSerial("a value a kernel cannot rebuild");
+    }
+
+    std::string name = (fn.getSymName() + "_loop" + Twine(index)).str();
+    Location loc = loop.getLoc();
+    func::FuncOp kernel = createKernel(fn, name, loc);
+    OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
+    IRMapping mapping;
+    for (Value v : captured) {
+      if (auto it = views.find(v); it != views.end())
+        mapping.map(v, rebuildView(b, loc, kernel, it->second));
+      else if (Operation *def = v.getDefiningOp();
+               def && def->hasTrait<OpTrait::ConstantLike>())
+        mapping.map(v, b.clone(*def)->getResult(0));
+    }
+    for (auto [i, scalar] : llvm::enumerate(scalars))
+      mapping.map(scalar, kernel.getArgument(4 + i));
+    auto range = scf::ForOp::create(b, loc, kernel.getArgument(2),
+                                    kernel.getArgument(3),
+                                    arith::ConstantIndexOp::create(b, loc, 1));
+    mapping.map(loop.getInductionVar(), range.getInductionVar());
+    b.setInsertionPointToStart(range.getBody());
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, mapping);
+    b.setInsertionPointAfter(range);
+    func::ReturnOp::create(b, loc);
+
+    if (failed(callParallelFor(loop, fn, kernel, *upper, scalars)))
+      return failure();
+    loop.erase();
     ++numKernels;
     return success();
   }
@@ -212,13 +364,22 @@ struct TLMParallelizeRowsPass
         return signalPassFailure();
       }
       SmallVector<linalg::GenericOp> products;
-      fn.walk([&](linalg::GenericOp op) {
-        if (op->hasAttr(kParallelRowsAttr))
-          products.push_back(op);
+      SmallVector<scf::ForOp> loops;
+      fn.walk([&](Operation *op) {
+        if (auto generic = dyn_cast<linalg::GenericOp>(op);
+            generic && generic->hasAttr(kParallelRowsAttr))
+          products.push_back(generic);
+        if (auto loop = dyn_cast<scf::ForOp>(op);
+            loop && loop->hasAttr(kParallelLoopAttr))
+          loops.push_back(loop);
       });
       int index = 0;
       for (linalg::GenericOp op : products)
         if (failed(outline(fn, op, index++)))
+          return signalPassFailure();
+      index = 0;
+      for (scf::ForOp loop : loops)
+        if (failed(outlineLoop(fn, loop, index++)))
           return signalPassFailure();
     }
   }

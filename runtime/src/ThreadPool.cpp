@@ -43,6 +43,7 @@ struct ThreadPool {
   const uint8_t *weights = nullptr;
   uint8_t *arena = nullptr;
   int64_t count = 0;
+  int64_t scalars[2] = {0, 0};
 };
 
 namespace {
@@ -78,7 +79,8 @@ void runBlock(ThreadPool *pool, int index) {
   int64_t begin = units * index / pool->threads * unit;
   int64_t end = units * (index + 1) / pool->threads * unit;
   if (begin < end)
-    pool->kernel(pool->weights, pool->arena, begin, end);
+    pool->kernel(pool->weights, pool->arena, begin, end, pool->scalars[0],
+                 pool->scalars[1]);
 }
 
 /// Waits until the generation moves past `seen`; returns the new one.
@@ -184,16 +186,19 @@ void destroyThreadPool(ThreadPool *pool) {
 
 extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                    const uint8_t *weights, uint8_t *arena,
-                                   int64_t count) {
+                                   int64_t count, int64_t scalar0,
+                                   int64_t scalar1) {
   auto *pool = static_cast<tlmrt::ThreadPool *>(ctx);
   if (!pool || pool->threads <= 1 || count < pool->threads) {
-    kernel(weights, arena, 0, count);
+    kernel(weights, arena, 0, count, scalar0, scalar1);
     return;
   }
   pool->kernel = kernel;
   pool->weights = weights;
   pool->arena = arena;
   pool->count = count;
+  pool->scalars[0] = scalar0;
+  pool->scalars[1] = scalar1;
   pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
   tlmrt::runBlock(pool, 0);

@@ -9,7 +9,7 @@
 #y = affine_map<(t, n, k) -> (t, n)>
 
 // The runtime's entry point, declared once for all kernels of the module.
-// CHECK: func.func private @tlmrt_parallel_for(!llvm.ptr, (memref<8192xi8>, memref<1024xi8>, index, index) -> (), memref<8192xi8>, memref<1024xi8>, index)
+// CHECK: func.func private @tlmrt_parallel_for(!llvm.ptr, (memref<8192xi8>, memref<1024xi8>, index, index, index, index) -> (), memref<8192xi8>, memref<1024xi8>, index, index, index)
 
 // CHECK-LABEL: func.func @m_decode
 // CHECK-SAME: (%[[W:.+]]: memref<8192xi8>, %[[A:.+]]: memref<1024xi8>, %{{.+}}: memref<1xi32>, %{{.+}}: index, %{{.+}}: memref<1x4xf32>, %[[CTX:.+]]: !llvm.ptr)
@@ -24,9 +24,11 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
   %small = memref.view %w[%c512][] : memref<8192xi8> to memref<4x64xf32>
   %y = memref.view %arena[%c256][] : memref<1024xi8> to memref<1x32xf32>
   %z = memref.view %arena[%c512][] : memref<1024xi8> to memref<1x4xf32>
-  // CHECK: %[[K:.+]] = constant @m_decode_rows0 : (memref<8192xi8>, memref<1024xi8>, index, index) -> ()
+  // CHECK: %[[K:.+]] = constant @m_decode_rows0 : (memref<8192xi8>, memref<1024xi8>, index, index, index, index) -> ()
   // CHECK: %[[N:.+]] = arith.constant 32 : index
-  // CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]])
+  // CHECK: %[[Z0:.+]] = arith.constant 0 : index
+  // CHECK: %[[Z1:.+]] = arith.constant 0 : index
+  // CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]], %[[Z0]], %[[Z1]])
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %big : memref<1x64xf32>, memref<32x64xf32>) outs(%y : memref<1x32xf32>) attrs = {tlmc.parallel_rows} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
@@ -49,7 +51,7 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
 // The kernel rebuilds the views from its own arguments and narrows the
 // weight rows and output columns to [begin, end).
 // CHECK-LABEL: func.func private @m_decode_rows0
-// CHECK-SAME: (%[[KW:.+]]: memref<8192xi8>, %[[KA:.+]]: memref<1024xi8>, %[[B:.+]]: index, %[[E:.+]]: index)
+// CHECK-SAME: (%[[KW:.+]]: memref<8192xi8>, %[[KA:.+]]: memref<1024xi8>, %[[B:.+]]: index, %[[E:.+]]: index, %{{.+}}: index, %{{.+}}: index)
 // CHECK: %[[COUNT:.+]] = arith.subi %[[E]], %[[B]]
 // CHECK: %[[KX:.+]] = memref.view %[[KA]]
 // CHECK: %[[KWV:.+]] = memref.view %[[KW]]
@@ -80,7 +82,7 @@ func.func @m_prefill(%w: memref<8192xi8>, %arena: memref<1024xi8>,
   return
 }
 // CHECK-LABEL: func.func private @m_prefill_rows0
-// CHECK-SAME: (%[[KW:.+]]: memref<8192xi8>, %{{.+}}: memref<1024xi8>, %[[B:.+]]: index, %{{.+}}: index)
+// CHECK-SAME: (%[[KW:.+]]: memref<8192xi8>, %{{.+}}: memref<1024xi8>, %[[B:.+]]: index, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index)
 // CHECK: %[[ROWS:.+]] = memref.view %[[KW]]
 // CHECK: linalg.generic
 // CHECK: %[[LOCAL:.+]] = linalg.index 1 : index

@@ -12,6 +12,7 @@
 
 #include "codegen/Conversion/Patterns.h"
 #include "codegen/Conversion/TLMToLinalg/Emitter.h"
+#include "codegen/Passes.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -62,19 +63,12 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                  ? x
                  : arith::TruncFOp::create(b, loc, cacheElement, x).getResult();
     };
-    /// cache[layer][position][column] as f32.
-    auto loadCached = [&](OpBuilder &b, Location loc, Value cache,
-                          Value position, Value column) -> Value {
-      Value x = memref::LoadOp::create(b, loc, cache,
-                                       ValueRange{layer, position, column});
-      return cacheElement.isF32()
-                 ? x
-                 : arith::ExtFOp::create(b, loc, b.getF32Type(), x).getResult();
-    };
     Value out = memref::AllocOp::create(
         b, loc, MemRefType::get({rows, width}, b.getF32Type()));
+    // One row of scores per head: heads run on different threads
+    // (tlm-parallelize-rows outlines the heads loop).
     Value scores = memref::AllocOp::create(
-        b, loc, MemRefType::get({capacity}, b.getF32Type()));
+        b, loc, MemRefType::get({heads, capacity}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
     Value pos = op.getPos();
 
@@ -99,17 +93,19 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           scf::YieldOp::create(b, loc);
         });
 
+    // Heads outside, tokens inside: each head's outputs for every new token
+    // are computed by one thread, in the same order for any thread count.
     float invSqrt = 1.0f / std::sqrt(float(headDim));
-    scf::ForOp::create(
-        b, loc, c0, e.index(rows), c1, ValueRange{},
-        [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+    auto headsLoop = scf::ForOp::create(
+        b, loc, c0, e.index(heads), c1, ValueRange{},
+        [&](OpBuilder &b, Location loc, Value h, ValueRange) {
           Emitter in{b, loc};
-          Value last = arith::AddIOp::create(b, loc, pos, t);
-          Value count = arith::AddIOp::create(b, loc, last, c1);
           scf::ForOp::create(
-              b, loc, c0, in.index(heads), c1, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value h, ValueRange) {
+              b, loc, c0, in.index(rows), c1, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value t, ValueRange) {
                 Emitter in{b, loc};
+                Value last = arith::AddIOp::create(b, loc, pos, t);
+                Value count = arith::AddIOp::create(b, loc, last, c1);
                 Value qBase = arith::MulIOp::create(b, loc, h, in.index(headDim));
                 Value kvHead =
                     arith::DivUIOp::create(b, loc, h, in.index(group));
@@ -140,7 +136,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                           arith::FastMathFlags::reassoc);
                       Value score = in.mul(dot, in.f32(invSqrt));
                       memref::StoreOp::create(b, loc, score, scores,
-                                              ValueRange{s});
+                                              ValueRange{h, s});
                       scf::YieldOp::create(b, loc);
                     });
                 // Their maximum, in a loop of its own: a maximum is exact in
@@ -151,7 +147,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
                       Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
                       scf::YieldOp::create(
                           b, loc,
                           arith::MaxNumFOp::create(
@@ -170,9 +166,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
                       Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
                       Value ex = math::ExpOp::create(b, loc, in.sub(x, maxScore));
-                      memref::StoreOp::create(b, loc, ex, scores, ValueRange{s});
+                      memref::StoreOp::create(b, loc, ex, scores, ValueRange{h, s});
                       scf::YieldOp::create(b, loc);
                     });
                 auto sumLoop = scf::ForOp::create(
@@ -180,7 +176,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Emitter in{b, loc};
                       Value ex =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
                       scf::YieldOp::create(b, loc, in.add(acc[0], ex));
                     });
                 Value sum = sumLoop.getResult(0);
@@ -190,9 +186,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
                       Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
                       memref::StoreOp::create(b, loc, in.div(x, sum), scores,
-                                              ValueRange{s});
+                                              ValueRange{h, s});
                       scf::YieldOp::create(b, loc);
                     });
                 // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
@@ -207,7 +203,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     b, loc, c0, count, c1, ValueRange{zeros},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Value a =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
                       Value vs = vector::LoadOp::create(
                           b, loc,
                           VectorType::get({headDim}, cacheElement), vc,
@@ -229,6 +225,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
               });
           scf::YieldOp::create(b, loc);
         });
+    headsLoop->setAttr(kParallelLoopAttr, b.getUnitAttr());
     Value result = bufferization::ToTensorOp::create(
         b, loc, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     b.replaceOp(op, result);
