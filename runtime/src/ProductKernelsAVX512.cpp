@@ -82,7 +82,9 @@ TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
         _mm256_storeu_ps(dt + b * 8, _mm256_setzero_ps());
         continue;
       }
-      float scale = tlmrt::quantizeBlock(row + b * kBlock, qt + b * kBlock);
+      int32_t unused;
+      float scale =
+          tlmrt::quantizeBlock(row + b * kBlock, qt + b * kBlock, unused);
       _mm256_storeu_ps(dt + b * 8, _mm256_set1_ps(scale));
     }
     int32_t *ct = c + t * pairs * kPairScales;

@@ -100,19 +100,12 @@ struct QuantizedInputs {
 template <bool Q4>
 TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
                              QuantizedInputs &in) {
-  const __m256i ones = _mm256_set1_epi8(1);
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t b = 0; b < in.blocks; ++b) {
-      int8_t *q = in.values + t * in.columns + b * kBlock;
-      float scale = quantizeBlock(x + t * xStride + b * kBlock, q);
-      __m256i sums = _mm256_dpbusd_epi32(
-          _mm256_setzero_si256(), ones,
-          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q)));
-      __m128i half = _mm_add_epi32(_mm256_castsi256_si128(sums),
-                                   _mm256_extracti128_si256(sums, 1));
-      half = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4E));
-      half = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0xB1));
-      int32_t correction = -weightOffset<Q4>() * _mm_cvtsi128_si32(half);
+      int32_t sum;
+      float scale = quantizeBlock(x + t * xStride + b * kBlock,
+                                  in.values + t * in.columns + b * kBlock, sum);
+      int32_t correction = -weightOffset<Q4>() * sum;
       in.scales[t * in.blocks + b] = scale;
       in.corrections[t * in.blocks + b] = scale * float(correction);
     }

@@ -22,8 +22,10 @@
 
 namespace tlmrt {
 
-/// Quantizes the 32 floats at `x` into `q`; returns their scale (f16-exact).
-TLM_VNNI_INLINE float quantizeBlock(const float *x, int8_t *q) {
+/// Quantizes the 32 floats at `x` into `q`; returns their scale (f16-exact)
+/// and, in `sum`, the sum of the 32 values (from registers: reading `q` back
+/// right after its narrowing stores stalls on store forwarding).
+TLM_VNNI_INLINE float quantizeBlock(const float *x, int8_t *q, int32_t &sum) {
   __m512 v0 = _mm512_loadu_ps(x);
   __m512 v1 = _mm512_loadu_ps(x + 16);
   __m512 magnitude = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
@@ -37,6 +39,7 @@ TLM_VNNI_INLINE float quantizeBlock(const float *x, int8_t *q) {
   _mm_storeu_si128(reinterpret_cast<__m128i *>(q), _mm512_cvtepi32_epi8(i0));
   _mm_storeu_si128(reinterpret_cast<__m128i *>(q + 16),
                    _mm512_cvtepi32_epi8(i1));
+  sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
   return scale;
 }
 
