@@ -132,27 +132,56 @@ FailureOr<SmallVector<LayerRun>> findLayerRuns(Block &body) {
   return runs;
 }
 
+/// How weight declaration `decl` stores its values: its op and inherent
+/// attributes but its name, with blobs reduced to their types (not the
+/// notes passes leave, `compress.relative_error` and the like). Two layers
+/// whose weights differ here (int8 in one, int4 in another) must not share
+/// code even if their ops read alike.
+void printStorage(Operation *decl, llvm::raw_ostream &os) {
+  os << decl->getName() << "{";
+  for (NamedAttribute attr : decl->getAttrs()) {
+    if (attr.getName() == SymbolTable::getSymbolAttrName() ||
+        attr.getName().strref().contains('.'))
+      continue;
+    os << attr.getName() << "=";
+    if (auto blob = dyn_cast<ElementsAttr>(attr.getValue()))
+      os << blob.getType();
+    else
+      os << attr.getValue();
+    os << ",";
+  }
+  os << "}";
+}
+
 /// The text two layers' functions share exactly when they may share code:
-/// the function printed with each weight's layer number erased.
+/// the function printed with each weight's layer number erased, then how
+/// each weight it reads is stored.
 std::string getSignatureKey(func::FuncOp callee) {
   OpBuilder b(callee.getContext());
   auto copy = cast<func::FuncOp>(b.clone(*callee));
   copy.setSymName("layer");
+  SmallVector<Operation *> weights;
   copy.walk([&](Operation *op) {
     for (NamedAttribute attr : op->getAttrs())
       if (auto ref = dyn_cast<FlatSymbolRefAttr>(attr.getValue()))
-        if (getWeightLayer(ref.getValue()))
+        if (getWeightLayer(ref.getValue())) {
+          weights.push_back(
+              SymbolTable::lookupNearestSymbolFrom(callee, ref));
           op->setAttr(attr.getName(),
                       FlatSymbolRefAttr::get(
                           op->getContext(),
                           ("blk.#." +
                            ref.getValue().drop_front(4).split('.').second)
                               .str()));
+        }
   });
   std::string key;
   llvm::raw_string_ostream os(key);
   copy.print(os, OpPrintingFlags().printGenericOpForm());
   copy.erase();
+  for (Operation *weight : weights)
+    if (weight)
+      printStorage(weight, os);
   return key;
 }
 

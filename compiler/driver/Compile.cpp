@@ -144,7 +144,7 @@ static llvm::Error linkExecutable(const CompileOptions &options,
 
 /// The version of the report JSON's layout: bumped when a field changes
 /// meaning or goes away (new fields do not bump it).
-static constexpr int kCompressionReportSchema = 1;
+static constexpr int kCompressionReportSchema = 2;
 
 /// The SHA-256 of a regular file, read in 1 MiB pieces (a 1B model's bytes
 /// never resident at once), as lowercase hex; nothing for a folder or an
@@ -316,14 +316,11 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
     if (auto err = linkExecutable(options, objectPath))
       return err;
   }
-  bool compressed = false;
-  for (mlir::Operation &op : module->getBody()->getOperations())
-    compressed |= llvm::isa<mlir::compress::QuantizedWeightOp,
-                            mlir::compress::SparseWeightOp>(op);
   // GGUF blocks adopted as stored are no compression the user asked for:
-  // the report is for --quantize/--prune/--lowrank, or when --report asks.
-  (void)compressed;
-  if (options.compression.any() || !options.reportPath.empty()) {
+  // the report is for --quantize/--prune/--lowrank, or when --report or
+  // --report-plot asks.
+  if (options.compression.any() || !options.reportPath.empty() ||
+      !options.reportPlotPath.empty()) {
     llvm::json::Object report =
         makeCompressionReport(*module, options.compression, *steps, &layout);
     report["schema_version"] = kCompressionReportSchema;
@@ -347,6 +344,10 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
     }
     if (options.verbose)
       printCompressionReport(llvm::errs(), report);
+    if (!options.reportPlotPath.empty())
+      if (auto err = writeFile(options.reportPlotPath,
+                               plotCompressionReport(report)))
+        return err;
     if (!options.reportPath.empty()) {
       std::string text;
       llvm::raw_string_ostream os(text);

@@ -34,6 +34,8 @@ struct CompileOptions {
   CompressionOptions compression;
   /// Write the compression report as JSON here.
   std::string reportPath;
+  /// Write the report's per-layer bytes and errors as SVG here.
+  std::string reportPlotPath;
   /// Measure the compressed model against the original on this text.
   std::string evalText;
   /// Told of each stage (for the progress line and -v's timing table).

@@ -84,30 +84,38 @@ struct ModuleCensus {
     });
   }
 
-  /// What changed from `before` to this, in words; empty if nothing did.
-  std::string describeChangeFrom(const ModuleCensus &before) const {
+  /// What changed from `before` to this, in words (empty if nothing did),
+  /// and as fields in `changes`.
+  std::string describeChangeFrom(const ModuleCensus &before,
+                                 llvm::json::Object &changes) const {
     llvm::SmallVector<std::string> parts;
-    auto compare = [&](const char *what, int64_t from, int64_t to) {
-      if (from != to)
-        parts.push_back(llvm::formatv("{0} {1} -> {2}", what, from, to));
+    auto compare = [&](const char *what, const char *key, int64_t from,
+                       int64_t to) {
+      if (from == to)
+        return;
+      parts.push_back(llvm::formatv("{0} {1} -> {2}", what, from, to));
+      changes[key] = llvm::json::Object{{"from", from}, {"to", to}};
     };
-    compare("query heads", before.queryHeads, queryHeads);
-    compare("KV heads", before.kvHeads, kvHeads);
-    compare("KV cache width", before.kvCacheWidth, kvCacheWidth);
-    compare("FFN channels", before.ffnChannels, ffnChannels);
+    compare("query heads", "query_heads", before.queryHeads, queryHeads);
+    compare("KV heads", "kv_heads", before.kvHeads, kvHeads);
+    compare("KV cache width", "kv_cache_width", before.kvCacheWidth,
+            kvCacheWidth);
+    compare("FFN channels", "ffn_channels", before.ffnChannels, ffnChannels);
     int64_t narrowed = 0;
     for (auto &[name, shape] : weightShapes)
       if (auto it = before.weightShapes.find(name);
           it != before.weightShapes.end() && it->second != shape)
         ++narrowed;
-    auto count = [&](int64_t n, const char *what) {
-      if (n > 0)
-        parts.push_back(llvm::formatv("{0} weights {1}", n, what));
+    auto count = [&](int64_t n, const char *what, const char *key) {
+      if (n <= 0)
+        return;
+      parts.push_back(llvm::formatv("{0} weights {1}", n, what));
+      changes[key] = n;
     };
-    count(narrowed, "narrowed");
-    count(sparse - before.sparse, "stored sparse (CSR)");
-    count(factored - before.factored, "factored as U x V");
-    count(quantized - before.quantized, "quantized");
+    count(narrowed, "narrowed", "weights_narrowed");
+    count(sparse - before.sparse, "stored sparse (CSR)", "weights_sparse");
+    count(factored - before.factored, "factored as U x V", "weights_factored");
+    count(quantized - before.quantized, "quantized", "weights_quantized");
     return llvm::join(parts, ", ");
   }
 };
@@ -125,10 +133,16 @@ public:
     pm.addPass(std::move(pass));
     if (mlir::failed(pm.run(module)))
       return makeError(name + " failed (see the messages above)");
-    std::string changed = ModuleCensus(module).describeChangeFrom(before);
-    if (!changed.empty())
-      steps.push_back({name, how.empty() ? changed
-                                         : changed + " (" + how.str() + ")"});
+    llvm::json::Object changes;
+    std::string changed =
+        ModuleCensus(module).describeChangeFrom(before, changes);
+    if (changed.empty())
+      return llvm::Error::success();
+    if (!how.empty()) {
+      changed += " (" + how.str() + ")";
+      changes["method"] = how.str();
+    }
+    steps.push_back({name, std::move(changed), std::move(changes)});
     return llvm::Error::success();
   }
 

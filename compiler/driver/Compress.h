@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <string>
 #include <vector>
@@ -31,10 +32,13 @@ struct CompressionOptions {
   }
 };
 
-/// One compression pass as it ran, and what it changed in the module.
+/// One compression pass as it ran, and what it changed in the module: in
+/// words, and as fields (`query_heads`: {from, to}, `weights_quantized`: N,
+/// ..., `method` where the pass has one).
 struct CompressionStep {
   std::string pass;
   std::string changed;
+  llvm::json::Object changes;
 };
 
 struct ImportedModel;

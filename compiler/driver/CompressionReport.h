@@ -23,6 +23,10 @@ llvm::json::Object makeCompressionReport(mlir::ModuleOp module,
 void printCompressionReport(llvm::raw_ostream &os,
                             const llvm::json::Object &report);
 
+/// The report's layers as an SVG picture: bytes before and after, and the
+/// largest relative error of the layer's weights.
+std::string plotCompressionReport(const llvm::json::Object &report);
+
 } // namespace tlmc
 
 #endif // TLMC_COMPILER_DRIVER_COMPRESSIONREPORT_H

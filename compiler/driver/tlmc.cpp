@@ -146,6 +146,12 @@ static cl::list<std::string> quantizeOverride(
 static cl::opt<std::string>
     reportPath("report", cl::desc("Write the compression report as JSON"),
                cl::value_desc("FILE.json"), cl::sub(compileCommand), cl::cat(evaluationCategory));
+static cl::opt<std::string> reportPlotPath(
+    "report-plot",
+    cl::desc("Draw the compression report per layer (bytes before and "
+             "after, largest relative error) as SVG"),
+    cl::value_desc("FILE.svg"), cl::sub(compileCommand),
+    cl::cat(evaluationCategory));
 static cl::opt<std::string> evalText(
     "eval-text",
     cl::desc("Measure the compressed model against the original on this "
@@ -277,6 +283,7 @@ static int runCompile(const ImportedModel &model, const char *argv0,
   options.compression.overrides.assign(quantizeOverride.begin(),
                                        quantizeOverride.end());
   options.reportPath = reportPath;
+  options.reportPlotPath = reportPlotPath;
   options.evalText = evalText;
   if (!evalText.empty() && !options.compression.any())
     return fail("--eval-text measures a compression: give --quantize, "

@@ -91,6 +91,31 @@ module {
 
 // -----
 
+// Layers whose ops read alike but whose quantized weights are stored
+// differently (int8 in layer 0, int4 in groups of 4 in layers 1 and 2:
+// mixed precision) get functions of their own: the code reads the storage.
+
+module {
+  compress.quantized_weight @blk.0.attn_q : tensor<4x8xf32> {bits = 8 : i64, group_size = 8 : i64, symmetric = true} values = dense_resource<v0> : tensor<4x8xi8> scales = dense_resource<s0> : tensor<4x1xf32>
+  compress.quantized_weight @blk.1.attn_q : tensor<4x8xf32> {bits = 4 : i64, group_size = 4 : i64, symmetric = true} values = dense_resource<v1> : tensor<4x4xi8> scales = dense_resource<s1> : tensor<4x2xf32>
+  compress.quantized_weight @blk.2.attn_q : tensor<4x8xf32> {bits = 4 : i64, group_size = 4 : i64, symmetric = true} values = dense_resource<v2> : tensor<4x4xi8> scales = dense_resource<s2> : tensor<4x2xf32>
+
+  // CHECK-LABEL: func.func @mixed
+  // CHECK: call @layer0({{.*}}) {tlmc.layer = 0 : i64}
+  // CHECK: call @layer1({{.*}}) {tlmc.layer = 1 : i64}
+  // CHECK: call @layer1({{.*}}) {tlmc.layer = 2 : i64}
+  func.func @mixed(%x: tensor<1x8xf32>) -> tensor<1x4xf32> {
+    %y0 = compress.quantized_linear %x, @blk.0.attn_q : tensor<1x8xf32> -> tensor<1x4xf32>
+    %y1 = compress.quantized_linear %x, @blk.1.attn_q : tensor<1x8xf32> -> tensor<1x4xf32>
+    %s = arith.addf %y0, %y1 : tensor<1x4xf32>
+    %y2 = compress.quantized_linear %x, @blk.2.attn_q : tensor<1x8xf32> -> tensor<1x4xf32>
+    %r = arith.addf %s, %y2 : tensor<1x4xf32>
+    return %r : tensor<1x4xf32>
+  }
+}
+
+// -----
+
 // Layers whose ops interleave cannot be outlined one by one: the entry
 // point stays as it is, with a warning (correct, only larger).
 

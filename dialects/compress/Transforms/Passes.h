@@ -21,6 +21,11 @@ namespace mlir::compress {
 constexpr llvm::StringLiteral kFloatBytesAttr = "compress.float_bytes";
 constexpr llvm::StringLiteral kRelativeErrorAttr = "compress.relative_error";
 constexpr llvm::StringLiteral kRankAttr = "compress.rank";
+/// Why the quantization pass left a weight in float, or changed the scheme
+/// it was asked for (a narrower group, a ragged last group): a sentence for
+/// the report.
+constexpr llvm::StringLiteral kKeptInFloatAttr = "compress.kept_in_float";
+constexpr llvm::StringLiteral kAdjustedAttr = "compress.adjusted";
 /// The calibration Hessian a weight carries for method=gptq.
 constexpr llvm::StringLiteral kHessianAttr = "compress.hessian";
 

@@ -8,6 +8,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
@@ -60,7 +62,9 @@ struct CompressQuantizeWeightsPass
   using Base::Base;
 
   /// The scheme for `name`: overrides first, then keep, then the default.
-  FailureOr<std::optional<QuantizationScheme>> schemeFor(StringRef name) {
+  /// When it is float, `why` says which option made it so.
+  FailureOr<std::optional<QuantizationScheme>> schemeFor(StringRef name,
+                                                         std::string &why) {
     for (const std::string &entry : overrides) {
       auto [pattern, scheme] = StringRef(entry).rsplit('=');
       llvm::Regex regex(("^(" + pattern + ")$").str());
@@ -75,6 +79,7 @@ struct CompressQuantizeWeightsPass
           getOperation().emitError("override '")
               << entry << "': unknown scheme '" << scheme
               << "' (int8, int4:gN, int4:gN:asym, float)";
+        why = "--quantize-override '" + entry + "'";
         return parsed;
       }
     }
@@ -84,8 +89,10 @@ struct CompressQuantizeWeightsPass
         getOperation().emitError("keep '") << pattern << "': invalid regex";
         return failure();
       }
-      if (regex.match(name))
+      if (regex.match(name)) {
+        why = "--keep '" + pattern + "'";
         return std::optional<QuantizationScheme>();
+      }
     }
     QuantizationScheme s;
     s.bits = int(bits);
@@ -112,14 +119,23 @@ struct CompressQuantizeWeightsPass
          llvm::make_early_inc_range(module.getOps<tlm::WeightOp>())) {
       if (weight.getTensorType().getRank() != 2)
         continue;
-      auto scheme = schemeFor(weight.getSymName());
+      std::string why;
+      auto scheme = schemeFor(weight.getSymName(), why);
       if (failed(scheme))
         return signalPassFailure();
-      if (!*scheme)
+      OpBuilder b(weight);
+      if (!*scheme) {
+        weight->setAttr(kKeptInFloatAttr, b.getStringAttr(why));
         continue;
+      }
       auto linears = getLinearUses(weight, module);
-      if (failed(linears) || linears->empty())
-        continue; // read by something else (a tied embedding table)
+      if (failed(linears) || linears->empty()) {
+        // Read by something else (a tied embedding table).
+        weight->setAttr(kKeptInFloatAttr,
+                        b.getStringAttr("read by more than products (an "
+                                        "embedding lookup)"));
+        continue;
+      }
       if (failed(quantize(weight, **scheme, *linears)))
         return signalPassFailure();
     }
@@ -183,6 +199,19 @@ struct CompressQuantizeWeightsPass
     quantized->setAttr(kRelativeErrorAttr, b.getF64FloatAttr(relative));
     if (Attribute rank = weight->getAttr(kRankAttr)) // a low-rank factor
       quantized->setAttr(kRankAttr, rank);
+    // What the format made of the scheme asked for.
+    SmallVector<std::string> adjusted;
+    if (scheme.groupSize > 0 && q.groupSize < scheme.groupSize)
+      adjusted.push_back(llvm::formatv("groups of {0}, not {1}: the rows "
+                                       "have only {0} columns",
+                                       q.groupSize, scheme.groupSize));
+    else if (cols % q.groupSize)
+      adjusted.push_back(llvm::formatv("the last group of each row has {0} "
+                                       "columns, not {1}",
+                                       cols % q.groupSize, q.groupSize));
+    if (!adjusted.empty())
+      quantized->setAttr(kAdjustedAttr,
+                         b.getStringAttr(llvm::join(adjusted, "; ")));
 
     replaceLinears<QuantizedLinearOp>(weight, quantized.getSymName(), linears);
     ++numQuantized;
