@@ -98,6 +98,8 @@ struct tlm_session {
   char *textScratch = nullptr;
   float *probScratch = nullptr;
   int32_t *indexScratch = nullptr;
+  /// A prompt's last partial chunk, padded to a whole one (feed()).
+  int32_t *chunkScratch = nullptr;
   char *pieceScratch = nullptr; // 4 x the longest token + 8
   char error[256] = {};
 };

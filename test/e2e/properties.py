@@ -6,6 +6,8 @@
 - prefilling a prompt (also exactly one chunk, whose last logits come from
   prefill_last) gives the same logits as feeding it one decode step at
   a time;
+- a last partial prompt chunk run as a padded chunk (a model whose decode
+  streams its weights) gives the logits and tokens of decode steps;
 - the results are identical for 1, 2 and 3 threads;
 - --embed-weights makes a binary that runs with no container file;
 - a truncated or foreign container is refused with a message;
@@ -122,6 +124,31 @@ def main():
               "1, 2 and 3 threads generate identical output")
     res.check(logits[0] and logits[0] == logits[1] == logits[2],
               "1, 2 and 3 threads give bitwise identical logits")
+
+    # A prompt's last partial chunk of a model whose decode streams its
+    # weights (stories15M-shaped, Q8_0: 16 MB) runs as one padded prefill
+    # chunk and a decode step: the logits after the prompt and the tokens
+    # generated equal those of decode steps alone.
+    modelgen = os.path.join(os.path.dirname(a.tlmc), "tlmc-modelgen")
+    q8 = os.path.join(a.work, "stories15M-q8_0.gguf")
+    r = run([modelgen, "--shape", "stories15M", "--dtype", "q8_0", "--seed",
+             "5", "-o", q8])
+    if res.check(r.returncode == 0, "stories15M Q8_0 generated", r.stderr):
+        q8exe = compile_model(a.tlmc, q8, os.path.join(a.work, "s15m"))
+        # 32 + 9 tokens: one whole chunk, then a padded one.
+        ids = ",".join(str(5 + 7 * i % 400) for i in range(41))
+        padded, steps = (os.path.join(a.work, n) for n in ("padded", "steps"))
+        r1 = run([q8exe, "--prompt-tokens", ids, "-n", "80", "--temp", "0",
+                  "--tokens", "--logits", padded])
+        r2 = run([q8exe, "--prompt-tokens", ids, "-n", "80", "--temp", "0",
+                  "--tokens", "--logits", steps, "--no-prefill"])
+        x, y = read_floats(padded), read_floats(steps)
+        diff = max(abs(u - v) for u, v in zip(x, y)) if x and y else 1e9
+        res.check(len(x) == len(y) > 0 and diff <= 1e-4,
+                  f"a padded last chunk gives decode steps' logits (max "
+                  f"|diff| {diff:.1e})")
+        res.check(r1.stdout and r1.stdout == r2.stdout,
+                  "a padded last chunk generates the same tokens")
 
     # Seeded sampling is reproducible and differs across seeds.
     s1 = run([exe, "-n", "100", "--temp", "1", "--seed", "5"]).stdout
