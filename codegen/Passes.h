@@ -45,6 +45,9 @@ constexpr llvm::StringLiteral kUKernelAttr = "tlmc.ukernel";
 /// weights: how tlm-use-ukernels finds the two buffers.
 constexpr llvm::StringLiteral kUKernelInputAttr = "tlmc.ukernel_input";
 constexpr llvm::StringLiteral kUKernelWeightsAttr = "tlmc.ukernel_weights";
+/// Marks the tensor of an f16 weight's bytes packed in 16-row panels
+/// (codegen/Target/FloatPanels.h), for the ops that read it.
+constexpr llvm::StringLiteral kFloatPanelsAttr = "tlmc.float_panels";
 
 /// On a layer function (tlm-share-layers): the layer whose weight names it
 /// uses; on a call of one: the layer it computes, whose weights it gets.

@@ -94,6 +94,9 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
     Option<"sparseBlocks", "sparse-blocks", "bool", "false",
            "Store sparse weights that fit in 32-feature blocks and multiply "
            "them with AVX-512 permutes (codegen/Target/SparseBlocks.h)">,
+    Option<"floatPanels", "float-panels", "bool", "false",
+           "Store f16 weights read only by products and lookups in 16-row "
+           "panels for the runtime's kernels (codegen/Target/FloatPanels.h)">,
     Option<"ggmlPanels", "ggml-panels", "bool", "false",
            "Store GGUF Q8_0/Q4_0 weights read only by products in 16-row "
            "panels for the runtime's kernels (codegen/Target/GGMLPanels.h)">

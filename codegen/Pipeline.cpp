@@ -62,6 +62,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   ConvertTLMToLinalgOptions toLinalg;
   toLinalg.sparseBlocks = options.sparseBlocks;
   toLinalg.ggmlPanels = options.ggmlPanels;
+  toLinalg.floatPanels = options.floatPanels;
   pm.addPass(createConvertTLMToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -135,6 +136,7 @@ void tlmc::registerCodegenPasses() {
         lowering.sparseBlocks = options.sparseBlocks;
         lowering.productKernels = options.productKernels;
         lowering.ggmlPanels = hasInt8ProductKernels(options.productKernels);
+        lowering.floatPanels = !options.productKernels.empty();
         buildLoweringPipeline(pm, lowering);
       });
 }

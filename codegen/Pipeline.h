@@ -25,6 +25,9 @@ struct LoweringOptions {
   /// GGUF-block weights packed in 16-row panels (needs productKernels); must
   /// match the layout the container is written with.
   bool ggmlPanels = false;
+  /// f16 weights packed in 16-row panels (needs productKernels); must match
+  /// the layout the container is written with.
+  bool floatPanels = false;
 };
 
 /// Registers every dialect and interface the lowering needs (bufferization

@@ -2,6 +2,7 @@
 
 #include "codegen/Target/ContainerWriter.h"
 #include "codegen/Target/SparseBlocks.h"
+#include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/GGMLPanels.h"
 #include "codegen/Target/SplitNibbles.h"
 #include "dialects/tlm/IR/WeightStore.h"
@@ -86,6 +87,23 @@ public:
               dyn_cast<DenseResourceElementsAttr>(weight.getValues()))
         if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
           tlm::releaseWeightPages(blob->getData());
+      return success();
+    }
+    case WeightSlot::Repack::F16Panels: {
+      auto weight = cast<tlm::WeightOp>(slot.repackedFrom);
+      FailureOr<ArrayRef<char>> bytes = tlm::getWeightBytes(weight);
+      if (failed(bytes))
+        return failure();
+      RankedTensorType type = weight.getTensorType();
+      std::vector<uint16_t> packed(type.getNumElements());
+      if (failed(packF16Panels(
+              ArrayRef<uint16_t>(
+                  reinterpret_cast<const uint16_t *>(bytes->data()),
+                  bytes->size() / 2),
+              type.getDimSize(0), type.getDimSize(1), packed)))
+        return failure();
+      emit(slot, asChars(packed));
+      tlm::releaseWeightPages(*bytes);
       return success();
     }
     case WeightSlot::Repack::None:

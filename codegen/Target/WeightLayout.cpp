@@ -3,6 +3,7 @@
 #include "codegen/Target/WeightLayout.h"
 #include "codegen/Passes.h"
 #include "codegen/Target/SparseBlocks.h"
+#include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/GGMLPanels.h"
 #include "codegen/Target/SplitNibbles.h"
 
@@ -99,6 +100,8 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     Operation &op = *opPtr;
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
+      if (options.floatPanels && hasF16PanelLayout(weight, module))
+        repackLast(WeightSlot::Repack::F16Panels, weight);
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
       if (options.ggmlPanels && hasGGMLPanelLayout(q, module)) {
         add(getPanelsSlot(q.getSymName()), typeOf(q.getValues()), {}, {});

@@ -79,7 +79,7 @@ struct TLMUseUKernelsPass
   /// and f32 products take them as operands (input (t, k), weights (n, k),
   /// already narrowed to the thread's rows).
   bool replace(linalg::GenericOp op, StringRef format) {
-    bool isFloat = format == "f16" || format == "f32";
+    bool isFloat = format == "f16" || format == "f32" || format == "f16x16";
     if (op.getNumDpsInits() != 1 ||
         op.getNumDpsInputs() != (isFloat ? 2u : 0u))
       return false;
@@ -99,7 +99,9 @@ struct TLMUseUKernelsPass
         !hasUnitInnerStride(wType) || xType.isDynamicDim(1))
       return false;
     int64_t columns = xType.getDimSize(1);
-    int64_t unit = isFloat ? 16 : 32;
+    // Panel-packed f16 goes column by column; the row kernels take 16
+    // columns, the block ones 32.
+    int64_t unit = format == "f16x16" ? 1 : isFloat ? 16 : 32;
     if (columns % unit || columns > TLMRT_UK_MAX_COLUMNS)
       return false;
     if (isFloat) {
@@ -114,8 +116,8 @@ struct TLMUseUKernelsPass
       if (maps.size() != 3 || maps[0] != mapOf({t, k}) ||
           maps[1] != mapOf({n, k}) || maps[2] != mapOf({t, n}) ||
           wType.getElementType() !=
-              (format == "f16" ? Type(Float16Type::get(op.getContext()))
-                               : Type(Float32Type::get(op.getContext()))) ||
+              (format == "f32" ? Type(Float32Type::get(op.getContext()))
+                               : Type(Float16Type::get(op.getContext()))) ||
           wType.isDynamicDim(1) || wType.getDimSize(1) != columns)
         return false;
       SmallVector<int64_t> strides;
@@ -162,7 +164,7 @@ struct TLMUseUKernelsPass
                           b, loc, firstRow,
                           index(columns / 32 * blockBytes(format))))
                       .getResult();
-    int64_t weightBytes = format == "f32" ? 4 : format == "f16" ? 2 : 1;
+    int64_t weightBytes = format == "f32" ? 4 : isFloat ? 2 : 1;
     // Float weights take the AVX-512 kernels, GGUF blocks the VNNI ones,
     // panels the AMX ones where the target has them.
     StringRef suffix = isFloat                                   ? "avx512"
@@ -199,8 +201,9 @@ struct TLMUseUKernelsPass
     for (auto &[op, format] : products) {
       // Weights packed for the kernels (GGMLPanels.h) have no generated
       // product: leaving one would compute garbage, so it is an error.
-      bool packed = format == "q8_0x16" || format == "q4_0x16";
-      bool isFloat = format == "f16" || format == "f32";
+      bool packed = format == "q8_0x16" || format == "q4_0x16" ||
+                    format == "f16x16";
+      bool isFloat = format == "f16" || format == "f32" || format == "f16x16";
       if (!packed && !isFloat && format != "q8_0" && format != "q4_0") {
         op.emitOpError("tlm-use-ukernels: unknown weight format '")
             << format << "'";

@@ -219,6 +219,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   if (!options.int8Activations && hasInt8ProductKernels(productKernels))
     productKernels = "avx512";
   layoutOptions.ggmlPanels = hasInt8ProductKernels(productKernels);
+  layoutOptions.floatPanels = !productKernels.empty();
   WeightLayout layout = computeWeightLayout(*module, layoutOptions);
 
   // Lower a copy; the original keeps the weights for the container.
@@ -233,6 +234,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
   lowering.productKernels = productKernels;
   lowering.ggmlPanels = layoutOptions.ggmlPanels;
+  lowering.floatPanels = layoutOptions.floatPanels;
   buildLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(*lowered)))
     return makeError("internal error: lowering failed");

@@ -53,6 +53,11 @@ void tlmrt_uk_f16_avx512(const float *x, int64_t xStride, int64_t tokens,
 void tlmrt_uk_f32_avx512(const float *x, int64_t xStride, int64_t tokens,
                          const uint8_t *blocks, int64_t rows, int64_t columns,
                          float *y, int64_t yStride);
+/// f16 weights packed in 16-row panels (codegen/Target/FloatPanels.h):
+/// rows and `blocks` start at a multiple of 16 rows; any column count.
+void tlmrt_uk_f16x16_avx512(const float *x, int64_t xStride, int64_t tokens,
+                            const uint8_t *blocks, int64_t rows,
+                            int64_t columns, float *y, int64_t yStride);
 
 /// The same products on weights codegen packed in 16-row panels
 /// (codegen/Target/GGMLPanels.h): rows and `blocks` start at a multiple of

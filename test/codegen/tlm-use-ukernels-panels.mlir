@@ -1,6 +1,7 @@
-// RUN: tlmc-opt %s --tlm-use-ukernels=isa=amx | %FileCheck %s --check-prefix=AMX
-// RUN: tlmc-opt %s --tlm-use-ukernels=isa=avx512vnni | %FileCheck %s --check-prefix=VNNI
-// RUN: not tlmc-opt %s --tlm-use-ukernels=isa=avx512 2>&1 | %FileCheck %s --check-prefix=NONE
+// RUN: tlmc-opt %s --tlm-use-ukernels=isa=amx --split-input-file | %FileCheck %s --check-prefix=AMX
+// RUN: tlmc-opt %s --tlm-use-ukernels=isa=avx512vnni --split-input-file | %FileCheck %s --check-prefix=VNNI
+// RUN: not tlmc-opt %s --tlm-use-ukernels=isa=avx512 --split-input-file 2>&1 | %FileCheck %s --check-prefix=NONE
+// RUN: not tlmc-opt %s --tlm-use-ukernels --split-input-file 2>&1 | %FileCheck %s --check-prefix=NOISA
 
 // A product on Q8_0 blocks packed in 16-row panels (codegen/Target/
 // GGMLPanels.h) calls the AMX kernel where the target has AMX-INT8 and the
@@ -35,6 +36,46 @@ func.func @panels(%w: memref<2048xi8>, %arena: memref<4096xi8>, %begin: index, %
     %scale = vector.load %blocks[%c0] {tlmc.ukernel_weights} : memref<2176xi8>, vector<2xi8>
     %in = vector.load %x[%t, %c0] {tlmc.ukernel_input} : memref<2x64xf32>, vector<16xf32>
     %s = vector.reduction <add>, %in : vector<16xf32> into f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// f16 weights packed in 16-row panels (codegen/Target/FloatPanels.h) call
+// the panel kernel on any AVX-512 level, with the weights narrowed to the
+// thread's rows as for the row kernels; with no kernels at all it is an
+// error.
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#w = affine_map<(t, n, k) -> (n, k)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// AMX-LABEL: func.func @f16panels
+// AMX: call @tlmrt_uk_f16x16_avx512(
+// AMX-NOT: linalg.generic
+// NONE-LABEL: func.func @f16panels
+// NONE: call @tlmrt_uk_f16x16_avx512(
+// One error for the Q8_0 panels above, one for these.
+// NOISA: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
+// NOISA: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
+func.func @f16panels(%w: memref<4096xi8>, %arena: memref<1024xi8>, %begin: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %x = memref.view %arena[%c0][] : memref<1024xi8> to memref<2x40xf32>
+  %y0 = memref.view %arena[%c256][] : memref<1024xi8> to memref<2x32xf32>
+  %all = memref.view %w[%c0][] : memref<4096xi8> to memref<32x40xf16>
+  %count = arith.subi %end, %begin : index
+  %rows = memref.subview %all[%begin, 0] [%count, 40] [1, 1] : memref<32x40xf16> to memref<?x40xf16, strided<[40, 1], offset: ?>>
+  %y = memref.subview %y0[0, %begin] [2, %count] [1, 1] : memref<2x32xf32> to memref<2x?xf32, strided<[32, 1], offset: ?>>
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %rows : memref<2x40xf32>, memref<?x40xf16, strided<[40, 1], offset: ?>>)
+      outs(%y : memref<2x?xf32, strided<[32, 1], offset: ?>>) attrs = {tlmc.ukernel = "f16x16"} {
+  ^bb0(%a: f32, %b: f16, %acc: f32):
+    %bf = arith.extf %b : f16 to f32
+    %m = arith.mulf %a, %bf : f32
+    %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   }
   return

@@ -13,6 +13,7 @@
 #include "codegen/Conversion/TLMToLinalg/Emitter.h"
 #include "codegen/Passes.h"
 #include "dialects/compress/IR/CompressDialect.h"
+#include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/WeightLayout.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
@@ -46,14 +47,44 @@ Value sigmoidTimes(Emitter &e, Value x) {
 // Patterns
 //===----------------------------------------------------------------------===//
 
+/// Whether `weights` are the bytes of an f16 slot packed in panels.
+bool isPanelPacked(Value weights) {
+  Operation *def = weights.getDefiningOp();
+  return def && def->hasAttr(kFloatPanelsAttr);
+}
+
 struct LowerEmbedding : OpRewritePattern<tlm::EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tlm::EmbeddingOp op,
                                 PatternRewriter &rewriter) const override {
     Value table = op.getTable();
+    // A table packed in 16-row panels (FloatPanels.h) holds (row, col) at
+    // ((row / 16) * columns + col) * 16 + row % 16 of the same shape.
+    bool panels = isPanelPacked(table);
+    int64_t columns = cast<RankedTensorType>(table.getType()).getDimSize(1);
     Value result = buildRowLookup(
         rewriter, op.getLoc(), op.getTokens(), op.getType(),
         [&](OpBuilder &b, Location loc, Value row, Value col) {
+          if (panels) {
+            auto index = [&](int64_t v) {
+              return arith::ConstantIndexOp::create(b, loc, v).getResult();
+            };
+            Value rows16 = index(kFloatPanelRows);
+            Value panel = arith::DivUIOp::create(b, loc, row, rows16);
+            Value within = arith::RemUIOp::create(b, loc, row, rows16);
+            Value flat = arith::AddIOp::create(
+                b, loc,
+                arith::MulIOp::create(
+                    b, loc,
+                    arith::AddIOp::create(
+                        b, loc,
+                        arith::MulIOp::create(b, loc, panel, index(columns)),
+                        col),
+                    rows16),
+                within);
+            row = arith::DivUIOp::create(b, loc, flat, index(columns));
+            col = arith::RemUIOp::create(b, loc, flat, index(columns));
+          }
           Value v = tensor::ExtractOp::create(b, loc, table, ValueRange{row, col});
           return Emitter{b, loc}.toF32(v);
         });
@@ -154,10 +185,15 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
     result->setAttr(kParallelRowsAttr, rewriter.getUnitAttr());
     // f16/f32 weights: the runtime has tiled kernels for some targets
     // (tlm-use-ukernels); this generic is the product everywhere else.
+    // Panel-packed f16 weights have only the kernel: the generic's body
+    // reads rows.
     Type element = op.getWeight().getType().getElementType();
     if (element.isF16() || element.isF32())
       result->setAttr(kUKernelAttr,
-                      rewriter.getStringAttr(element.isF16() ? "f16" : "f32"));
+                      rewriter.getStringAttr(
+                          !element.isF16()              ? "f32"
+                          : isPanelPacked(op.getWeight()) ? "f16x16"
+                                                          : "f16"));
     rewriter.replaceOp(op, result->getResult(0));
     return success();
   }
@@ -318,6 +354,7 @@ struct ConvertTLMToLinalgPass
     WeightLayoutOptions layoutOptions;
     layoutOptions.sparseBlocks = sparseBlocks;
     layoutOptions.ggmlPanels = ggmlPanels;
+    layoutOptions.floatPanels = floatPanels;
     WeightLayout layout = computeWeightLayout(module, layoutOptions);
     weightBytes = layout.totalBytes;
     auto weightsType = MemRefType::get(
@@ -346,7 +383,11 @@ struct ConvertTLMToLinalgPass
           return WalkResult::interrupt();
         }
         OpBuilder b(ref);
-        ref.replaceAllUsesWith(loadWeightSlot(b, ref.getLoc(), weights, *slot));
+        Value loaded = loadWeightSlot(b, ref.getLoc(), weights, *slot);
+        // Products and lookups read panel-packed bytes differently.
+        if (slot->repack == WeightSlot::Repack::F16Panels)
+          loaded.getDefiningOp()->setAttr(kFloatPanelsAttr, b.getUnitAttr());
+        ref.replaceAllUsesWith(loaded);
         ref.erase();
         ++numLoweredOps;
         return WalkResult::advance();

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/GGMLPanels.h"
 #include "runtime/src/ProductKernels.h"
 
@@ -238,18 +239,24 @@ TEST(ProductKernels, Q4_0PanelsAMXEqualsOneTokenAtATime) {
                      /*q4=*/true);
 }
 
-/// f16/f32 weights: the exact product in double, against f32 sums.
-void checkFloatKernel(Kernel kernel, bool f16) {
+/// f16/f32 weights: the exact product in double, against f32 sums. With
+/// `panels`, f16 weights packed by codegen's packF16Panels, row ranges
+/// from multiples of 16, and tokens computed together equal tokens one at
+/// a time bitwise (prefill equals decode).
+void checkFloatKernel(Kernel kernel, bool f16, bool panels = false) {
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("f16c"))
     GTEST_SKIP() << "this CPU has no AVX-512";
   std::mt19937 rng(99);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> exponent(9, 16), mantissa(0, 1023),
       sign(0, 1);
-  const int64_t shapes[][3] = {{1, 16, 1},  {5, 48, 1},  {9, 64, 3},
-                               {7, 576, 4}, {6, 96, 9},  {16, 1536, 2}};
+  const int64_t shapes[][3] = {{1, 16, 1},  {5, 48, 1},   {9, 64, 3},
+                               {7, 576, 4}, {6, 96, 9},   {16, 1536, 2},
+                               {32, 577, 11}, {48, 96, 17}, {32, 31, 1}};
   for (const auto &shape : shapes) {
     const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
+    if (panels ? rows % 16 != 0 : columns % 16 != 0)
+      continue;
     SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
                                     << " columns, " << tokens << " tokens");
     std::vector<float> values(rows * columns);
@@ -268,10 +275,27 @@ void checkFloatKernel(Kernel kernel, bool f16) {
     for (float &v : x)
       v = normal(rng);
     const int64_t rowBytes = columns * (f16 ? 2 : 4);
-    kernel(x.data(), xStride, tokens, bytes.data() + rowBytes, rows - 1,
-           columns, y.data() + 1, yStride);
-    kernel(x.data(), xStride, tokens, bytes.data(), 1, columns, y.data(),
+    if (panels) {
+      std::vector<uint16_t> halves(rows * columns), packed(rows * columns);
+      std::memcpy(halves.data(), bytes.data(), bytes.size());
+      ASSERT_TRUE(
+          tlmc::packF16Panels(halves, rows, columns, packed).succeeded());
+      std::memcpy(bytes.data(), packed.data(), bytes.size());
+    }
+    const int64_t first = panels ? 16 : 1;
+    kernel(x.data(), xStride, tokens, bytes.data() + first * rowBytes,
+           rows - first, columns, y.data() + first, yStride);
+    kernel(x.data(), xStride, tokens, bytes.data(), first, columns, y.data(),
            yStride);
+    if (panels)
+      for (int64_t t = 0; t < tokens; ++t) {
+        std::vector<float> single(rows);
+        kernel(x.data() + t * xStride, xStride, 1, bytes.data(), rows,
+               columns, single.data(), rows);
+        EXPECT_EQ(0, std::memcmp(single.data(), &y[t * yStride],
+                                 rows * sizeof(float)))
+            << "token " << t << " alone differs from its tile";
+      }
     for (int64_t t = 0; t < tokens; ++t) {
       for (int64_t r = 0; r < rows; ++r) {
         double exact = 0, magnitude = 0;
@@ -291,6 +315,10 @@ void checkFloatKernel(Kernel kernel, bool f16) {
 
 TEST(ProductKernels, F16AVX512MatchesExactProduct) {
   checkFloatKernel(tlmrt_uk_f16_avx512, /*f16=*/true);
+}
+
+TEST(ProductKernels, F16PanelsAVX512MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f16x16_avx512, /*f16=*/true, /*panels=*/true);
 }
 
 TEST(ProductKernels, F32AVX512MatchesExactProduct) {
