@@ -37,11 +37,20 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // CHECK: math.sin
     // CHECK: tensor.extract
     %qr = tlm.rope %q, %pos {head_dim = 4 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x8xf32>
-    // Attention: append to the caches, then softmax and weighted sum.
+    // Attention: append to the caches, then softmax and weighted sum, per
+    // head: across threads (the loop marked for tlm-parallelize-rows) when
+    // 2 x heads x tokens x head_dim x positions reaches 65536, the same
+    // loop inline otherwise.
     // CHECK: bufferization.to_buffer
     // CHECK: scf.for
     // CHECK: memref.store %{{.+}}, %[[KC]]
     // CHECK: memref.store %{{.+}}, %[[VC]]
+    // CHECK: %[[WORK:.+]] = arith.muli %{{.+}}, %{{.+}} : index
+    // CHECK: %[[ENOUGH:.+]] = arith.cmpi uge, %[[WORK]], %{{.+}} : index
+    // CHECK: scf.if %[[ENOUGH]] {
+    // CHECK: math.exp
+    // CHECK: } {tlmc.parallel_loop}
+    // CHECK: } else {
     // CHECK: math.exp
     // CHECK: bufferization.to_tensor %{{.+}} restrict writable
     %a = tlm.attention %qr, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64}
