@@ -54,6 +54,11 @@ int main(int argc, char **argv) {
   int32_t previous = tokens[count - 1];
   for (long pos = (long)count - 1; pos < positions; ++pos) {
     int32_t next = tlm_sample(session, &sampler);
+    if (next < 0) {
+      fprintf(stderr, "story: %s\n", tlm_session_error(session));
+      tlm_session_close(session);
+      return 1;
+    }
     if (next == config->bos || next == config->eos)
       break;
     size_t length;

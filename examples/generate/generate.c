@@ -376,6 +376,10 @@ static int generate(tlm_session *s, const options *o) {
   int32_t token = prompt[n_prompt - 1];
   for (int pos = (int)n_prompt - 1; pos < steps;) {
     int32_t next = tlm_sample(s, &sampler);
+    if (next < 0) {
+      fprintf(stderr, "error: %s\n", tlm_session_error(s));
+      return 1;
+    }
     ++pos;
     generated[n_generated++] = next;
     /* Like run.c, BOS ends the story (listed, never printed); so does EOS
@@ -487,6 +491,8 @@ static int bench(tlm_session *s, const options *o) {
         if (tlm_eval(s, &token, 1, NULL) != TLM_OK)
           goto failed;
         token = tlm_sample(s, &greedy);
+        if (token < 0)
+          goto failed;
       }
       if (rep >= 0)
         tg_seconds[rep] = now_seconds() - t0;

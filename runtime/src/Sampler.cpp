@@ -25,6 +25,8 @@ static float nextUniform(uint64_t *state) {
 
 extern "C" void tlm_sampler_init(tlm_sampler *sampler, float temperature,
                                  float topP, int topK, uint64_t seed) {
+  if (!sampler)
+    return;
   sampler->temperature = temperature;
   sampler->top_p = topP;
   sampler->top_k = topK;
@@ -66,8 +68,26 @@ static void sortByProbability(int32_t *ids, int32_t n, const float *probs) {
 }
 
 extern "C" int32_t tlm_sample(tlm_session *s, tlm_sampler *sampler) {
-  int32_t n = s->config.vocab;
+  if (!s || !sampler)
+    return -1;
   const float *logits = tlm_logits(s);
+  if (!logits) {
+    tlmrt::fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                "no logits to sample: evaluate a token first");
+    return -1;
+  }
+  // NaN fails every comparison: the negations catch it.
+  if (!(sampler->temperature >= 0.0f) ||
+      !(sampler->top_p > 0.0f && sampler->top_p <= 1.0f) ||
+      sampler->top_k < 0) {
+    tlmrt::fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                "sampler needs temperature >= 0, top_p in (0, 1] and "
+                "top_k >= 0; got %g, %g, %d",
+                double(sampler->temperature), double(sampler->top_p),
+                sampler->top_k);
+    return -1;
+  }
+  int32_t n = s->config.vocab;
   if (sampler->temperature <= 0.0f)
     return argmax(logits, n);
   // Softmax of logits / temperature.

@@ -39,6 +39,10 @@ void *tlmrt::allocateAligned(size_t bytes) {
 
 void tlmrt::freeAligned(void *p) { std::free(p); }
 
+/// More threads than any device this runtime targets has cores: a caller's
+/// mistake (a count where a flag was meant), refused before it starts them.
+constexpr int kMaxThreads = 256;
+
 /// Weights from this size on are streamed from memory by every decode step
 /// (larger than a core's L2 and a good part of a shared L3).
 constexpr uint64_t kStreamedWeightBytes = 4 << 20;
@@ -113,9 +117,10 @@ extern "C" tlm_status tlm_session_open(const tlm_model *model,
                   "no container given and none embedded in the model "
                   "(compile with --embed-weights or pass the .tlmw)");
   }
-  if (options && options->threads < 0)
+  if (options && (options->threads < 0 || options->threads > kMaxThreads))
     return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
-                "threads must be >= 0, got %d", options->threads);
+                "threads must be in [0, %d], got %d", kMaxThreads,
+                options->threads);
   tlm_session *s = tlmrt::create<tlm_session>();
   if (!s)
     return fail(error, errorSize, TLM_ERR_NO_MEMORY, "out of memory");
@@ -227,8 +232,10 @@ extern "C" const char *tlm_session_error(const tlm_session *s) {
 }
 
 extern "C" void tlm_reset(tlm_session *s) {
-  if (s)
-    s->pos = 0;
+  if (!s)
+    return;
+  s->pos = 0;
+  s->hasLogits = false;
 }
 
 extern "C" uint32_t tlm_position(const tlm_session *s) {
@@ -236,7 +243,9 @@ extern "C" uint32_t tlm_position(const tlm_session *s) {
 }
 
 extern "C" const float *tlm_logits(const tlm_session *s) {
-  return s ? s->logits + size_t(s->lastRow) * size_t(s->config.vocab) : nullptr;
+  if (!s || !s->hasLogits)
+    return nullptr;
+  return s->logits + size_t(s->lastRow) * size_t(s->config.vocab);
 }
 
 extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
@@ -305,5 +314,6 @@ extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
     s->lastRow = 0;
     s->pos += 1;
   }
+  s->hasLogits |= count > 0;
   return TLM_OK;
 }

@@ -91,6 +91,9 @@ struct tlm_session {
   float *logits = nullptr; // prefill_chunk x vocab
   tlmrt::ThreadPool *pool = nullptr;
   uint32_t lastRow = 0;
+  /// Whether a position has been evaluated since open or reset (before,
+  /// the logits buffer holds nothing to read or sample).
+  bool hasLogits = false;
   uint32_t pos = 0;
   tlm_config config{};
   tlmrt::TokenizerView tokenizer;

@@ -129,7 +129,8 @@ uint32_t tlm_position(const tlm_session *session);
 tlm_status tlm_eval(tlm_session *session, const int32_t *tokens, size_t count,
                     float *logits_out);
 
-/** Logits of the last evaluated position (vocab floats). */
+/** Logits of the last evaluated position (vocab floats); NULL before any
+ *  position was evaluated (since open or tlm_reset). */
 const float *tlm_logits(const tlm_session *session);
 
 /* Tokenizer ---------------------------------------------------------------*/
@@ -158,7 +159,9 @@ void tlm_sampler_init(tlm_sampler *sampler, float temperature, float top_p,
                       int top_k, uint64_t seed);
 
 /** Samples the next token from tlm_logits(session). Deterministic for a
- *  given seed. */
+ *  given seed. -1 (and a message in tlm_session_error) with no logits yet,
+ *  or a sampler out of range (temperature < 0, top_p outside (0, 1],
+ *  top_k < 0, NaN). */
 int32_t tlm_sample(tlm_session *session, tlm_sampler *sampler);
 
 #ifdef __cplusplus

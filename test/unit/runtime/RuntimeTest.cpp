@@ -19,7 +19,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <tuple>
 
 using namespace tlmc;
 using namespace tlmc::test;
@@ -133,6 +136,112 @@ TEST(Runtime, OpensAndEvaluates) {
   EXPECT_EQ(tlm_eval(s, many, 30, nullptr), TLM_ERR_CONTEXT_FULL);
   tlm_reset(s);
   EXPECT_EQ(tlm_eval(s, many, 32, nullptr), TLM_OK);
+  tlm_session_close(s);
+}
+
+// Careless callers get a status and a message, never undefined behaviour.
+TEST(Runtime, ValidatesEveryArgument) {
+  Fixture f = makeFixture(makeRandomModel(smallConfig(), 1).tokenizer);
+  const std::vector<char> &bytes = f.container.bytes;
+  tlm_session *s = nullptr;
+  char message[256] = {};
+  // Thread counts: negative or absurd are refused before any thread starts.
+  for (int threads : {-1, 257, 100000}) {
+    tlm_session_options options{};
+    options.threads = threads;
+    EXPECT_EQ(tlm_session_open(&f.model, bytes.data(), bytes.size(), &options,
+                               &s, message, sizeof message),
+              TLM_ERR_INVALID_ARGUMENT)
+        << threads;
+    EXPECT_NE(std::string(message).find("threads must be in [0, 256]"),
+              std::string::npos)
+        << message;
+  }
+  EXPECT_EQ(tlm_session_open(nullptr, bytes.data(), bytes.size(), nullptr, &s,
+                             message, sizeof message),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tlm_session_open(&f.model, bytes.data(), bytes.size(), nullptr,
+                             nullptr, message, sizeof message),
+            TLM_ERR_INVALID_ARGUMENT);
+  // A caller's arena that is too small or misaligned.
+  std::vector<uint8_t> arena(f.model.arena_bytes + 128);
+  tlm_session_options small{};
+  small.arena = arena.data();
+  small.arena_bytes = f.model.arena_bytes - 1;
+  EXPECT_EQ(tlm_session_open(&f.model, bytes.data(), bytes.size(), &small, &s,
+                             message, sizeof message),
+            TLM_ERR_INVALID_ARGUMENT);
+  tlm_session_options skewed{};
+  uint8_t *aligned = reinterpret_cast<uint8_t *>(
+      (reinterpret_cast<uintptr_t>(arena.data()) + 63) & ~uintptr_t(63));
+  skewed.arena = aligned + 1;
+  skewed.arena_bytes = f.model.arena_bytes;
+  EXPECT_EQ(tlm_session_open(&f.model, bytes.data(), bytes.size(), &skewed,
+                             &s, message, sizeof message),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(message).find("64-byte aligned"), std::string::npos);
+
+  // NULL sessions: no crash, nothing done.
+  EXPECT_EQ(tlm_eval(nullptr, nullptr, 0, nullptr), TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tlm_logits(nullptr), nullptr);
+  EXPECT_EQ(tlm_session_config(nullptr), nullptr);
+  EXPECT_EQ(tlm_position(nullptr), 0u);
+  tlm_reset(nullptr);
+  tlm_session_close(nullptr);
+  tlm_sampler_init(nullptr, 0.0f, 1.0f, 0, 1);
+  tlm_sampler greedy;
+  tlm_sampler_init(&greedy, 0.0f, 1.0f, 0, 1);
+  EXPECT_EQ(tlm_sample(nullptr, &greedy), -1);
+  size_t length = 7;
+  EXPECT_STREQ(tlm_token_text(nullptr, 0, 1, &length), "");
+  EXPECT_EQ(length, 0u);
+
+  s = open(f);
+  ASSERT_NE(s, nullptr);
+  // Nothing evaluated yet: no logits, nothing to sample.
+  EXPECT_EQ(tlm_logits(s), nullptr);
+  EXPECT_EQ(tlm_sample(s, &greedy), -1);
+  EXPECT_NE(std::string(tlm_session_error(s)).find("evaluate a token first"),
+            std::string::npos);
+  EXPECT_EQ(tlm_sample(s, nullptr), -1);
+  // Tokens: NULL with a count, outside the vocabulary, past the context.
+  EXPECT_EQ(tlm_eval(s, nullptr, 2, nullptr), TLM_ERR_INVALID_ARGUMENT);
+  int32_t negative = -1;
+  EXPECT_EQ(tlm_eval(s, &negative, 1, nullptr), TLM_ERR_INVALID_ARGUMENT);
+  int32_t many[64] = {};
+  EXPECT_EQ(tlm_eval(s, many, 33, nullptr), TLM_ERR_CONTEXT_FULL);
+  EXPECT_EQ(tlm_eval(s, many, SIZE_MAX, nullptr), TLM_ERR_CONTEXT_FULL);
+  EXPECT_EQ(tlm_position(s), 0u);
+  int32_t one = 5;
+  ASSERT_EQ(tlm_eval(s, &one, 1, nullptr), TLM_OK);
+  EXPECT_NE(tlm_logits(s), nullptr);
+  EXPECT_EQ(tlm_sample(s, &greedy), 123);
+  // Samplers out of range (NaN included).
+  for (auto [temperature, topP, topK] :
+       {std::tuple<float, float, int>{-1.0f, 1.0f, 0},
+        {std::nanf(""), 1.0f, 0},
+        {0.8f, 0.0f, 0},
+        {0.8f, 1.5f, 0},
+        {0.8f, std::nanf(""), 0},
+        {0.8f, 0.9f, -3}}) {
+    tlm_sampler bad;
+    tlm_sampler_init(&bad, temperature, topP, topK, 1);
+    EXPECT_EQ(tlm_sample(s, &bad), -1) << temperature << " " << topP;
+    EXPECT_NE(std::string(tlm_session_error(s)).find("sampler needs"),
+              std::string::npos);
+  }
+  // Text: NULL arguments, a token outside the vocabulary.
+  int32_t ids[8];
+  size_t count = 0;
+  EXPECT_EQ(tlm_tokenize(s, nullptr, 1, ids, 8, &count),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tlm_tokenize(s, "hi", 1, nullptr, 8, &count),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(tlm_token_text(s, 0, 300, &length), "");
+  EXPECT_STREQ(tlm_token_text(s, 0, -5, &length), "");
+  // A reset forgets the logits too.
+  tlm_reset(s);
+  EXPECT_EQ(tlm_logits(s), nullptr);
   tlm_session_close(s);
 }
 
