@@ -12,6 +12,8 @@ packages=(
   # LLVM headers that MLIRConfig.cmake needs (see docs/toolchain.md).
   llvm-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 lld-22
+  # The sanitizers' runtimes, for the tests' ASan + UBSan configuration.
+  libclang-rt-22-dev
   # tlmc links LLVM's static archives (cmake/TLMCLinkLLVM.cmake); LLVMSupport
   # needs zstd's development files then.
   libzstd-dev

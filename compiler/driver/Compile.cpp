@@ -133,6 +133,10 @@ static llvm::Error linkExecutable(const CompileOptions &options,
   llvm::SmallVector<llvm::StringRef> args = {
       *linker,  "-o",     options.output, object, generate,
       runtime,  "-lm",    "-lpthread"};
+#ifdef TLMC_SANITIZE_FLAG
+  // A sanitizer build's runtime is instrumented: so is what links it.
+  args.push_back(TLMC_SANITIZE_FLAG);
+#endif
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                      &message);

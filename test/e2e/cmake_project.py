@@ -66,11 +66,15 @@ def main():
     res.check(r.returncode == 0 and "tlmc: compiling" not in r.stdout,
               "a rebuild with nothing changed does not recompile the model")
     # By hand: a C compiler and nothing else of C++.
-    cc = None
+    # The C compiler tlmc's build used, and its sanitizers if it has any
+    # (an instrumented runtime links with them; nothing else changes).
+    cc, extra = None, []
     with open(os.path.join(a.build, "CMakeCache.txt")) as f:
         for line in f:
             if line.startswith("CMAKE_C_COMPILER:"):
                 cc = line.split("=", 1)[1].strip()
+            if line.startswith("TLMC_SANITIZE:") and line.split("=", 1)[1].strip():
+                extra = ["-fsanitize=" + line.split("=", 1)[1].strip()]
     hand = os.path.join(a.work, "hand")
     os.makedirs(hand)
     r = run([os.path.join(a.build, "bin", "tlmc"), "compile", model, "-o",
@@ -81,7 +85,7 @@ def main():
              "-I", os.path.join(a.source, "runtime", "include"),
              os.path.join(project, "story.c"), os.path.join(hand, "stories.o"),
              os.path.join(a.build, "lib", "libtlmrt.a"), "-lpthread", "-lm",
-             "-o", app])
+             *extra, "-o", app])
     res.check(r.returncode == 0, "links with the C compiler, -lpthread -lm "
               "(no libstdc++)", r.stdout + r.stderr)
     with open(os.path.join(golden, "once.prompt")) as f:
