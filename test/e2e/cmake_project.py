@@ -8,7 +8,9 @@ story must be the golden one, character for character; a rebuild with
 nothing changed must not run tlmc again; a missing model is a configure
 error, not a broken build. The project enables C alone: the runtime needs
 no C++ library. And the same app links by hand, as a device toolchain
-would: the C compiler, the model's object, libtlmrt.a, -lpthread -lm.
+would: the C compiler, the model's object, libtlmrt.a, -lpthread -lm; and
+with the same link, two sessions of that model running at once on two
+threads (test/e2e/two_sessions.c) generate what one alone does.
 """
 import argparse
 import os
@@ -96,6 +98,21 @@ def main():
     res.check(got is not None and got.returncode == 0 and
               got.stdout.rstrip("\n") == want,
               "the hand-linked app tells the golden story")
+    # Two sessions of the same model and container on two threads at once
+    # (each with a pool of its own) agree token for token with one alone.
+    two = os.path.join(hand, "two_sessions")
+    r = run([cc, "-std=c11", "-I", hand,
+             "-I", os.path.join(a.source, "runtime", "include"),
+             os.path.join(a.source, "test", "e2e", "two_sessions.c"),
+             os.path.join(hand, "stories.o"),
+             os.path.join(a.build, "lib", "libtlmrt.a"), "-lpthread", "-lm",
+             *extra, "-o", two])
+    res.check(r.returncode == 0, "links the two-session test", r.stderr)
+    got = run([two, prompt, "200"]) if os.path.exists(two) else None
+    res.check(got is not None and got.returncode == 0 and
+              got.stdout.startswith("identical"),
+              "two sessions at once on two threads generate what one "
+              "alone does", (got.stdout + got.stderr) if got else "")
     bad = os.path.join(a.work, "bad")
     r = run(["cmake", "-S", project, "-B", bad, *generator,
              f"-DTLMC_DIR={a.build}"])
