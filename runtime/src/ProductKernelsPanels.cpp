@@ -361,38 +361,19 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
 
 } // namespace
 
-extern "C" void tlmrt_uk_q8_0x16_avx512vnni(const float *x, int64_t xStride,
-                                            int64_t tokens,
-                                            const uint8_t *blocks, int64_t rows,
-                                            int64_t columns, float *y,
-                                            int64_t yStride) {
-  productPanels<false, false>(x, xStride, tokens, blocks, rows, columns, y,
-                              yStride);
-}
-
-extern "C" void tlmrt_uk_q4_0x16_avx512vnni(const float *x, int64_t xStride,
-                                            int64_t tokens,
-                                            const uint8_t *blocks, int64_t rows,
-                                            int64_t columns, float *y,
-                                            int64_t yStride) {
-  productPanels<true, false>(x, xStride, tokens, blocks, rows, columns, y,
-                             yStride);
-}
-
-extern "C" void tlmrt_uk_q8_0x16_amx(const float *x, int64_t xStride,
-                                     int64_t tokens, const uint8_t *blocks,
-                                     int64_t rows, int64_t columns, float *y,
-                                     int64_t yStride) {
-  productPanels<false, true>(x, xStride, tokens, blocks, rows, columns, y,
-                             yStride);
-}
-
-extern "C" void tlmrt_uk_q4_0x16_amx(const float *x, int64_t xStride,
-                                     int64_t tokens, const uint8_t *blocks,
-                                     int64_t rows, int64_t columns, float *y,
-                                     int64_t yStride) {
-  productPanels<true, true>(x, xStride, tokens, blocks, rows, columns, y,
-                            yStride);
-}
+// The entry points compiled code calls (ProductKernels.h): one per weight
+// format and instruction set, all the same signature.
+#define TLMRT_PANEL_KERNEL(NAME, Q4, AMX)                                      \
+  extern "C" void NAME(const float *x, int64_t xStride, int64_t tokens,       \
+                       const uint8_t *blocks, int64_t rows, int64_t columns,  \
+                       float *y, int64_t yStride) {                           \
+    productPanels<Q4, AMX>(x, xStride, tokens, blocks, rows, columns, y,      \
+                           yStride);                                          \
+  }
+TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_avx512vnni, false, false)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_avx512vnni, true, false)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_amx, false, true)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_amx, true, true)
+#undef TLMRT_PANEL_KERNEL
 
 #endif // __x86_64__

@@ -1,4 +1,7 @@
-"""Shared helpers for the end-to-end tests: compile with tlmc, run, compare."""
+"""Shared helpers for the end-to-end tests: compile with tlmc, run, compare.
+
+utils/bench/int8_fidelity.py reads logits files with read_logit_rows too."""
+import array
 import os
 import subprocess
 import sys
@@ -52,3 +55,11 @@ def compile_model(tlmc, model, out, *extra):
 def read_floats(path):
     with open(path) as f:
         return [float(line) for line in f if line.strip()]
+
+
+def read_logit_rows(path, vocab):
+    """A --dump-logits file (f32, position-major) as rows of `vocab`."""
+    data = array.array("f")
+    with open(path, "rb") as f:
+        data.frombytes(f.read())
+    return [data[i * vocab:(i + 1) * vocab] for i in range(len(data) // vocab)]

@@ -19,11 +19,10 @@ deviation of each position's logits. The bar is 1e-4 of it, and the 32
 greedy tokens must be identical.
 """
 import argparse
-import array
 import math
 import os
 
-from e2e_common import SKIP, Results, compile_model, run
+from e2e_common import SKIP, Results, compile_model, read_logit_rows, run
 
 # Q8_0/Q4_0: both quantize the products' inputs to int8 per 32 values with
 # an f16 scale (llama.cpp's q8_0; tlmc's VNNI kernels do the same) and
@@ -46,13 +45,6 @@ CASES = [
 ]
 GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16")
 GREEDY = 32
-
-
-def read_rows(path, vocab):
-    data = array.array("f")
-    with open(path, "rb") as f:
-        data.frombytes(f.read())
-    return [data[i * vocab:(i + 1) * vocab] for i in range(len(data) // vocab)]
 
 
 def spread(row):
@@ -119,7 +111,8 @@ def main():
                          f"{name}: both ran", ours.stderr + peer.stderr):
             continue
         size = os.path.getsize(peer_logits) // 4 // len(prompt)
-        mine, theirs = read_rows(ours_logits, size), read_rows(peer_logits, size)
+        mine, theirs = (read_logit_rows(ours_logits, size),
+                       read_logit_rows(peer_logits, size))
         worst = 0.0
         for x, y in zip(mine, theirs):
             diff = max(abs(u - v) for u, v in zip(x, y)) / spread(y)

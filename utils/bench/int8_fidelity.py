@@ -12,11 +12,14 @@ from the f32-input one and how often their top-1 agree.
     utils/bench/int8-fidelity.sh      (prints a markdown table)
 """
 import argparse
-import array
 import math
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "test", "e2e"))
+from e2e_common import read_logit_rows  # noqa: E402
 
 
 def run(cmd):
@@ -24,13 +27,6 @@ def run(cmd):
     if r.returncode != 0:
         sys.exit(f"int8-fidelity: {' '.join(cmd)} failed:\n{r.stderr}")
     return r.stdout
-
-
-def rows(path, vocab):
-    data = array.array("f")
-    with open(path, "rb") as f:
-        data.frombytes(f.read())
-    return [data[i * vocab:(i + 1) * vocab] for i in range(len(data) // vocab)]
 
 
 def log_softmax(row):
@@ -68,7 +64,8 @@ def main():
             ppl = float(text_out.split("perplexity")[-1].split()[0])
             results[mode] = (ppl, dump)
         vocab = 512
-        ref, got = rows(results["f32"][1], vocab), rows(results["int8"][1], vocab)
+        ref, got = (read_logit_rows(results["f32"][1], vocab),
+                    read_logit_rows(results["int8"][1], vocab))
         kl, same = 0.0, 0
         for r, g in zip(ref, got):
             lr, lg = log_softmax(r), log_softmax(g)

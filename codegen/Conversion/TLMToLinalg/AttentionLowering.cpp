@@ -104,6 +104,19 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     // Heads outside, tokens inside: each head's outputs for every new token
     // are computed by one thread, in the same order for any thread count.
     float invSqrt = 1.0f / std::sqrt(float(headDim));
+    // scores[h][s] = f(scores[h][s]) for s in [0, count), in place.
+    auto updateScores = [&](OpBuilder &b, Location loc, Value h, Value count,
+                            auto f) {
+      scf::ForOp::create(
+          b, loc, c0, count, c1, ValueRange{},
+          [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+            Emitter in{b, loc};
+            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
+            memref::StoreOp::create(b, loc, f(in, x), scores,
+                                    ValueRange{h, s});
+            scf::YieldOp::create(b, loc);
+          });
+    };
     auto headBody = [&](OpBuilder &b, Location loc, Value h, ValueRange) {
           Emitter in{b, loc};
           scf::ForOp::create(
@@ -167,16 +180,11 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 // (independent per position: it vectorizes once exp is a
                 // polynomial, tlm-approximate-exp); then their sum, in
                 // order.
-                scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
-                      Emitter in{b, loc};
-                      Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
-                      Value ex = math::ExpOp::create(b, loc, in.sub(x, maxScore));
-                      memref::StoreOp::create(b, loc, ex, scores, ValueRange{h, s});
-                      scf::YieldOp::create(b, loc);
-                    });
+                updateScores(b, loc, h, count, [&](Emitter &in, Value x) {
+                  return math::ExpOp::create(in.b, in.loc,
+                                             in.sub(x, maxScore))
+                      .getResult();
+                });
                 auto sumLoop = scf::ForOp::create(
                     b, loc, c0, count, c1, ValueRange{in.f32(0.0)},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
@@ -187,16 +195,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     });
                 Value sum = sumLoop.getResult(0);
                 // scores[s] /= sum, once per position (as llama2.c does).
-                scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
-                      Emitter in{b, loc};
-                      Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
-                      memref::StoreOp::create(b, loc, in.div(x, sum), scores,
-                                              ValueRange{h, s});
-                      scf::YieldOp::create(b, loc);
-                    });
+                updateScores(b, loc, h, count, [&](Emitter &in, Value x) {
+                  return in.div(x, sum);
+                });
                 // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
                 // order (the reference's rounding: a multiply, then an add,
                 // per position), the head's hd outputs a vector carried in
