@@ -3,9 +3,7 @@
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
 
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 using namespace tlmc;
@@ -39,25 +37,19 @@ static void tieIdenticalClassifier(ImportedModel &model) {
   model.config.tiedEmbeddings = true;
 }
 
-/// Reads the first four bytes of `path` (fewer if the file is shorter).
-static std::string readMagic(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFileSlice(path, 4, 0, false);
-  return buffer ? (*buffer)->getBuffer().str() : std::string();
-}
-
 llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
                                                 const ImportOptions &options) {
-  if (!llvm::sys::fs::exists(path))
+  ModelFiles files(options.fileSystem);
+  if (!files.exists(path))
     return makeImportError(path, "no such file or directory");
   llvm::Expected<ImportedModel> model = [&]() -> llvm::Expected<ImportedModel> {
     llvm::StringRef ext = llvm::sys::path::extension(path);
-    if (llvm::sys::fs::is_directory(path) || ext == ".json" ||
-        ext == ".safetensors")
-      return importSafetensors(path, options.keepRotateHalf);
-    if (ext == ".gguf" || readMagic(path) == "GGUF")
-      return importGGUF(path);
+    if (files.isDirectory(path) || ext == ".json" || ext == ".safetensors")
+      return importSafetensors(files, path, options.keepRotateHalf);
+    if (ext == ".gguf" || files.readMagic(path) == "GGUF")
+      return importGGUF(files, path);
     if (ext == ".bin")
-      return importLlama2c(path);
+      return importLlama2c(files, path);
     return makeImportError(path, "unknown model format (expected a .gguf file, "
                                  "a llama2.c .bin checkpoint or a Hugging "
                                  "Face folder)");
@@ -69,9 +61,9 @@ llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
   std::string tokenizerPath = options.tokenizerPath;
   if (tokenizerPath.empty() &&
       model->tokenizer.kind == TokenizerData::Kind::None)
-    tokenizerPath = findTokenizerBeside(path, model->config.vocab);
+    tokenizerPath = findTokenizerBeside(files, path, model->config.vocab);
   if (!tokenizerPath.empty()) {
-    auto tok = readTokenizerFile(tokenizerPath, model->config.vocab);
+    auto tok = readTokenizerFile(files, tokenizerPath, model->config.vocab);
     if (!tok)
       return tok.takeError();
     model->tokenizer = std::move(*tok);

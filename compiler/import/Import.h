@@ -4,6 +4,7 @@
 #define TLMC_COMPILER_IMPORT_IMPORT_H
 
 #include "compiler/import/common/ImportedModel.h"
+#include "compiler/import/common/ModelFiles.h"
 
 #include "llvm/Support/Error.h"
 
@@ -26,6 +27,9 @@ struct ImportOptions {
   /// By default the importer undoes that so every format yields the same
   /// graph; with this set the rows stay and the graph uses rotate_half.
   bool keepRotateHalf = false;
+  /// Where files are read from (null: the real file system). Fuzz targets
+  /// and tests pass files held in memory.
+  llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> fileSystem = nullptr;
 };
 
 /// Reads the model at `path`: a `.gguf` file, a llama2.c `.bin` checkpoint,
@@ -36,26 +40,33 @@ llvm::Expected<ImportedModel> importModel(llvm::StringRef path,
                                           const ImportOptions &options);
 
 /// The per-format readers behind importModel (no options applied).
-llvm::Expected<ImportedModel> importGGUF(llvm::StringRef path);
-llvm::Expected<ImportedModel> importLlama2c(llvm::StringRef path);
-llvm::Expected<ImportedModel> importSafetensors(llvm::StringRef path,
+llvm::Expected<ImportedModel> importGGUF(const ModelFiles &files,
+                                         llvm::StringRef path);
+llvm::Expected<ImportedModel> importLlama2c(const ModelFiles &files,
+                                            llvm::StringRef path);
+llvm::Expected<ImportedModel> importSafetensors(const ModelFiles &files,
+                                                llvm::StringRef path,
                                                 bool keepRotateHalf);
 
 /// Reads a llama2.c `tok*.bin` tokenizer with `vocab` entries.
-llvm::Expected<TokenizerData> readLlama2cTokenizer(llvm::StringRef path,
-                                                   int64_t vocab);
+llvm::Expected<TokenizerData>
+readLlama2cTokenizer(const ModelFiles &files, llvm::StringRef path,
+                     int64_t vocab);
 
 /// Reads the tokenizer in a GGUF file's metadata.
-llvm::Expected<TokenizerData> readGGUFTokenizer(llvm::StringRef path);
+llvm::Expected<TokenizerData> readGGUFTokenizer(const ModelFiles &files,
+                                                llvm::StringRef path);
 
 /// Reads a Hugging Face `tokenizer.json` (BPE: byte-level as GPT-2, or
 /// SentencePiece-style with byte fallback) for a model of `vocab` tokens.
-llvm::Expected<TokenizerData> readHFTokenizer(llvm::StringRef path,
+llvm::Expected<TokenizerData> readHFTokenizer(const ModelFiles &files,
+                                              llvm::StringRef path,
                                               int64_t vocab);
 
 /// Reads any tokenizer file, by its name: `*.json`, `*.gguf`, else a
 /// llama2.c tokenizer.
-llvm::Expected<TokenizerData> readTokenizerFile(llvm::StringRef path,
+llvm::Expected<TokenizerData> readTokenizerFile(const ModelFiles &files,
+                                                llvm::StringRef path,
                                                 int64_t vocab);
 
 /// SentencePiece's word-boundary mark U+2581 as a plain space (the runtime's
@@ -65,7 +76,8 @@ std::string fromSentencePieceSpaces(llvm::StringRef token);
 /// The tokenizer file beside a model, if any: `tok<vocab>.bin`,
 /// `tokenizer.bin` or `tokenizer.json` in the model's folder (or in the
 /// folder itself for an HF checkpoint).
-std::string findTokenizerBeside(llvm::StringRef modelPath, int64_t vocab);
+std::string findTokenizerBeside(const ModelFiles &files,
+                                llvm::StringRef modelPath, int64_t vocab);
 
 /// Checks that `model` has every tensor its configuration needs, with the
 /// right shape and byte count, and that the configuration is consistent.

@@ -8,26 +8,6 @@
 
 using namespace tlmc;
 
-llvm::Expected<std::shared_ptr<llvm::MemoryBuffer>>
-tlmc::mapModelFile(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return makeImportError(path, "cannot open: " + buffer.getError().message());
-  return std::shared_ptr<llvm::MemoryBuffer>(std::move(*buffer));
-}
-
-llvm::Expected<llvm::json::Value> tlmc::parseJsonFile(llvm::StringRef path) {
-  auto buffer = mapModelFile(path);
-  if (!buffer)
-    return buffer.takeError();
-  auto json = llvm::json::parse((*buffer)->getBuffer());
-  if (!json)
-    return makeImportError(path, "malformed JSON: " +
-                                     llvm::toString(json.takeError()));
-  return std::move(*json);
-}
-
 llvm::ArrayRef<char> tlmc::getBytes(const llvm::MemoryBuffer &buffer) {
   return llvm::ArrayRef<char>(buffer.getBufferStart(), buffer.getBufferSize());
 }

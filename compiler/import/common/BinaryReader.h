@@ -14,7 +14,6 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/JSON.h"
 
 #include <cstdint>
 #include <cstring>
@@ -27,13 +26,6 @@ class MemoryBuffer;
 } // namespace llvm
 
 namespace tlmc {
-
-/// Maps `path` read-only (no copy for large files); the error names the file.
-llvm::Expected<std::shared_ptr<llvm::MemoryBuffer>>
-mapModelFile(llvm::StringRef path);
-
-/// Reads and parses a JSON file; the error names the file.
-llvm::Expected<llvm::json::Value> parseJsonFile(llvm::StringRef path);
 
 /// The bytes of a mapped file.
 llvm::ArrayRef<char> getBytes(const llvm::MemoryBuffer &buffer);

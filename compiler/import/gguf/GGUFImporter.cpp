@@ -210,8 +210,9 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
   return llvm::Error::success();
 }
 
-llvm::Expected<TokenizerData> tlmc::readGGUFTokenizer(llvm::StringRef path) {
-  auto buffer = mapModelFile(path);
+llvm::Expected<TokenizerData> tlmc::readGGUFTokenizer(const ModelFiles &files,
+                                                      llvm::StringRef path) {
+  auto buffer = files.map(path);
   if (!buffer)
     return buffer.takeError();
   auto file = gguf::parse(path, getBytes(**buffer));
@@ -226,8 +227,9 @@ llvm::Expected<TokenizerData> tlmc::readGGUFTokenizer(llvm::StringRef path) {
   return std::move(model.tokenizer);
 }
 
-llvm::Expected<ImportedModel> tlmc::importGGUF(llvm::StringRef path) {
-  auto buffer = mapModelFile(path);
+llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
+                                               llvm::StringRef path) {
+  auto buffer = files.map(path);
   if (!buffer)
     return buffer.takeError();
   auto file = gguf::parse(path, getBytes(**buffer));

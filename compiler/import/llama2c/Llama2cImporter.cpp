@@ -19,9 +19,10 @@
 
 using namespace tlmc;
 
-llvm::Expected<TokenizerData> tlmc::readLlama2cTokenizer(llvm::StringRef path,
-                                                         int64_t vocab) {
-  auto buffer = mapModelFile(path);
+llvm::Expected<TokenizerData>
+tlmc::readLlama2cTokenizer(const ModelFiles &files, llvm::StringRef path,
+                           int64_t vocab) {
+  auto buffer = files.map(path);
   if (!buffer)
     return buffer.takeError();
   BinaryReader r(path, getBytes(**buffer));
@@ -69,8 +70,8 @@ llvm::Expected<TokenizerData> tlmc::readLlama2cTokenizer(llvm::StringRef path,
 }
 
 llvm::Expected<ImportedModel>
-tlmc::importLlama2c(llvm::StringRef path) {
-  auto buffer = mapModelFile(path);
+tlmc::importLlama2c(const ModelFiles &files, llvm::StringRef path) {
+  auto buffer = files.map(path);
   if (!buffer)
     return buffer.takeError();
   llvm::ArrayRef<char> bytes = getBytes(**buffer);

@@ -17,7 +17,6 @@
 #include "compiler/import/safetensors/HFLayout.h"
 
 #include "llvm/ADT/StringMap.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -39,9 +38,10 @@ struct RawTensor {
 } // namespace
 
 /// Reads every tensor of one .safetensors file into `out`.
-static llvm::Error readSafetensors(llvm::StringRef path,
+static llvm::Error readSafetensors(const ModelFiles &files,
+                                   llvm::StringRef path,
                                    llvm::StringMap<RawTensor> &out) {
-  auto buffer = mapModelFile(path);
+  auto buffer = files.map(path);
   if (!buffer)
     return buffer.takeError();
   llvm::ArrayRef<char> bytes = getBytes(**buffer);
@@ -55,12 +55,11 @@ static llvm::Error readSafetensors(llvm::StringRef path,
                                          "({1} bytes) or 100 MiB",
                                          headerSize, bytes.size()));
   llvm::ArrayRef<char> headerBytes = r.readBytes(headerSize, "JSON header");
-  auto header = llvm::json::parse(
-      llvm::StringRef(headerBytes.data(), headerBytes.size()));
+  auto header = parseBoundedJson(
+      path, llvm::StringRef(headerBytes.data(), headerBytes.size()),
+      /*offsetInFile=*/8, "JSON header");
   if (!header)
-    return makeImportError(path, 8,
-                           "malformed JSON header: " +
-                               llvm::toString(header.takeError()));
+    return header.takeError();
   const llvm::json::Object *entries = header->getAsObject();
   if (!entries)
     return makeImportError(path, 8, "JSON header: expected an object");
@@ -128,8 +127,9 @@ static llvm::Error readSafetensors(llvm::StringRef path,
 }
 
 /// Reads config.json into `c`.
-static llvm::Error readConfig(llvm::StringRef path, ModelConfig &c) {
-  auto json = parseJsonFile(path);
+static llvm::Error readConfig(const ModelFiles &files, llvm::StringRef path,
+                              ModelConfig &c) {
+  auto json = files.parseJson(path);
   if (!json)
     return json.takeError();
   const llvm::json::Object *o = json->getAsObject();
@@ -223,10 +223,11 @@ static ImportedTensor toAdjacentPairs(ImportedTensor t, int64_t heads) {
 }
 
 llvm::Expected<ImportedModel>
-tlmc::importSafetensors(llvm::StringRef path, bool keepRotateHalf) {
+tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
+                        bool keepRotateHalf) {
   // Accept the folder, its config.json, or a .safetensors file in it.
   llvm::SmallString<256> dir(path);
-  if (!llvm::sys::fs::is_directory(path))
+  if (!files.isDirectory(path))
     dir = llvm::sys::path::parent_path(path);
   if (dir.empty())
     dir = ".";
@@ -240,23 +241,23 @@ tlmc::importSafetensors(llvm::StringRef path, bool keepRotateHalf) {
   model.path = path.str();
   model.format = "safetensors";
   std::string configPath = inDir("config.json");
-  if (!llvm::sys::fs::exists(configPath))
+  if (!files.exists(configPath))
     return makeImportError(path, "no config.json beside the model (a Hugging "
                                  "Face checkpoint needs one)");
-  if (auto err = readConfig(configPath, model.config))
+  if (auto err = readConfig(files, configPath, model.config))
     return std::move(err);
 
   llvm::StringMap<RawTensor> raw;
   std::string single = inDir("model.safetensors");
   std::string index = inDir("model.safetensors.index.json");
   if (llvm::StringRef(path).ends_with(".safetensors")) {
-    if (auto err = readSafetensors(path, raw))
+    if (auto err = readSafetensors(files, path, raw))
       return std::move(err);
-  } else if (llvm::sys::fs::exists(single)) {
-    if (auto err = readSafetensors(single, raw))
+  } else if (files.exists(single)) {
+    if (auto err = readSafetensors(files, single, raw))
       return std::move(err);
-  } else if (llvm::sys::fs::exists(index)) {
-    auto json = parseJsonFile(index);
+  } else if (files.exists(index)) {
+    auto json = files.parseJson(index);
     if (!json)
       return json.takeError();
     const llvm::json::Object *o = json->getAsObject();
@@ -273,7 +274,7 @@ tlmc::importSafetensors(llvm::StringRef path, bool keepRotateHalf) {
       shards.insert(shard->str());
     }
     for (const std::string &shard : shards)
-      if (auto err = readSafetensors(inDir(shard), raw))
+      if (auto err = readSafetensors(files, inDir(shard), raw))
         return std::move(err);
     for (const auto &[name, file] : *map)
       if (!raw.count(name))

@@ -11,39 +11,39 @@
 #include "compiler/import/common/BinaryReader.h"
 
 #include "llvm/ADT/StringMap.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 using namespace tlmc;
 
-std::string tlmc::findTokenizerBeside(llvm::StringRef modelPath,
+std::string tlmc::findTokenizerBeside(const ModelFiles &files,
+                                      llvm::StringRef modelPath,
                                       int64_t vocab) {
   llvm::SmallString<256> dir(modelPath);
-  if (!llvm::sys::fs::is_directory(modelPath))
+  if (!files.isDirectory(modelPath))
     dir = llvm::sys::path::parent_path(modelPath);
   for (std::string name : {"tok" + std::to_string(vocab) + ".bin",
                            std::string("tokenizer.bin"),
                            std::string("tokenizer.json")}) {
     llvm::SmallString<256> candidate = dir;
     llvm::sys::path::append(candidate, name);
-    if (llvm::sys::fs::exists(candidate))
+    if (files.exists(candidate))
       return std::string(candidate);
   }
   return {};
 }
 
-llvm::Expected<TokenizerData> tlmc::readTokenizerFile(llvm::StringRef path,
-                                                      int64_t vocab) {
-  if (!llvm::sys::fs::exists(path))
+llvm::Expected<TokenizerData>
+tlmc::readTokenizerFile(const ModelFiles &files, llvm::StringRef path,
+                        int64_t vocab) {
+  if (!files.exists(path))
     return makeImportError(path, "tokenizer file not found");
   llvm::StringRef ext = llvm::sys::path::extension(path);
   llvm::Expected<TokenizerData> tok =
-      ext == ".json"   ? readHFTokenizer(path, vocab)
-      : ext == ".gguf" ? readGGUFTokenizer(path)
-                       : readLlama2cTokenizer(path, vocab);
+      ext == ".json"   ? readHFTokenizer(files, path, vocab)
+      : ext == ".gguf" ? readGGUFTokenizer(files, path)
+                       : readLlama2cTokenizer(files, path, vocab);
   if (tok && int64_t(tok->tokens.size()) != vocab)
     return makeImportError(path,
                            llvm::formatv("tokenizer has {0} tokens, the "
@@ -65,9 +65,10 @@ std::string tlmc::fromSentencePieceSpaces(llvm::StringRef token) {
   return out;
 }
 
-llvm::Expected<TokenizerData> tlmc::readHFTokenizer(llvm::StringRef path,
+llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
+                                                    llvm::StringRef path,
                                                     int64_t vocab) {
-  auto json = parseJsonFile(path);
+  auto json = files.parseJson(path);
   if (!json)
     return json.takeError();
   const llvm::json::Object *root = json->getAsObject();
