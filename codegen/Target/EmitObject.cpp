@@ -43,7 +43,7 @@ static llvm::Error addDescriptor(llvm::Module &module,
     container = global;
   }
   auto *type = llvm::StructType::get(
-      ctx, {i32, i32, i64, i64, i64, ptr, ptr, ptr, i64, ptr});
+      ctx, {i32, i32, i64, i64, i64, ptr, ptr, ptr, i64, ptr, i32, i32});
   auto *init = llvm::ConstantStruct::get(
       type, {llvm::ConstantInt::get(i32, TLM_ABI_VERSION),
              llvm::ConstantInt::get(i32, d.prefillChunk),
@@ -52,7 +52,8 @@ static llvm::Error addDescriptor(llvm::Module &module,
              llvm::ConstantInt::get(i64, d.weightsBytes), fn(d.decodeSymbol),
              fn(d.prefillSymbol), container,
              llvm::ConstantInt::get(i64, d.embeddedContainer.size()),
-             fn(d.prefillLastSymbol)});
+             fn(d.prefillLastSymbol), llvm::ConstantInt::get(i32, d.vocab),
+             llvm::ConstantInt::get(i32, d.context)});
   auto *descriptor = new llvm::GlobalVariable(
       module, type, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
       init, d.symbol);

@@ -22,6 +22,10 @@ struct ModelDescriptor {
   uint64_t fingerprint = 0;
   uint64_t arenaBytes = 0;
   uint64_t weightsBytes = 0;
+  /// The configuration the code indexes by (the runtime checks the
+  /// container's against it).
+  int32_t vocab = 0;
+  int32_t context = 0;
   /// The container, placed in read-only data (--embed-weights); may be empty.
   llvm::ArrayRef<char> embeddedContainer;
   /// Also define `tlm_default_model` as an alias (for `--exe`).

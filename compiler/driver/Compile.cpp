@@ -305,6 +305,8 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   descriptor.fingerprint = fingerprint;
   descriptor.arenaBytes = plan.arenaBytes;
   descriptor.weightsBytes = layout.totalBytes;
+  descriptor.vocab = int32_t(c.vocab);
+  descriptor.context = int32_t(c.context);
   descriptor.defineDefaultAlias = options.exe;
   if (options.embedWeights)
     descriptor.embeddedContainer = embedded.bytes;

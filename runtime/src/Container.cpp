@@ -136,6 +136,11 @@ tlm_status tlmrt::loadContainer(tlm_session *s, const uint8_t *data,
                 (unsigned long long)m->fingerprint(),
                 (unsigned long long)model->fingerprint);
 
+  if (c->vocab() != model->vocab || c->context() != model->context)
+    return fail(error, errorSize, TLM_ERR_MISMATCH,
+                "container configuration (vocab %d, context %d) is not the "
+                "compiled model's (vocab %d, context %d)",
+                c->vocab(), c->context(), model->vocab, model->context);
   if (c->vocab() <= 0 || c->dim() <= 0 || c->layers() <= 0 ||
       c->context() <= 0 || plan->kv_cache_bytes() > plan->arena_bytes())
     return fail(error, errorSize, TLM_ERR_CONTAINER,

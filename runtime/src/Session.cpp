@@ -117,6 +117,13 @@ extern "C" tlm_status tlm_session_open(const tlm_model *model,
                   "no container given and none embedded in the model "
                   "(compile with --embed-weights or pass the .tlmw)");
   }
+  // The verified tables are read in place as u32/u64/f32: the container's
+  // offsets keep them aligned only if its start is.
+  if (reinterpret_cast<uintptr_t>(container) % 8 != 0)
+    return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
+                "container at %p is not 8-byte aligned (map the file, or "
+                "allocate with malloc or aligned_alloc)",
+                container);
   if (options && (options->threads < 0 || options->threads > kMaxThreads))
     return fail(error, errorSize, TLM_ERR_INVALID_ARGUMENT,
                 "threads must be in [0, %d], got %d", kMaxThreads,

@@ -204,7 +204,9 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     c.ropeTheta = theta;
     c.tiedEmbeddings = tied;
   };
-  if (name == "stories260K")
+  if (name == "tiny") // a few tens of KiB: seeds for the fuzz targets
+    set(300, 32, 32, 1, 2, 1, 16, 10000, true);
+  else if (name == "stories260K")
     set(512, 64, 172, 5, 8, 4, 512, 10000, true);
   else if (name == "stories15M")
     set(32000, 288, 768, 6, 6, 6, 256, 10000, true);
@@ -216,7 +218,7 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "unknown shape '" + name +
-            "' (expected stories260K, stories15M, smollm2-135m or "
+            "' (expected tiny, stories260K, stories15M, smollm2-135m or "
             "tinyllama-1.1b)");
   return c;
 }

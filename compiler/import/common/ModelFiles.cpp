@@ -2,8 +2,8 @@
 
 #include "compiler/import/common/ModelFiles.h"
 #include "compiler/import/common/BinaryReader.h"
+#include "compiler/import/common/CheckedJson.h"
 
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 using namespace tlmc;
@@ -26,7 +26,7 @@ ModelFiles::parseJson(llvm::StringRef path) const {
   auto buffer = map(path);
   if (!buffer)
     return buffer.takeError();
-  return parseBoundedJson(path, (*buffer)->getBuffer());
+  return parseCheckedJson(path, (*buffer)->getBuffer());
 }
 
 bool ModelFiles::exists(llvm::StringRef path) const { return fs->exists(path); }
@@ -42,42 +42,4 @@ std::string ModelFiles::readMagic(llvm::StringRef path) const {
   if (!buffer)
     return {};
   return (*buffer)->getBuffer().take_front(4).str();
-}
-
-llvm::Expected<llvm::json::Value>
-tlmc::parseBoundedJson(llvm::StringRef file, llvm::StringRef text,
-                       uint64_t offsetInFile, llvm::StringRef what) {
-  // Count the nesting of arrays and objects outside strings. The scan need
-  // not validate anything else: the parser below does.
-  unsigned depth = 0;
-  bool inString = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (inString) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        inString = false;
-      continue;
-    }
-    if (c == '"') {
-      inString = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth)
-        return makeImportError(
-            file, offsetInFile + i,
-            llvm::formatv("{0} nested deeper than {1} levels", what,
-                          kMaxJsonDepth));
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  auto json = llvm::json::parse(text);
-  if (!json) {
-    std::string message =
-        ("malformed " + what + ": " + llvm::toString(json.takeError())).str();
-    return offsetInFile ? makeImportError(file, offsetInFile, message)
-                        : makeImportError(file, message);
-  }
-  return std::move(*json);
 }

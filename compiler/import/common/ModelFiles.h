@@ -37,7 +37,7 @@ public:
   llvm::Expected<std::shared_ptr<llvm::MemoryBuffer>>
   map(llvm::StringRef path) const;
 
-  /// Reads and parses a JSON file (nesting bounded, see parseBoundedJson).
+  /// Reads and parses a JSON file (checked first, see parseCheckedJson).
   llvm::Expected<llvm::json::Value> parseJson(llvm::StringRef path) const;
 
   bool exists(llvm::StringRef path) const;
@@ -49,18 +49,6 @@ public:
 private:
   llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> fs;
 };
-
-/// JSON nested deeper than this is refused before it is parsed: LLVM's
-/// parser recurses once per level, so a file of a million '[' would exhaust
-/// the stack. Real configs and tokenizers nest four or five levels.
-constexpr unsigned kMaxJsonDepth = 64;
-
-/// Parses `text` as JSON after checking its nesting depth. Errors name
-/// `file`, and the text's offset in it when it is embedded (a safetensors
-/// header, `what` = "JSON header").
-llvm::Expected<llvm::json::Value>
-parseBoundedJson(llvm::StringRef file, llvm::StringRef text,
-                 uint64_t offsetInFile = 0, llvm::StringRef what = "JSON");
 
 } // namespace tlmc
 

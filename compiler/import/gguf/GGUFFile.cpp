@@ -20,6 +20,30 @@ bool Value::isInteger() const {
   }
 }
 
+llvm::StringRef gguf::getTypeName(ValueType type) {
+  switch (type) {
+  case ValueType::U8: return "u8";
+  case ValueType::I8: return "i8";
+  case ValueType::U16: return "u16";
+  case ValueType::I16: return "i16";
+  case ValueType::U32: return "u32";
+  case ValueType::I32: return "i32";
+  case ValueType::F32: return "f32";
+  case ValueType::Bool: return "bool";
+  case ValueType::String: return "string";
+  case ValueType::Array: return "array";
+  case ValueType::U64: return "u64";
+  case ValueType::I64: return "i64";
+  case ValueType::F64: return "f64";
+  }
+  return "?";
+}
+
+bool Value::isUnsigned() const {
+  return type == ValueType::U8 || type == ValueType::U16 ||
+         type == ValueType::U32 || type == ValueType::U64;
+}
+
 const Value *File::find(llvm::StringRef key) const {
   auto it = metadata.find(key);
   return it == metadata.end() ? nullptr : &it->second;
@@ -206,11 +230,11 @@ llvm::Expected<File> gguf::parse(llvm::StringRef fileName,
   }
 
   if (const Value *alignment = file.find("general.alignment")) {
-    if (!alignment->isInteger() || alignment->integer <= 0 ||
+    if (!alignment->isUnsigned() || alignment->integer <= 0 ||
         !llvm::isPowerOf2_64(alignment->integer) || alignment->integer > 65536)
       return makeImportError(fileName, alignment->offset,
-                             "general.alignment: expected a power of two "
-                             "between 1 and 65536");
+                             "general.alignment: expected an unsigned "
+                             "integer, a power of two between 1 and 65536");
     file.alignment = alignment->integer;
   }
 

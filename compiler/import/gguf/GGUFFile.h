@@ -27,6 +27,9 @@ enum class ValueType : uint32_t {
   String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
 };
 
+/// The spec's name of a value type ("u32", "string", ...).
+llvm::StringRef getTypeName(ValueType type);
+
 /// One metadata value. Scalars use `integer`/`real`; strings `string`;
 /// arrays of strings `strings` and arrays of numbers `numbers` (both
 /// integers and reals are kept as double: GGUF arrays hold token scores and
@@ -42,6 +45,9 @@ struct Value {
   uint64_t offset = 0; ///< where the value starts in the file
 
   bool isInteger() const;
+  /// U8, U16, U32 or U64: what the spec and llama.cpp's writer use for
+  /// counts, sizes and token ids.
+  bool isUnsigned() const;
   bool isArray() const { return type == ValueType::Array; }
 };
 

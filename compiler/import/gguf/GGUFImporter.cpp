@@ -18,28 +18,38 @@ public:
   MetadataReader(llvm::StringRef fileName, const gguf::File &file)
       : fileName(fileName), file(file) {}
 
-  llvm::Expected<int64_t> getInt(llvm::StringRef key,
-                                 std::optional<int64_t> fallback = {}) {
+  /// A count, size or token id: the spec and llama.cpp's writer store
+  /// these as unsigned integers (u32; the spec allows u64). A signed, bool,
+  /// float or string value is refused rather than converted.
+  llvm::Expected<int64_t> getUnsigned(llvm::StringRef key,
+                                      std::optional<int64_t> fallback = {}) {
     const gguf::Value *v = file.find(key);
     if (!v) {
       if (fallback)
         return *fallback;
-      return makeImportError(fileName, "metadata '" + key +
-                                           "' is missing (expected an integer)");
+      return makeImportError(fileName,
+                             "metadata '" + key +
+                                 "' is missing (expected an unsigned integer)");
     }
-    if (!v->isInteger())
-      return makeImportError(fileName, v->offset,
-                             "metadata '" + key + "': expected an integer");
+    if (!v->isUnsigned())
+      return makeImportError(
+          fileName, v->offset,
+          llvm::formatv("metadata '{0}': expected an unsigned integer, found "
+                        "{1}",
+                        key, describe(*v)));
     return v->integer;
   }
 
+  /// A float32 value (the spec's type for epsilons and RoPE bases).
   llvm::Expected<float> getFloat(llvm::StringRef key, float fallback) {
     const gguf::Value *v = file.find(key);
     if (!v)
       return fallback;
-    if (v->type != gguf::ValueType::F32 && v->type != gguf::ValueType::F64)
+    if (v->type != gguf::ValueType::F32)
       return makeImportError(fileName, v->offset,
-                             "metadata '" + key + "': expected a float");
+                             llvm::formatv("metadata '{0}': expected an f32, "
+                                           "found {1}",
+                                           key, describe(*v)));
     return float(v->real);
   }
 
@@ -50,26 +60,34 @@ public:
                              "metadata '" + key + "' is missing (expected a string)");
     if (v->type != gguf::ValueType::String)
       return makeImportError(fileName, v->offset,
-                             "metadata '" + key + "': expected a string");
+                             llvm::formatv("metadata '{0}': expected a "
+                                           "string, found {1}",
+                                           key, describe(*v)));
     return v->string;
   }
 
-  /// An array of `expected` type, or null if absent.
+  /// An array whose elements are exactly `element` (tokens and merges:
+  /// string; scores: f32; token types: i32), or null if absent.
   llvm::Expected<const gguf::Value *> getArray(llvm::StringRef key,
-                                              bool ofStrings) {
+                                              gguf::ValueType element) {
     const gguf::Value *v = file.find(key);
     if (!v)
       return nullptr;
-    bool isStringArray =
-        v->isArray() && v->elementType == gguf::ValueType::String;
-    if (!v->isArray() || isStringArray != ofStrings)
-      return makeImportError(fileName, v->offset,
-                             "metadata '" + key + "': expected an array of " +
-                                 (ofStrings ? "strings" : "numbers"));
+    if (!v->isArray() || v->elementType != element)
+      return makeImportError(
+          fileName, v->offset,
+          llvm::formatv("metadata '{0}': expected an array of {1}, found {2}",
+                        key, gguf::getTypeName(element), describe(*v)));
     return v;
   }
 
 private:
+  static std::string describe(const gguf::Value &v) {
+    if (!v.isArray())
+      return gguf::getTypeName(v.type).str();
+    return ("an array of " + gguf::getTypeName(v.elementType)).str();
+  }
+
   llvm::StringRef fileName;
   const gguf::File &file;
 };
@@ -94,7 +112,7 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
                                "' is not supported (expected llama or gpt2)");
   tok.source = path.str();
 
-  auto tokens = meta.getArray("tokenizer.ggml.tokens", /*ofStrings=*/true);
+  auto tokens = meta.getArray("tokenizer.ggml.tokens", gguf::ValueType::String);
   if (!tokens)
     return tokens.takeError();
   if (!*tokens)
@@ -105,7 +123,7 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
                              : t);
   size_t n = tok.tokens.size();
 
-  auto scores = meta.getArray("tokenizer.ggml.scores", /*ofStrings=*/false);
+  auto scores = meta.getArray("tokenizer.ggml.scores", gguf::ValueType::F32);
   if (!scores)
     return scores.takeError();
   if (*scores) {
@@ -121,7 +139,7 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
                                  "(a llama tokenizer merges by score)");
   }
 
-  auto types = meta.getArray("tokenizer.ggml.token_type", /*ofStrings=*/false);
+  auto types = meta.getArray("tokenizer.ggml.token_type", gguf::ValueType::I32);
   if (!types)
     return types.takeError();
   if (*types) {
@@ -134,7 +152,7 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
       tok.types.push_back(int32_t(t));
   }
 
-  auto merges = meta.getArray("tokenizer.ggml.merges", /*ofStrings=*/true);
+  auto merges = meta.getArray("tokenizer.ggml.merges", gguf::ValueType::String);
   if (!merges)
     return merges.takeError();
   if (*merges)
@@ -167,6 +185,11 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
                                ImportedModel &model) {
   llvm::ArrayRef<char> bytes = getBytes(*buffer);
   uint64_t dataSize = bytes.size() - file.dataOffset;
+  struct Range {
+    uint64_t begin, end;
+    const gguf::TensorInfo *info;
+  };
+  std::vector<Range> ranges;
   for (const gguf::TensorInfo &info : file.tensors) {
     auto format = getFormat(path, info);
     if (!format)
@@ -196,6 +219,12 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
       return makeImportError(path, info.infoOffset,
                              "tensor '" + info.name +
                                  "': rows are not whole 32-value blocks");
+    if (info.offset % file.alignment != 0)
+      return makeImportError(
+          path, info.infoOffset,
+          llvm::formatv("tensor '{0}': data offset {1} is not a multiple of "
+                        "general.alignment ({2})",
+                        info.name, info.offset, file.alignment));
     if (info.offset > dataSize || uint64_t(*size) > dataSize - info.offset)
       return makeImportError(
           path, file.dataOffset + info.offset,
@@ -206,7 +235,21 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
     tensor.bytes = bytes.slice(file.dataOffset + info.offset, *size);
     tensor.owner = buffer;
     model.tensors.push_back(std::move(tensor));
+    ranges.push_back({info.offset, info.offset + uint64_t(*size), &info});
   }
+  // Two tensors sharing bytes would make one weight silently alias another.
+  llvm::sort(ranges, [](const Range &a, const Range &b) {
+    return a.begin < b.begin;
+  });
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].begin < ranges[i - 1].end)
+      return makeImportError(
+          path, ranges[i].info->infoOffset,
+          llvm::formatv("tensor '{0}': data [{1}, {2}) overlaps tensor "
+                        "'{3}' at [{4}, {5})",
+                        ranges[i].info->name, ranges[i].begin, ranges[i].end,
+                        ranges[i - 1].info->name, ranges[i - 1].begin,
+                        ranges[i - 1].end));
   return llvm::Error::success();
 }
 
@@ -251,7 +294,7 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
   std::string p = *arch + ".";
   auto readInt = [&](llvm::StringRef key, int64_t &out,
                      std::optional<int64_t> fallback = {}) -> llvm::Error {
-    auto v = meta.getInt(p + key.str(), fallback);
+    auto v = meta.getUnsigned(p + key.str(), fallback);
     if (!v)
       return v.takeError();
     out = *v;
@@ -292,8 +335,8 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
 
   if (auto err = readTokenizer(path, *file, meta, model))
     return std::move(err);
-  auto bos = meta.getInt("tokenizer.ggml.bos_token_id", 1);
-  auto eos = meta.getInt("tokenizer.ggml.eos_token_id", 2);
+  auto bos = meta.getUnsigned("tokenizer.ggml.bos_token_id", 1);
+  auto eos = meta.getUnsigned("tokenizer.ggml.eos_token_id", 2);
   if (!bos)
     return bos.takeError();
   if (!eos)
@@ -311,7 +354,7 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
   else
     return makeImportError(path, "tensor 'token_embd.weight' is missing");
   if (auto vocab = file->find(p + "vocab_size"))
-    if (!vocab->isInteger() || vocab->integer != c.vocab)
+    if (!vocab->isUnsigned() || vocab->integer != c.vocab)
       return makeImportError(path, vocab->offset,
                              llvm::formatv("{0}vocab_size: expected {1} (the "
                                            "embedding table's rows)",

@@ -14,6 +14,7 @@
 
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
+#include "compiler/import/common/CheckedJson.h"
 #include "compiler/import/safetensors/HFLayout.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -22,7 +23,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <set>
+#include <tuple>
 
 using namespace tlmc;
 using mlir::tlm::StorageFormat;
@@ -55,7 +58,7 @@ static llvm::Error readSafetensors(const ModelFiles &files,
                                          "({1} bytes) or 100 MiB",
                                          headerSize, bytes.size()));
   llvm::ArrayRef<char> headerBytes = r.readBytes(headerSize, "JSON header");
-  auto header = parseBoundedJson(
+  auto header = parseCheckedJson(
       path, llvm::StringRef(headerBytes.data(), headerBytes.size()),
       /*offsetInFile=*/8, "JSON header");
   if (!header)
@@ -65,6 +68,11 @@ static llvm::Error readSafetensors(const ModelFiles &files,
     return makeImportError(path, 8, "JSON header: expected an object");
   uint64_t dataStart = 8 + headerSize;
   uint64_t dataSize = bytes.size() - dataStart;
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
 
   for (const auto &[key, value] : *entries) {
     std::string name = key.str();
@@ -120,9 +128,33 @@ static llvm::Error readSafetensors(const ModelFiles &files,
                                            name, *end, dataSize));
     t.bytes = bytes.slice(dataStart + *begin, *size);
     t.owner = *buffer;
+    ranges.push_back({uint64_t(*begin), uint64_t(*end), name});
     if (!out.try_emplace(name, std::move(t)).second)
       return fieldError("appears in more than one file");
   }
+  // The spec: the data is entirely indexed, with no holes and no overlaps
+  // (so that a file cannot hide a second payload, or alias two tensors).
+  llvm::sort(ranges, [](const auto &a, const auto &b) {
+    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+  });
+  uint64_t covered = 0;
+  for (const auto &r : ranges) {
+    if (r.begin != covered)
+      return makeImportError(
+          path, dataStart + std::min(r.begin, covered),
+          llvm::formatv("tensor '{0}': data starts at {1}, but the previous "
+                        "tensor ends at {2} ({3}; the spec forbids holes and "
+                        "overlaps)",
+                        r.name, r.begin, covered,
+                        r.begin > covered ? "a hole" : "an overlap"));
+    covered = r.end;
+  }
+  if (covered != dataSize)
+    return makeImportError(path, dataStart + covered,
+                           llvm::formatv("{0} bytes after the last tensor are "
+                                         "not indexed by the header (the "
+                                         "spec forbids holes)",
+                                         dataSize - covered));
   return llvm::Error::success();
 }
 

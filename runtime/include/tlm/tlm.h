@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define TLM_ABI_VERSION 3
+#define TLM_ABI_VERSION 4
 
 typedef enum tlm_status {
   TLM_OK = 0,
@@ -74,6 +74,11 @@ typedef struct tlm_model {
   const uint8_t *embedded_container; /* non-NULL with --embed-weights */
   uint64_t embedded_container_bytes;
   tlm_entry_fn prefill_last; /* prefill_chunk tokens, logits of the last */
+  /* What the code was compiled for and writes or indexes by: logits rows of
+   * `vocab` floats, a KV cache of `context` positions. A container must say
+   * the same: its fingerprint alone is a number anyone can copy. */
+  int32_t vocab;
+  int32_t context;
 } tlm_model;
 
 /** The model's configuration, as the container records it. */
@@ -95,8 +100,9 @@ typedef struct tlm_session tlm_session;
 
 /** Opens a session over `container` (kept by the caller while the session
  *  lives; NULL uses the model's embedded container). Verifies the container
- *  (FlatBuffers verifier, bounds, fingerprint) before any use. On failure
- *  writes a message to `error` (may be NULL). */
+ *  (FlatBuffers verifier, bounds, fingerprint, configuration) before any
+ *  use; `container` must be 8-byte aligned (as a mapping or malloc gives).
+ *  On failure writes a message to `error` (may be NULL). */
 tlm_status tlm_session_open(const tlm_model *model, const void *container,
                             size_t container_bytes,
                             const tlm_session_options *options,

@@ -8,14 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Pipeline.h"
-#include "codegen/Target/ContainerWriter.h"
-#include "compiler/import/common/ModuleBuilder.h"
 #include "runtime/include/tlm/tlm.h"
+#include "test/support/StandInModel.h"
 #include "test/unit/TestSupport.h"
 #include "utils/modelgen/ModelWriter.h"
-
-#include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
 
@@ -29,46 +25,15 @@ using namespace tlmc::test;
 
 namespace {
 
-/// Stand-in entry points: logit i of every row is i (mod 7), so argmax and
-/// sampling are predictable.
-void fakeEntry(const uint8_t *, uint8_t *, const int32_t *, int64_t,
-               float *logits, void *) {
-  for (int i = 0; i < 300; ++i)
-    logits[i] = float(i % 7) + (i == 123 ? 10.0f : 0.0f);
-}
-
-struct Fixture {
-  Container container;
-  tlm_model model{};
-};
+using Fixture = StandIn;
 
 Fixture makeFixture(const TokenizerData &tokenizer, uint64_t seed = 9) {
-  ModelConfig config = smallConfig(); // vocab 300
-  config.context = 32;
-  ImportedModel imported = makeRandomModel(config, seed);
-  mlir::DialectRegistry registry;
-  registerCodegenDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  auto module = buildModule(context, imported);
-  WeightLayout layout = computeWeightLayout(*module);
-  ContainerPlan plan;
-  plan.arenaBytes = 4096;
-  plan.kvCacheBytes = 1024;
-  plan.prefillChunk = 1; // the stand-in writes one row
-  auto container = buildContainer(*module, layout, tokenizer, plan);
-  EXPECT_TRUE(bool(container)) << llvm::toString(container.takeError());
-  Fixture f;
-  f.container = std::move(*container);
-  f.model.abi_version = TLM_ABI_VERSION;
-  f.model.prefill_chunk = 1;
-  f.model.fingerprint = f.container.fingerprint;
-  f.model.arena_bytes = plan.arenaBytes;
-  f.model.weights_bytes = layout.totalBytes;
-  f.model.decode = fakeEntry;
-  f.model.prefill = fakeEntry;
-  f.model.prefill_last = fakeEntry;
-  return f;
+  auto standIn = StandInModel(seed).withTokenizer(tokenizer);
+  if (!standIn) {
+    ADD_FAILURE() << llvm::toString(standIn.takeError());
+    return {};
+  }
+  return std::move(*standIn);
 }
 
 tlm_session *open(const Fixture &f, std::string *error = nullptr,
@@ -81,40 +46,6 @@ tlm_session *open(const Fixture &f, std::string *error = nullptr,
   if (error)
     *error = message;
   return st == TLM_OK ? s : nullptr;
-}
-
-/// A byte-level vocabulary: the 256 byte symbols, then merged tokens.
-TokenizerData makeByteLevelTokenizer() {
-  TokenizerData t;
-  t.kind = TokenizerData::Kind::GPT2;
-  auto cp = [](unsigned b) -> uint32_t {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
-                     (b >= 174 && b <= 255);
-    if (printable)
-      return b;
-    unsigned n = 0;
-    for (unsigned x = 0; x < b; ++x)
-      if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) ||
-            (x >= 174 && x <= 255)))
-        ++n;
-    return 256 + n;
-  };
-  for (unsigned b = 0; b < 256; ++b) {
-    uint32_t c = cp(b);
-    std::string s;
-    if (c < 0x80)
-      s = std::string(1, char(c));
-    else
-      s = {char(0xC0 | (c >> 6)), char(0x80 | (c & 0x3F))};
-    t.tokens.push_back(s);
-  }
-  for (const char *tok : {"\xC4\xA0t", "he", "\xC4\xA0the", "ll", "hell",
-                          "hello"})
-    t.tokens.push_back(tok);
-  t.merges = {"\xC4\xA0 t", "h e", "\xC4\xA0t he", "l l", "he ll", "hell o"};
-  while (t.tokens.size() < 300)
-    t.tokens.push_back("<pad" + std::to_string(t.tokens.size()) + ">");
-  return t;
 }
 
 TEST(Runtime, OpensAndEvaluates) {
@@ -374,6 +305,35 @@ TEST(Runtime, RefusesDamagedContainers) {
   EXPECT_EQ(s, nullptr);
   EXPECT_NE(error.find("does not match"), std::string::npos) << error;
   (void)s;
+}
+
+TEST(Runtime, ContainerMustMatchTheCompiledConfiguration) {
+  // A hostile container can carry a real model's fingerprint; what the
+  // compiled code indexes by (vocab, context) is checked on its own.
+  Fixture f = makeFixture(makeRandomModel(smallConfig(), 1).tokenizer);
+  std::string error;
+  for (auto [vocab, context] : {std::pair{299, 32}, std::pair{300, 64}}) {
+    Fixture compiledOther = f;
+    compiledOther.model.vocab = vocab;
+    compiledOther.model.context = context;
+    EXPECT_EQ(open(compiledOther, &error), nullptr);
+    EXPECT_NE(error.find("container configuration (vocab 300, context 32) is "
+                         "not the compiled model's"),
+              std::string::npos)
+        << error;
+  }
+  // A container must be 8-byte aligned (its u32/u64 tables are read in
+  // place).
+  std::vector<uint64_t> storage(f.container.bytes.size() / 8 + 2);
+  char *misaligned = reinterpret_cast<char *>(storage.data()) + 4;
+  std::memcpy(misaligned, f.container.bytes.data(), f.container.bytes.size());
+  tlm_session *s = nullptr;
+  char message[256] = {};
+  EXPECT_EQ(tlm_session_open(&f.model, misaligned, f.container.bytes.size(),
+                             nullptr, &s, message, sizeof message),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(message).find("not 8-byte aligned"), std::string::npos)
+      << message;
 }
 
 } // namespace

@@ -317,20 +317,29 @@ TEST_F(CorruptModel, SafetensorsHeaderBitFlips) {
     }
 }
 
+/// `original` (a safetensors file) with the first `from` in its header
+/// replaced by `to`, the u64 header length kept in step.
+std::vector<char> editSafetensorsHeader(const std::vector<char> &original,
+                                        llvm::StringRef from,
+                                        llvm::StringRef to) {
+  std::string text(original.begin(), original.end());
+  size_t at = text.find(from.str());
+  EXPECT_NE(at, std::string::npos) << from.str();
+  if (at == std::string::npos)
+    return original;
+  text.replace(at, from.size(), to.str());
+  uint64_t length;
+  std::memcpy(&length, text.data(), 8);
+  length += to.size() - from.size();
+  std::memcpy(text.data(), &length, 8);
+  return std::vector<char>(text.begin(), text.end());
+}
+
 TEST_F(CorruptModel, SafetensorsBadEntries) {
   std::vector<char> original = readFile(dir.path("hf/model.safetensors"));
   auto edit = [&](llvm::StringRef from, llvm::StringRef to) {
-    std::string text(original.begin(), original.end());
-    size_t at = text.find(from.str());
-    EXPECT_NE(at, std::string::npos) << from.str();
-    text.replace(at, from.size(), to.str());
-    // Keep the u64 header length in step with the edited JSON.
-    uint64_t length;
-    std::memcpy(&length, text.data(), 8);
-    length += to.size() - from.size();
-    std::memcpy(text.data(), &length, 8);
     writeFile(dir.path("hf/model.safetensors"),
-              std::vector<char>(text.begin(), text.end()));
+              editSafetensorsHeader(original, from, to));
   };
   edit("\"F32\"", "\"I64\"");
   expectCleanError(dir.path("hf"), "dtype 'I64' is not supported",
@@ -346,6 +355,96 @@ TEST_F(CorruptModel, SafetensorsBadEntries) {
   writeFile(dir.path("hf/model.safetensors"), huge);
   expectCleanError(dir.path("hf"), "header length",
                    dir.path("hf/model.safetensors"));
+}
+
+//===----------------------------------------------------------------------===//
+// What the format specs say, enforced
+//===----------------------------------------------------------------------===//
+
+TEST_F(CorruptModel, GGUFTensorOffsetsAlignedAndDisjoint) {
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  // An entry: n_dims, the dims, the type, the offset.
+  auto offsetField = [&](llvm::StringRef name, int dims) {
+    return tensorEntry(bytes, name) + 4 + 8 * dims + 4;
+  };
+  size_t field = offsetField("output.weight", 2);
+  uint64_t offset;
+  std::memcpy(&offset, bytes.data() + field, 8);
+  poke<uint64_t>(bytes, field, offset + 4);
+  expectCleanError(save("misaligned.gguf", bytes),
+                   "tensor 'output.weight': data offset " +
+                       std::to_string(offset + 4) +
+                       " is not a multiple of general.alignment (32)");
+
+  bytes = readFile(dir.path("ok.gguf"));
+  std::memcpy(&offset, bytes.data() + offsetField("token_embd.weight", 2), 8);
+  poke<uint64_t>(bytes, offsetField("blk.0.attn_q.weight", 2), offset);
+  expectCleanError(save("overlap.gguf", bytes), "overlaps tensor");
+}
+
+TEST_F(CorruptModel, GGUFMetadataTypesAsTheSpecSays) {
+  // Each key's value type field follows its name; for arrays the element
+  // type follows that. Each retyping keeps the value's size.
+  auto retype = [&](llvm::StringRef key, size_t field, uint32_t type) {
+    std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+    poke<uint32_t>(bytes, findLast(bytes, key) + field, type);
+    return save("retyped.gguf", bytes);
+  };
+  constexpr uint32_t u32 = 4, i32 = 5, f32 = 6;
+  expectCleanError(retype("llama.block_count", 0, i32),
+                   "metadata 'llama.block_count': expected an unsigned "
+                   "integer, found i32");
+  expectCleanError(retype("tokenizer.ggml.bos_token_id", 0, f32),
+                   "expected an unsigned integer, found f32");
+  expectCleanError(retype("llama.rope.freq_base", 0, u32),
+                   "metadata 'llama.rope.freq_base': expected an f32, found "
+                   "u32");
+  expectCleanError(retype("tokenizer.ggml.scores", 4, i32),
+                   "metadata 'tokenizer.ggml.scores': expected an array of "
+                   "f32, found an array of i32");
+  expectCleanError(retype("tokenizer.ggml.token_type", 4, u32),
+                   "expected an array of i32, found an array of u32");
+  expectCleanError(retype("general.alignment", 0, i32),
+                   "general.alignment: expected an unsigned integer");
+}
+
+TEST_F(CorruptModel, SafetensorsDataIndexedWithoutHolesOrOverlaps) {
+  std::string file = dir.path("hf/model.safetensors");
+  std::vector<char> original = readFile(file);
+  std::vector<char> longer = original;
+  longer.resize(original.size() + 64, 0);
+  writeFile(file, longer);
+  expectCleanError(dir.path("hf"),
+                   "64 bytes after the last tensor are not indexed", file);
+
+  // Point one norm at another's bytes (equal sizes): an overlap and a hole.
+  auto offsetsOf = [&](llvm::StringRef name) {
+    std::string text(original.begin(), original.end());
+    size_t at = text.find("\"data_offsets\":", text.find(name.str()));
+    return text.substr(at, text.find(']', at) + 1 - at);
+  };
+  writeFile(file, editSafetensorsHeader(
+                      original,
+                      offsetsOf("model.layers.1.input_layernorm.weight"),
+                      offsetsOf("model.layers.0.input_layernorm.weight")));
+  expectCleanError(dir.path("hf"), "the spec forbids holes and overlaps",
+                   file);
+
+  // The same name twice: JSON parsers keep one of the two silently.
+  writeFile(file, editSafetensorsHeader(original,
+                                        "model.layers.1.input_layernorm",
+                                        "model.layers.0.input_layernorm"));
+  expectCleanError(dir.path("hf"),
+                   "key 'model.layers.0.input_layernorm.weight' appears twice",
+                   file);
+}
+
+TEST_F(CorruptModel, JsonNestingIsBounded) {
+  // LLVM's parser recurses per level; a deep file must not reach it.
+  std::string config = dir.path("hf/config.json");
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  writeFile(config, std::vector<char>(deep.begin(), deep.end()));
+  expectCleanError(dir.path("hf"), "JSON nested deeper than 64 levels", config);
 }
 
 TEST_F(CorruptModel, ConfigJson) {

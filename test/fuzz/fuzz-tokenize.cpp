@@ -1,0 +1,84 @@
+//===- fuzz-tokenize.cpp - the runtime's tokenizers on any text -----*- C++ -*-===//
+//
+// The input is text (any bytes; the C API reads up to the first NUL),
+// tokenized by both of the runtime's tokenizers: SentencePiece-style
+// (llama2.c's tok512.bin from ../shared when present, else the generated
+// vocabulary) and byte-level BPE. Every id must be in the vocabulary and
+// decoding must give the text back exactly: both vocabularies have a token
+// for every byte.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Import.h"
+#include "runtime/include/tlm/tlm.h"
+#include "test/fuzz/FuzzSupport.h"
+#include "test/support/StandInModel.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <vector>
+
+using namespace tlmc;
+
+namespace {
+
+/// The first 300 tokens of the real tok512.bin (its first 300 are every
+/// byte token and the commonest pieces), else the generated vocabulary.
+TokenizerData sentencePieceVocabulary(const test::StandInModel &model) {
+  std::string path = TLMC_SHARED_DIR "/models/stories260K/tok512.bin";
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return model.getGeneratedTokenizer();
+  // max_token_length, then (score, length, bytes) per token.
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  size_t end = 4;
+  for (int i = 0; i < test::kStandInVocab && end + 8 <= bytes.size(); ++i) {
+    int32_t length;
+    std::memcpy(&length, bytes.data() + end + 4, 4);
+    end += 8 + size_t(length);
+  }
+  std::string prefix = bytes.take_front(end).str();
+  ModelFiles files(fuzz::makeMemoryFiles({{"/tok.bin", prefix}}));
+  auto tok = readTokenizerFile(files, "/tok.bin", test::kStandInVocab);
+  if (!tok)
+    fuzz::fail(llvm::toString(tok.takeError()));
+  return std::move(*tok);
+}
+
+struct Sessions {
+  std::vector<test::StandIn> standIns;
+  std::vector<tlm_session *> sessions;
+};
+
+Sessions openSessions() {
+  test::StandInModel model;
+  Sessions s;
+  for (const TokenizerData &tok :
+       {sentencePieceVocabulary(model), test::makeByteLevelTokenizer()}) {
+    auto standIn = model.withTokenizer(tok);
+    if (!standIn)
+      fuzz::fail(llvm::toString(standIn.takeError()));
+    s.standIns.push_back(std::move(*standIn));
+  }
+  for (const test::StandIn &standIn : s.standIns) {
+    tlm_session *session = nullptr;
+    char error[256] = {};
+    if (tlm_session_open(&standIn.model, standIn.container.bytes.data(),
+                         standIn.container.bytes.size(), nullptr, &session,
+                         error, sizeof error) != TLM_OK)
+      fuzz::fail(error);
+    s.sessions.push_back(session);
+  }
+  return s;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static const Sessions sessions = openSessions();
+  for (tlm_session *session : sessions.sessions)
+    fuzz::tokenizeAndDecode(session, fuzz::asText(data, size),
+                            /*exactRoundTrip=*/true);
+  return 0;
+}
