@@ -1,31 +1,35 @@
 #!/usr/bin/env bash
 #===- utils/fuzz.sh - build and run the libFuzzer targets -------------------===#
 #
-#   utils/fuzz.sh [TARGET...] [--seconds N]   fuzz (default: every target, 60 s
+#   utils/fuzz.sh [TARGET...] [--seconds N | --runs N]
+#                                             fuzz (default: every target, 60 s
 #                                             each) and keep what adds coverage
 #   utils/fuzz.sh --smoke [--build-dir D] [--seconds N] TARGET
 #                                             what ctest runs: the kept corpus
 #                                             and the regressions, then N s of
-#                                             fuzzing; writes nothing in the repo
+#                                             fuzzing; findings go to
+#                                             D/fuzz-findings, nothing to the repo
 #
 # Targets (test/fuzz): gguf llama2c safetensors llama2c-tokenizer
 # hf-tokenizer container tokenize. Each runs in-process on bytes, with a
 # 1 s limit per input and bounded memory (see limits below); a crash, a
 # hang, an over-allocation or a broken check is written to
-# test/fuzz/findings/ (fuzzing) or a temporary folder (smoke) and fails
-# the run. A finding, once fixed, goes to test/fuzz/regressions/TARGET/.
+# test/fuzz/findings/ (fuzzing) or the build's fuzz-findings/ (smoke) and
+# fails the run. A finding, once fixed, goes to test/fuzz/regressions/TARGET/.
 #===----------------------------------------------------------------------===#
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 all=(gguf llama2c safetensors llama2c-tokenizer hf-tokenizer container tokenize)
 smoke=0
 seconds=60
+runs=""
 build="$root/build-sanitize"
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --seconds) seconds="$2"; shift ;;
+    --runs) runs="$2"; shift ;;
     --build-dir) build="$2"; shift ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1") ;;
@@ -48,6 +52,10 @@ max_len() {
 # (ASan's shadow and quarantine included). A parser that reserves what a
 # header claims instead of what the file holds trips the first.
 limits=(-timeout=1 -malloc_limit_mb=256 -rss_limit_mb=2048)
+# As in the test command: Debian's LLVM archives are not instrumented while
+# their inline allocator code in ours is (see utils/run-tests.sh).
+export ASAN_OPTIONS="allow_user_poisoning=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
 if [ "$smoke" = 0 ]; then
   "$root/utils/setup.sh"
@@ -85,16 +93,20 @@ for target in "${targets[@]}"; do
   work="$(mktemp -d)"
   mkdir -p "$work/new"
   if [ "$smoke" = 1 ]; then
-    artifacts="$work/"
+    artifacts="$build/fuzz-findings/$target-"
+    mkdir -p "$build/fuzz-findings"
   else
     shared_seeds "$target" "$work/new"
     artifacts="$root/test/fuzz/findings/$target-"
     mkdir -p "$root/test/fuzz/findings"
   fi
-  echo "== fuzz-$target: ${seconds}s over $(ls "$corpus" | wc -l) kept inputs" \
-       "and $(ls "$regressions" | wc -l) regressions"
+  budget=(-max_total_time="$seconds")
+  [ -n "$runs" ] && budget=(-runs="$runs")
+  echo "== fuzz-$target: ${runs:-${seconds}s} over $(ls "$corpus" | wc -l)" \
+       "kept inputs and $(ls "$regressions" | wc -l) regressions"
+  start=$(date +%s)
   if ! "$bin" "${limits[@]}" -max_len="$(max_len "$target")" "${dict[@]}" \
-      -max_total_time="$seconds" -print_final_stats=1 \
+      "${budget[@]}" -print_final_stats=1 \
       -artifact_prefix="$artifacts" "$work/new" "$corpus" "$regressions" \
       > "$work/log" 2>&1; then
     tail -n 60 "$work/log"
@@ -102,7 +114,7 @@ for target in "${targets[@]}"; do
     status=1
   else
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$work/log" |
-      tr '\n' ' '; echo
+      tr -s ' \n' ' '; echo "in $(( $(date +%s) - start )) s"
     if [ "$smoke" = 0 ]; then
       # Keep only the inputs that add coverage.
       "$bin" -merge=1 -max_len="$(max_len "$target")" "$corpus" "$work/new" \

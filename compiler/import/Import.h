@@ -69,6 +69,10 @@ llvm::Expected<TokenizerData> readTokenizerFile(const ModelFiles &files,
                                                 llvm::StringRef path,
                                                 int64_t vocab);
 
+/// Checks what the runtime needs of a tokenizer: a byte-level one has a
+/// token for each of the 256 byte symbols. Errors name `file`.
+llvm::Error checkTokenizer(const TokenizerData &tokenizer, llvm::StringRef file);
+
 /// SentencePiece's word-boundary mark U+2581 as a plain space (the runtime's
 /// and llama2.c's spelling).
 std::string fromSentencePieceSpaces(llvm::StringRef token);

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/src/ByteLevelSymbols.h"
 #include "runtime/src/Session.h"
 
 #include <cstdlib>
@@ -18,31 +19,6 @@
 using namespace tlmrt;
 
 namespace {
-
-/// GPT-2's bytes_to_unicode: printable bytes keep their code point, the
-/// others take 256, 257, ... in byte order.
-uint32_t byteToCodePoint(unsigned b) {
-  bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
-                   (b >= 174 && b <= 255);
-  if (printable)
-    return b;
-  unsigned n = 0;
-  for (unsigned x = 0; x < b; ++x)
-    if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) ||
-          (x >= 174 && x <= 255)))
-      ++n;
-  return 256 + n;
-}
-
-size_t encodeUtf8(uint32_t cp, char *out) {
-  if (cp < 0x80) {
-    out[0] = char(cp);
-    return 1;
-  }
-  out[0] = char(0xC0 | (cp >> 6));
-  out[1] = char(0x80 | (cp & 0x3F));
-  return 2;
-}
 
 bool isLetter(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
@@ -104,7 +80,7 @@ uint32_t TokenizerView::mergeRank(uint32_t left, uint32_t right) const {
 bool tlmrt::buildByteLevelTables(TokenizerView &t) {
   for (unsigned b = 0; b < 256; ++b) {
     char buf[2];
-    size_t len = encodeUtf8(byteToCodePoint(b), buf);
+    size_t len = encodeByteSymbol(byteToCodePoint(b), buf);
     t.byteTokens[b] = t.lookup(buf, len);
     if (t.byteTokens[b] < 0)
       return false;
@@ -205,15 +181,7 @@ size_t tlmrt::decodeByteLevel(const TokenizerView &t, uint32_t id, char *out) {
       ++i;
       continue;
     }
-    // Invert bytes_to_unicode.
-    int byte = -1;
-    if ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) ||
-        (cp >= 174 && cp <= 255))
-      byte = int(cp);
-    else if (cp >= 256 && cp < 256 + 68)
-      for (unsigned b = 0; b < 256 && byte < 0; ++b)
-        if (byteToCodePoint(b) == cp)
-          byte = int(b);
+    int byte = codePointToByte(cp);
     if (byte >= 0) {
       out[o++] = char(byte);
     } else {

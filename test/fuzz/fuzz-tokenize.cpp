@@ -49,6 +49,12 @@ TokenizerData sentencePieceVocabulary(const test::StandInModel &model) {
 struct Sessions {
   std::vector<test::StandIn> standIns;
   std::vector<tlm_session *> sessions;
+  Sessions() = default;
+  Sessions(Sessions &&) = default;
+  ~Sessions() {
+    for (tlm_session *s : sessions)
+      tlm_session_close(s);
+  }
 };
 
 Sessions openSessions() {

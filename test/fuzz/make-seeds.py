@@ -84,7 +84,8 @@ def main():
         os.makedirs(seeds, exist_ok=True)
         subprocess.run([os.path.join(args.build, "bin", "fuzz-container"),
                         "-runs=0", tmp],
-                       env=dict(os.environ, TLMC_FUZZ_WRITE_SEEDS=seeds),
+                       env=dict(os.environ, TLMC_FUZZ_WRITE_SEEDS=seeds,
+                                ASAN_OPTIONS="allow_user_poisoning=0"),
                        check=True, capture_output=True)
     texts = {
         "english": "Once upon a time, there was a little girl named Lily.",

@@ -3,6 +3,7 @@
 #include "test/support/StandInModel.h"
 #include "codegen/Pipeline.h"
 #include "compiler/import/common/ModuleBuilder.h"
+#include "runtime/src/ByteLevelSymbols.h"
 #include "utils/modelgen/ModelWriter.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -92,21 +93,10 @@ StandInModel::withTokenizer(const TokenizerData &tokenizer) const {
 TokenizerData test::makeByteLevelTokenizer() {
   TokenizerData t;
   t.kind = TokenizerData::Kind::GPT2;
-  // GPT-2's byte-to-symbol map: printable Latin-1 bytes stand for
-  // themselves, the others are numbered from U+0100 in byte order.
-  auto isPrintable = [](unsigned b) {
-    return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
-           (b >= 174 && b <= 255);
-  };
-  unsigned shifted = 0;
   for (unsigned b = 0; b < 256; ++b) {
-    uint32_t c = isPrintable(b) ? b : 256 + shifted++;
-    std::string s;
-    if (c < 0x80)
-      s = std::string(1, char(c));
-    else
-      s = {char(0xC0 | (c >> 6)), char(0x80 | (c & 0x3F))};
-    t.tokens.push_back(s);
+    char symbol[2];
+    unsigned length = tlmrt::encodeByteSymbol(tlmrt::byteToCodePoint(b), symbol);
+    t.tokens.push_back(std::string(symbol, length));
   }
   for (const char *tok : {"\xC4\xA0t", "he", "\xC4\xA0the", "ll", "hell",
                           "hello"})

@@ -154,5 +154,5 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
                       "vocabulary has {2}",
                       model.tokenizer.source, model.tokenizer.tokens.size(),
                       model.config.vocab));
-  return llvm::Error::success();
+  return checkTokenizer(model.tokenizer, model.tokenizer.source);
 }

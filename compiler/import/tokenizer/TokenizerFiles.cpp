@@ -9,8 +9,10 @@
 
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
+#include "runtime/src/ByteLevelSymbols.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -44,12 +46,38 @@ tlmc::readTokenizerFile(const ModelFiles &files, llvm::StringRef path,
       ext == ".json"   ? readHFTokenizer(files, path, vocab)
       : ext == ".gguf" ? readGGUFTokenizer(files, path)
                        : readLlama2cTokenizer(files, path, vocab);
-  if (tok && int64_t(tok->tokens.size()) != vocab)
+  if (!tok)
+    return tok.takeError();
+  if (int64_t(tok->tokens.size()) != vocab)
     return makeImportError(path,
                            llvm::formatv("tokenizer has {0} tokens, the "
                                          "model's vocabulary has {1}",
                                          tok->tokens.size(), vocab));
+  if (llvm::Error err = checkTokenizer(*tok, path))
+    return std::move(err);
   return tok;
+}
+
+llvm::Error tlmc::checkTokenizer(const TokenizerData &tokenizer,
+                                 llvm::StringRef file) {
+  if (tokenizer.kind != TokenizerData::Kind::GPT2)
+    return llvm::Error::success();
+  // Byte-level BPE starts from one symbol per byte; a vocabulary missing
+  // one cannot spell every text.
+  llvm::StringSet<> tokens;
+  for (const std::string &t : tokenizer.tokens)
+    tokens.insert(t);
+  for (unsigned b = 0; b < 256; ++b) {
+    char symbol[2];
+    unsigned length =
+        tlmrt::encodeByteSymbol(tlmrt::byteToCodePoint(b), symbol);
+    if (!tokens.contains(llvm::StringRef(symbol, length)))
+      return makeImportError(
+          file, llvm::formatv("byte-level vocabulary has no token for byte "
+                              "0x{0:X-2} (symbol '{1}')",
+                              b, llvm::StringRef(symbol, length)));
+  }
+  return llvm::Error::success();
 }
 
 std::string tlmc::fromSentencePieceSpaces(llvm::StringRef token) {
