@@ -2,7 +2,7 @@
  *
  *   OUT -p PROMPT -n N [--max-new-tokens N] [--temp T] [--top-p P]
  *       [--top-k K] [--seed S] [--threads K] [--tokens] [--perplexity FILE]
- *       [--weights FILE] [--logits FILE] [--no-prefill] [--ignore-eos]
+ *       [--weights FILE] [--map] [--logits FILE] [--no-prefill] [--ignore-eos]
  *       [--dump-logits FILE] [--prompt-tokens ID,ID,...]
  *       [--bench PP,TG [--reps R]] [--version] [--help]
  *
@@ -57,6 +57,7 @@ typedef struct options {
   int reps;
   int max_new;             /* --max-new-tokens: generated tokens, or 0 */
   int version;             /* --version */
+  int map_file;            /* --map: map the container instead of reading it */
 } options;
 
 static void usage(FILE *out, const char *argv0) {
@@ -83,6 +84,9 @@ static void usage(FILE *out, const char *argv0) {
           "  --bench PP,TG         time a PP-token prefill and TG decode steps\n"
           "  --reps R              --bench repetitions (default 5)\n"
           "  --weights FILE        the container (default: this program's path + .tlmw)\n"
+          "  --map                 map the container (lazy, shared with the OS cache;\n"
+          "                        the file must not shrink meanwhile) instead of\n"
+          "                        reading it into memory\n"
           "  --version             the runtime and the model\n"
           "  -h, --help            this text\n",
           argv0);
@@ -167,6 +171,10 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (!strcmp(a, "--tokens")) {
       o->print_tokens = 1;
+      continue;
+    }
+    if (!strcmp(a, "--map")) {
+      o->map_file = 1;
       continue;
     }
     if (!strcmp(a, "--no-prefill")) {
@@ -635,7 +643,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s.tlmw", argv[0]);
     weights = path;
   }
-  tlm_session_options so = {o.threads, NULL, 0};
+  tlm_session_options so = {o.threads, NULL, 0, o.map_file};
   tlm_session *s = NULL;
   char error[512];
   if (tlm_session_open_file(model, weights, &so, &s, error, sizeof error) !=

@@ -144,16 +144,64 @@ extern "C" tlm_status tlm_session_open(const tlm_model *model,
   return TLM_OK;
 }
 
-extern "C" tlm_status tlm_session_open_file(const tlm_model *model,
-                                            const char *path,
-                                            const tlm_session_options *options,
-                                            tlm_session **out, char *error,
-                                            size_t errorSize) {
-  if (!path)
-    return tlm_session_open(model, nullptr, 0, options, out, error, errorSize);
-  if (out)
-    *out = nullptr;
+/// Prefixes the message of a failed open with the file's name.
+static tlm_status namedFailure(tlm_status status, const char *path,
+                               char *error, size_t errorSize) {
+  if (error && errorSize) {
+    char copy[256];
+    std::snprintf(copy, sizeof copy, "%s", error);
+    std::snprintf(error, errorSize, "%s: %s", path, copy);
+  }
+  return status;
+}
+
+/// Reads the whole of `path` into session-owned memory: what happens to
+/// the file afterwards (truncated, rewritten, deleted) cannot reach the
+/// session, because nothing of it is read again.
+static tlm_status openRead(const tlm_model *model, const char *path,
+                           const tlm_session_options *options,
+                           tlm_session **out, char *error, size_t errorSize) {
+  FILE *f = std::fopen(path, "rb");
+  if (!f)
+    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot open: %s", path,
+                std::strerror(errno));
+  long size = -1;
+  if (std::fseek(f, 0, SEEK_END) == 0)
+    size = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  void *data = size > 0 ? allocateAligned(size_t(size)) : nullptr;
+  // One more byte must not be there: a file that grows while it is read is
+  // not the file whose size was taken.
+  char extra;
+  bool complete = data &&
+                  std::fread(data, 1, size_t(size), f) == size_t(size) &&
+                  std::fread(&extra, 1, 1, f) == 0;
+  std::fclose(f);
+  if (!complete) {
+    freeAligned(data);
+    return fail(error, errorSize, size > 0 ? TLM_ERR_IO : TLM_ERR_CONTAINER,
+                "%s: %s", path,
+                size <= 0 ? "empty or unreadable"
+                          : "cannot read it whole (or it changed while read)");
+  }
+  tlm_status status = tlm_session_open(model, data, size_t(size), options,
+                                       out, error, errorSize);
+  if (status != TLM_OK) {
+    freeAligned(data);
+    return namedFailure(status, path, error, errorSize);
+  }
+  (*out)->ownedContainer = data;
+  return TLM_OK;
+}
+
 #ifdef TLM_HAVE_MMAP
+/// Maps `path` read-only: pages load on first use and stay shareable with
+/// the page cache. The caller promises the file does not shrink while the
+/// session lives (a page past a new end faults with SIGBUS).
+static tlm_status openMapped(const tlm_model *model, const char *path,
+                             const tlm_session_options *options,
+                             tlm_session **out, char *error,
+                             size_t errorSize) {
   int fd = open(path, O_RDONLY);
   if (fd < 0)
     return fail(error, errorSize, TLM_ERR_IO, "%s: cannot open: %s", path,
@@ -173,40 +221,28 @@ extern "C" tlm_status tlm_session_open_file(const tlm_model *model,
                                        error, errorSize);
   if (status != TLM_OK) {
     munmap(mapping, bytes);
-    // Name the file in the message.
-    if (error && errorSize) {
-      char copy[256];
-      std::snprintf(copy, sizeof copy, "%s", error);
-      std::snprintf(error, errorSize, "%s: %s", path, copy);
-    }
-    return status;
+    return namedFailure(status, path, error, errorSize);
   }
   (*out)->mapping = mapping;
   (*out)->mappingBytes = bytes;
   return TLM_OK;
-#else
-  FILE *f = std::fopen(path, "rb");
-  if (!f)
-    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot open", path);
-  std::fseek(f, 0, SEEK_END);
-  long size = std::ftell(f);
-  std::fseek(f, 0, SEEK_SET);
-  void *data = size > 0 ? allocateAligned(size_t(size)) : nullptr;
-  if (!data || std::fread(data, 1, size_t(size), f) != size_t(size)) {
-    std::fclose(f);
-    freeAligned(data);
-    return fail(error, errorSize, TLM_ERR_IO, "%s: cannot read", path);
-  }
-  std::fclose(f);
-  tlm_status status = tlm_session_open(model, data, size_t(size), options,
-                                       out, error, errorSize);
-  if (status != TLM_OK) {
-    freeAligned(data);
-    return status;
-  }
-  (*out)->ownedContainer = data;
-  return TLM_OK;
+}
 #endif
+
+extern "C" tlm_status tlm_session_open_file(const tlm_model *model,
+                                            const char *path,
+                                            const tlm_session_options *options,
+                                            tlm_session **out, char *error,
+                                            size_t errorSize) {
+  if (!path)
+    return tlm_session_open(model, nullptr, 0, options, out, error, errorSize);
+  if (out)
+    *out = nullptr;
+#ifdef TLM_HAVE_MMAP
+  if (options && options->map_file)
+    return openMapped(model, path, options, out, error, errorSize);
+#endif
+  return openRead(model, path, options, out, error, errorSize);
 }
 
 extern "C" void tlm_session_close(tlm_session *s) {

@@ -94,6 +94,13 @@ typedef struct tlm_session_options {
   int threads;        /* worker threads (>= 1); 0 means 1 */
   void *arena;        /* optional caller buffer of arena_bytes, 64-aligned */
   size_t arena_bytes;
+  /* tlm_session_open_file only. 0 (default): read the container into
+   * session memory, so that nothing done to the file after it was verified
+   * (truncated, rewritten) can reach the session. 1: map it read-only
+   * (lazy, pages shared with the OS cache, evictable under memory
+   * pressure); the file must then not shrink while the session lives:
+   * reading a page past its new end raises SIGBUS, as for any mapping. */
+  int map_file;
 } tlm_session_options;
 
 typedef struct tlm_session tlm_session;
@@ -109,8 +116,8 @@ tlm_status tlm_session_open(const tlm_model *model, const void *container,
                             tlm_session **session, char *error,
                             size_t error_size);
 
-/** Like tlm_session_open, with the container read from `path` (mapped where
- *  the platform can). NULL path: the embedded container. */
+/** Like tlm_session_open, with the container read from `path` (see
+ *  tlm_session_options.map_file). NULL path: the embedded container. */
 tlm_status tlm_session_open_file(const tlm_model *model, const char *path,
                                  const tlm_session_options *options,
                                  tlm_session **session, char *error,

@@ -307,6 +307,46 @@ TEST(Runtime, RefusesDamagedContainers) {
   (void)s;
 }
 
+TEST(Runtime, FileChangedAfterOpenCannotReachTheSession) {
+  // tlm_session_open_file reads the container into session memory by
+  // default: truncating or rewriting the file after it was verified changes
+  // nothing (a mapping would fault on pages past the new end).
+  Fixture f = makeFixture(makeRandomModel(smallConfig(), 1).tokenizer);
+  TempDir dir;
+  std::string path = dir.path("m.tlmw");
+  writeFile(path, f.container.bytes);
+  tlm_session *s = nullptr;
+  char message[256] = {};
+  ASSERT_EQ(tlm_session_open_file(&f.model, path.c_str(), nullptr, &s,
+                                  message, sizeof message),
+            TLM_OK)
+      << message;
+  writeFile(path, std::vector<char>(16, 'x')); // truncated and rewritten
+  int32_t tokens[8];
+  size_t n = 0;
+  ASSERT_EQ(tlm_tokenize(s, "hello", 1, tokens, 8, &n), TLM_OK);
+  ASSERT_EQ(tlm_eval(s, tokens, n, nullptr), TLM_OK);
+  tlm_sampler greedy;
+  tlm_sampler_init(&greedy, 0.0f, 1.0f, 0, 1);
+  EXPECT_EQ(tlm_sample(s, &greedy), kStandInTopToken);
+  tlm_session_close(s);
+
+  // The same file, now short: refused with its name, status and cause.
+  EXPECT_EQ(tlm_session_open_file(&f.model, path.c_str(), nullptr, &s,
+                                  message, sizeof message),
+            TLM_ERR_CONTAINER);
+  EXPECT_TRUE(llvm::StringRef(message).starts_with(path)) << message;
+  // Mapping is the caller's choice, and reads the same container.
+  writeFile(path, f.container.bytes);
+  tlm_session_options mapped{};
+  mapped.map_file = 1;
+  ASSERT_EQ(tlm_session_open_file(&f.model, path.c_str(), &mapped, &s,
+                                  message, sizeof message),
+            TLM_OK)
+      << message;
+  tlm_session_close(s);
+}
+
 TEST(Runtime, ContainerMustMatchTheCompiledConfiguration) {
   // A hostile container can carry a real model's fingerprint; what the
   // compiled code indexes by (vocab, context) is checked on its own.
