@@ -20,7 +20,17 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["tlmc", "tlmc-opt", "tlmc-modelgen"], [config.tlmc_tools_dir])
-llvm_config.add_tool_substitutions(["FileCheck", "not", "llvm-readelf"], [config.llvm_tools_dir])
+llvm_config.add_tool_substitutions(
+    ["FileCheck", "not", "llvm-readelf", "llvm-objdump"], [config.llvm_tools_dir])
+
+# Cross executables link where this build made the target's runtime
+# (cmake/TLMCCrossRuntime.cmake) and run where qemu-user is installed.
+import shutil
+for triple, qemu in [("aarch64-linux-gnu", "qemu-aarch64"),
+                     ("riscv64-linux-gnu", "qemu-riscv64")]:
+    lib = os.path.join(config.tlmc_tools_dir, "..", "lib", triple, "libtlmrt.a")
+    if os.path.exists(lib) and shutil.which(qemu):
+        config.available_features.add("cross-" + triple.split("-")[0])
 
 # Tests on the real models run where ../shared has them.
 for model in ["stories260K", "llama-2-tiny-random"]:

@@ -23,6 +23,13 @@ packages=(
   cmake ninja-build ccache python3
   # utils/bench: timing and peak memory.
   bc time
+  # Cross targets: their C and C++ libraries and GCC's start files and support
+  # library (clang --target links with them), and qemu-user to run what
+  # is built for them.
+  libc6-dev-arm64-cross libgcc-12-dev-arm64-cross libstdc++-12-dev-arm64-cross
+  libc6-dev-riscv64-cross libgcc-12-dev-riscv64-cross
+  libstdc++-12-dev-riscv64-cross
+  qemu-user
 )
 
 missing=()

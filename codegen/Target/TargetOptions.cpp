@@ -44,7 +44,10 @@ tlmc::createTargetMachine(const TargetOptions &options) {
   initializeTargets();
 
   std::string hostTriple = llvm::sys::getDefaultTargetTriple();
-  llvm::Triple triple(options.triple.empty() ? hostTriple : options.triple);
+  // "riscv64-linux-gnu" read as written would take "linux" for the vendor:
+  // normalize to riscv64-unknown-linux-gnu so the OS is known.
+  llvm::Triple triple(llvm::Triple::normalize(
+      options.triple.empty() ? hostTriple : options.triple));
   bool isHost = llvm::Triple(hostTriple).getArch() == triple.getArch() &&
                 llvm::Triple(hostTriple).getOS() == triple.getOS();
   std::string error;
@@ -79,7 +82,36 @@ tlmc::createTargetMachine(const TargetOptions &options) {
               triple.str() +
               " -mcpu=help` all of them; tlmc also takes native and generic)");
   }
+  // What every Linux system of the architecture has, as clang assumes it:
+  // RISC-V Linux is RV64GC with the double-float ABI (its C library and
+  // start files are built so; objects must agree to link).
   llvm::TargetOptions targetOptions;
+  llvm::SubtargetFeatures all(features);
+  if (triple.isRISCV64() && triple.isOSLinux()) {
+    for (const char *f : {"+m", "+a", "+f", "+d", "+c"})
+      all.AddFeature(f);
+    targetOptions.MCOptions.ABIName = "lp64d";
+  }
+  if (!options.features.empty()) {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    for (llvm::StringRef f : llvm::split(options.features, ',')) {
+      llvm::StringRef name = f.ltrim("+-");
+      bool known = info && (f.starts_with("+") || f.starts_with("-")) &&
+                   llvm::any_of(info->getAllProcessorFeatures(),
+                                [&](const llvm::SubtargetFeatureKV &kv) {
+                                  return name == kv.Key;
+                                });
+      if (!known)
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "--mattr '" + f.str() + "': not +FEATURE or -FEATURE of " +
+                triple.str() + " (`llc -mtriple=" + triple.str() +
+                " -mattr=help` lists them)");
+      all.AddFeature(f);
+    }
+  }
+  features = all.getString();
   auto machine = std::unique_ptr<llvm::TargetMachine>(
       target->createTargetMachine(triple, cpu, features, targetOptions,
                                   llvm::Reloc::PIC_, std::nullopt,

@@ -18,6 +18,9 @@ struct TargetOptions {
   /// CPU name; "native" (the default) means the host's CPU when compiling
   /// for the host and the architecture's generic CPU otherwise.
   std::string cpu = "native";
+  /// Features to add to or remove from the CPU's, as llc's -mattr takes
+  /// them ("+v,-zvfh"); empty for none.
+  std::string features;
 };
 
 /// A TargetMachine for `options` (position-independent code, -O3), with the

@@ -28,6 +28,7 @@
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace tlmc;
 
@@ -111,31 +112,45 @@ void {14}_prefill_last(const uint8_t *weights, uint8_t *arena,
       .str();
 }
 
-/// Links OUT from OUT.o, the generator app and the runtime.
+/// Links OUT from OUT.o, the generator app and the runtime: for the host
+/// with lib/libtlmrt.a, for another target with lib/<triple>/libtlmrt.a
+/// (cmake/TLMCCrossRuntime.cmake) as a static executable, by clang
+/// --target with lld and Debian's cross libraries.
 static llvm::Error linkExecutable(const CompileOptions &options,
                                   llvm::StringRef object) {
+  bool cross = !options.target.triple.empty() &&
+               llvm::Triple(options.target.triple).normalize() !=
+                   llvm::Triple(llvm::sys::getDefaultTargetTriple())
+                       .normalize();
   llvm::SmallString<256> libDir(options.toolDir);
   llvm::sys::path::append(libDir, "..", "lib");
+  if (cross)
+    llvm::sys::path::append(libDir, options.target.triple);
   std::string runtime = (libDir + "/libtlmrt.a").str();
   std::string generate = (libDir + "/libtlm_generate.a").str();
   for (const std::string &lib : {runtime, generate})
     if (!llvm::sys::fs::exists(lib))
-      return makeError("--exe needs " + lib + " (build the runtime first)");
-  if (!options.target.triple.empty() &&
-      options.target.triple != llvm::sys::getDefaultTargetTriple())
-    return makeError("--exe links for the host only; link a cross object "
-                     "with the target's toolchain (see examples/)");
+      return makeError(
+          "--exe needs " + lib +
+          (cross ? " (the runtime for " + options.target.triple +
+                       " is built when its cross C/C++ libraries are "
+                       "installed: utils/setup.sh)"
+                 : std::string(" (build the runtime first)")));
   llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("clang++-22");
-  if (!linker)
+  if (!linker && !cross)
     linker = llvm::sys::findProgramByName("c++");
   if (!linker)
-    return makeError("--exe needs a C++ linker driver (clang++-22 or c++)");
-  llvm::SmallVector<llvm::StringRef> args = {
-      *linker,  "-o",     options.output, object, generate,
-      runtime,  "-lm",    "-lpthread"};
+    return makeError("--exe needs a C++ linker driver (clang++-22" +
+                     std::string(cross ? ")" : " or c++)"));
+  std::string targetFlag = "--target=" + options.target.triple;
+  llvm::SmallVector<llvm::StringRef> args = {*linker, "-o", options.output};
+  if (cross)
+    args.append({targetFlag, "-static", "-fuse-ld=lld"});
+  args.append({object, generate, runtime, "-lm", "-lpthread"});
 #ifdef TLMC_SANITIZE_FLAG
-  // A sanitizer build's runtime is instrumented: so is what links it.
-  args.push_back(TLMC_SANITIZE_FLAG);
+  // A sanitizer build's host runtime is instrumented: so is what links it.
+  if (!cross)
+    args.push_back(TLMC_SANITIZE_FLAG);
 #endif
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
@@ -374,14 +389,14 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
         options.embedWeights ? " (weights embedded)"
                              : llvm::formatv(", {0}.tlmw", options.output).str(),
         options.exe ? llvm::formatv(", {0}", options.output).str() : "");
-    // What a session costs: the weights once (mapped from the container,
-    // or in the object's read-only data), plus one arena.
+    // What a session costs: the weights once (read from the container, or
+    // mapped, or in the object's read-only data), plus one arena.
     llvm::errs() << llvm::formatv(
         "tlmc: memory plan: weights {0} bytes ({1:f1} MiB, {2}), KV cache "
         "{3} bytes ({4:f1} MiB: {5} layers x {6} positions, {7}), "
         "activations {8:f1} MiB; a session needs {9:f1} MiB\n",
         layout.totalBytes, mib(layout.totalBytes),
-        options.embedWeights ? "in the object" : "mapped from the container",
+        options.embedWeights ? "in the object" : "from the container",
         plan.kvCacheBytes, mib(plan.kvCacheBytes), c.layers, c.context,
         options.kvCacheF16 ? "f16" : "f32",
         mib(plan.arenaBytes - plan.kvCacheBytes),

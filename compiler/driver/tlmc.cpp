@@ -107,6 +107,11 @@ static cl::opt<std::string> targetTriple(
 static cl::opt<std::string>
     targetCPU("mcpu", cl::desc("Target CPU (default: native, the host's)"),
               cl::init("native"), cl::sub(compileCommand), cl::cat(targetCategory));
+static cl::opt<std::string> targetFeatures(
+    "mattr",
+    cl::desc("CPU features to add or remove, as llc takes them (e.g. +v for "
+             "RISC-V vectors on generic-rv64)"),
+    cl::sub(compileCommand), cl::cat(targetCategory));
 static cl::opt<bool> embedWeights(
     "embed-weights",
     cl::desc("Put the weights container into the object's read-only data"),
@@ -270,6 +275,7 @@ static int runCompile(const ImportedModel &model, const char *argv0,
   options.output = *output;
   options.target.triple = targetTriple;
   options.target.cpu = targetCPU;
+  options.target.features = targetFeatures;
   options.prefillChunk = prefillChunk;
   options.embedWeights = embedWeights;
   options.exe = linkExe;

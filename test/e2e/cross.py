@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""stories260K compiled for another CPU, run under qemu-user.
+
+For one target (--target NAME below):
+- the fp32 compile gives, for every case in ../shared/golden/stories260K,
+  the prompt tokens and greedy tokens of llama2.c's run.c, and first-step
+  logits within 1e-4 (the same bar as the host's golden test);
+- int8 and int4:g32 compiles give the same greedy tokens as the host
+  compile of the same options, on two prompts. Only the order of float
+  additions may differ between targets (vector widths, FMA contraction);
+  the first-step logits are compared too, within 1e-4 of their spread.
+Speed under qemu means nothing; this checks correctness only.
+"""
+import argparse
+import glob
+import os
+import shutil
+
+from e2e_common import Results, compile_model, read_floats, require, run
+
+TARGETS = {
+    # name: (tlmc target options, qemu command)
+    "aarch64": (["--target", "aarch64-linux-gnu"],
+                ["qemu-aarch64", "-cpu", "max"]),
+    "riscv64": (["--target", "riscv64-linux-gnu"],
+                ["qemu-riscv64", "-cpu", "rv64"]),
+    # RISC-V vectors (RVV 1.0), code that runs at any VLEN: two VLENs.
+    "riscv64-v128": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
+                     ["qemu-riscv64", "-cpu", "rv64,v=true,vlen=128"]),
+    "riscv64-v256": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
+                     ["qemu-riscv64", "-cpu", "rv64,v=true,vlen=256"]),
+}
+QUANTIZED = ["int8", "int4:g32"]
+QUANTIZED_PROMPTS = ["Once upon a time", "The little dog"]
+QUANTIZED_TOKENS = "48"
+
+
+def greedy(cmd, prompt, n, logits):
+    r = run(cmd + ["-p", prompt, "-n", n, "--temp", "0", "--tokens",
+                   "--logits", logits])
+    lines = r.stdout.split("\n")
+    return r, lines[-3:-1]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--tlmc", required=True)
+    p.add_argument("--shared", required=True)
+    p.add_argument("--target", choices=TARGETS, required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+
+    options, qemu = TARGETS[a.target]
+    if not shutil.which(qemu[0]):
+        print(f"SKIP: {qemu[0]} is not installed (utils/setup.sh installs "
+              "qemu-user)")
+        return 77
+    models = os.path.join(a.shared, "models", "stories260K")
+    golden = os.path.join(a.shared, "golden", "stories260K")
+    require(models, "stories260K")
+    require(golden, "golden outputs")
+    os.makedirs(a.work, exist_ok=True)
+    model = os.path.join(models, "stories260K.gguf")
+    res = Results()
+
+    exe = compile_model(a.tlmc, model, os.path.join(a.work, "s260"), *options)
+    cases = sorted(glob.glob(os.path.join(golden, "*.prompt")))
+    res.check(len(cases) >= 6, f"found {len(cases)} golden cases")
+    for prompt_file in cases:
+        name = os.path.basename(prompt_file)[: -len(".prompt")]
+        with open(prompt_file) as f:
+            prompt = f.read()
+        logits = os.path.join(a.work, name + ".logits")
+        r, got = greedy(qemu + [exe], prompt, "256", logits)
+        if not res.check(r.returncode == 0, f"{a.target}/{name}: runs",
+                         r.stderr):
+            continue
+        with open(os.path.join(golden, name + ".tokens")) as f:
+            want = f.read().splitlines()
+        res.check(got == want, f"{a.target}/{name}: prompt and generated "
+                  "tokens", f"got {got}\n      want {want}")
+        got_logits = read_floats(logits)
+        want_logits = read_floats(os.path.join(golden, name + ".logits"))
+        diff = (max(abs(x - y) for x, y in zip(got_logits, want_logits))
+                if got_logits else 1e9)
+        res.check(len(got_logits) == len(want_logits) and diff <= 1e-4,
+                  f"{a.target}/{name}: first-step logits (max |diff| "
+                  f"{diff:.2e} <= 1e-4)")
+
+    for scheme in QUANTIZED:
+        tag = scheme.replace(":", "-")
+        flags = [f"--quantize={scheme}"]
+        host = compile_model(a.tlmc, model,
+                             os.path.join(a.work, f"host-{tag}"), *flags)
+        cross = compile_model(a.tlmc, model, os.path.join(a.work, tag),
+                              *flags, *options)
+        for i, prompt in enumerate(QUANTIZED_PROMPTS):
+            host_logits = os.path.join(a.work, f"host-{tag}-{i}.logits")
+            cross_logits = os.path.join(a.work, f"{tag}-{i}.logits")
+            rh, want = greedy([host], prompt, QUANTIZED_TOKENS, host_logits)
+            rc, got = greedy(qemu + [cross], prompt, QUANTIZED_TOKENS,
+                             cross_logits)
+            if not res.check(rh.returncode == 0 and rc.returncode == 0,
+                             f"{a.target}/{scheme}/{i}: runs",
+                             rh.stderr + rc.stderr):
+                continue
+            res.check(got == want, f"{a.target}/{scheme}/{i}: greedy tokens "
+                      "equal the host compile's",
+                      f"got {got}\n      want {want}")
+            h, c = read_floats(host_logits), read_floats(cross_logits)
+            spread = max(h) - min(h) if h else 1
+            diff = max(abs(x - y) for x, y in zip(h, c)) if c else 1e9
+            res.check(len(h) == len(c) and diff <= 1e-4 * spread,
+                      f"{a.target}/{scheme}/{i}: first-step logits (max "
+                      f"|diff| {diff:.2e} <= 1e-4 of spread {spread:.2f})")
+    res.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
