@@ -43,7 +43,7 @@ done
 max_len() {
   case "$1" in
     gguf|llama2c|safetensors) echo 131072 ;;
-    container) echo 262144 ;;
+    container) echo 65536 ;;
     llama2c-tokenizer|hf-tokenizer) echo 65536 ;;
     tokenize) echo 4096 ;;
   esac

@@ -136,12 +136,20 @@ static llvm::Error linkExecutable(const CompileOptions &options,
                        " is built when its cross C/C++ libraries are "
                        "installed: utils/setup.sh)"
                  : std::string(" (build the runtime first)")));
-  llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("clang++-22");
+  // The runtime is C++ that needs no C++ library (no exceptions, RTTI or
+  // operator new): a C driver links it with libc, libm and pthreads only.
+  // A sanitizer build's runtime needs the sanitizers' C++ parts.
+#ifdef TLMC_SANITIZE_FLAG
+  const char *driver = "clang++-22", *fallback = "c++";
+#else
+  const char *driver = "clang-22", *fallback = "cc";
+#endif
+  llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName(driver);
   if (!linker && !cross)
-    linker = llvm::sys::findProgramByName("c++");
+    linker = llvm::sys::findProgramByName(fallback);
   if (!linker)
-    return makeError("--exe needs a C++ linker driver (clang++-22" +
-                     std::string(cross ? ")" : " or c++)"));
+    return makeError(llvm::Twine("--exe needs a linker driver (") + driver +
+                     (cross ? ")" : llvm::Twine(" or ") + fallback + ")"));
   std::string targetFlag = "--target=" + options.target.triple;
   llvm::SmallVector<llvm::StringRef> args = {*linker, "-o", options.output};
   if (cross)

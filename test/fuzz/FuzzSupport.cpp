@@ -10,6 +10,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -60,10 +61,13 @@ void fuzz::tokenizeAndDecode(tlm_session *session, llvm::StringRef text,
   std::vector<int32_t> tokens(input.size() + 3);
   size_t count = 0;
   if (tlm_tokenize(session, input.c_str(), /*add_bos=*/1, tokens.data(),
-                   tokens.size(), &count) != TLM_OK)
+                   tokens.size(), &count) != TLM_OK) {
+    if (std::strstr(tlm_session_error(session), "has no tokenizer"))
+      return;
     fail("tokenizing " + llvm::Twine(input.size()) +
          " bytes needed more than bytes + 3 tokens: " +
          tlm_session_error(session));
+  }
   int32_t vocab = tlm_session_config(session)->vocab;
   std::string decoded;
   for (size_t i = 0; i < count; ++i) {

@@ -50,7 +50,8 @@ void touchEveryTensor(const ImportedModel &model);
 void exerciseTokenizer(const TokenizerData &tokenizer);
 
 /// Tokenizes `text` on `session`, checks the ids, and decodes them again;
-/// with `exactRoundTrip` aborts unless the decoded text is `text`.
+/// with `exactRoundTrip` aborts unless the decoded text is `text`. A
+/// session without a tokenizer (a container may have none) must say so.
 void tokenizeAndDecode(tlm_session *session, llvm::StringRef text,
                        bool exactRoundTrip);
 

@@ -23,15 +23,16 @@ void standInEntry(const uint8_t *, uint8_t *, const int32_t *, int64_t,
 
 ModelConfig standInConfig() {
   ModelConfig c;
+  // Small, so that a container is a few tens of KiB (fuzz inputs).
   c.vocab = kStandInVocab;
-  c.dim = 32;
-  c.ffnDim = 48;
-  c.layers = 2;
-  c.heads = 4;
-  c.kvHeads = 2;
+  c.dim = 16;
+  c.ffnDim = 16;
+  c.layers = 1;
+  c.heads = 2;
+  c.kvHeads = 1;
   c.headDim = 8;
   c.context = 32;
-  c.tiedEmbeddings = false;
+  c.tiedEmbeddings = true;
   return c;
 }
 
