@@ -30,6 +30,11 @@ function(tlmc_add_model name)
     list(APPEND args --tokenizer "${tokenizer}")
     list(APPEND depends "${tokenizer}")
   endif()
+  # A cross build (a toolchain file of the package) compiles for its
+  # target unless TARGET says otherwise.
+  if(NOT ARG_TARGET AND TLMC_TARGET_TRIPLE)
+    set(ARG_TARGET "${TLMC_TARGET_TRIPLE}")
+  endif()
   if(ARG_TARGET)
     list(APPEND args --target "${ARG_TARGET}")
   endif()

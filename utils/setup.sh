@@ -30,6 +30,8 @@ packages=(
   libc6-dev-riscv64-cross libgcc-12-dev-riscv64-cross
   libstdc++-12-dev-riscv64-cross
   qemu-user
+  # The installed package's test links by hand with pkg-config's flags.
+  pkgconf
 )
 
 missing=()

@@ -26,9 +26,9 @@ TARGETS = {
                 ["qemu-riscv64", "-cpu", "rv64"]),
     # RISC-V vectors (RVV 1.0), code that runs at any VLEN: two VLENs.
     "riscv64-v128": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
-                     ["qemu-riscv64", "-cpu", "rv64,v=true,vlen=128"]),
+                     ["qemu-riscv64", "-cpu", "rv64,v=true,vext_spec=v1.0,vlen=128"]),
     "riscv64-v256": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
-                     ["qemu-riscv64", "-cpu", "rv64,v=true,vlen=256"]),
+                     ["qemu-riscv64", "-cpu", "rv64,v=true,vext_spec=v1.0,vlen=256"]),
 }
 QUANTIZED = ["int8", "int4:g32"]
 QUANTIZED_PROMPTS = ["Once upon a time", "The little dog"]
