@@ -22,6 +22,7 @@ def main():
     p.add_argument("--shared", required=True)
     p.add_argument("--work", required=True)
     a = p.parse_args()
+    a.build, a.source, a.work = map(os.path.abspath, (a.build, a.source, a.work))
     model = os.path.join(a.shared, "models", "stories260K", "stories260K.bin")
     golden = os.path.join(a.shared, "golden", "stories260K")
     require(model, "stories260K")
