@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "test/support/StandInModel.h"
 #include "test/unit/TestSupport.h"
 #include "utils/modelgen/ModelWriter.h"
 
@@ -155,13 +156,8 @@ TEST(ImportEquivalence, TokenizerJsonSentencePiece) {
 TEST(ImportEquivalence, ByteLevelTokenizerFromGGUFAndJson) {
   TempDir dir;
   ImportedModel original = makeRandomModel(smallConfig(), 4);
-  TokenizerData &tok = original.tokenizer;
-  tok.kind = TokenizerData::Kind::GPT2;
-  tok.scores.clear();
-  tok.types.clear();
-  tok.tokens[40] = "\xC4\xA0t"; // "Ġt": a space then t, byte-level
-  tok.tokens[41] = "he";
-  tok.merges = {"\xC4\xA0 t", "h e"};
+  original.tokenizer = makeByteLevelTokenizer(); // 300 tokens, as the model
+  const TokenizerData &tok = original.tokenizer;
   ASSERT_FALSE(bool(writeGGUF(original, dir.path("m.gguf"))));
   ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
   ImportedModel gguf = importOrFail(dir.path("m.gguf"));
@@ -182,6 +178,18 @@ TEST(ImportEquivalence, ByteLevelTokenizerFromGGUFAndJson) {
   fromJson.tokenizerPath = dir.path("hf/tokenizer.json");
   EXPECT_EQ(importOrFail(dir.path("m.bin"), fromJson).tokenizer.tokens,
             tok.tokens);
+
+  // A byte-level vocabulary must spell every byte (the runtime starts from
+  // one symbol per byte): one without is refused at import, not at run.
+  ImportedModel spelledBadly = makeRandomModel(smallConfig(), 4);
+  spelledBadly.tokenizer.kind = TokenizerData::Kind::GPT2;
+  spelledBadly.tokenizer.merges = {"h e"};
+  ASSERT_FALSE(bool(writeGGUF(spelledBadly, dir.path("bad.gguf"))));
+  auto refused = importModel(dir.path("bad.gguf"), ImportOptions());
+  ASSERT_FALSE(bool(refused));
+  EXPECT_NE(llvm::toString(refused.takeError())
+                .find("byte-level vocabulary has no token for byte 0x00"),
+            std::string::npos);
 }
 
 TEST(ImportEquivalence, TokenizerBesideTheModel) {
