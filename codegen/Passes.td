@@ -220,9 +220,10 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
                            "mlir::func::FuncDialect"];
   let options = [
     Option<"isa", "isa", "std::string", "\"\"",
-           "Instruction set of the kernels to call: avx512 (float weights), "
-           "avx512vnni (and GGUF blocks), amx (and AMX tiles for panels), or "
-           "empty for none">
+           "Kernel set to call (codegen/Target/TargetOptions.h's table): "
+           "avx512 (float weights), avx512vnni (and GGUF blocks), amx (and "
+           "AMX tiles for panels), neondot (GGUF blocks with AArch64 sdot), "
+           "or empty for none">
   ];
   let statistics = [
     Statistic<"numCalls", "ukernel-calls", "products computed by micro-kernels">
@@ -254,6 +255,34 @@ def TLMApproximateExp : Pass<"tlm-approximate-exp", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
                            "mlir::vector::VectorDialect"];
+}
+
+def TLMExpandF16Conversions
+    : Pass<"tlm-expand-f16-conversions", "mlir::func::FuncOp"> {
+  let summary = "Convert between f16 and f32 with integer arithmetic";
+  let description = [{
+    A CPU without half-precision conversions (RISC-V without Zfhmin, the
+    Linux baseline RV64GC) gets `arith.extf`/`arith.truncf` between f16 and
+    f32 as calls of `__extendhfsf2`/`__truncsfhf2`, which the cross C
+    libraries do not have. The compiler runs this pass for such a target
+    (LoweringOptions::softF16): each conversion, scalar or vector, becomes
+    bit arithmetic and selects, exact for every value (subnormals, infinities,
+    NaNs; f32 to f16 rounds to nearest even), and vectorizable.
+
+    Before:
+    ```mlir
+    %f = arith.extf %h : f16 to f32
+    ```
+    After (abridged):
+    ```mlir
+    %b = arith.bitcast %h : f16 to i16
+    %w = arith.extui %b : i16 to i32
+    %m = arith.shli ... : i32          // exponent and mantissa at f32's place
+    %s = arith.mulf ..., 2^112 : f32   // rebias (normals and subnormals)
+    %f = arith.select %isInfOrNaN, ..., ... : f32
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
 def TLMVectorizeElementwise : Pass<"tlm-vectorize-elementwise", "mlir::func::FuncOp"> {

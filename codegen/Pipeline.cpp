@@ -94,6 +94,8 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createTLMReductionLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createTLMApproximateExp());
+  if (options.softF16)
+    pm.addNestedPass<func::FuncOp>(createTLMExpandF16Conversions());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());
@@ -135,8 +137,8 @@ void tlmc::registerCodegenPasses() {
         LoweringOptions lowering;
         lowering.sparseBlocks = options.sparseBlocks;
         lowering.productKernels = options.productKernels;
-        lowering.ggmlPanels = hasInt8ProductKernels(options.productKernels);
-        lowering.floatPanels = !options.productKernels.empty();
+        lowering.ggmlPanels = packsGGMLPanels(options.productKernels);
+        lowering.floatPanels = packsFloatPanels(options.productKernels);
         buildLoweringPipeline(pm, lowering);
       });
 }

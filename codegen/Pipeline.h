@@ -28,6 +28,9 @@ struct LoweringOptions {
   /// f16 weights packed in 16-row panels (needs productKernels); must match
   /// the layout the container is written with.
   bool floatPanels = false;
+  /// The target has no f16 <-> f32 conversions: expand them into integer
+  /// arithmetic (tlm-expand-f16-conversions; see needsSoftF16).
+  bool softF16 = false;
 };
 
 /// Registers every dialect and interface the lowering needs (bufferization

@@ -23,6 +23,8 @@ packages=(
   cmake ninja-build ccache python3
   # utils/bench: timing and peak memory.
   bc time
+  # Kept fuzz corpora are xz archives (test/fuzz/corpus.sh).
+  xz-utils
   # Cross targets: their C and C++ libraries and GCC's start files and support
   # library (clang --target links with them), and qemu-user to run what
   # is built for them.

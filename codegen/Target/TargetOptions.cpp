@@ -130,20 +130,57 @@ bool tlmc::hasSparseBlockPermute(const llvm::TargetMachine &machine) {
   return info && info->checkFeatures("+avx512f");
 }
 
+/// Every kernel set the runtime has: isa, float, int8, panels, without int8.
+static const ProductKernelSet kProductKernelSets[] = {
+    {"avx512", "avx512", "", "", "avx512"},
+    {"avx512vnni", "avx512", "avx512vnni", "avx512vnni", "avx512"},
+    {"amx", "avx512", "avx512vnni", "amx", "avx512"},
+    {"neondot", "", "neondot", "", ""},
+};
+
+const ProductKernelSet *tlmc::lookupProductKernels(llvm::StringRef isa) {
+  for (const ProductKernelSet &set : kProductKernelSets)
+    if (set.isa == isa)
+      return &set;
+  return nullptr;
+}
+
+std::string tlmc::listProductKernelSets() {
+  std::string names;
+  for (const ProductKernelSet &set : kProductKernelSets)
+    names += (names.empty() ? "" : ", ") + set.isa.str();
+  return names;
+}
+
 std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
-  if (!machine.getTargetTriple().isX86() ||
-      machine.getTargetTriple().getArch() != llvm::Triple::x86_64)
-    return "";
+  const llvm::Triple &triple = machine.getTargetTriple();
   const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
-  if (!info || !info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
+  if (!info)
+    return "";
+  if (triple.getArch() == llvm::Triple::aarch64)
+    return info->checkFeatures("+dotprod") ? "neondot" : "";
+  if (triple.getArch() != llvm::Triple::x86_64 ||
+      !info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
     return "";
   if (!info->checkFeatures("+avx512vnni"))
     return "avx512";
   return info->checkFeatures("+amx-tile,+amx-int8") ? "amx" : "avx512vnni";
 }
 
-bool tlmc::hasInt8ProductKernels(llvm::StringRef isa) {
-  return isa == "avx512vnni" || isa == "amx";
+bool tlmc::needsSoftF16(const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  return machine.getTargetTriple().isRISCV() && info &&
+         !info->checkFeatures("+zfhmin") && !info->checkFeatures("+zfh");
+}
+
+bool tlmc::packsGGMLPanels(llvm::StringRef isa) {
+  const ProductKernelSet *set = lookupProductKernels(isa);
+  return set && !set->panelSuffix.empty();
+}
+
+bool tlmc::packsFloatPanels(llvm::StringRef isa) {
+  const ProductKernelSet *set = lookupProductKernels(isa);
+  return set && !set->floatSuffix.empty();
 }
 
 namespace {
@@ -181,6 +218,12 @@ std::string describeCPU(const llvm::Target &target, const llvm::Triple &triple,
   } else if (triple.isRISCV()) {
     os << (has("v") ? "vectors of any length (RVV 1.0)" : "no vector unit");
   }
+  // Which of the runtime's hand-written kernels its code calls.
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target.createTargetMachine(
+      triple, cpu, "", options, llvm::Reloc::PIC_));
+  std::string kernels = machine ? selectProductKernels(*machine) : "";
+  os << "; runtime kernels: " << (kernels.empty() ? "none" : kernels);
   return out;
 }
 
@@ -196,8 +239,8 @@ void tlmc::printTargets(llvm::raw_ostream &os) {
       {"x86_64-linux-gnu",
        {"x86-64", "x86-64-v3", "x86-64-v4", "znver4", "sapphirerapids"}},
       {"aarch64-linux-gnu",
-       {"generic", "cortex-a55", "cortex-a76", "neoverse-v1"}},
-      {"riscv64-linux-gnu", {"generic-rv64", "sifive-x280"}},
+       {"generic", "cortex-a53", "cortex-a55", "cortex-a76", "neoverse-v1"}},
+      {"riscv64-linux-gnu", {"generic-rv64", "sifive-p670", "sifive-x280"}},
   };
   os << "tlmc compiles for these targets (--target TRIPLE --mcpu CPU; the "
         "default is the host, --mcpu native):\n";
@@ -217,6 +260,7 @@ void tlmc::printTargets(llvm::raw_ostream &os) {
      << ", --mcpu native is " << host << "\n"
      << "  Any CPU LLVM knows for a target is accepted: `llc -mtriple=TRIPLE "
         "-mcpu=help` lists them.\n"
-     << "  \"available\": the CPU has it; tlmc's kernels do not use integer "
-        "dot products yet.\n";
+     << "  \"runtime kernels\": the hand-written products its code calls "
+        "(runtime/src/ProductKernels.h); with none, LLVM vectorizes the "
+        "generated ones.\n";
 }

@@ -32,17 +32,46 @@ createTargetMachine(const TargetOptions &options);
 /// block layout of sparse weights needs (codegen/Target/SparseBlocks.h).
 bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
 
-/// The instruction set of the runtime micro-kernels `machine` can run
-/// (tlm-use-ukernels' `isa`): "avx512" for x86-64 CPUs with AVX-512 F, BW,
-/// VL, F16C and FMA (the f16/f32 kernels), "avx512vnni" when they also have
-/// VNNI (and the int8 kernels), "amx" when they also have AMX-INT8 (prefill
-/// tiles on the tile unit), empty when none (the generated products run
-/// instead).
+/// The runtime micro-kernels one instruction set has
+/// (runtime/src/ProductKernels.h), called `tlmrt_uk_<format>_<suffix>`.
+/// One table (TargetOptions.cpp) lists them; the layout (what is packed in
+/// panels), the lowering and tlm-use-ukernels all read it.
+struct ProductKernelSet {
+  /// The name tlm-use-ukernels' `isa` takes.
+  llvm::StringRef isa;
+  /// f32/f16 weights in rows and f16 in 16-row panels; empty: none.
+  llvm::StringRef floatSuffix;
+  /// GGUF Q8_0/Q4_0 blocks on int8-quantized inputs; empty: none.
+  llvm::StringRef int8Suffix;
+  /// GGUF blocks packed in 16-row panels (GGMLPanels.h); empty: none.
+  llvm::StringRef panelSuffix;
+  /// The set to use when inputs stay f32 (--int8-activations=false).
+  llvm::StringRef withoutInt8;
+};
+
+/// The set named `isa`; null for "" (no kernels) and unknown names.
+const ProductKernelSet *lookupProductKernels(llvm::StringRef isa);
+
+/// Every set's name, for messages ("avx512, avx512vnni, ...").
+std::string listProductKernelSets();
+
+/// The kernel set `machine` can run: "avx512" for x86-64 CPUs with AVX-512
+/// F, BW, VL, F16C and FMA (the f16/f32 kernels), "avx512vnni" when they
+/// also have VNNI (and the int8 kernels), "amx" when they also have
+/// AMX-INT8 (prefill tiles on the tile unit); "neondot" for AArch64 CPUs
+/// with the dot product extension (the int8 kernels); empty when none (the
+/// generated products run instead).
 std::string selectProductKernels(const llvm::TargetMachine &machine);
 
-/// Whether kernels of instruction set `isa` include the int8 ones (and so
-/// GGUF-block weights may be packed in panels for them, GGMLPanels.h).
-bool hasInt8ProductKernels(llvm::StringRef isa);
+/// Whether `machine` lacks instructions converting f16 to and from f32
+/// (RISC-V without Zfhmin): the lowering then expands them
+/// (LoweringOptions::softF16).
+bool needsSoftF16(const llvm::TargetMachine &machine);
+
+/// Whether set `isa` takes GGUF-block weights packed in panels.
+bool packsGGMLPanels(llvm::StringRef isa);
+/// Whether set `isa` takes f16 weights packed in panels.
+bool packsFloatPanels(llvm::StringRef isa);
 
 /// Prints the targets tlmc compiles for, example CPUs of each, and what a
 /// CPU's features give the generated code (vector width, the sparse block

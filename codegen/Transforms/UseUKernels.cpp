@@ -78,7 +78,9 @@ struct TLMUseUKernelsPass
   /// the body (marked loads), the weights one blob from its first row; f16
   /// and f32 products take them as operands (input (t, k), weights (n, k),
   /// already narrowed to the thread's rows).
-  bool replace(linalg::GenericOp op, StringRef format) {
+  /// Replaces `op` by a call of `tlmrt_uk_<format>_<suffix>`; false when the
+  /// kernels do not take its shape.
+  bool replace(linalg::GenericOp op, StringRef format, StringRef suffix) {
     bool isFloat = format == "f16" || format == "f32" || format == "f16x16";
     if (op.getNumDpsInits() != 1 ||
         op.getNumDpsInputs() != (isFloat ? 2u : 0u))
@@ -165,11 +167,6 @@ struct TLMUseUKernelsPass
                           index(columns / 32 * blockBytes(format))))
                       .getResult();
     int64_t weightBytes = format == "f32" ? 4 : isFloat ? 2 : 1;
-    // Float weights take the AVX-512 kernels, GGUF blocks the VNNI ones,
-    // panels the AMX ones where the target has them.
-    StringRef suffix = isFloat                                   ? "avx512"
-                       : format.ends_with("x16") && isa == "amx" ? "amx"
-                                                                 : "avx512vnni";
     std::string name = ("tlmrt_uk_" + format + "_" + suffix).str();
     func::FuncOp kernel = getKernel(op->getParentOfType<ModuleOp>(), name);
     func::CallOp::create(
@@ -186,9 +183,10 @@ struct TLMUseUKernelsPass
   }
 
   void runOnOperation() override {
-    if (!isa.empty() && isa != "avx512" && !hasInt8ProductKernels(isa)) {
+    const ProductKernelSet *kernels = lookupProductKernels(isa);
+    if (!isa.empty() && !kernels) {
       getOperation().emitError("tlm-use-ukernels: unknown instruction set '")
-          << isa << "' (known: avx512, avx512vnni, amx)";
+          << isa << "' (known: " << listProductKernelSets() << ")";
       return signalPassFailure();
     }
     SmallVector<std::pair<linalg::GenericOp, std::string>> products;
@@ -209,9 +207,14 @@ struct TLMUseUKernelsPass
             << format << "'";
         return signalPassFailure();
       }
-      // The int8 kernels need VNNI; the float ones any AVX-512 level.
-      bool available = isFloat ? !isa.empty() : hasInt8ProductKernels(isa);
-      if (!available || !replace(op, format)) {
+      // The set's kernel for this format (float rows and panels, GGUF
+      // blocks, GGUF panels), if it has one.
+      StringRef suffix = !kernels ? StringRef()
+                         : isFloat ? kernels->floatSuffix
+                         : packed  ? kernels->panelSuffix
+                                   : kernels->int8Suffix;
+      bool available = !suffix.empty();
+      if (!available || !replace(op, format, suffix)) {
         if (!packed)
           continue;
         op.emitOpError("tlm-use-ukernels: weights packed in panels need "

@@ -243,10 +243,11 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   layoutOptions.sparseBlocks = hasSparseBlockPermute(**machine);
   // --int8-activations=false keeps the float kernels, not the int8 ones.
   std::string productKernels = selectProductKernels(**machine);
-  if (!options.int8Activations && hasInt8ProductKernels(productKernels))
-    productKernels = "avx512";
-  layoutOptions.ggmlPanels = hasInt8ProductKernels(productKernels);
-  layoutOptions.floatPanels = !productKernels.empty();
+  if (const ProductKernelSet *set = lookupProductKernels(productKernels);
+      set && !options.int8Activations)
+    productKernels = set->withoutInt8.str();
+  layoutOptions.ggmlPanels = packsGGMLPanels(productKernels);
+  layoutOptions.floatPanels = packsFloatPanels(productKernels);
   WeightLayout layout = computeWeightLayout(*module, layoutOptions);
 
   // Lower a copy; the original keeps the weights for the container.
@@ -260,6 +261,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   lowering.symbolPrefix = name + "_";
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
   lowering.productKernels = productKernels;
+  lowering.softF16 = needsSoftF16(**machine);
   lowering.ggmlPanels = layoutOptions.ggmlPanels;
   lowering.floatPanels = layoutOptions.floatPanels;
   buildLoweringPipeline(pm, lowering);

@@ -80,6 +80,17 @@ void tlmrt_uk_q4_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
                           float *y, int64_t yStride);
 #endif
 
+#if defined(__aarch64__)
+/// GGUF Q8_0 / Q4_0 weights times int8-quantized inputs with the Armv8.2
+/// dot product (sdot); needs the dotprod extension.
+void tlmrt_uk_q8_0_neondot(const float *x, int64_t xStride, int64_t tokens,
+                           const uint8_t *blocks, int64_t rows,
+                           int64_t columns, float *y, int64_t yStride);
+void tlmrt_uk_q4_0_neondot(const float *x, int64_t xStride, int64_t tokens,
+                           const uint8_t *blocks, int64_t rows,
+                           int64_t columns, float *y, int64_t yStride);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

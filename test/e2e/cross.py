@@ -9,6 +9,13 @@ For one target (--target NAME below):
   compile of the same options, on two prompts. Only the order of float
   additions may differ between targets (vector widths, FMA contraction);
   the first-step logits are compared too, within 1e-4 of their spread.
+- GGUF Q8_0, Q4_0 and F16 files (generated; stories15M's shape, or the
+  tiny one where qemu's vectors are slow) do too: on AArch64 compiled for
+  a CPU with the dot product (the runtime's sdot kernels, int8 inputs
+  quantized as on the host), elsewhere against a host compile that keeps
+  f32 inputs (--int8-activations=false), as a target without int8 kernels
+  does. The F16 file runs with an f16 KV cache: on RV64GC every f16 <-> f32
+  conversion is integer arithmetic (tlm-expand-f16-conversions).
 Speed under qemu means nothing; this checks correctness only.
 """
 import argparse
@@ -19,16 +26,23 @@ import shutil
 from e2e_common import Results, compile_model, read_floats, require, run
 
 TARGETS = {
-    # name: (tlmc target options, qemu command)
+    # name: (tlmc target options, qemu command, GGUF files: shape, target
+    #        CPU options, host options)
     "aarch64": (["--target", "aarch64-linux-gnu"],
-                ["qemu-aarch64", "-cpu", "max"]),
+                ["qemu-aarch64", "-cpu", "max"],
+                ("stories15M", ["--mcpu", "cortex-a76"], [])),
     "riscv64": (["--target", "riscv64-linux-gnu"],
-                ["qemu-riscv64", "-cpu", "rv64"]),
+                ["qemu-riscv64", "-cpu", "rv64"],
+                ("stories15M", [], ["--int8-activations=false"])),
     # RISC-V vectors (RVV 1.0), code that runs at any VLEN: two VLENs.
     "riscv64-v128": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
-                     ["qemu-riscv64", "-cpu", "rv64,v=true,vext_spec=v1.0,vlen=128"]),
+                     ["qemu-riscv64", "-cpu",
+                      "rv64,v=true,vext_spec=v1.0,vlen=128"],
+                     ("tiny", [], ["--int8-activations=false"])),
     "riscv64-v256": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
-                     ["qemu-riscv64", "-cpu", "rv64,v=true,vext_spec=v1.0,vlen=256"]),
+                     ["qemu-riscv64", "-cpu",
+                      "rv64,v=true,vext_spec=v1.0,vlen=256"],
+                     ("tiny", [], ["--int8-activations=false"])),
 }
 QUANTIZED = ["int8", "int4:g32"]
 QUANTIZED_PROMPTS = ["Once upon a time", "The little dog"]
@@ -48,9 +62,10 @@ def main():
     p.add_argument("--shared", required=True)
     p.add_argument("--target", choices=TARGETS, required=True)
     p.add_argument("--work", required=True)
+    p.add_argument("--modelgen", required=True)
     a = p.parse_args()
 
-    options, qemu = TARGETS[a.target]
+    options, qemu, (block_shape, block_cpu, block_host) = TARGETS[a.target]
     if not shutil.which(qemu[0]):
         print(f"SKIP: {qemu[0]} is not installed (utils/setup.sh installs "
               "qemu-user)")
@@ -87,18 +102,33 @@ def main():
                   f"{a.target}/{name}: first-step logits (max |diff| "
                   f"{diff:.2e} <= 1e-4)")
 
-    for scheme in QUANTIZED:
+    # (name, model, host options, target options)
+    variants = [(scheme, model, [f"--quantize={scheme}"],
+                 [f"--quantize={scheme}"]) for scheme in QUANTIZED]
+    for dtype in ["q8_0", "q4_0", "f16"]:
+        gguf = os.path.join(a.work, f"{block_shape}-{dtype}.gguf")
+        r = run([a.modelgen, "--shape", block_shape, "--dtype", dtype,
+                 "-o", gguf])
+        kv = ["--kv-cache", "f16"] if dtype == "f16" else []
+        if res.check(r.returncode == 0, f"generates a {dtype} GGUF", r.stderr):
+            variants.append((f"gguf-{dtype}", gguf, block_host + kv,
+                             block_cpu + kv))
+    for scheme, source, host_flags, target_flags in variants:
         tag = scheme.replace(":", "-")
-        flags = [f"--quantize={scheme}"]
-        host = compile_model(a.tlmc, model,
-                             os.path.join(a.work, f"host-{tag}"), *flags)
-        cross = compile_model(a.tlmc, model, os.path.join(a.work, tag),
-                              *flags, *options)
-        for i, prompt in enumerate(QUANTIZED_PROMPTS):
+        host = compile_model(a.tlmc, source,
+                             os.path.join(a.work, f"host-{tag}"), *host_flags)
+        cross = compile_model(a.tlmc, source, os.path.join(a.work, tag),
+                              *options, *target_flags)
+        # The generated files' models are slow under qemu: one prompt, 16
+        # positions.
+        ours = source == model
+        prompts = QUANTIZED_PROMPTS if ours else QUANTIZED_PROMPTS[:1]
+        n = QUANTIZED_TOKENS if ours else "16"
+        for i, prompt in enumerate(prompts):
             host_logits = os.path.join(a.work, f"host-{tag}-{i}.logits")
             cross_logits = os.path.join(a.work, f"{tag}-{i}.logits")
-            rh, want = greedy([host], prompt, QUANTIZED_TOKENS, host_logits)
-            rc, got = greedy(qemu + [cross], prompt, QUANTIZED_TOKENS,
+            rh, want = greedy([host], prompt, n, host_logits)
+            rc, got = greedy(qemu + [cross], prompt, n,
                              cross_logits)
             if not res.check(rh.returncode == 0 and rc.returncode == 0,
                              f"{a.target}/{scheme}/{i}: runs",

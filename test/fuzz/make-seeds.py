@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of every fuzz target into test/fuzz/corpus/.
+"""Writes the seed inputs of every fuzz target into its kept corpus,
+test/fuzz/corpus/<target>.tar.xz (added to what is there).
 
     test/fuzz/make-seeds.py --build build-sanitize
 
@@ -11,6 +12,7 @@ keep). Run once; afterwards the corpus grows by utils/fuzz.sh's merges.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -48,7 +50,8 @@ def main():
     ap.add_argument("--build", required=True)
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
-    corpus = os.path.join(here, "corpus")
+    staging = tempfile.mkdtemp()
+    corpus = os.path.join(staging, "corpus")
     modelgen = os.path.join(args.build, "bin", "tlmc-modelgen")
 
     def out(target, name, data):
@@ -99,6 +102,16 @@ def main():
     for name, text in texts.items():
         out("tokenize", name, text.encode())
     out("tokenize", "invalid-utf8", b"\xff\xfe\xc3(\xe2\x82 \xf0\x9f\x99 ok")
+
+    pack = os.path.join(here, "corpus.sh")
+    for target in sorted(os.listdir(corpus)):
+        archive = os.path.join(here, "corpus", target + ".tar.xz")
+        kept = os.path.join(staging, "kept-" + target)
+        subprocess.run([pack, "unpack", archive, kept], check=True)
+        for name in os.listdir(os.path.join(corpus, target)):
+            shutil.copy(os.path.join(corpus, target, name), kept)
+        subprocess.run([pack, "pack", archive, kept], check=True)
+    shutil.rmtree(staging)
 
 
 if __name__ == "__main__":

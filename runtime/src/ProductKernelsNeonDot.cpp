@@ -1,0 +1,160 @@
+//===- ProductKernelsNeonDot.cpp - GGUF block products with AArch64 SDOT ----===//
+//
+// y = x * W^T for GGUF Q8_0 / Q4_0 weights W read in place (34- or 18-byte
+// blocks of 32 weights with an f16 scale), with the inputs quantized to int8
+// per 32-column block exactly as the x86 kernels and llama.cpp do (scale
+// max|x| / 127 kept as f16, values x * 127 / max|x| rounded to nearest
+// even), so every block product is an integer dot product.
+//
+// Built around sdot (Armv8.2 dotprod, `vdotq_s32`: 16 s8 x s8 products
+// summed into 4 s32 lanes per instruction): a 32-value block is two sdot.
+// Weights and inputs are both signed, so no bias correction is needed (x86's
+// vpdpbusd needs one). Register tiling: 4 output rows x 1 token per step:
+// 2 input registers, 2 weight registers per row, an s32 accumulator per row
+// reduced per block (vaddvq) and scaled into the row's f32 sum. Per (row,
+// token, block): two sdot, one reduction, one conversion and one FMA. The
+// inputs of a group of tokens are quantized first; each 4-row tile then
+// runs over every token of the group while its weights are in L1.
+//
+// Measured against: decode reads each weight byte once per token (bound by
+// memory bandwidth on a device); only correctness is checked here, under
+// qemu-user (test/e2e/cross.py), where speed means nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/src/ProductKernels.h"
+
+#if defined(__aarch64__)
+
+#include <arm_neon.h>
+#include <string.h>
+
+#define TLM_DOTPROD __attribute__((target("dotprod")))
+
+namespace {
+
+constexpr int64_t kBlock = 32;
+/// The stack budget for one group of tokens' quantized inputs.
+constexpr int64_t kQuantizedBytes = 64 * 1024;
+
+template <bool Q4> constexpr int64_t blockBytes() { return Q4 ? 18 : 34; }
+
+inline float halfToFloat(const uint8_t *p) {
+  __fp16 h;
+  memcpy(&h, p, 2);
+  return float(h);
+}
+
+/// Quantizes one 32-column block: q gets the values, the result is the
+/// f16-exact scale.
+inline float quantizeBlock(const float *x, int8_t *q) {
+  float32x4_t v[8];
+  float32x4_t magnitude = vdupq_n_f32(0.0f);
+  for (int i = 0; i < 8; ++i) {
+    v[i] = vld1q_f32(x + 4 * i);
+    magnitude = vmaxq_f32(magnitude, vabsq_f32(v[i]));
+  }
+  float amax = vmaxvq_f32(magnitude);
+  float scale = float(__fp16(amax / 127.0f)); // round to nearest even
+  float32x4_t by = vdupq_n_f32(amax != 0.0f ? 127.0f / amax : 0.0f);
+  for (int i = 0; i < 8; i += 2) {
+    // vcvtnq: round to nearest, ties to even, as x86's default mode.
+    int32x4_t a = vcvtnq_s32_f32(vmulq_f32(v[i], by));
+    int32x4_t b = vcvtnq_s32_f32(vmulq_f32(v[i + 1], by));
+    int16x8_t ab = vcombine_s16(vmovn_s32(a), vmovn_s32(b));
+    vst1_s8(q + 4 * i, vmovn_s16(ab));
+  }
+  return scale;
+}
+
+/// A block's 32 weights as two signed registers (Q4_0: low nibbles are the
+/// first 16, high nibbles the next 16, both biased by 8).
+template <bool Q4>
+inline void loadWeights(const uint8_t *block, int8x16_t &w0, int8x16_t &w1) {
+  if (!Q4) {
+    w0 = vld1q_s8(reinterpret_cast<const int8_t *>(block + 2));
+    w1 = vld1q_s8(reinterpret_cast<const int8_t *>(block + 18));
+    return;
+  }
+  uint8x16_t packed = vld1q_u8(block + 2);
+  int8x16_t eight = vdupq_n_s8(8);
+  w0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F))),
+                eight);
+  w1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(packed, 4)), eight);
+}
+
+/// R rows (R <= 4) against one token's quantized inputs.
+template <bool Q4, int R>
+TLM_DOTPROD void productRows(const uint8_t *rows, int64_t rowBytes,
+                             int64_t blocks, const int8_t *q, const float *d,
+                             float *y) {
+  float sums[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < blocks; ++b) {
+    int8x16_t x0 = vld1q_s8(q + b * kBlock);
+    int8x16_t x1 = vld1q_s8(q + b * kBlock + 16);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t *block = rows + r * rowBytes + b * blockBytes<Q4>();
+      int8x16_t w0, w1;
+      loadWeights<Q4>(block, w0, w1);
+      int32x4_t dot = vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, x0), w1, x1);
+      sums[r] = __builtin_fmaf(float(vaddvq_s32(dot)),
+                               halfToFloat(block) * d[b], sums[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    y[r] = sums[r];
+}
+
+template <bool Q4>
+TLM_DOTPROD void product(const float *x, int64_t xStride, int64_t tokens,
+                         const uint8_t *weights, int64_t rows, int64_t columns,
+                         float *y, int64_t yStride) {
+  const int64_t blocks = columns / kBlock;
+  const int64_t rowBytes = blocks * blockBytes<Q4>();
+  // Columns are at most TLMRT_UK_MAX_COLUMNS <= kQuantizedBytes: a group
+  // holds at least one token.
+  static_assert(TLMRT_UK_MAX_COLUMNS <= kQuantizedBytes, "one token fits");
+  const int64_t group = kQuantizedBytes / columns;
+  alignas(16) int8_t values[kQuantizedBytes];
+  alignas(16) float scales[kQuantizedBytes / kBlock];
+  for (int64_t t0 = 0; t0 < tokens; t0 += group) {
+    const int64_t count = tokens - t0 < group ? tokens - t0 : group;
+    for (int64_t t = 0; t < count; ++t)
+      for (int64_t b = 0; b < blocks; ++b)
+        scales[t * blocks + b] =
+            quantizeBlock(x + (t0 + t) * xStride + b * kBlock,
+                          values + t * columns + b * kBlock);
+    for (int64_t r = 0; r < rows; r += 4) {
+      const uint8_t *tile = weights + r * rowBytes;
+      for (int64_t t = 0; t < count; ++t) {
+        const int8_t *q = values + t * columns;
+        const float *d = scales + t * blocks;
+        float *out = y + (t0 + t) * yStride + r;
+        switch (rows - r < 4 ? rows - r : 4) {
+        case 4: productRows<Q4, 4>(tile, rowBytes, blocks, q, d, out); break;
+        case 3: productRows<Q4, 3>(tile, rowBytes, blocks, q, d, out); break;
+        case 2: productRows<Q4, 2>(tile, rowBytes, blocks, q, d, out); break;
+        default: productRows<Q4, 1>(tile, rowBytes, blocks, q, d, out); break;
+        }
+      }
+    }
+  }
+}
+
+} // namespace
+
+extern "C" void tlmrt_uk_q8_0_neondot(const float *x, int64_t xStride,
+                                      int64_t tokens, const uint8_t *blocks,
+                                      int64_t rows, int64_t columns, float *y,
+                                      int64_t yStride) {
+  product<false>(x, xStride, tokens, blocks, rows, columns, y, yStride);
+}
+
+extern "C" void tlmrt_uk_q4_0_neondot(const float *x, int64_t xStride,
+                                      int64_t tokens, const uint8_t *blocks,
+                                      int64_t rows, int64_t columns, float *y,
+                                      int64_t yStride) {
+  product<true>(x, xStride, tokens, blocks, rows, columns, y, yStride);
+}
+
+#endif // __aarch64__
