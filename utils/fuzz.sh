@@ -81,17 +81,22 @@ shared_seeds() {
   esac
 }
 
+# A kept corpus is one archive per target (test/fuzz/corpus.sh).
+corpus_sh="$root/test/fuzz/corpus.sh"
+
 status=0
 for target in "${targets[@]}"; do
   bin="$build/bin/fuzz-$target"
-  corpus="$root/test/fuzz/corpus/$target"
+  archive="$root/test/fuzz/corpus/$target.tar.xz"
   regressions="$root/test/fuzz/regressions/$target"
-  mkdir -p "$regressions"
   dict=()
   [ -f "$root/test/fuzz/dict/$target.dict" ] &&
     dict=(-dict="$root/test/fuzz/dict/$target.dict")
   work="$(mktemp -d)"
-  mkdir -p "$work/new"
+  mkdir -p "$work/new" "$work/regressions"
+  corpus="$work/corpus"
+  "$corpus_sh" unpack "$archive" "$corpus"
+  [ ! -d "$regressions" ] || cp -r "$regressions/." "$work/regressions/"
   if [ "$smoke" = 1 ]; then
     artifacts="$build/fuzz-findings/$target-"
     mkdir -p "$build/fuzz-findings"
@@ -103,11 +108,11 @@ for target in "${targets[@]}"; do
   budget=(-max_total_time="$seconds")
   [ -n "$runs" ] && budget=(-runs="$runs")
   echo "== fuzz-$target: ${runs:-${seconds}s} over $(ls "$corpus" | wc -l)" \
-       "kept inputs and $(ls "$regressions" | wc -l) regressions"
+       "kept inputs and $(ls "$work/regressions" | wc -l) regressions"
   start=$(date +%s)
   if ! "$bin" "${limits[@]}" -max_len="$(max_len "$target")" "${dict[@]}" \
       "${budget[@]}" -print_final_stats=1 \
-      -artifact_prefix="$artifacts" "$work/new" "$corpus" "$regressions" \
+      -artifact_prefix="$artifacts" "$work/new" "$corpus" "$work/regressions" \
       > "$work/log" 2>&1; then
     tail -n 60 "$work/log"
     echo "fuzz-$target: FINDING (input in ${artifacts}*)" >&2
@@ -117,8 +122,14 @@ for target in "${targets[@]}"; do
       tr -s ' \n' ' '; echo "in $(( $(date +%s) - start )) s"
     if [ "$smoke" = 0 ]; then
       # Keep only the inputs that add coverage.
-      "$bin" -merge=1 -max_len="$(max_len "$target")" "$corpus" "$work/new" \
-        > "$work/merge.log" 2>&1 || { tail "$work/merge.log"; status=1; }
+      if "$bin" -merge=1 -max_len="$(max_len "$target")" "$corpus" \
+          "$work/new" > "$work/merge.log" 2>&1; then
+        "$corpus_sh" pack "$archive" "$corpus"
+        echo "kept: $(ls "$corpus" | wc -l) inputs," \
+             "$(( $(stat -c %s "$archive") / 1024 )) KiB packed"
+      else
+        tail "$work/merge.log"; status=1
+      fi
     fi
   fi
   rm -rf "$work"
