@@ -2,6 +2,7 @@
 // RUN: tlmc-opt %s --tlm-use-ukernels | %FileCheck %s --check-prefix=NONE
 // RUN: not tlmc-opt %s --tlm-use-ukernels=isa=sse9 2>&1 | %FileCheck %s --check-prefix=BAD
 // RUN: tlmc-opt %s --tlm-use-ukernels=isa=avx512 | %FileCheck %s --check-prefix=AVX512
+// RUN: tlmc-opt %s --tlm-use-ukernels=isa=neondot | %FileCheck %s --check-prefix=NEON
 
 // A thread kernel's Q8_0 product (output features [begin, end) of a 2x8
 // output, 64 inputs) becomes one call of the runtime's kernel on raw
@@ -34,7 +35,7 @@
 // NONE: linalg.generic
 // NONE-SAME: tlmc.ukernel = "q8_0"
 // NONE-NOT: tlmrt_uk
-// BAD: unknown instruction set 'sse9' (known: avx512, avx512vnni, amx)
+// BAD: unknown instruction set 'sse9' (known: avx512, avx512vnni, amx, neondot)
 func.func @rows(%w: memref<1024xi8>, %arena: memref<1024xi8>, %begin: index, %end: index) {
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index
@@ -76,6 +77,13 @@ func.func @rows(%w: memref<1024xi8>, %arena: memref<1024xi8>, %begin: index, %en
 // AVX512-SAME: tlmc.ukernel = "q8_0"
 // AVX512-LABEL: func.func @f16rows
 // AVX512: call @tlmrt_uk_f16_avx512
+
+// AArch64's dot-product set has GGUF-block kernels and no float ones.
+// NEON-LABEL: func.func @rows
+// NEON: call @tlmrt_uk_q8_0_neondot
+// NEON-LABEL: func.func @f16rows
+// NEON: linalg.generic
+// NEON-NOT: tlmrt_uk_f16
 func.func @f16rows(%w: memref<1024xi8>, %arena: memref<1024xi8>, %begin: index, %end: index) {
   %c0 = arith.constant 0 : index
   %c256 = arith.constant 256 : index
