@@ -223,7 +223,7 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
            "Kernel set to call (codegen/Target/TargetOptions.h's table): "
            "avx512 (float weights), avx512vnni (and GGUF blocks), amx (and "
            "AMX tiles for panels), neondot (GGUF blocks with AArch64 sdot), "
-           "or empty for none">
+           "neoni8mm (and smmla for prefill), or empty for none">
   ];
   let statistics = [
     Statistic<"numCalls", "ukernel-calls", "products computed by micro-kernels">

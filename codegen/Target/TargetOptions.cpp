@@ -136,6 +136,7 @@ static const ProductKernelSet kProductKernelSets[] = {
     {"avx512vnni", "avx512", "avx512vnni", "avx512vnni", "avx512"},
     {"amx", "avx512", "avx512vnni", "amx", "avx512"},
     {"neondot", "", "neondot", "", ""},
+    {"neoni8mm", "", "neoni8mm", "", ""},
 };
 
 const ProductKernelSet *tlmc::lookupProductKernels(llvm::StringRef isa) {
@@ -158,7 +159,9 @@ std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
   if (!info)
     return "";
   if (triple.getArch() == llvm::Triple::aarch64)
-    return info->checkFeatures("+dotprod") ? "neondot" : "";
+    return !info->checkFeatures("+dotprod") ? ""
+           : info->checkFeatures("+i8mm")   ? "neoni8mm"
+                                            : "neondot";
   if (triple.getArch() != llvm::Triple::x86_64 ||
       !info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
     return "";

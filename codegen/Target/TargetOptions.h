@@ -59,8 +59,9 @@ std::string listProductKernelSets();
 /// F, BW, VL, F16C and FMA (the f16/f32 kernels), "avx512vnni" when they
 /// also have VNNI (and the int8 kernels), "amx" when they also have
 /// AMX-INT8 (prefill tiles on the tile unit); "neondot" for AArch64 CPUs
-/// with the dot product extension (the int8 kernels); empty when none (the
-/// generated products run instead).
+/// with the dot product extension (the int8 kernels), "neoni8mm" when they
+/// also have the int8 matrix multiply (prefill on smmla); empty when none
+/// (the generated products run instead).
 std::string selectProductKernels(const llvm::TargetMachine &machine);
 
 /// Whether `machine` lacks instructions converting f16 to and from f32

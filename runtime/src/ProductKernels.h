@@ -89,6 +89,14 @@ void tlmrt_uk_q8_0_neondot(const float *x, int64_t xStride, int64_t tokens,
 void tlmrt_uk_q4_0_neondot(const float *x, int64_t xStride, int64_t tokens,
                            const uint8_t *blocks, int64_t rows,
                            int64_t columns, float *y, int64_t yStride);
+/// The same with the Armv8.6 int8 matrix multiply (smmla) for pairs of rows
+/// and tokens (prefill); bitwise the same results. Needs dotprod and i8mm.
+void tlmrt_uk_q8_0_neoni8mm(const float *x, int64_t xStride, int64_t tokens,
+                            const uint8_t *blocks, int64_t rows,
+                            int64_t columns, float *y, int64_t yStride);
+void tlmrt_uk_q4_0_neoni8mm(const float *x, int64_t xStride, int64_t tokens,
+                            const uint8_t *blocks, int64_t rows,
+                            int64_t columns, float *y, int64_t yStride);
 #endif
 
 #ifdef __cplusplus

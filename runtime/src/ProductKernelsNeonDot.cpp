@@ -30,6 +30,7 @@
 #include <string.h>
 
 #define TLM_DOTPROD __attribute__((target("dotprod")))
+#define TLM_I8MM __attribute__((target("dotprod,i8mm")))
 
 namespace {
 
@@ -105,7 +106,50 @@ TLM_DOTPROD void productRows(const uint8_t *rows, int64_t rowBytes,
     y[r] = sums[r];
 }
 
+/// 16 columns of 2 rows (r0, r1) x 2 tokens (x0, x1) added to `dot`: per
+/// 8 columns the rows' weights side by side, the tokens' likewise, one
+/// smmla.
+TLM_I8MM __attribute__((always_inline)) inline int32x4_t
+mmla16(int32x4_t dot, int8x16_t r0, int8x16_t r1, const int8_t *x0,
+       const int8_t *x1) {
+  int64x2_t a = vreinterpretq_s64_s8(r0), c = vreinterpretq_s64_s8(r1);
+  int8x16_t lo = vreinterpretq_s8_s64(vzip1q_s64(a, c));
+  int8x16_t hi = vreinterpretq_s8_s64(vzip2q_s64(a, c));
+  int8x16_t xlo = vcombine_s8(vld1_s8(x0), vld1_s8(x1));
+  int8x16_t xhi = vcombine_s8(vld1_s8(x0 + 8), vld1_s8(x1 + 8));
+  return vmmlaq_s32(vmmlaq_s32(dot, lo, xlo), hi, xhi);
+}
+
+/// 2 rows x 2 tokens with smmla (i8mm: a 2x8 by 8x2 int8 product into a
+/// 2x2 s32 tile per instruction, four per block). Each (row, token) sum is
+/// the same integer as sdot's and is scaled by the same fused multiply-add,
+/// so the results equal productRows' bit for bit (prefill = decode).
 template <bool Q4>
+TLM_I8MM void productPair(const uint8_t *rows, int64_t rowBytes,
+                          int64_t blocks, const int8_t *q0, const int8_t *q1,
+                          const float *d0, const float *d1, float *y0,
+                          float *y1) {
+  float32x4_t sums = vdupq_n_f32(0.0f); // (r0 t0, r0 t1, r1 t0, r1 t1)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *block0 = rows + b * blockBytes<Q4>();
+    const uint8_t *block1 = block0 + rowBytes;
+    int8x16_t w00, w01, w10, w11;
+    loadWeights<Q4>(block0, w00, w01);
+    loadWeights<Q4>(block1, w10, w11);
+    int32x4_t dot = vdupq_n_s32(0);
+    dot = mmla16(dot, w00, w10, q0 + b * kBlock, q1 + b * kBlock);
+    dot = mmla16(dot, w01, w11, q0 + b * kBlock + 16, q1 + b * kBlock + 16);
+    float s0 = halfToFloat(block0), s1 = halfToFloat(block1);
+    float scales[4] = {s0 * d0[b], s0 * d1[b], s1 * d0[b], s1 * d1[b]};
+    sums = vfmaq_f32(sums, vcvtq_f32_s32(dot), vld1q_f32(scales));
+  }
+  y0[0] = vgetq_lane_f32(sums, 0);
+  y1[0] = vgetq_lane_f32(sums, 1);
+  y0[1] = vgetq_lane_f32(sums, 2);
+  y1[1] = vgetq_lane_f32(sums, 3);
+}
+
+template <bool Q4, bool I8MM>
 TLM_DOTPROD void product(const float *x, int64_t xStride, int64_t tokens,
                          const uint8_t *weights, int64_t rows, int64_t columns,
                          float *y, int64_t yStride) {
@@ -124,9 +168,28 @@ TLM_DOTPROD void product(const float *x, int64_t xStride, int64_t tokens,
         scales[t * blocks + b] =
             quantizeBlock(x + (t0 + t) * xStride + b * kBlock,
                           values + t * columns + b * kBlock);
+    int64_t pairedTokens = 0;
+    if constexpr (I8MM) {
+      // Pairs of rows against pairs of tokens on smmla; an odd last row of
+      // those tokens, and an odd last token, on sdot (the same results).
+      pairedTokens = count & ~int64_t(1);
+      const int64_t pairedRows = rows & ~int64_t(1);
+      for (int64_t r = 0; r < pairedRows; r += 2)
+        for (int64_t t = 0; t < pairedTokens; t += 2)
+          productPair<Q4>(weights + r * rowBytes, rowBytes, blocks,
+                          values + t * columns, values + (t + 1) * columns,
+                          scales + t * blocks, scales + (t + 1) * blocks,
+                          y + (t0 + t) * yStride + r,
+                          y + (t0 + t + 1) * yStride + r);
+      if (rows != pairedRows)
+        for (int64_t t = 0; t < pairedTokens; ++t)
+          productRows<Q4, 1>(weights + pairedRows * rowBytes, rowBytes,
+                             blocks, values + t * columns, scales + t * blocks,
+                             y + (t0 + t) * yStride + pairedRows);
+    }
     for (int64_t r = 0; r < rows; r += 4) {
       const uint8_t *tile = weights + r * rowBytes;
-      for (int64_t t = 0; t < count; ++t) {
+      for (int64_t t = pairedTokens; t < count; ++t) {
         const int8_t *q = values + t * columns;
         const float *d = scales + t * blocks;
         float *out = y + (t0 + t) * yStride + r;
@@ -143,18 +206,15 @@ TLM_DOTPROD void product(const float *x, int64_t xStride, int64_t tokens,
 
 } // namespace
 
-extern "C" void tlmrt_uk_q8_0_neondot(const float *x, int64_t xStride,
-                                      int64_t tokens, const uint8_t *blocks,
-                                      int64_t rows, int64_t columns, float *y,
-                                      int64_t yStride) {
-  product<false>(x, xStride, tokens, blocks, rows, columns, y, yStride);
-}
-
-extern "C" void tlmrt_uk_q4_0_neondot(const float *x, int64_t xStride,
-                                      int64_t tokens, const uint8_t *blocks,
-                                      int64_t rows, int64_t columns, float *y,
-                                      int64_t yStride) {
-  product<true>(x, xStride, tokens, blocks, rows, columns, y, yStride);
-}
+#define TLMRT_NEON_KERNEL(name, q4, i8mm)                                      \
+  extern "C" void name(const float *x, int64_t xStride, int64_t tokens,        \
+                       const uint8_t *blocks, int64_t rows, int64_t columns,   \
+                       float *y, int64_t yStride) {                            \
+    product<q4, i8mm>(x, xStride, tokens, blocks, rows, columns, y, yStride);  \
+  }
+TLMRT_NEON_KERNEL(tlmrt_uk_q8_0_neondot, false, false)
+TLMRT_NEON_KERNEL(tlmrt_uk_q4_0_neondot, true, false)
+TLMRT_NEON_KERNEL(tlmrt_uk_q8_0_neoni8mm, false, true)
+TLMRT_NEON_KERNEL(tlmrt_uk_q4_0_neoni8mm, true, true)
 
 #endif // __aarch64__

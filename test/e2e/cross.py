@@ -11,8 +11,10 @@ For one target (--target NAME below):
   the first-step logits are compared too, within 1e-4 of their spread.
 - GGUF Q8_0, Q4_0 and F16 files (generated; stories15M's shape, or the
   tiny one where qemu's vectors are slow) do too: on AArch64 compiled for
-  a CPU with the dot product (the runtime's sdot kernels, int8 inputs
-  quantized as on the host), elsewhere against a host compile that keeps
+  a CPU with the dot product (Cortex-A76: the runtime's sdot kernels, int8
+  inputs quantized as on the host) and one with the int8 matrix multiply
+  too (Neoverse V1: smmla for prefill, and SVE; its prefill logits equal
+  its decode's bit for bit), elsewhere against a host compile that keeps
   f32 inputs (--int8-activations=false), as a target without int8 kernels
   does. The F16 file runs with an f16 KV cache: on RV64GC every f16 <-> f32
   conversion is integer arithmetic (tlm-expand-f16-conversions).
@@ -26,23 +28,24 @@ import shutil
 from e2e_common import Results, compile_model, read_floats, require, run
 
 TARGETS = {
-    # name: (tlmc target options, qemu command, GGUF files: shape, target
-    #        CPU options, host options)
+    # name: (tlmc target options, qemu command, GGUF files: shape, CPUs
+    #        (name, options), host options)
     "aarch64": (["--target", "aarch64-linux-gnu"],
                 ["qemu-aarch64", "-cpu", "max"],
-                ("stories15M", ["--mcpu", "cortex-a76"], [])),
+                ("stories15M", [("a76", ["--mcpu", "cortex-a76"]),
+                                ("v1", ["--mcpu", "neoverse-v1"])], [])),
     "riscv64": (["--target", "riscv64-linux-gnu"],
                 ["qemu-riscv64", "-cpu", "rv64"],
-                ("stories15M", [], ["--int8-activations=false"])),
+                ("stories15M", [("", [])], ["--int8-activations=false"])),
     # RISC-V vectors (RVV 1.0), code that runs at any VLEN: two VLENs.
     "riscv64-v128": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
                      ["qemu-riscv64", "-cpu",
                       "rv64,v=true,vext_spec=v1.0,vlen=128"],
-                     ("tiny", [], ["--int8-activations=false"])),
+                     ("tiny", [("", [])], ["--int8-activations=false"])),
     "riscv64-v256": (["--target", "riscv64-linux-gnu", "--mattr=+v"],
                      ["qemu-riscv64", "-cpu",
                       "rv64,v=true,vext_spec=v1.0,vlen=256"],
-                     ("tiny", [], ["--int8-activations=false"])),
+                     ("tiny", [("", [])], ["--int8-activations=false"])),
 }
 QUANTIZED = ["int8", "int4:g32"]
 QUANTIZED_PROMPTS = ["Once upon a time", "The little dog"]
@@ -65,7 +68,7 @@ def main():
     p.add_argument("--modelgen", required=True)
     a = p.parse_args()
 
-    options, qemu, (block_shape, block_cpu, block_host) = TARGETS[a.target]
+    options, qemu, (block_shape, block_cpus, block_host) = TARGETS[a.target]
     if not shutil.which(qemu[0]):
         print(f"SKIP: {qemu[0]} is not installed (utils/setup.sh installs "
               "qemu-user)")
@@ -111,8 +114,9 @@ def main():
                  "-o", gguf])
         kv = ["--kv-cache", "f16"] if dtype == "f16" else []
         if res.check(r.returncode == 0, f"generates a {dtype} GGUF", r.stderr):
-            variants.append((f"gguf-{dtype}", gguf, block_host + kv,
-                             block_cpu + kv))
+            for cpu, cpu_options in block_cpus:
+                variants.append((f"gguf-{dtype}" + (f"-{cpu}" if cpu else ""),
+                                 gguf, block_host + kv, cpu_options + kv))
     for scheme, source, host_flags, target_flags in variants:
         tag = scheme.replace(":", "-")
         host = compile_model(a.tlmc, source,
@@ -143,6 +147,18 @@ def main():
             res.check(len(h) == len(c) and diff <= 1e-4 * spread,
                       f"{a.target}/{scheme}/{i}: first-step logits (max "
                       f"|diff| {diff:.2e} <= 1e-4 of spread {spread:.2f})")
+            if scheme.endswith("-v1") and "f16" not in scheme:
+                # Prefill pairs rows and tokens on smmla, decode runs sdot:
+                # the same integers and scaling, so the same bits.
+                decode_logits = os.path.join(a.work, f"{tag}-{i}.decode")
+                r = run(qemu + [cross, "-p", prompt, "-n", n, "--temp", "0",
+                                "--no-prefill", "--logits", decode_logits])
+                with open(cross_logits, "rb") as f1:
+                    prefilled = f1.read()
+                same = (r.returncode == 0 and os.path.exists(decode_logits)
+                        and open(decode_logits, "rb").read() == prefilled)
+                res.check(same, f"{a.target}/{scheme}/{i}: prefill (smmla) "
+                          "logits equal decode's (sdot) bit for bit")
     res.finish()
 
 
