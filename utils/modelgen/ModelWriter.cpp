@@ -11,6 +11,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <set>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -309,12 +310,20 @@ static std::string toSentencePieceSpaces(llvm::StringRef s) {
   return out;
 }
 
-/// The tensors of `model` in canonical order.
+/// The tensors of `model`: those the graph uses in canonical order, then
+/// any others in the model's order (a file of another variant, as tests
+/// write to check that the importer refuses it).
 static std::vector<const ImportedTensor *> orderedTensors(
     const ImportedModel &model) {
   std::vector<const ImportedTensor *> out;
-  for (auto &[name, shape] : getExpectedTensors(model.config))
+  std::set<std::string> expected;
+  for (auto &[name, shape] : getExpectedTensors(model.config)) {
     out.push_back(model.findTensor(name));
+    expected.insert(name);
+  }
+  for (const ImportedTensor &t : model.tensors)
+    if (!expected.count(t.name))
+      out.push_back(&t);
   return out;
 }
 

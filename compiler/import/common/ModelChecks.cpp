@@ -6,6 +6,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace tlmc;
@@ -126,7 +127,8 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
   llvm::StringMap<const ImportedTensor *> byName;
   for (const ImportedTensor &t : model.tensors)
     byName[t.name] = &t;
-  for (auto &[name, shape] : getExpectedTensors(model.config)) {
+  auto expected = getExpectedTensors(model.config);
+  for (auto &[name, shape] : expected) {
     auto it = byName.find(name);
     if (it == byName.end())
       return makeImportError(model.path, "tensor '" + name +
@@ -146,6 +148,22 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
                                     "data, got {2}",
                                     name, bytes.value_or(-1), t.bytes.size()));
   }
+  // A tensor the graph does not use is math that would be silently left
+  // out (a Llama-3 file's rope_freqs: RoPE frequency factors).
+  llvm::StringSet<> known;
+  for (auto &[name, shape] : expected)
+    known.insert(name);
+  for (const ImportedTensor &t : model.tensors)
+    if (!known.contains(t.name))
+      return makeImportError(
+          model.path,
+          "tensor '" + t.name +
+              "' is not part of the LLaMA graph tlmc builds; its math would "
+              "be left out (" +
+              (t.name == "rope_freqs"
+                   ? "RoPE frequency factors, as Llama-3 files carry, are "
+                     "not supported yet)"
+                   : "an architecture variant tlmc does not support)"));
   if (model.tokenizer.kind != TokenizerData::Kind::None &&
       static_cast<int64_t>(model.tokenizer.tokens.size()) != model.config.vocab)
     return makeImportError(

@@ -382,6 +382,22 @@ TEST_F(CorruptModel, GGUFTensorOffsetsAlignedAndDisjoint) {
   expectCleanError(save("overlap.gguf", bytes), "overlaps tensor");
 }
 
+TEST_F(CorruptModel, GGUFTensorsTheGraphWouldIgnore) {
+  // A Llama-3 GGUF is a `llama` file with a rope_freqs tensor: compiling it
+  // without those factors gives wrong logits, so it is refused by name.
+  ImportedModel llama3 = model;
+  ImportedTensor freqs = llama3.tensors.front();
+  freqs.name = "rope_freqs";
+  freqs.shape = {int64_t(freqs.bytes.size() / 4)};
+  freqs.format = mlir::tlm::StorageFormat::F32;
+  llama3.tensors.push_back(freqs);
+  ASSERT_FALSE(bool(writeGGUF(llama3, dir.path("llama3.gguf"))));
+  expectCleanError(dir.path("llama3.gguf"),
+                   "tensor 'rope_freqs' is not part of the LLaMA graph tlmc "
+                   "builds; its math would be left out (RoPE frequency "
+                   "factors");
+}
+
 TEST_F(CorruptModel, GGUFMetadataTypesAsTheSpecSays) {
   // Each key's value type field follows its name; for arrays the element
   // type follows that. Each retyping keeps the value's size.
