@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 using namespace tlmc;
@@ -57,13 +58,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::memcpy(&header, data, sizeof header);
     model.fingerprint = header.fingerprint;
   }
-  // A device maps the file: page-aligned, exactly `size` bytes readable.
-  std::vector<uint64_t> aligned((size + 7) / 8);
+  // Aligned as a mapping or malloc gives it (libFuzzer's copy need not be),
+  // and exactly `size` bytes long, so that ASan sees any read past the end.
+  std::unique_ptr<uint8_t[]> aligned(new uint8_t[size ? size : 1]);
   if (size)
-    std::memcpy(aligned.data(), data, size);
+    std::memcpy(aligned.get(), data, size);
   tlm_session *session = nullptr;
   char error[256] = {};
-  if (tlm_session_open(&model, size ? aligned.data() : nullptr, size, nullptr,
+  if (tlm_session_open(&model, size ? aligned.get() : nullptr, size, nullptr,
                        &session, error, sizeof error) != TLM_OK) {
     if (!std::strlen(error) || std::strchr(error, '\n'))
       fuzz::fail(llvm::Twine("a refusal without a one-line message: '") +
