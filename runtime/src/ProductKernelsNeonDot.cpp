@@ -1,4 +1,4 @@
-//===- ProductKernelsNeonDot.cpp - GGUF block products with AArch64 SDOT ----===//
+//===- ProductKernelsNeonDot.cpp - GGUF block products with AArch64 SDOT/SMMLA ===//
 //
 // y = x * W^T for GGUF Q8_0 / Q4_0 weights W read in place (34- or 18-byte
 // blocks of 32 weights with an f16 scale), with the inputs quantized to int8
@@ -16,9 +16,16 @@
 // inputs of a group of tokens are quantized first; each 4-row tile then
 // runs over every token of the group while its weights are in L1.
 //
-// Measured against: decode reads each weight byte once per token (bound by
-// memory bandwidth on a device); only correctness is checked here, under
-// qemu-user (test/e2e/cross.py), where speed means nothing.
+// With i8mm (the _neoni8mm entry points), prefill pairs 2 rows with 2
+// tokens on smmla (a 2x8 by 8x2 s8 product into a 2x2 s32 tile): four per
+// block instead of eight sdot, the same integer sums, the same fused
+// scaling, so the same bits as the sdot path (decode, and odd rows/tokens).
+//
+// Measured against: nothing yet. Decode reads each weight byte once per
+// token, so on a device it is bound by memory bandwidth (weight bytes per
+// token / read bandwidth); prefill by sdot/smmla throughput. No AArch64
+// hardware is available here: only correctness is checked, under qemu-user
+// (test/e2e/cross.py), where speed means nothing.
 //
 //===----------------------------------------------------------------------===//
 
