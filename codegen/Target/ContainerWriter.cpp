@@ -1,6 +1,7 @@
 //===- ContainerWriter.cpp - write the .tlmw weights container -------*- C++ -*-===//
 
 #include "codegen/Target/ContainerWriter.h"
+#include "codegen/Target/TokenizerTables.h"
 #include "codegen/Target/SparseBlocks.h"
 #include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/GGMLPanels.h"
@@ -150,42 +151,16 @@ private:
 static flatbuffers::Offset<fbc::Tokenizer>
 buildTokenizer(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok,
                tlm::ModelConfigAttr config) {
-  std::vector<uint8_t> bytes;
-  std::vector<uint32_t> offsets{0};
-  for (const std::string &t : tok.tokens) {
-    bytes.insert(bytes.end(), t.begin(), t.end());
-    offsets.push_back(bytes.size());
-  }
-  std::vector<uint32_t> sorted(tok.tokens.size());
-  std::iota(sorted.begin(), sorted.end(), 0);
-  llvm::sort(sorted, [&](uint32_t a, uint32_t b) {
-    return tok.tokens[a] != tok.tokens[b] ? tok.tokens[a] < tok.tokens[b]
-                                          : a < b;
-  });
-  std::vector<uint32_t> mergePairs;
-  if (tok.kind == TokenizerData::Kind::GPT2) {
-    llvm::StringMap<uint32_t> ids;
-    for (uint32_t i = 0; i < tok.tokens.size(); ++i)
-      ids.try_emplace(tok.tokens[i], i);
-    for (const std::string &merge : tok.merges) {
-      auto [left, right] = llvm::StringRef(merge).split(' ');
-      auto l = ids.find(left), r = ids.find(right);
-      if (l == ids.end() || r == ids.end() ||
-          !ids.count((left + right).str()))
-        continue; // a merge whose parts or result are not tokens never fires
-      mergePairs.push_back(l->second);
-      mergePairs.push_back(r->second);
-    }
-  }
+  TokenizerTables tables(tok);
   auto kind = tok.kind == TokenizerData::Kind::SentencePiece
                   ? fbc::TokenizerKind::SentencePiece
               : tok.kind == TokenizerData::Kind::GPT2 ? fbc::TokenizerKind::GPT2
                                                       : fbc::TokenizerKind::None;
   return fbc::CreateTokenizer(
-      fb, kind, fb.CreateVector(bytes), fb.CreateVector(offsets),
+      fb, kind, fb.CreateVector(tables.bytes), fb.CreateVector(tables.offsets),
       fb.CreateVector(tok.scores), fb.CreateVector(tok.types),
-      fb.CreateVector(sorted), fb.CreateVector(mergePairs), config.getBos(),
-      config.getEos());
+      fb.CreateVector(tables.sortedIds), fb.CreateVector(tables.mergePairs),
+      config.getBos(), config.getEos());
 }
 
 /// The configuration, tokenizer, tensor table and plan as a FlatBuffer.

@@ -1,7 +1,7 @@
 //===- Calibrate.cpp - activation statistics for calibration-aware passes -*- C++ -*-===//
 
 #include "compiler/driver/Calibrate.h"
-#include "runtime/src/Session.h"
+#include "compiler/driver/RuntimeTokenizer.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -15,35 +15,6 @@ static llvm::Error makeError(const llvm::Twine &message) {
 }
 
 namespace {
-
-/// The runtime's tokenizer tables, built over a TokenizerData.
-struct TokenizerTables {
-  std::vector<uint8_t> bytes;
-  std::vector<uint32_t> offsets{0}, sorted;
-  tlmrt::TokenizerView view;
-
-  TokenizerTables(const TokenizerData &tok, int32_t bos) {
-    for (const std::string &t : tok.tokens) {
-      bytes.insert(bytes.end(), t.begin(), t.end());
-      offsets.push_back(bytes.size());
-    }
-    sorted.resize(tok.tokens.size());
-    std::iota(sorted.begin(), sorted.end(), 0);
-    llvm::sort(sorted, [&](uint32_t a, uint32_t b) {
-      return tok.tokens[a] != tok.tokens[b] ? tok.tokens[a] < tok.tokens[b]
-                                            : a < b;
-    });
-    view.kind = 1;
-    view.count = tok.tokens.size();
-    view.bytes = bytes.data();
-    view.offsets = offsets.data();
-    view.scores = tok.scores.empty() ? nullptr : tok.scores.data();
-    view.sortedIds = sorted.data();
-    for (const std::string &t : tok.tokens)
-      view.maxTokenBytes = std::max<uint32_t>(view.maxTokenBytes, t.size());
-    view.bos = bos;
-  }
-};
 
 /// The model's weights in f32, by canonical name.
 struct Weights {
@@ -124,7 +95,9 @@ llvm::Expected<HessianMap> tlmc::collectHessians(const ImportedModel &model,
     return makeError("--calibrate " + textPath + ": " +
                      text.getError().message());
   const ModelConfig &c = model.config;
-  TokenizerTables tables(model.tokenizer, int32_t(c.bos));
+  auto tokenizer = RuntimeTokenizer::create(model.tokenizer, int32_t(c.bos));
+  if (!tokenizer)
+    return tokenizer.takeError();
   Weights w;
   for (const ImportedTensor &t : model.tensors) {
     std::vector<float> values(t.getNumElements());
@@ -136,18 +109,15 @@ llvm::Expected<HessianMap> tlmc::collectHessians(const ImportedModel &model,
   int64_t used = 0;
   llvm::SmallVector<llvm::StringRef> paragraphs;
   (*text)->getBuffer().split(paragraphs, "\n\n", -1, false);
-  std::vector<char> scratch(2 * tables.view.maxTokenBytes + 16);
   int64_t d = c.dim, kv = c.kvHeads * c.headDim, f = c.ffnDim;
   for (llvm::StringRef paragraph : paragraphs) {
     std::string p = paragraph.trim().str();
     if (p.empty() || used >= maxTokens)
       continue;
-    std::vector<int32_t> tokens(std::min<int64_t>(c.context, 4 * p.size() + 8));
-    size_t n = 0;
-    if (!tlmrt::encodeSentencePiece(tables.view, p.c_str(), true,
-                                    tokens.data(), tokens.size(), &n,
-                                    scratch.data()))
-      n = tokens.size(); // longer than the context: use what fits
+    // What the device's tokenizer makes of it; beyond the context, what
+    // fits.
+    std::vector<int32_t> tokens = (*tokenizer)->encode(p, /*addBos=*/true);
+    int64_t n = std::min<int64_t>(tokens.size(), c.context);
     int64_t rows = std::min<int64_t>(n, maxTokens - used);
     used += rows;
     std::vector<float> x(rows * d), h, q, k, v, att(rows * d), o, g, u;

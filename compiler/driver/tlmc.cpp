@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Target/TargetOptions.h"
+#include "compiler/driver/Tokenize.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "compiler/driver/Compile.h"
 #include "compiler/driver/Progress.h"
 #include "tlmc_version.h"
@@ -44,6 +46,27 @@ static cl::SubCommand targetsCommand(
     "targets", "List the target CPUs tlmc compiles for and what each gives");
 static cl::SubCommand compileCommand("compile",
                                      "Compile a model to native code");
+static cl::SubCommand tokenizeCommand(
+    "tokenize", "Print the token ids (or pieces) a tokenizer gives a text, "
+                "as the device's runtime computes them");
+
+static cl::opt<std::string> tokenizeText(cl::Positional, cl::desc("[TEXT]"),
+                                         cl::sub(tokenizeCommand),
+                                         cl::cat(inputCategory));
+static cl::opt<std::string> tokenizeWith(
+    "tokenizer", cl::Required,
+    cl::desc("A tokenizer.json, a GGUF or a llama2.c tok*.bin"),
+    cl::sub(tokenizeCommand), cl::cat(inputCategory));
+static cl::opt<bool> tokenizePieces(
+    "pieces", cl::desc("One ID<TAB>PIECE line per token instead of the ids"),
+    cl::sub(tokenizeCommand), cl::cat(outputCategory));
+static cl::opt<bool> tokenizeIds("ids",
+                                 cl::desc("The ids on one line (the default)"),
+                                 cl::sub(tokenizeCommand),
+                                 cl::cat(outputCategory));
+static cl::opt<bool> tokenizeNoBos(
+    "no-bos", cl::desc("No BOS first (SentencePiece-style vocabularies)"),
+    cl::sub(tokenizeCommand), cl::cat(outputCategory));
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"),
                                       cl::Required,
@@ -319,8 +342,9 @@ int main(int argc, char **argv) {
       return llvm::is_contained(categories, c);
     });
   };
-  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &inspectCommand,
-                              &importCommand, &compileCommand, &targetsCommand})
+  for (cl::SubCommand *sub :
+       {&cl::SubCommand::getTopLevel(), &inspectCommand, &importCommand,
+        &compileCommand, &targetsCommand, &tokenizeCommand})
     for (auto &entry : cl::getRegisteredOptions(*sub)) {
       StringRef name = entry.first;
       cl::Option *option = entry.second;
@@ -341,9 +365,25 @@ int main(int argc, char **argv) {
       "  tlmc compile model.gguf -o story --quantize=int4:g32 --report r.json\n"
       "  tlmc compile model.gguf -o story --target aarch64-linux-gnu --mcpu "
       "cortex-a76\n"
-      "  tlmc import model.gguf -o model.mlir\n");
+      "  tlmc import model.gguf -o model.mlir\n"
+      "  tlmc tokenize --tokenizer tokenizer.json [--pieces] \"Hello\"\n");
   if (targetsCommand) {
     printTargets(outs());
+    return 0;
+  }
+  if (tokenizeCommand) {
+    if (tokenizePieces && tokenizeIds)
+      return fail("--ids and --pieces: choose one");
+    std::string text = tokenizeText;
+    if (!tokenizeText.getNumOccurrences()) {
+      auto input = MemoryBuffer::getSTDIN();
+      if (!input)
+        return fail("cannot read the text from standard input");
+      text = (*input)->getBuffer().str();
+    }
+    if (Error err = printTokens(tokenizeWith, text, tokenizePieces,
+                                !tokenizeNoBos, outs()))
+      return fail(toString(std::move(err)));
     return 0;
   }
   if (!inspectCommand && !importCommand && !compileCommand) {

@@ -64,7 +64,8 @@ llvm::Expected<TokenizerData> readHFTokenizer(const ModelFiles &files,
                                               int64_t vocab);
 
 /// Reads any tokenizer file, by its name: `*.json`, `*.gguf`, else a
-/// llama2.c tokenizer.
+/// llama2.c tokenizer. `vocab` <= 0: as many tokens as the file has (no
+/// model to compare with: `tlmc tokenize`).
 llvm::Expected<TokenizerData> readTokenizerFile(const ModelFiles &files,
                                                 llvm::StringRef path,
                                                 int64_t vocab);

@@ -70,6 +70,12 @@ bool encodeSentencePiece(const TokenizerView &t, const char *text,
                          bool addBos, int32_t *tokens, size_t capacity,
                          size_t *count, char *scratch);
 
+/// Either tokenizer by the view's kind (what tlm_tokenize runs); false when
+/// the tokens do not fit. `scratch`: 2 * maxTokenBytes bytes.
+bool encodeText(const TokenizerView &t, const char *text, bool addBos,
+                int32_t *tokens, size_t capacity, size_t *count,
+                char *scratch);
+
 /// Byte-level BPE (GPT-2) encoding and decoding.
 size_t encodeByteLevel(const TokenizerView &t, const char *text,
                        int32_t *tokens, size_t capacity, bool *overflow);

@@ -107,6 +107,21 @@ bool tlmrt::encodeSentencePiece(const TokenizerView &t, const char *text,
   return true;
 }
 
+bool tlmrt::encodeText(const TokenizerView &t, const char *text, bool addBos,
+                       int32_t *tokens, size_t capacity, size_t *count,
+                       char *scratch) {
+  if (t.kind != int(tlmw::TokenizerKind::GPT2))
+    return encodeSentencePiece(t, text, addBos, tokens, capacity, count,
+                               scratch);
+  size_t n = 0;
+  if (addBos && capacity)
+    tokens[n++] = t.bos;
+  bool overflow = capacity == 0;
+  n += encodeByteLevel(t, text, tokens + n, capacity - n, &overflow);
+  *count = n;
+  return !overflow;
+}
+
 extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
                                    int addBos, int32_t *tokens,
                                    size_t capacity, size_t *count) {
@@ -116,19 +131,8 @@ extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
   if (t.kind == int(tlmw::TokenizerKind::None))
     return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
                 "the container has no tokenizer");
-  bool ok;
-  if (t.kind == int(tlmw::TokenizerKind::GPT2)) {
-    size_t n = 0;
-    if (addBos && capacity)
-      tokens[n++] = t.bos;
-    bool overflow = capacity == 0;
-    n += encodeByteLevel(t, text, tokens + n, capacity - n, &overflow);
-    ok = !overflow;
-    *count = n;
-  } else {
-    ok = encodeSentencePiece(t, text, addBos, tokens, capacity, count,
-                             s->textScratch);
-  }
+  bool ok = encodeText(t, text, addBos, tokens, capacity, count,
+                       s->textScratch);
   if (!ok)
     return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
                 "text needs more than %zu tokens", capacity);

@@ -37,6 +37,20 @@ tlmc::readLlama2cTokenizer(const ModelFiles &files, llvm::StringRef path,
                            llvm::formatv("max_token_length {0}: expected 1 "
                                          "to 4096",
                                          maxLength));
+  if (vocab <= 0) {
+    // No model to say it: as many entries as the file holds.
+    BinaryReader count(path, getBytes(**buffer));
+    count.seek(4, "first token");
+    vocab = 0;
+    while (count.getRemaining() >= 8 && !count.hasFailed()) {
+      count.read<float>("score");
+      int32_t length = count.read<int32_t>("length");
+      if (length < 0 || uint64_t(length) > count.getRemaining())
+        break; // the reading below reports it
+      count.readBytes(length, "bytes");
+      ++vocab;
+    }
+  }
   // Each entry takes at least 8 bytes; refuse a vocabulary that cannot fit.
   if (uint64_t(vocab) > r.getRemaining() / 8)
     return makeImportError(path, llvm::formatv("a {0}-token vocabulary cannot "

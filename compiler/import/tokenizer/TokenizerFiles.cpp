@@ -17,6 +17,8 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
+
 using namespace tlmc;
 
 std::string tlmc::findTokenizerBeside(const ModelFiles &files,
@@ -48,7 +50,7 @@ tlmc::readTokenizerFile(const ModelFiles &files, llvm::StringRef path,
                        : readLlama2cTokenizer(files, path, vocab);
   if (!tok)
     return tok.takeError();
-  if (int64_t(tok->tokens.size()) != vocab)
+  if (vocab > 0 && int64_t(tok->tokens.size()) != vocab)
     return makeImportError(path,
                            llvm::formatv("tokenizer has {0} tokens, the "
                                          "model's vocabulary has {1}",
@@ -111,6 +113,19 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
   if (!vocabMap || !merges)
     return makeImportError(path, "model: expected 'vocab' and 'merges'");
 
+  const llvm::json::Array *addedTokens = root->getArray("added_tokens");
+  if (vocab <= 0) {
+    // No model to say it: the ids the file uses.
+    vocab = 0;
+    for (const auto &[text, id] : *vocabMap)
+      vocab = std::max(vocab, id.getAsInteger().value_or(-1) + 1);
+    if (addedTokens)
+      for (const llvm::json::Value &v : *addedTokens)
+        if (const llvm::json::Object *o = v.getAsObject())
+          vocab = std::max(vocab, o->getInteger("id").value_or(-1) + 1);
+    if (vocab <= 0 || vocab > (int64_t(1) << 24))
+      return makeImportError(path, "model.vocab: expected ids from 0 to 2^24");
+  }
   // Tokens by id: the vocabulary, then the added tokens.
   std::vector<std::string> tokens(vocab);
   std::vector<bool> present(vocab, false);
@@ -131,8 +146,8 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
     if (auto err = place(text, *i))
       return std::move(err);
   }
-  if (const llvm::json::Array *added = root->getArray("added_tokens"))
-    for (const llvm::json::Value &v : *added) {
+  if (addedTokens)
+    for (const llvm::json::Value &v : *addedTokens) {
       const llvm::json::Object *o = v.getAsObject();
       std::optional<int64_t> id = o ? o->getInteger("id") : std::nullopt;
       std::optional<llvm::StringRef> content =
