@@ -47,7 +47,7 @@ tlmc::readLlama2cTokenizer(const ModelFiles &files, llvm::StringRef path,
       int32_t length = count.read<int32_t>("length");
       if (length < 0 || uint64_t(length) > count.getRemaining())
         break; // the reading below reports it
-      count.readBytes(length, "bytes");
+      (void)count.readBytes(length, "bytes");
       ++vocab;
     }
   }
