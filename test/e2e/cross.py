@@ -21,11 +21,10 @@ For one target (--target NAME below):
 Speed under qemu means nothing; this checks correctness only.
 """
 import argparse
-import glob
 import os
 import shutil
 
-from e2e_common import Results, compile_model, read_floats, require, run
+from e2e_common import Results, golden_cases, compile_model, read_floats, require, run
 
 TARGETS = {
     # name: (tlmc target options, qemu command, GGUF files: shape, CPUs
@@ -82,12 +81,9 @@ def main():
     res = Results()
 
     exe = compile_model(a.tlmc, model, os.path.join(a.work, "s260"), *options)
-    cases = sorted(glob.glob(os.path.join(golden, "*.prompt")))
+    cases = golden_cases(golden)
     res.check(len(cases) >= 6, f"found {len(cases)} golden cases")
-    for prompt_file in cases:
-        name = os.path.basename(prompt_file)[: -len(".prompt")]
-        with open(prompt_file) as f:
-            prompt = f.read()
+    for name, prompt in cases:
         logits = os.path.join(a.work, name + ".logits")
         r, got = greedy(qemu + [exe], prompt, "256", logits)
         if not res.check(r.returncode == 0, f"{a.target}/{name}: runs",

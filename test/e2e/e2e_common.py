@@ -2,6 +2,7 @@
 
 utils/bench/int8_fidelity.py reads logits files with read_logit_rows too."""
 import array
+import glob
 import os
 import subprocess
 import sys
@@ -63,3 +64,13 @@ def read_logit_rows(path, vocab):
     with open(path, "rb") as f:
         data.frombytes(f.read())
     return [data[i * vocab:(i + 1) * vocab] for i in range(len(data) // vocab)]
+
+
+def golden_cases(golden):
+    """(name, prompt) of every case in a golden folder, by name."""
+    cases = []
+    for prompt_file in sorted(glob.glob(os.path.join(golden, "*.prompt"))):
+        with open(prompt_file) as f:
+            cases.append((os.path.basename(prompt_file)[: -len(".prompt")],
+                          f.read()))
+    return cases

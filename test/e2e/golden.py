@@ -5,10 +5,9 @@ For every case in ../shared/golden/stories260K: identical prompt tokens,
 identical greedy tokens and text, and first-step logits within 1e-4.
 """
 import argparse
-import glob
 import os
 
-from e2e_common import Results, compile_model, read_floats, require, run
+from e2e_common import Results, golden_cases, compile_model, read_floats, require, run
 
 FORMATS = {
     "gguf": "stories260K.gguf",
@@ -37,12 +36,9 @@ def main():
     exe = compile_model(a.tlmc, model, os.path.join(a.work, "s260"), *extra)
 
     res = Results()
-    cases = sorted(glob.glob(os.path.join(golden, "*.prompt")))
+    cases = golden_cases(golden)
     res.check(len(cases) >= 6, f"found {len(cases)} golden cases")
-    for prompt_file in cases:
-        name = os.path.basename(prompt_file)[: -len(".prompt")]
-        with open(prompt_file) as f:
-            prompt = f.read()
+    for name, prompt in cases:
         logits_file = os.path.join(a.work, name + ".logits")
         r = run([exe, "-p", prompt, "-n", "256", "--temp", "0", "--tokens",
                  "--logits", logits_file])
