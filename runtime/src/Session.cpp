@@ -158,6 +158,36 @@ static tlm_status namedFailure(tlm_status status, const char *path,
 /// Reads the whole of `path` into session-owned memory: what happens to
 /// the file afterwards (truncated, rewritten, deleted) cannot reach the
 /// session, because nothing of it is read again.
+/// Memory for a container read from a file. Where the OS has them, in
+/// huge pages: decode streams the whole container every token, and with
+/// 4 KiB pages that stream ran 10-15% slower than the same bytes mapped
+/// from the page cache (SmolLM2-135M Q8_0, measured side by side).
+static void *allocateContainer(size_t bytes) {
+#ifdef TLM_HAVE_MMAP
+  void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+#else
+  return allocateAligned(bytes);
+#endif
+}
+
+static void freeContainer(void *p, size_t bytes) {
+  if (!p)
+    return;
+#ifdef TLM_HAVE_MMAP
+  munmap(p, bytes);
+#else
+  (void)bytes;
+  freeAligned(p);
+#endif
+}
+
 static tlm_status openRead(const tlm_model *model, const char *path,
                            const tlm_session_options *options,
                            tlm_session **out, char *error, size_t errorSize) {
@@ -169,7 +199,7 @@ static tlm_status openRead(const tlm_model *model, const char *path,
   if (std::fseek(f, 0, SEEK_END) == 0)
     size = std::ftell(f);
   std::fseek(f, 0, SEEK_SET);
-  void *data = size > 0 ? allocateAligned(size_t(size)) : nullptr;
+  void *data = size > 0 ? allocateContainer(size_t(size)) : nullptr;
   // One more byte must not be there: a file that grows while it is read is
   // not the file whose size was taken.
   char extra;
@@ -178,7 +208,7 @@ static tlm_status openRead(const tlm_model *model, const char *path,
                   std::fread(&extra, 1, 1, f) == 0;
   std::fclose(f);
   if (!complete) {
-    freeAligned(data);
+    freeContainer(data, size_t(size));
     return fail(error, errorSize, size > 0 ? TLM_ERR_IO : TLM_ERR_CONTAINER,
                 "%s: %s", path,
                 size <= 0 ? "empty or unreadable"
@@ -187,10 +217,11 @@ static tlm_status openRead(const tlm_model *model, const char *path,
   tlm_status status = tlm_session_open(model, data, size_t(size), options,
                                        out, error, errorSize);
   if (status != TLM_OK) {
-    freeAligned(data);
+    freeContainer(data, size_t(size));
     return namedFailure(status, path, error, errorSize);
   }
   (*out)->ownedContainer = data;
+  (*out)->ownedContainerBytes = size_t(size);
   return TLM_OK;
 }
 
@@ -262,7 +293,7 @@ extern "C" void tlm_session_close(tlm_session *s) {
   if (s->mapping)
     munmap(s->mapping, s->mappingBytes);
 #endif
-  freeAligned(s->ownedContainer);
+  freeContainer(s->ownedContainer, s->ownedContainerBytes);
   tlmrt::destroy(s);
 }
 

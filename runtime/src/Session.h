@@ -90,7 +90,8 @@ struct tlm_session {
   size_t containerBytes = 0;
   void *mapping = nullptr; // mmapped container, if the runtime mapped it
   size_t mappingBytes = 0;
-  void *ownedContainer = nullptr; // read into memory, if it could not map
+  void *ownedContainer = nullptr; // read into memory (the default)
+  size_t ownedContainerBytes = 0;
   uint8_t *arena = nullptr;
   bool ownsArena = false;
   const uint8_t *weights = nullptr;
