@@ -35,15 +35,29 @@ from e2e_common import SKIP, Results, compile_model, read_logit_rows, run
 # only the f32/f16 cases compare tokens.
 Q_TOLERANCE = 0.15
 
-# name, modelgen shape, dtype, tolerance (x the logits' std), model path
+# The families: each real model's shape (widths, heads, head_dim, vocabulary,
+# RoPE base and variant) with its first 4 layers. Every layer has the same
+# shape, so more of them test nothing new and only cost CI time: the
+# 128k-151k vocabularies alone make these 0.7-1.5 GB files.
+FAMILY_LAYERS = 4
+
+# name, modelgen shape, dtype, tolerance (x the logits' std), layers (None:
+# all of the shape's)
 CASES = [
-    ("stories260K F32", None, None, 1e-4),
-    ("SmolLM2-135M F32", "smollm2-135m", "f32", 1e-4),
-    ("TinyLlama-1.1B F16", "tinyllama-1.1b", "f16", 1e-4),
-    ("SmolLM2-135M Q8_0", "smollm2-135m", "q8_0", Q_TOLERANCE),
-    ("SmolLM2-135M Q4_0", "smollm2-135m", "q4_0", Q_TOLERANCE),
+    ("stories260K F32", None, None, 1e-4, None),
+    ("SmolLM2-135M F32", "smollm2-135m", "f32", 1e-4, None),
+    ("TinyLlama-1.1B F16", "tinyllama-1.1b", "f16", 1e-4, None),
+    ("SmolLM2-135M Q8_0", "smollm2-135m", "q8_0", Q_TOLERANCE, None),
+    ("SmolLM2-135M Q4_0", "smollm2-135m", "q4_0", Q_TOLERANCE, None),
+    # Llama-3 RoPE frequency factors (rope_freqs), 128k vocabulary.
+    ("Llama-3.2-1B F32", "llama3.2-1b", "f32", 1e-4, FAMILY_LAYERS),
+    # q/k/v biases, rotate-half RoPE, theta 1e6.
+    ("Qwen2.5-0.5B F32", "qwen2.5-0.5b", "f32", 1e-4, FAMILY_LAYERS),
+    # per-head q/k RMSNorm, head_dim 128 on a 1024-wide stream.
+    ("Qwen3-0.6B F32", "qwen3-0.6b", "f32", 1e-4, FAMILY_LAYERS),
 ]
-GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16")
+GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16",
+                "Llama-3.2-1B F32", "Qwen2.5-0.5B F32", "Qwen3-0.6B F32")
 GREEDY = 32
 
 
@@ -75,7 +89,7 @@ def main():
     modelgen = os.path.join(os.path.dirname(a.tlmc), "tlmc-modelgen")
     os.makedirs(a.work, exist_ok=True)
     res = Results()
-    for name, shape, dtype, tolerance in CASES:
+    for name, shape, dtype, tolerance, layers in CASES:
         if a.cases != "all" and name not in a.cases.split(","):
             continue
         if shape is None:
@@ -85,10 +99,12 @@ def main():
                 print(f"SKIP: {name}: {gguf} is absent")
                 continue
         else:
-            gguf = os.path.join(a.work, f"{shape}-{dtype}.gguf")
+            cut = f"-{layers}l" if layers else ""
+            gguf = os.path.join(a.work, f"{shape}{cut}-{dtype}.gguf")
             if not os.path.exists(gguf):
                 r = run([modelgen, "--shape", shape, "--dtype", dtype,
-                         "--seed", "11", "-o", gguf + ".tmp"])
+                         "--seed", "11", "--layers", str(layers or 0),
+                         "-o", gguf + ".tmp"])
                 if not res.check(r.returncode == 0, f"{name}: generated",
                                  r.stderr):
                     continue

@@ -1,6 +1,7 @@
 //===- ModelWriter.cpp - write models in GGUF, llama2.c and HF formats -*- C++ -*-===//
 
 #include "utils/modelgen/ModelWriter.h"
+#include "compiler/import/family/Family.h"
 #include "compiler/import/safetensors/HFLayout.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -167,15 +168,18 @@ ImportedModel tlmc::makeRandomModel(const ModelConfig &config, uint64_t seed,
     t.shape = shape;
     int64_t n = t.getNumElements();
     std::vector<float> values(n);
-    bool isNorm = shape.size() == 1;
-    // Norm scales near 1; matrices ~ N(0, 1/sqrt(fan_in)).
+    bool isVector = shape.size() == 1;
+    bool isBias = llvm::StringRef(name).ends_with(".bias");
+    // Norm scales near 1, biases near 0; matrices ~ N(0, 1/sqrt(fan_in)).
     std::normal_distribution<float> dist(
-        isNorm ? 1.0f : 0.0f,
-        isNorm ? 0.1f : 1.0f / std::sqrt(float(shape.back())));
+        isVector && !isBias ? 1.0f : 0.0f,
+        isBias     ? 0.2f
+        : isVector ? 0.1f
+                   : 1.0f / std::sqrt(float(shape.back())));
     for (float &v : values)
       v = dist(rng);
     // Norms stay f32 as in real GGUF files; block formats need whole rows.
-    StorageFormat f = isNorm || (shape.back() % 32 != 0 &&
+    StorageFormat f = isVector || (shape.back() % 32 != 0 &&
                                  (format == StorageFormat::Q8_0 ||
                                   format == StorageFormat::Q4_0))
                           ? StorageFormat::F32
@@ -215,12 +219,29 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     set(49152, 576, 1536, 30, 9, 3, 2048, 100000, true);
   else if (name == "tinyllama-1.1b")
     set(32000, 2048, 5632, 22, 32, 4, 2048, 10000, false);
-  else
+  else if (name == "llama3.2-1b") {
+    set(128256, 2048, 8192, 16, 32, 8, 131072, 500000, true);
+    c.llama3RopeScaling = Llama3RopeScaling{32.0f, 1.0f, 4.0f, 8192};
+    c.ropeFreqFactors =
+        c.llama3RopeScaling->getFreqFactors(c.ropeTheta, c.headDim);
+  } else if (name == "qwen2.5-0.5b") {
+    set(151936, 896, 4864, 24, 14, 2, 32768, 1000000, true);
+    c.arch = "qwen2";
+    c.normEps = 1e-6f;
+  } else if (name == "qwen3-0.6b") {
+    set(151936, 1024, 3072, 28, 16, 8, 40960, 1000000, true);
+    c.arch = "qwen3";
+    c.headDim = 128;
+    c.normEps = 1e-6f;
+  } else {
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "unknown shape '" + name +
-            "' (expected tiny, stories260K, stories15M, smollm2-135m or "
-            "tinyllama-1.1b)");
+            "' (expected tiny, stories260K, stories15M, smollm2-135m, "
+            "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b or qwen3-0.6b)");
+  }
+  if (const Family *family = lookupFamily(c.arch))
+    c.ropeStyle = family->getGGUFRopeStyle();
   return c;
 }
 
@@ -330,6 +351,17 @@ static std::vector<const ImportedTensor *> orderedTensors(
 llvm::Error tlmc::writeGGUF(const ImportedModel &model, llvm::StringRef path) {
   const ModelConfig &c = model.config;
   std::vector<const ImportedTensor *> tensors = orderedTensors(model);
+  // Llama-3's RoPE factors: a tensor in GGUF, as llama.cpp's converter
+  // writes them (the importer moves them back into the config).
+  ImportedTensor ropeFreqs;
+  if (!c.ropeFreqFactors.empty()) {
+    ropeFreqs.name = "rope_freqs";
+    ropeFreqs.shape = {int64_t(c.ropeFreqFactors.size())};
+    ropeFreqs.bytes = llvm::ArrayRef<char>(
+        reinterpret_cast<const char *>(c.ropeFreqFactors.data()),
+        c.ropeFreqFactors.size() * sizeof(float));
+    tensors.push_back(&ropeFreqs);
+  }
   return writeFile(path, [&](llvm::raw_ostream &os) {
     std::string meta;
     llvm::raw_string_ostream ms(meta);
@@ -339,18 +371,23 @@ llvm::Error tlmc::writeGGUF(const ImportedModel &model, llvm::StringRef path) {
       fn();
       ++kvs;
     };
-    count([&] { w.kvString("general.architecture", "llama"); });
+    std::string p = c.arch + ".";
+    count([&] { w.kvString("general.architecture", c.arch); });
     count([&] { w.kvU32("general.alignment", 32); });
-    count([&] { w.kvU32("llama.context_length", c.context); });
-    count([&] { w.kvU32("llama.embedding_length", c.dim); });
-    count([&] { w.kvU32("llama.feed_forward_length", c.ffnDim); });
-    count([&] { w.kvU32("llama.block_count", c.layers); });
-    count([&] { w.kvU32("llama.attention.head_count", c.heads); });
-    count([&] { w.kvU32("llama.attention.head_count_kv", c.kvHeads); });
-    count([&] { w.kvU32("llama.rope.dimension_count", c.headDim); });
-    count([&] { w.kvF32("llama.rope.freq_base", c.ropeTheta); });
+    count([&] { w.kvU32(p + "context_length", c.context); });
+    count([&] { w.kvU32(p + "embedding_length", c.dim); });
+    count([&] { w.kvU32(p + "feed_forward_length", c.ffnDim); });
+    count([&] { w.kvU32(p + "block_count", c.layers); });
+    count([&] { w.kvU32(p + "attention.head_count", c.heads); });
+    count([&] { w.kvU32(p + "attention.head_count_kv", c.kvHeads); });
+    if (c.heads * c.headDim != c.dim) {
+      count([&] { w.kvU32(p + "attention.key_length", c.headDim); });
+      count([&] { w.kvU32(p + "attention.value_length", c.headDim); });
+    }
+    count([&] { w.kvU32(p + "rope.dimension_count", c.headDim); });
+    count([&] { w.kvF32(p + "rope.freq_base", c.ropeTheta); });
     count([&] {
-      w.kvF32("llama.attention.layer_norm_rms_epsilon", c.normEps);
+      w.kvF32(p + "attention.layer_norm_rms_epsilon", c.normEps);
     });
     const TokenizerData &tok = model.tokenizer;
     if (tok.kind != TokenizerData::Kind::None) {
@@ -382,7 +419,10 @@ llvm::Error tlmc::writeGGUF(const ImportedModel &model, llvm::StringRef path) {
     GGUFWriter out{os};
     uint64_t offset = 0, headerBytes = 24 + meta.size();
     for (const ImportedTensor *t : tensors) {
-      std::string name = t->name + ".weight";
+      // Canonical names drop GGUF's `.weight`; biases keep their `.bias`.
+      std::string name = llvm::StringRef(t->name).ends_with(".bias")
+                             ? t->name
+                             : t->name + ".weight";
       out.str(name);
       put<uint32_t>(os, t->shape.size());
       for (auto it = t->shape.rbegin(); it != t->shape.rend(); ++it)
@@ -411,6 +451,11 @@ llvm::Error tlmc::writeLlama2c(const ImportedModel &model, llvm::StringRef path,
     if (t.format != StorageFormat::F32)
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "llama2.c checkpoints hold only f32");
+  if (c.arch != "llama" || !c.ropeFreqFactors.empty() ||
+      c.heads * c.headDim != c.dim)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "llama2.c checkpoints hold only LLaMA-2 "
+                                   "models");
   llvm::Error err = writeFile(path, [&](llvm::raw_ostream &os) {
     for (int64_t v : {c.dim, c.ffnDim, c.layers, c.heads, c.kvHeads,
                       c.tiedEmbeddings ? c.vocab : -c.vocab, c.context})
@@ -509,9 +554,15 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
     llvm::sys::path::append(p, name);
     return std::string(p);
   };
+  const Family *family = lookupFamily(c.arch);
+  if (!family)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "unknown architecture '%s'",
+                                   c.arch.c_str());
   llvm::json::Object config{
-      {"architectures", llvm::json::Array{"LlamaForCausalLM"}},
-      {"model_type", "llama"},
+      {"architectures", llvm::json::Array{family->getHFArchitecture()}},
+      {"model_type", family->getHFModelType()},
+      {"head_dim", c.headDim},
       {"hidden_size", c.dim},
       {"intermediate_size", c.ffnDim},
       {"num_hidden_layers", c.layers},
@@ -525,6 +576,18 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
       {"tie_word_embeddings", c.tiedEmbeddings},
       {"bos_token_id", c.bos},
       {"eos_token_id", c.eos}};
+  if (const std::optional<Llama3RopeScaling> &s = c.llama3RopeScaling)
+    config["rope_scaling"] = llvm::json::Object{
+        {"rope_type", "llama3"},
+        {"factor", double(s->factor)},
+        {"low_freq_factor", double(s->lowFreqFactor)},
+        {"high_freq_factor", double(s->highFreqFactor)},
+        {"original_max_position_embeddings", s->originalContext}};
+  else if (!c.ropeFreqFactors.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "RoPE factors without the llama3 "
+                                   "parameters they came from cannot be "
+                                   "written to config.json");
   if (auto err = writeFile(inDir("config.json"), [&](llvm::raw_ostream &os) {
         os << llvm::formatv("{0:2}", llvm::json::Value(std::move(config)));
       }))
@@ -553,18 +616,21 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
       const ImportedTensor *t = tensors[i];
       llvm::StringRef name(t->name);
       std::vector<char> bytes(t->bytes.begin(), t->bytes.end());
-      if (name.ends_with(".attn_q") || name.ends_with(".attn_k"))
-        bytes = permuteQKRows(t->bytes, t->shape[0],
-                              name.ends_with(".attn_q") ? c.heads : c.kvHeads,
+      // HF orders q/k rows (and their biases) for rotate-half RoPE.
+      llvm::StringRef kind = name.rsplit(".attn_").second;
+      bool isQ = kind == "q" || kind == "q.bias";
+      bool isK = kind == "k" || kind == "k.bias";
+      if ((isQ || isK) && c.ropeStyle == mlir::tlm::RopeStyle::Adjacent)
+        bytes = permuteQKRows(t->bytes, t->shape[0], isQ ? c.heads : c.kvHeads,
                               /*toRotateHalf=*/true);
       const char *dtype = t->format == StorageFormat::F16    ? "F16"
                           : t->format == StorageFormat::BF16 ? "BF16"
                                                              : "F32";
-      header[getHFTensorName(name)] = llvm::json::Object{
+      header[getHFTensorName(*family, name)] = llvm::json::Object{
           {"dtype", dtype},
           {"shape", llvm::json::Array(t->shape)},
           {"data_offsets", llvm::json::Array{offset, offset + bytes.size()}}};
-      weightMap[getHFTensorName(name)] = file;
+      weightMap[getHFTensorName(*family, name)] = file;
       offset += bytes.size();
       data.push_back(std::move(bytes));
     }

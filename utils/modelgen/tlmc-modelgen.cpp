@@ -26,6 +26,11 @@ static cl::opt<std::string> fileFormat("format",
                                    cl::desc("gguf, llama2c or hf"),
                                    cl::init("gguf"));
 static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(1));
+static cl::opt<int> layers(
+    "layers",
+    cl::desc("Keep only the first N layers of the shape (0: all); every "
+             "layer has the same shape, so a few test what all do"),
+    cl::init(0));
 static cl::opt<int> shards("shards", cl::desc("HF safetensors shards"),
                            cl::init(1));
 static cl::opt<std::string> output("o", cl::desc("Output file (or folder for "
@@ -42,6 +47,10 @@ int main(int argc, char **argv) {
   Expected<ModelConfig> config = getNamedShape(shape);
   if (!config)
     return fail(toString(config.takeError()));
+  if (layers < 0)
+    return fail("--layers must not be negative");
+  if (layers > 0)
+    config->layers = std::min<int64_t>(config->layers, layers);
   std::optional<mlir::tlm::StorageFormat> storage =
       StringSwitch<std::optional<mlir::tlm::StorageFormat>>(dtype)
           .Case("f32", mlir::tlm::StorageFormat::F32)

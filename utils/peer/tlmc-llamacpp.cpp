@@ -121,7 +121,11 @@ Options parseOptions(int argc, char **argv) {
   return o;
 }
 
-void quiet(ggml_log_level, const char *, void *) {}
+/// llama.cpp's log without its chatter: errors only (why a file is refused).
+void quiet(ggml_log_level level, const char *text, void *) {
+  if (level == GGML_LOG_LEVEL_ERROR)
+    std::fputs(text, stderr);
+}
 
 /// The loaded model with a context of `nCtx` tokens and a threadpool.
 struct Peer {

@@ -93,20 +93,20 @@ struct LowerEmbedding : OpRewritePattern<tlm::EmbeddingOp> {
   }
 };
 
-struct LowerRMSNorm : OpRewritePattern<tlm::RMSNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::RMSNormOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    auto shape = op.getType().getShape();
-    int64_t rows = shape[0], width = shape[1];
+/// `x` (rows x width) normalized row by row with `weight` (width long).
+Value buildRMSNorm(PatternRewriter &rewriter, tlm::RMSNormOp op, Value x,
+                   Value weight) {
+  Emitter e{rewriter, op.getLoc()};
+  auto type = cast<RankedTensorType>(x.getType());
+  auto shape = type.getShape();
+  int64_t rows = shape[0], width = shape[1];
     MLIRContext *ctx = op.getContext();
     AffineMap id = rewriter.getMultiDimIdentityMap(2);
     AffineMap rowMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
     AffineMap colMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, ctx);
 
-    // ss[t] = sum_j x[t][j]^2
-    Value sums =
+  // ss[t] = sum_j x[t][j]^2
+  Value sums =
         linalg::FillOp::create(
             rewriter, op.getLoc(), ValueRange{e.f32(0.0)},
             ValueRange{tensor::EmptyOp::create(rewriter, op.getLoc(),
@@ -115,7 +115,7 @@ struct LowerRMSNorm : OpRewritePattern<tlm::RMSNormOp> {
             .getResult(0);
     sums = linalg::GenericOp::create(
                rewriter, op.getLoc(), TypeRange{sums.getType()},
-               ValueRange{op.getInput()}, ValueRange{sums},
+               ValueRange{x}, ValueRange{sums},
                ArrayRef<AffineMap>{id, rowMap},
                ArrayRef<IteratorType>{IteratorType::parallel,
                                       IteratorType::reduction},
@@ -129,8 +129,8 @@ struct LowerRMSNorm : OpRewritePattern<tlm::RMSNormOp> {
     float eps = op.getEps().convertToFloat();
     Value result =
         linalg::GenericOp::create(
-            rewriter, op.getLoc(), TypeRange{op.getType()},
-            ValueRange{op.getInput(), sums, op.getWeight()},
+            rewriter, op.getLoc(), TypeRange{type},
+            ValueRange{x, sums, weight},
             ValueRange{e.emptyF32(shape)},
             ArrayRef<AffineMap>{id, rowMap, colMap, id},
             ArrayRef<IteratorType>{IteratorType::parallel,
@@ -145,7 +145,38 @@ struct LowerRMSNorm : OpRewritePattern<tlm::RMSNormOp> {
                   b, loc, in.mul(in.toF32(args[2]), in.mul(scale, args[0])));
             })
             .getResult(0);
-    rewriter.replaceOp(op, result);
+    return result;
+}
+
+struct LowerRMSNorm : OpRewritePattern<tlm::RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto shape = op.getType().getShape();
+    int64_t rows = shape[0], width = shape[1];
+    int64_t group = op.getWeight().getType().getDimSize(0);
+    if (group == width) {
+      rewriter.replaceOp(op, buildRMSNorm(rewriter, op, op.getInput(),
+                                          op.getWeight()));
+      return success();
+    }
+    // Per-head norm: (rows, heads * group) seen as (rows * heads, group),
+    // normalized as rows, and seen back.
+    Location loc = op.getLoc();
+    auto f32 = rewriter.getF32Type();
+    auto split = RankedTensorType::get({rows, width / group, group}, f32);
+    auto flat = RankedTensorType::get({rows * (width / group), group}, f32);
+    SmallVector<ReassociationIndices> splitLast{{0}, {1, 2}};
+    SmallVector<ReassociationIndices> joinFirst{{0, 1}, {2}};
+    Value heads = tensor::ExpandShapeOp::create(rewriter, loc, split,
+                                                op.getInput(), splitLast);
+    Value asRows =
+        tensor::CollapseShapeOp::create(rewriter, loc, flat, heads, joinFirst);
+    Value normed = buildRMSNorm(rewriter, op, asRows, op.getWeight());
+    Value back =
+        tensor::ExpandShapeOp::create(rewriter, loc, split, normed, joinFirst);
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, op.getType(), back,
+                                                         splitLast);
     return success();
   }
 };
@@ -218,7 +249,15 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
     // cos and sin of each (token, pair) angle, once: every head (and both
     // elements of a pair) reads the same ones, where computing them per
     // element cost a powf and a sincosf each (~7% of a prefill).
-    // freq = 1 / theta^(2*pair / head_dim); angle = (pos + row) * freq.
+    // freq = 1 / theta^(2*pair / head_dim), divided by the pair's factor
+    // when the op has them; angle = (pos + row) * freq.
+    std::optional<ArrayRef<float>> factors = op.getFreqFactors();
+    Value factorTable;
+    if (factors)
+      factorTable = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(
+              RankedTensorType::get({headDim / 2}, b.getF32Type()), *factors));
     SmallVector<int64_t> tableShape{shape[0], headDim / 2};
     auto angleTable = [&](bool sine) {
       return e.elementwise(tableShape, ValueRange{}, [&](ValueRange) {
@@ -228,6 +267,9 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
         Value exponent = e.div(toF32(twoPair), e.f32(double(headDim)));
         Value freq = e.div(e.f32(1.0),
                            math::PowFOp::create(b, loc, e.f32(theta), exponent));
+        if (factorTable)
+          freq = e.div(freq, tensor::ExtractOp::create(b, loc, factorTable,
+                                                       ValueRange{pair}));
         Value angle =
             e.mul(toF32(arith::AddIOp::create(b, loc, pos, row)), freq);
         return sine ? math::SinOp::create(b, loc, angle).getResult()
@@ -303,6 +345,34 @@ struct LowerSwiGLU : OpRewritePattern<tlm::SwiGLUOp> {
                                [&](ValueRange a) {
                                  return e.mul(sigmoidTimes(e, a[0]), a[1]);
                                }));
+    return success();
+  }
+};
+
+struct LowerAddBias : OpRewritePattern<tlm::AddBiasOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::AddBiasOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    auto shape = op.getType().getShape();
+    AffineMap id = rewriter.getMultiDimIdentityMap(2);
+    AffineMap colMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)},
+                                      op.getContext());
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, op.getLoc(), TypeRange{op.getType()},
+            ValueRange{op.getInput(), op.getBias()},
+            ValueRange{e.emptyF32(shape)},
+            ArrayRef<AffineMap>{id, colMap, id},
+            ArrayRef<IteratorType>{IteratorType::parallel,
+                                   IteratorType::parallel},
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Emitter in{b, loc};
+              linalg::YieldOp::create(b, loc,
+                                      in.add(args[0], in.toF32(args[1])));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -401,7 +471,7 @@ struct ConvertTLMToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
-                 LowerSiLU, LowerSwiGLU, LowerAdd>(&getContext());
+                 LowerSiLU, LowerSwiGLU, LowerAddBias, LowerAdd>(&getContext());
     populateAttentionLoweringPatterns(patterns);
     populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;

@@ -18,12 +18,27 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace tlmc {
 
-/// Hyper-parameters of a LLaMA-family decoder (mirrors #tlm.config).
+/// Llama-3's RoPE scaling as config.json states it (`rope_scaling` with
+/// `rope_type` llama3); GGUF stores only the factors it yields.
+struct Llama3RopeScaling {
+  float factor = 8.0f;
+  float lowFreqFactor = 1.0f;
+  float highFreqFactor = 4.0f;
+  int64_t originalContext = 8192;
+
+  /// The factor dividing each of the head_dim / 2 RoPE frequencies, computed
+  /// as llama.cpp's converter and transformers' llama3 rope do.
+  std::vector<float> getFreqFactors(float theta, int64_t headDim) const;
+};
+
+/// Hyper-parameters of a decoder (mirrors #tlm.config); `arch` names the
+/// family (family/Family.h) that knows the rest of the graph.
 struct ModelConfig {
   std::string arch = "llama";
   int64_t vocab = 0;
@@ -37,6 +52,10 @@ struct ModelConfig {
   float ropeTheta = 10000.0f;
   mlir::tlm::RopeStyle ropeStyle = mlir::tlm::RopeStyle::Adjacent;
   float normEps = 1e-5f;
+  /// Per-pair RoPE frequency divisors (head_dim / 2), empty for none.
+  std::vector<float> ropeFreqFactors;
+  /// Where ropeFreqFactors came from, when config.json said (for writers).
+  std::optional<Llama3RopeScaling> llama3RopeScaling;
   bool tiedEmbeddings = true;
   int64_t bos = 1;
   int64_t eos = 2;

@@ -2,12 +2,15 @@
 
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
+#include "compiler/import/family/Family.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
 
 using namespace tlmc;
 
@@ -41,20 +44,15 @@ int64_t ImportedModel::getWeightBytes() const {
 
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 tlmc::getExpectedTensors(const ModelConfig &c) {
-  int64_t kvDim = c.kvHeads * c.headDim;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  TensorList expected;
   expected.push_back({"token_embd", {c.vocab, c.dim}});
-  for (int64_t l = 0; l < c.layers; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    expected.push_back({p + "attn_norm", {c.dim}});
-    expected.push_back({p + "attn_q", {c.heads * c.headDim, c.dim}});
-    expected.push_back({p + "attn_k", {kvDim, c.dim}});
-    expected.push_back({p + "attn_v", {kvDim, c.dim}});
-    expected.push_back({p + "attn_output", {c.dim, c.heads * c.headDim}});
-    expected.push_back({p + "ffn_norm", {c.dim}});
-    expected.push_back({p + "ffn_gate", {c.ffnDim, c.dim}});
-    expected.push_back({p + "ffn_up", {c.ffnDim, c.dim}});
-    expected.push_back({p + "ffn_down", {c.dim, c.ffnDim}});
+  // An unknown family has no layers to expect; checkModel refuses it first.
+  if (const Family *family = lookupFamily(c.arch)) {
+    TensorList layer;
+    family->addLayerTensors(c, layer);
+    for (int64_t l = 0; l < c.layers; ++l)
+      for (auto &[kind, shape] : layer)
+        expected.push_back({"blk." + std::to_string(l) + "." + kind, shape});
   }
   expected.push_back({"output_norm", {c.dim}});
   if (!c.tiedEmbeddings)
@@ -72,6 +70,11 @@ static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
 
 static llvm::Error checkConfig(const ImportedModel &model) {
   const ModelConfig &c = model.config;
+  if (!lookupFamily(c.arch))
+    return makeImportError(model.path,
+                           "architecture '" + c.arch +
+                               "' is not supported (expected one of " +
+                               getFamilyNames() + ")");
   // Limits far beyond any model tlmc targets (a 70B LLaMA has 80 layers,
   // dim 8192, 128K vocabulary). They keep size arithmetic far from overflow
   // and stop a hostile header from making the checks below allocate much.
@@ -86,21 +89,13 @@ static llvm::Error checkConfig(const ImportedModel &model) {
                   Field{"layers", c.layers, 1024},
                   Field{"heads", c.heads, 1024},
                   Field{"kv_heads", c.kvHeads, 1024},
+                  Field{"head_dim", c.headDim, 1 << 12},
                   Field{"context", c.context, 1 << 24}})
     if (f.value <= 0 || f.value > f.max)
       return makeImportError(model.path,
                              llvm::formatv("config '{0}' = {1}: expected a "
                                            "positive size of at most {2}",
                                            f.name, f.value, f.max));
-  if (c.dim % c.heads != 0)
-    return makeImportError(
-        model.path, llvm::formatv("config dim {0} is not divisible by heads {1}",
-                                  c.dim, c.heads));
-  if (c.headDim != c.dim / c.heads)
-    return makeImportError(
-        model.path,
-        llvm::formatv("config head_dim {0}: expected dim / heads = {1}",
-                      c.headDim, c.dim / c.heads));
   if (c.headDim % 2 != 0)
     return makeImportError(
         model.path,
@@ -113,6 +108,18 @@ static llvm::Error checkConfig(const ImportedModel &model) {
   if (!(c.ropeTheta > 0) || !(c.normEps > 0))
     return makeImportError(model.path,
                            "config rope_theta and norm_eps must be positive");
+  if (!c.ropeFreqFactors.empty() &&
+      int64_t(c.ropeFreqFactors.size()) != c.headDim / 2)
+    return makeImportError(
+        model.path, llvm::formatv("RoPE frequency factors: expected head_dim "
+                                  "/ 2 = {0} values, got {1}",
+                                  c.headDim / 2, c.ropeFreqFactors.size()));
+  for (float f : c.ropeFreqFactors)
+    if (!(f > 0) || !std::isfinite(f))
+      return makeImportError(
+          model.path, llvm::formatv("RoPE frequency factor {0}: expected a "
+                                    "positive finite number",
+                                    f));
   if (c.bos < 0 || c.bos >= c.vocab || c.eos < 0 || c.eos >= c.vocab)
     return makeImportError(
         model.path, llvm::formatv("config bos {0} / eos {1}: expected token "
@@ -157,13 +164,9 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
     if (!known.contains(t.name))
       return makeImportError(
           model.path,
-          "tensor '" + t.name +
-              "' is not part of the LLaMA graph tlmc builds; its math would "
-              "be left out (" +
-              (t.name == "rope_freqs"
-                   ? "RoPE frequency factors, as Llama-3 files carry, are "
-                     "not supported yet)"
-                   : "an architecture variant tlmc does not support)"));
+          "tensor '" + t.name + "' is not part of the " + model.config.arch +
+              " graph tlmc builds; its math would be left out (a variant "
+              "of the architecture tlmc does not support)");
   if (model.tokenizer.kind != TokenizerData::Kind::None &&
       static_cast<int64_t>(model.tokenizer.tokens.size()) != model.config.vocab)
     return makeImportError(

@@ -2,11 +2,16 @@
 
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
+#include "compiler/import/family/Family.h"
 #include "compiler/import/gguf/GGUFFile.h"
+
+#include "llvm/ADT/STLExtras.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
+
+#include <cstring>
 
 using namespace tlmc;
 using mlir::tlm::StorageFormat;
@@ -253,6 +258,28 @@ static llvm::Error readTensors(llvm::StringRef path, const gguf::File &file,
   return llvm::Error::success();
 }
 
+/// Moves a Llama-3 file's `rope_freqs` tensor (one f32 divisor per RoPE
+/// pair) from the weights into the config: it is a constant of tlm.rope.
+static llvm::Error takeRopeFreqs(llvm::StringRef path, ImportedModel &model) {
+  auto it = llvm::find_if(model.tensors, [](const ImportedTensor &t) {
+    return t.name == "rope_freqs";
+  });
+  if (it == model.tensors.end())
+    return llvm::Error::success();
+  int64_t pairs = model.config.headDim / 2;
+  if (it->format != StorageFormat::F32 || it->shape.size() != 1 ||
+      it->shape[0] != pairs)
+    return makeImportError(path, llvm::formatv("tensor 'rope_freqs.weight': "
+                                               "expected {0} f32 values (one "
+                                               "per RoPE pair)",
+                                               pairs));
+  std::vector<float> &factors = model.config.ropeFreqFactors;
+  factors.resize(pairs);
+  std::memcpy(factors.data(), it->bytes.data(), pairs * sizeof(float));
+  model.tensors.erase(it);
+  return llvm::Error::success();
+}
+
 llvm::Expected<TokenizerData> tlmc::readGGUFTokenizer(const ModelFiles &files,
                                                       llvm::StringRef path) {
   auto buffer = files.map(path);
@@ -286,11 +313,14 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
   auto arch = meta.getString("general.architecture");
   if (!arch)
     return arch.takeError();
-  if (*arch != "llama")
+  const Family *family = lookupFamily(*arch);
+  if (!family)
     return makeImportError(path, "architecture '" + *arch +
-                                     "' is not supported (expected llama)");
+                                     "' is not supported (expected one of " +
+                                     getFamilyNames() + ")");
   ModelConfig &c = model.config;
   c.arch = *arch;
+  c.ropeStyle = family->getGGUFRopeStyle();
   std::string p = *arch + ".";
   auto readInt = [&](llvm::StringRef key, int64_t &out,
                      std::optional<int64_t> fallback = {}) -> llvm::Error {
@@ -312,7 +342,16 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
     return std::move(err);
   if (auto err = readInt("context_length", c.context))
     return std::move(err);
-  c.headDim = c.heads > 0 ? c.dim / c.heads : 0;
+  if (auto err = readInt("attention.key_length", c.headDim,
+                         c.heads > 0 ? c.dim / c.heads : 0))
+    return std::move(err);
+  int64_t valueDim = 0;
+  if (auto err = readInt("attention.value_length", valueDim, c.headDim))
+    return std::move(err);
+  if (valueDim != c.headDim)
+    return makeImportError(path, llvm::formatv("{0}attention.value_length {1}: "
+                                               "expected the key length {2}",
+                                               p, valueDim, c.headDim));
   int64_t ropeDim = 0;
   if (auto err = readInt("rope.dimension_count", ropeDim, c.headDim))
     return std::move(err);
@@ -345,6 +384,8 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
   c.eos = *eos;
 
   if (auto err = readTensors(path, *file, *buffer, model))
+    return std::move(err);
+  if (auto err = takeRopeFreqs(path, model))
     return std::move(err);
   c.tiedEmbeddings = model.findTensor("output") == nullptr;
   // The vocabulary size is the embedding table's row count; the tokenizer

@@ -1,34 +1,27 @@
 //===- HFLayout.cpp - Hugging Face names and q/k row order -----------*- C++ -*-===//
 
 #include "compiler/import/safetensors/HFLayout.h"
+#include "compiler/import/family/Family.h"
 
 #include <cstring>
 
 using namespace tlmc;
 
-std::string tlmc::getHFTensorName(llvm::StringRef canonical) {
+std::string tlmc::getHFTensorName(const Family &family,
+                                  llvm::StringRef canonical) {
   if (canonical == "token_embd")
     return "model.embed_tokens.weight";
   if (canonical == "output_norm")
     return "model.norm.weight";
   if (canonical == "output")
     return "lm_head.weight";
-  static const std::pair<llvm::StringRef, llvm::StringRef> layerNames[] = {
-      {"attn_norm", "input_layernorm"},
-      {"attn_q", "self_attn.q_proj"},
-      {"attn_k", "self_attn.k_proj"},
-      {"attn_v", "self_attn.v_proj"},
-      {"attn_output", "self_attn.o_proj"},
-      {"ffn_norm", "post_attention_layernorm"},
-      {"ffn_gate", "mlp.gate_proj"},
-      {"ffn_up", "mlp.up_proj"},
-      {"ffn_down", "mlp.down_proj"}};
-  if (!canonical.consume_front("blk."))
+  llvm::StringRef rest = canonical;
+  if (!rest.consume_front("blk."))
     return canonical.str();
-  auto [layer, kind] = canonical.split('.');
-  for (auto [ours, theirs] : layerNames)
-    if (kind == ours)
-      return "model.layers." + layer.str() + "." + theirs.str() + ".weight";
+  auto [layer, kind] = rest.split('.');
+  const char *suffix = kind.consume_back(".bias") ? ".bias" : ".weight";
+  if (std::optional<llvm::StringRef> theirs = family.getHFLayerName(kind))
+    return "model.layers." + layer.str() + "." + theirs->str() + suffix;
   return canonical.str();
 }
 

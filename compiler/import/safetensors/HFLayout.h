@@ -16,9 +16,12 @@
 
 namespace tlmc {
 
-/// The LlamaForCausalLM name of a canonical tensor (`blk.3.attn_q` ->
-/// `model.layers.3.self_attn.q_proj.weight`).
-std::string getHFTensorName(llvm::StringRef canonical);
+class Family;
+
+/// The Hugging Face name of a canonical tensor of `family` (`blk.3.attn_q`
+/// -> `model.layers.3.self_attn.q_proj.weight`, `blk.3.attn_q.bias` ->
+/// `...q_proj.bias`); a name the family does not map is returned as is.
+std::string getHFTensorName(const Family &family, llvm::StringRef canonical);
 
 /// Reorders the rows of a q or k projection (`rows` rows, `heads` heads).
 /// HF stores each head's rows so that RoPE rotates halves (row i with row

@@ -15,6 +15,7 @@
 #include "compiler/import/Import.h"
 #include "compiler/import/common/BinaryReader.h"
 #include "compiler/import/common/CheckedJson.h"
+#include "compiler/import/family/Family.h"
 #include "compiler/import/safetensors/HFLayout.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -24,6 +25,7 @@
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -158,22 +160,70 @@ static llvm::Error readSafetensors(const ModelFiles &files,
   return llvm::Error::success();
 }
 
-/// Reads config.json into `c`.
-static llvm::Error readConfig(const ModelFiles &files, llvm::StringRef path,
-                              ModelConfig &c) {
+/// Reads `rope_scaling`: Llama-3's is the one kind tlmc implements.
+static llvm::Expected<Llama3RopeScaling>
+readRopeScaling(llvm::StringRef path, const llvm::json::Value &value) {
+  const llvm::json::Object *o = value.getAsObject();
+  if (!o)
+    return makeImportError(path, "field 'rope_scaling': expected an object");
+  std::optional<llvm::StringRef> type = o->getString("rope_type");
+  if (!type)
+    type = o->getString("type");
+  if (type != llvm::StringRef("llama3"))
+    return makeImportError(path, "field 'rope_scaling': type '" +
+                                     type.value_or("").str() +
+                                     "' is not supported (expected llama3)");
+  Llama3RopeScaling s;
+  auto number = [&](llvm::StringRef key, double &out) -> llvm::Error {
+    const llvm::json::Value *v = o->get(key);
+    std::optional<double> d = v ? v->getAsNumber() : std::nullopt;
+    if (!d || !(*d > 0) || !std::isfinite(*d))
+      return makeImportError(path, "field 'rope_scaling." + key +
+                                       "': expected a positive number");
+    out = *d;
+    return llvm::Error::success();
+  };
+  double factor, low, high, original;
+  for (auto [key, out] : {std::pair{"factor", &factor},
+                          std::pair{"low_freq_factor", &low},
+                          std::pair{"high_freq_factor", &high},
+                          std::pair{"original_max_position_embeddings",
+                                    &original}})
+    if (auto err = number(key, *out))
+      return std::move(err);
+  if (!(high > low))
+    return makeImportError(path, "field 'rope_scaling': high_freq_factor "
+                                 "must exceed low_freq_factor");
+  s.factor = float(factor);
+  s.lowFreqFactor = float(low);
+  s.highFreqFactor = float(high);
+  s.originalContext = int64_t(original);
+  return s;
+}
+
+/// Reads config.json into `c`; returns the model's family.
+static llvm::Expected<const Family *>
+readConfig(const ModelFiles &files, llvm::StringRef path, ModelConfig &c) {
   auto json = files.parseJson(path);
   if (!json)
     return json.takeError();
   const llvm::json::Object *o = json->getAsObject();
   if (!o)
     return makeImportError(path, "expected a JSON object");
-  bool isLlama = o->getString("model_type") == llvm::StringRef("llama");
+  std::optional<llvm::StringRef> modelType = o->getString("model_type");
+  const Family *family = modelType ? lookupHFFamily(*modelType) : nullptr;
+  if (!family)
+    return makeImportError(
+        path, "model_type '" + modelType.value_or("").str() +
+                  "' is not supported (expected the model_type of one of " +
+                  getFamilyNames() + ")");
   if (const llvm::json::Array *archs = o->getArray("architectures"))
     for (const llvm::json::Value &a : *archs)
-      isLlama |= a.getAsString() == llvm::StringRef("LlamaForCausalLM");
-  if (!isLlama)
-    return makeImportError(path, "architecture is not supported (expected "
-                                 "model_type 'llama' / LlamaForCausalLM)");
+      if (a.getAsString() != family->getHFArchitecture())
+        return makeImportError(
+            path, "architectures: expected " + family->getHFArchitecture() +
+                      " for model_type '" + *modelType + "'");
+  c.arch = family->getName().str();
   auto getInt = [&](llvm::StringRef key, int64_t &out,
                     std::optional<int64_t> fallback = {}) -> llvm::Error {
     const llvm::json::Value *v = o->get(key);
@@ -225,24 +275,21 @@ static llvm::Error readConfig(const ModelFiles &files, llvm::StringRef path,
   }
   if (auto e = getFloat("rms_norm_eps", c.normEps, 1e-6f)) return e;
   if (auto e = getFloat("rope_theta", c.ropeTheta, 10000.0f)) return e;
-  c.headDim = c.heads > 0 ? c.dim / c.heads : 0;
-  int64_t headDim = c.headDim;
-  if (auto e = getInt("head_dim", headDim, c.headDim)) return e;
-  if (headDim != c.headDim)
-    return makeImportError(path, llvm::formatv("field 'head_dim' {0}: only "
-                                               "hidden_size / heads = {1} is "
-                                               "supported",
-                                               headDim, c.headDim));
+  if (auto e = getInt("head_dim", c.headDim,
+                      c.heads > 0 ? c.dim / c.heads : 0))
+    return e;
   if (const llvm::json::Value *scaling = o->get("rope_scaling");
-      scaling && scaling->kind() != llvm::json::Value::Null)
-    return makeImportError(path, "field 'rope_scaling': RoPE scaling is not "
-                                 "supported");
-  if (std::optional<llvm::StringRef> act = o->getString("hidden_act");
-      act && *act != "silu")
-    return makeImportError(path, "field 'hidden_act' '" + *act +
-                                     "' is not supported (expected silu)");
+      scaling && scaling->kind() != llvm::json::Value::Null) {
+    auto rope = readRopeScaling(path, *scaling);
+    if (!rope)
+      return rope.takeError();
+    c.llama3RopeScaling = *rope;
+    c.ropeFreqFactors = rope->getFreqFactors(c.ropeTheta, c.headDim);
+  }
+  if (auto err = family->checkHFConfig(*o, path))
+    return std::move(err);
   c.tiedEmbeddings = o->getBoolean("tie_word_embeddings").value_or(false);
-  return llvm::Error::success();
+  return family;
 }
 
 /// Undoes HF's rotate-half row order of a q or k projection.
@@ -276,8 +323,9 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
   if (!files.exists(configPath))
     return makeImportError(path, "no config.json beside the model (a Hugging "
                                  "Face checkpoint needs one)");
-  if (auto err = readConfig(files, configPath, model.config))
-    return std::move(err);
+  auto family = readConfig(files, configPath, model.config);
+  if (!family)
+    return family.takeError();
 
   llvm::StringMap<RawTensor> raw;
   std::string single = inDir("model.safetensors");
@@ -320,10 +368,16 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
   }
 
   ModelConfig &c = model.config;
-  if (keepRotateHalf)
-    c.ropeStyle = mlir::tlm::RopeStyle::RotateHalf;
+  // HF stores q/k rows for rotate-half RoPE. Where the family's GGUF files
+  // pair adjacent rows (LLaMA), the rows are reordered so that both forms
+  // compile to the same module, unless asked to keep them.
+  bool toAdjacent =
+      (*family)->getGGUFRopeStyle() == mlir::tlm::RopeStyle::Adjacent &&
+      !keepRotateHalf;
+  c.ropeStyle = toAdjacent ? mlir::tlm::RopeStyle::Adjacent
+                           : mlir::tlm::RopeStyle::RotateHalf;
   for (auto &[name, expectedShape] : getExpectedTensors(c)) {
-    std::string hfName = getHFTensorName(name);
+    std::string hfName = getHFTensorName(**family, name);
     auto it = raw.find(hfName);
     if (it == raw.end())
       continue; // checkModel reports it by its canonical name
@@ -333,9 +387,10 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
     t.format = it->second.format;
     t.bytes = it->second.bytes;
     t.owner = it->second.owner;
-    bool isQ = llvm::StringRef(name).ends_with(".attn_q");
-    bool isK = llvm::StringRef(name).ends_with(".attn_k");
-    if ((isQ || isK) && !keepRotateHalf && t.shape == expectedShape)
+    llvm::StringRef kind = llvm::StringRef(name).rsplit(".attn_").second;
+    bool isQ = kind == "q" || kind == "q.bias";
+    bool isK = kind == "k" || kind == "k.bias";
+    if ((isQ || isK) && toAdjacent && t.shape == expectedShape)
       t = toAdjacentPairs(std::move(t), isQ ? c.heads : c.kvHeads);
     model.tensors.push_back(std::move(t));
   }

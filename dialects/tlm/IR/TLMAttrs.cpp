@@ -38,9 +38,6 @@ LogicalResult ModelConfigAttr::verify(
     if (n.value <= 0)
       return emitError() << "'" << n.name << "' must be positive, got "
                          << n.value;
-  if (heads * headDim != dim)
-    return emitError() << "heads * head_dim (" << heads << " * " << headDim
-                       << ") must equal dim (" << dim << ")";
   if (heads % kvHeads != 0)
     return emitError() << "kv_heads (" << kvHeads
                        << ") must divide heads (" << heads << ")";

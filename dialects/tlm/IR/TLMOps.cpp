@@ -7,6 +7,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::tlm;
 
@@ -108,7 +110,20 @@ LogicalResult RMSNormOp::verify() {
     return emitOpError("weight must be 1-D, got ") << weight;
   if (!(getEps().convertToFloat() > 0))
     return emitOpError("eps must be positive");
-  return expectEqual(*this, weight.getDimSize(0), "weight length",
+  int64_t length = weight.getDimSize(0);
+  int64_t width = getInput().getType().getDimSize(1);
+  if (ShapedType::isDynamic(length) || ShapedType::isDynamic(width) ||
+      (length > 0 && width % length == 0))
+    return success();
+  return emitOpError("weight length (")
+         << length << ") must divide the input width (" << width << ")";
+}
+
+LogicalResult AddBiasOp::verify() {
+  auto bias = getBias().getType();
+  if (bias.getRank() != 1)
+    return emitOpError("bias must be 1-D, got ") << bias;
+  return expectEqual(*this, bias.getDimSize(0), "bias length",
                      getInput().getType().getDimSize(1), "input width");
 }
 
@@ -137,6 +152,15 @@ LogicalResult RoPEOp::verify() {
            << width << ") must be a multiple of head_dim (" << headDim << ")";
   if (!(getTheta().convertToFloat() > 0))
     return emitOpError("theta must be positive");
+  if (std::optional<ArrayRef<float>> factors = getFreqFactors()) {
+    if (int64_t(factors->size()) != headDim / 2)
+      return emitOpError("freq_factors must hold head_dim / 2 (")
+             << headDim / 2 << ") values, got " << factors->size();
+    for (float f : *factors)
+      if (!(f > 0) || !std::isfinite(f))
+        return emitOpError("freq_factors must be positive and finite, got ")
+               << f;
+  }
   return success();
 }
 

@@ -102,10 +102,15 @@ def TLM_EmbeddingOp : TLM_Op<"embedding", [Pure]> {
 def TLM_RMSNormOp : TLM_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "root-mean-square normalization with a learned scale";
   let description = [{
-    For each row x of `input`: `x / sqrt(mean(x^2) + eps) * weight`.
+    Each row of `input` is cut into consecutive groups as wide as `weight`
+    (the weight's length must divide the row width), and each group x becomes
+    `x / sqrt(mean(x^2) + eps) * weight`. A weight as wide as the row is the
+    usual per-token norm; one as wide as a head is the per-head norm Qwen3
+    and Gemma-3 apply to queries and keys before RoPE.
 
     ```mlir
     %n = tlm.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<1x64xf32>, tensor<64xf32>
+    %h = tlm.rms_norm %q, %wq {eps = 1.0e-6 : f32} : tensor<1x64xf32>, tensor<8xf32>
     ```
   }];
   let arguments = (ins TLM_FloatTensor2D:$input, TLM_WeightTensor:$weight,
@@ -144,15 +149,22 @@ def TLM_RoPEOp : TLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
     each `head_dim` wide. Pair (a, b) of a head is rotated by the angle
     `p * theta^(-2i/head_dim)`, where `i` is the pair's index; `style` says
     which elements pair up: `adjacent` (2i, 2i+1), as llama2.c and GGUF
-    store q/k, or `rotate_half` (i, i + head_dim/2), as Hugging Face does.
+    store LLaMA's q/k, or `rotate_half` (i, i + head_dim/2), as Hugging Face
+    does (and GGUF for Qwen, Gemma, Phi-3).
+
+    `freq_factors` (head_dim / 2 values, one per pair) divide each pair's
+    frequency: Llama-3's long-context scaling, which GGUF stores as the
+    `rope_freqs` tensor and Hugging Face derives from `rope_scaling`.
 
     ```mlir
     %qr = tlm.rope %q, %pos {head_dim = 8 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x64xf32>
+    %ks = tlm.rope %k, %pos {head_dim = 8 : i64, theta = 5.0e5 : f32, style = #tlm.rope_style<adjacent>, freq_factors = array<f32: 1.0, 1.0, 2.5, 8.0>} : tensor<1x32xf32>
     ```
   }];
   let arguments = (ins TLM_FloatTensor2D:$input, Index:$pos,
                        I64Attr:$head_dim, F32Attr:$theta,
-                       TLM_RopeStyleAttr:$style);
+                       TLM_RopeStyleAttr:$style,
+                       OptionalAttr<DenseF32ArrayAttr>:$freq_factors);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = "$input `,` $pos attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -223,6 +235,25 @@ def TLM_SwiGLUOp : TLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins TLM_FloatTensor2D:$gate, TLM_FloatTensor2D:$up);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def TLM_AddBiasOp : TLM_Op<"add_bias", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "adds a learned bias vector to every row";
+  let description = [{
+    `result[t][n] = input[t][n] + bias[n]`: the bias of a projection (Qwen2's
+    q/k/v, GPT-2's every linear), kept apart from `tlm.linear` so that the
+    products and every pass that rewrites them stay bias-free.
+
+    ```mlir
+    %qb = tlm.add_bias %q, %bq : tensor<1x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, TLM_WeightTensor:$bias);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $input `,` $bias attr-dict `:` type($input) `,` type($bias)
+  }];
+  let hasVerifier = 1;
 }
 
 def TLM_AddOp : TLM_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {

@@ -97,9 +97,25 @@ func.func @norm_eps(%x: tensor<1x8xf32>, %w: tensor<8xf32>) {
 
 // -----
 
-func.func @norm_width(%x: tensor<1x8xf32>, %w: tensor<4xf32>) {
-  // expected-error @+1 {{weight length (4) must equal input width (8)}}
-  %y = tlm.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<1x8xf32>, tensor<4xf32>
+func.func @norm_width(%x: tensor<1x8xf32>, %w: tensor<3xf32>) {
+  // expected-error @+1 {{weight length (3) must divide the input width (8)}}
+  %y = tlm.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<1x8xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @bias_rank(%x: tensor<1x8xf32>, %b: tensor<1x8xf32>) {
+  // expected-error @+1 {{bias must be 1-D, got 'tensor<1x8xf32>'}}
+  %y = tlm.add_bias %x, %b : tensor<1x8xf32>, tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @bias_width(%x: tensor<1x8xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{bias length (4) must equal input width (8)}}
+  %y = tlm.add_bias %x, %b : tensor<1x8xf32>, tensor<4xf32>
   return
 }
 
@@ -156,6 +172,22 @@ func.func @rope_width(%x: tensor<1x12xf32>, %p: index) {
 func.func @rope_theta(%x: tensor<1x16xf32>, %p: index) {
   // expected-error @+1 {{theta must be positive}}
   %y = tlm.rope %x, %p {head_dim = 8 : i64, theta = -1.0 : f32, style = #tlm.rope_style<rotate_half>} : tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_factor_count(%x: tensor<1x16xf32>, %p: index) {
+  // expected-error @+1 {{freq_factors must hold head_dim / 2 (4) values, got 3}}
+  %y = tlm.rope %x, %p {head_dim = 8 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>, freq_factors = array<f32: 1.0, 2.0, 4.0>} : tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_factor_value(%x: tensor<1x16xf32>, %p: index) {
+  // expected-error @+1 {{freq_factors must be positive and finite, got 0}}
+  %y = tlm.rope %x, %p {head_dim = 8 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>, freq_factors = array<f32: 1.0, 2.0, 0.0, 8.0>} : tensor<1x16xf32>
   return
 }
 
@@ -271,11 +303,6 @@ func.func @attn_capacity(%q: tensor<4x16xf32>, %k: tensor<4x8xf32>, %c: memref<2
 
 // expected-error @+1 {{'vocab' must be positive, got 0}}
 module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 0, dim = 64, ffn_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, context_length = 512, rope_theta = 1.0e4 : f32, rope_style = adjacent, norm_eps = 1.0e-5 : f32, tied_embeddings = true, bos = 1, eos = 2>} {}
-
-// -----
-
-// expected-error @+1 {{heads * head_dim (8 * 4) must equal dim (64)}}
-module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 64, ffn_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 4, context_length = 512, rope_theta = 1.0e4 : f32, rope_style = adjacent, norm_eps = 1.0e-5 : f32, tied_embeddings = true, bos = 1, eos = 2>} {}
 
 // -----
 

@@ -19,6 +19,8 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 6
   tlm.weight @blk.0.attn_k : tensor<32x64xf32> encoding(q8_0)
   // CHECK: tlm.weight @blk.0.attn_v : tensor<32x64xf32> encoding(q4_0)
   tlm.weight @blk.0.attn_v : tensor<32x64xf32> encoding(q4_0)
+  tlm.weight @blk.0.attn_k.bias : tensor<32xf32>
+  tlm.weight @blk.0.attn_k_norm : tensor<8xf32>
   tlm.weight @blk.0.ffn_gate : tensor<172x64xbf16>
   tlm.weight @blk.0.ffn_up : tensor<172x64xf32>
 
@@ -44,6 +46,16 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 6
     %qr = tlm.rope %q, %pos {head_dim = 8 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<2x64xf32>
     // CHECK: %[[KR:.+]] = tlm.rope %{{.+}}, %[[POS]] {head_dim = 8 : i64, style = #tlm.rope_style<rotate_half>, theta = 5.000000e+05 : f32} : tensor<2x32xf32>
     %kr = tlm.rope %k, %pos {head_dim = 8 : i64, theta = 5.0e5 : f32, style = #tlm.rope_style<rotate_half>} : tensor<2x32xf32>
+    // Qwen-style variants: a projection bias, a per-head norm (the weight is
+    // one head wide), Llama-3's RoPE frequency factors.
+    %bk = tlm.weight_ref @blk.0.attn_k.bias : tensor<32xf32>
+    // CHECK: %[[KB:.+]] = tlm.add_bias %{{.+}}, %{{.+}} : tensor<2x32xf32>, tensor<32xf32>
+    %kb = tlm.add_bias %k, %bk : tensor<2x32xf32>, tensor<32xf32>
+    %nk = tlm.weight_ref @blk.0.attn_k_norm : tensor<8xf32>
+    // CHECK: %[[KN:.+]] = tlm.rms_norm %[[KB]], %{{.+}} {eps = 9.99999997E-7 : f32} : tensor<2x32xf32>, tensor<8xf32>
+    %kn = tlm.rms_norm %kb, %nk {eps = 1.0e-6 : f32} : tensor<2x32xf32>, tensor<8xf32>
+    // CHECK: tlm.rope %[[KN]], %[[POS]] {freq_factors = array<f32: 1.000000e+00, 1.000000e+00, 2.500000e+00, 8.000000e+00>, head_dim = 8 : i64, style = #tlm.rope_style<adjacent>, theta = 5.000000e+05 : f32} : tensor<2x32xf32>
+    %ks = tlm.rope %kn, %pos {head_dim = 8 : i64, theta = 5.0e5 : f32, style = #tlm.rope_style<adjacent>, freq_factors = array<f32: 1.0, 1.0, 2.5, 8.0>} : tensor<2x32xf32>
     // CHECK: %[[A:.+]] = tlm.attention %[[QR]], %[[KR]], %{{.+}}, %[[KC]], %[[VC]], %[[POS]] {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, layer = 0 : i64} : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>
     %a = tlm.attention %qr, %kr, %v, %kc, %vc, %pos {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
         : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>

@@ -383,8 +383,21 @@ TEST_F(CorruptModel, GGUFTensorOffsetsAlignedAndDisjoint) {
 }
 
 TEST_F(CorruptModel, GGUFTensorsTheGraphWouldIgnore) {
-  // A Llama-3 GGUF is a `llama` file with a rope_freqs tensor: compiling it
-  // without those factors gives wrong logits, so it is refused by name.
+  // A tensor the family's graph does not read changes the math of the file
+  // it came from (here: Qwen2's q bias in a llama file): refused by name.
+  ImportedModel variant = model;
+  ImportedTensor bias = variant.tensors.front();
+  bias.name = "blk.0.attn_q.bias";
+  bias.shape = {model.config.dim};
+  bias.format = mlir::tlm::StorageFormat::F32;
+  bias.bytes = bias.bytes.take_front(model.config.dim * 4);
+  variant.tensors.push_back(bias);
+  ASSERT_FALSE(bool(writeGGUF(variant, dir.path("variant.gguf"))));
+  expectCleanError(dir.path("variant.gguf"),
+                   "tensor 'blk.0.attn_q.bias' is not part of the llama graph "
+                   "tlmc builds; its math would be left out");
+
+  // Llama-3's rope_freqs are read, and must have one f32 per RoPE pair.
   ImportedModel llama3 = model;
   ImportedTensor freqs = llama3.tensors.front();
   freqs.name = "rope_freqs";
@@ -393,9 +406,9 @@ TEST_F(CorruptModel, GGUFTensorsTheGraphWouldIgnore) {
   llama3.tensors.push_back(freqs);
   ASSERT_FALSE(bool(writeGGUF(llama3, dir.path("llama3.gguf"))));
   expectCleanError(dir.path("llama3.gguf"),
-                   "tensor 'rope_freqs' is not part of the LLaMA graph tlmc "
-                   "builds; its math would be left out (RoPE frequency "
-                   "factors");
+                   "tensor 'rope_freqs.weight': expected " +
+                       std::to_string(model.config.headDim / 2) +
+                       " f32 values (one per RoPE pair)");
 }
 
 TEST_F(CorruptModel, GGUFMetadataTypesAsTheSpecSays) {
@@ -474,7 +487,10 @@ TEST_F(CorruptModel, ConfigJson) {
   arch.replace(arch.find("LlamaForCausalLM"), 16, "GPT2LMHeadModel0");
   arch.replace(arch.find("\"llama\""), 7, "\"gpt2\" ");
   writeFile(config, std::vector<char>(arch.begin(), arch.end()));
-  expectCleanError(dir.path("hf"), "architecture is not supported", config);
+  expectCleanError(dir.path("hf"),
+                   "model_type 'gpt2' is not supported (expected the "
+                   "model_type of one of llama, qwen2, qwen3)",
+                   config);
 
   std::string missing = text;
   missing.replace(missing.find("\"hidden_size\""), 13, "\"hidden_sizX\"");

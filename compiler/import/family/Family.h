@@ -1,0 +1,80 @@
+//===- Family.h - what differs between model families ------------*- C++ -*-===//
+//
+// A family (llama, qwen2, qwen3, ...) is everything architecture-specific
+// that the importers, the checks and the graph builder need: the tensors a
+// layer has, their Hugging Face names, how the family's GGUF files order q/k
+// rows for RoPE, and the ops of one block. Each family lives in one file and
+// registers itself in Families.cpp; no other code names a family, so adding
+// one touches no importer and no builder.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TLMC_COMPILER_IMPORT_FAMILY_FAMILY_H
+#define TLMC_COMPILER_IMPORT_FAMILY_FAMILY_H
+
+#include "compiler/import/common/ImportedModel.h"
+
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tlmc {
+
+class GraphEmitter;
+
+/// Canonical tensor names with their shapes, in the order the graph uses them.
+using TensorList = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+
+class Family {
+public:
+  virtual ~Family() = default;
+
+  /// GGUF `general.architecture`, also the prefix of its metadata keys.
+  virtual llvm::StringRef getName() const = 0;
+  /// Hugging Face `model_type` and `architectures[0]` in config.json.
+  virtual llvm::StringRef getHFModelType() const = 0;
+  virtual llvm::StringRef getHFArchitecture() const = 0;
+  /// How the family's GGUF files order each head's q/k rows (llama.cpp's
+  /// converter permutes LLaMA's to adjacent pairs and leaves the others in
+  /// Hugging Face's rotate-half order).
+  virtual mlir::tlm::RopeStyle getGGUFRopeStyle() const = 0;
+
+  /// Appends the tensors of one layer, named as suffixes of `blk.N.`
+  /// (`attn_q`, `attn_q.bias`).
+  virtual void addLayerTensors(const ModelConfig &config,
+                               TensorList &out) const = 0;
+  /// The Hugging Face name of a layer tensor's kind, without `.weight` or
+  /// `.bias` (`attn_q` -> `self_attn.q_proj`); nullopt when it has none.
+  virtual std::optional<llvm::StringRef>
+  getHFLayerName(llvm::StringRef kind) const = 0;
+  /// Refuses what config.json says that this family's graph would ignore
+  /// (biases it does not have, sliding windows, ...). `path` is for messages.
+  virtual llvm::Error checkHFConfig(const llvm::json::Object &config,
+                                    llvm::StringRef path) const = 0;
+
+  /// Emits layer `layer` on the residual stream `x`; returns the new stream.
+  virtual mlir::Value emitBlock(GraphEmitter &emitter, mlir::Value x,
+                                int64_t layer) const = 0;
+};
+
+/// The family whose GGUF architecture is `name`, or null.
+const Family *lookupFamily(llvm::StringRef name);
+/// The family whose Hugging Face model_type is `modelType`, or null.
+const Family *lookupHFFamily(llvm::StringRef modelType);
+/// "llama, qwen2, qwen3": the registered names, for messages.
+std::string getFamilyNames();
+
+/// The families, each defined in its own file.
+const Family &getLlamaFamily();
+const Family &getQwen2Family();
+const Family &getQwen3Family();
+
+} // namespace tlmc
+
+#endif // TLMC_COMPILER_IMPORT_FAMILY_FAMILY_H

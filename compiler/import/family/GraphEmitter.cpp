@@ -1,0 +1,120 @@
+//===- GraphEmitter.cpp - the tlm ops a family's block is made of ----*- C++ -*-===//
+
+#include "compiler/import/family/GraphEmitter.h"
+#include "compiler/import/family/Family.h"
+#include "dialects/tlm/IR/TLMOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace tlmc;
+
+Type tlmc::getWeightElementType(Builder &b, tlm::StorageFormat format) {
+  switch (format) {
+  case tlm::StorageFormat::F16:
+    return b.getF16Type();
+  case tlm::StorageFormat::BF16:
+    return b.getBF16Type();
+  default:
+    return b.getF32Type(); // f32, and the f32 view of encoded blocks
+  }
+}
+
+GraphEmitter::GraphEmitter(OpBuilder &b, Location loc,
+                           const ImportedModel &model, const Family &family,
+                           bool kvCacheF16)
+    : b(b), loc(loc), model(model), family(family), c(model.config),
+      kvCacheF16(kvCacheF16) {}
+
+std::string GraphEmitter::layerPrefix(int64_t layer) {
+  return "blk." + std::to_string(layer) + ".";
+}
+
+void GraphEmitter::emit(StringRef name, int64_t tokens, bool lastOnly) {
+  auto f32 = b.getF32Type();
+  auto cacheType =
+      MemRefType::get({c.layers, c.context, c.kvHeads * c.headDim},
+                      kvCacheF16 ? Type(b.getF16Type()) : Type(f32));
+  auto logitsType =
+      RankedTensorType::get({lastOnly ? 1 : tokens, c.vocab}, f32);
+  auto fnType = b.getFunctionType(
+      {RankedTensorType::get({tokens}, b.getI32Type()), b.getIndexType(),
+       cacheType, cacheType},
+      {logitsType});
+  auto fn = func::FuncOp::create(b, loc, name, fnType);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(fn.addEntryBlock());
+  Value tokenIds = fn.getArgument(0);
+  pos = fn.getArgument(1);
+  keyCache = fn.getArgument(2);
+  valueCache = fn.getArgument(3);
+  rows = tokens;
+
+  Value x = tlm::EmbeddingOp::create(b, loc, act(c.dim), tokenIds,
+                                     weight("token_embd"));
+  for (int64_t l = 0; l < c.layers; ++l)
+    x = family.emitBlock(*this, x, l);
+  if (lastOnly && tokens > 1) {
+    x = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({1, c.dim}, f32), x, ValueRange{},
+        ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr({tokens - 1, 0}),
+        b.getDenseI64ArrayAttr({1, c.dim}), b.getDenseI64ArrayAttr({1, 1}));
+    rows = 1;
+  }
+  Value h = norm(x, "output_norm");
+  Value logits = linear(h, c.tiedEmbeddings ? "token_embd" : "output");
+  func::ReturnOp::create(b, loc, logits);
+}
+
+RankedTensorType GraphEmitter::act(int64_t width) {
+  return RankedTensorType::get({rows, width}, b.getF32Type());
+}
+
+Value GraphEmitter::weight(StringRef name) {
+  const ImportedTensor *t = model.findTensor(name);
+  assert(t && "checkModel verified every tensor the family uses");
+  auto type = RankedTensorType::get(t->shape, getWeightElementType(b, t->format));
+  return tlm::WeightRefOp::create(b, loc, type, name);
+}
+
+Value GraphEmitter::norm(Value x, StringRef w) {
+  return tlm::RMSNormOp::create(b, loc, x.getType(), x, weight(w),
+                                b.getF32FloatAttr(c.normEps));
+}
+
+Value GraphEmitter::linear(Value x, StringRef w) {
+  Value matrix = weight(w);
+  int64_t outWidth = cast<RankedTensorType>(matrix.getType()).getDimSize(0);
+  return tlm::LinearOp::create(b, loc, act(outWidth), x, matrix);
+}
+
+Value GraphEmitter::addBias(Value x, StringRef bias) {
+  return tlm::AddBiasOp::create(b, loc, x.getType(), x, weight(bias));
+}
+
+Value GraphEmitter::rope(Value x) {
+  DenseF32ArrayAttr factors;
+  if (!c.ropeFreqFactors.empty())
+    factors = b.getDenseF32ArrayAttr(c.ropeFreqFactors);
+  return tlm::RoPEOp::create(
+      b, loc, x.getType(), x, pos, b.getI64IntegerAttr(c.headDim),
+      b.getF32FloatAttr(c.ropeTheta),
+      tlm::RopeStyleAttr::get(b.getContext(), c.ropeStyle), factors);
+}
+
+Value GraphEmitter::attention(Value q, Value k, Value v, int64_t layer) {
+  return tlm::AttentionOp::create(
+      b, loc, act(c.heads * c.headDim), q, k, v, keyCache, valueCache, pos,
+      /*layer_index=*/Value(), b.getI64IntegerAttr(layer),
+      b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
+      b.getI64IntegerAttr(c.headDim));
+}
+
+Value GraphEmitter::swiglu(Value gate, Value up) {
+  return tlm::SwiGLUOp::create(b, loc, gate, up);
+}
+
+Value GraphEmitter::add(Value x, Value y) {
+  return tlm::AddOp::create(b, loc, x, y);
+}

@@ -1,0 +1,99 @@
+//===- PreNormDecoder.cpp - the LLaMA-shaped block and its variants -*- C++ -*-===//
+
+#include "compiler/import/family/PreNormDecoder.h"
+#include "compiler/import/family/GraphEmitter.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace tlmc;
+
+void PreNormDecoderFamily::addLayerTensors(const ModelConfig &c,
+                                           TensorList &out) const {
+  int64_t qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
+  out.push_back({"attn_norm", {c.dim}});
+  out.push_back({"attn_q", {qDim, c.dim}});
+  if (traits.qkvBias)
+    out.push_back({"attn_q.bias", {qDim}});
+  out.push_back({"attn_k", {kvDim, c.dim}});
+  if (traits.qkvBias)
+    out.push_back({"attn_k.bias", {kvDim}});
+  out.push_back({"attn_v", {kvDim, c.dim}});
+  if (traits.qkvBias)
+    out.push_back({"attn_v.bias", {kvDim}});
+  if (traits.qkNorm) {
+    out.push_back({"attn_q_norm", {c.headDim}});
+    out.push_back({"attn_k_norm", {c.headDim}});
+  }
+  out.push_back({"attn_output", {c.dim, qDim}});
+  out.push_back({"ffn_norm", {c.dim}});
+  out.push_back({"ffn_gate", {c.ffnDim, c.dim}});
+  out.push_back({"ffn_up", {c.ffnDim, c.dim}});
+  out.push_back({"ffn_down", {c.dim, c.ffnDim}});
+}
+
+std::optional<StringRef>
+PreNormDecoderFamily::getHFLayerName(StringRef kind) const {
+  return llvm::StringSwitch<std::optional<StringRef>>(kind)
+      .Case("attn_norm", "input_layernorm")
+      .Case("attn_q", "self_attn.q_proj")
+      .Case("attn_k", "self_attn.k_proj")
+      .Case("attn_v", "self_attn.v_proj")
+      .Case("attn_q_norm", "self_attn.q_norm")
+      .Case("attn_k_norm", "self_attn.k_norm")
+      .Case("attn_output", "self_attn.o_proj")
+      .Case("ffn_norm", "post_attention_layernorm")
+      .Case("ffn_gate", "mlp.gate_proj")
+      .Case("ffn_up", "mlp.up_proj")
+      .Case("ffn_down", "mlp.down_proj")
+      .Default(std::nullopt);
+}
+
+llvm::Error PreNormDecoderFamily::checkHFConfig(const llvm::json::Object &o,
+                                                StringRef path) const {
+  auto refuse = [&](const Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   path + ": " + message);
+  };
+  // Qwen2's config has no attention_bias field: its biases are implied.
+  std::optional<bool> bias = o.getBoolean("attention_bias");
+  if (bias && *bias != traits.qkvBias)
+    return refuse(llvm::formatv("field 'attention_bias' {0}: a {1} model {2} "
+                                "q/k/v biases",
+                                *bias ? "true" : "false", traits.name,
+                                traits.qkvBias ? "has" : "has no"));
+  if (o.getBoolean("mlp_bias").value_or(false))
+    return refuse("field 'mlp_bias' true: feed-forward biases are not "
+                  "supported for " +
+                  traits.name);
+  if (o.getBoolean("use_sliding_window").value_or(false))
+    return refuse("field 'use_sliding_window' true: sliding-window attention "
+                  "is not supported for " +
+                  traits.name);
+  if (std::optional<StringRef> act = o.getString("hidden_act");
+      act && *act != "silu")
+    return refuse("field 'hidden_act' '" + *act +
+                  "' is not supported (expected silu)");
+  return llvm::Error::success();
+}
+
+Value PreNormDecoderFamily::emitBlock(GraphEmitter &g, Value x,
+                                      int64_t layer) const {
+  std::string p = GraphEmitter::layerPrefix(layer);
+  Value h = g.norm(x, p + "attn_norm");
+  auto project = [&](StringRef kind) {
+    Value y = g.linear(h, p + kind.str());
+    return traits.qkvBias ? g.addBias(y, p + kind.str() + ".bias") : y;
+  };
+  Value q = project("attn_q"), k = project("attn_k"), v = project("attn_v");
+  if (traits.qkNorm) {
+    q = g.norm(q, p + "attn_q_norm");
+    k = g.norm(k, p + "attn_k_norm");
+  }
+  Value attn = g.attention(g.rope(q), g.rope(k), v, layer);
+  x = g.add(x, g.linear(attn, p + "attn_output"));
+  Value f = g.norm(x, p + "ffn_norm");
+  Value act = g.swiglu(g.linear(f, p + "ffn_gate"), g.linear(f, p + "ffn_up"));
+  return g.add(x, g.linear(act, p + "ffn_down"));
+}

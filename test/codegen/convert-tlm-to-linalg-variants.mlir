@@ -1,0 +1,65 @@
+// RUN: tlmc-opt %s --split-input-file --convert-tlm-to-linalg | %FileCheck %s
+
+// The graph variants model families add to the LLaMA block, one case each:
+// a projection bias, a per-head RMSNorm, Llama-3 RoPE frequency factors and
+// rotate-half RoPE pairing.
+
+module attributes {tlm.config = #tlm.config<arch = "qwen2", vocab = 16, dim = 8, ffn_dim = 12, layers = 1, heads = 2, kv_heads = 1, head_dim = 4, context_length = 32, rope_theta = 1.0e6 : f32, rope_style = rotate_half, norm_eps = 1.0e-6 : f32, tied_embeddings = true, bos = 1, eos = 2>} {
+  tlm.weight @bias : tensor<8xf32>
+  // CHECK-LABEL: func.func @add_bias
+  func.func @add_bias(%x: tensor<3x8xf32>) -> tensor<3x8xf32> {
+    // The bias is read along the columns, broadcast over the rows.
+    // CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[COLS:.+]], #{{.+}}], iterator_types = ["parallel", "parallel"]}
+    // CHECK: arith.addf
+    %b = tlm.weight_ref @bias : tensor<8xf32>
+    %y = tlm.add_bias %x, %b : tensor<3x8xf32>, tensor<8xf32>
+    return %y : tensor<3x8xf32>
+  }
+}
+
+// -----
+
+module attributes {tlm.config = #tlm.config<arch = "qwen3", vocab = 16, dim = 8, ffn_dim = 12, layers = 1, heads = 2, kv_heads = 1, head_dim = 4, context_length = 32, rope_theta = 1.0e6 : f32, rope_style = rotate_half, norm_eps = 1.0e-6 : f32, tied_embeddings = true, bos = 1, eos = 2>} {
+  tlm.weight @head_norm : tensor<4xf32>
+  // CHECK-LABEL: func.func @per_head_norm
+  func.func @per_head_norm(%q: tensor<3x8xf32>) -> tensor<3x8xf32> {
+    // Three tokens of two 4-wide heads are normalized as six 4-wide rows.
+    // CHECK: tensor.expand_shape %{{.+}} {{\[}}[0], [1, 2]] output_shape [3, 2, 4] : tensor<3x8xf32> into tensor<3x2x4xf32>
+    // CHECK: tensor.collapse_shape %{{.+}} {{\[}}[0, 1], [2]] : tensor<3x2x4xf32> into tensor<6x4xf32>
+    // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}}ins(%{{.+}} : tensor<6x4xf32>)
+    // CHECK: math.sqrt
+    // CHECK: tensor.expand_shape %{{.+}} {{\[}}[0, 1], [2]] output_shape [3, 2, 4] : tensor<6x4xf32> into tensor<3x2x4xf32>
+    // CHECK: tensor.collapse_shape %{{.+}} {{\[}}[0], [1, 2]] : tensor<3x2x4xf32> into tensor<3x8xf32>
+    %w = tlm.weight_ref @head_norm : tensor<4xf32>
+    %y = tlm.rms_norm %q, %w {eps = 1.0e-6 : f32} : tensor<3x8xf32>, tensor<4xf32>
+    return %y : tensor<3x8xf32>
+  }
+}
+
+// -----
+
+// CHECK-LABEL: func.func @rope_factors
+func.func @rope_factors(%k: tensor<1x8xf32>, %pos: index) -> tensor<1x8xf32> {
+  // Each pair's frequency is divided by its factor, read from a constant.
+  // CHECK: %[[F:.+]] = arith.constant dense<[1.000000e+00, 8.000000e+00]> : tensor<2xf32>
+  // CHECK: math.powf
+  // CHECK: %[[FACTOR:.+]] = tensor.extract %[[F]]
+  // CHECK: arith.divf %{{.+}}, %[[FACTOR]] : f32
+  // CHECK: math.cos
+  %y = tlm.rope %k, %pos {head_dim = 4 : i64, theta = 5.0e5 : f32, style = #tlm.rope_style<adjacent>, freq_factors = array<f32: 1.0, 8.0>} : tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @rope_rotate_half
+func.func @rope_rotate_half(%k: tensor<1x8xf32>, %pos: index) -> tensor<1x8xf32> {
+  // Element i pairs with i + head_dim / 2: compared against the half, not
+  // split into even and odd.
+  // CHECK-NOT: arith.constant dense
+  // CHECK-DAG: %[[HALF:.+]] = arith.constant 2 : index
+  // CHECK: math.powf
+  // CHECK: arith.cmpi ult, %{{.+}}, %[[HALF]] : index
+  %y = tlm.rope %k, %pos {head_dim = 4 : i64, theta = 1.0e6 : f32, style = #tlm.rope_style<rotate_half>} : tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
