@@ -87,6 +87,16 @@ void accumulate(std::vector<double> &h, const std::vector<float> &x,
 llvm::Expected<HessianMap> tlmc::collectHessians(const ImportedModel &model,
                                                  llvm::StringRef textPath,
                                                  int64_t maxTokens) {
+  // The reference pass below is the LLaMA-2 block; a family variant it does
+  // not compute would calibrate GPTQ on the wrong activations.
+  const ModelConfig &config = model.config;
+  if (config.arch != "llama" || !config.ropeFreqFactors.empty())
+    return makeError(
+        "--calibrate runs a reference LLaMA-2 forward pass; this " +
+        config.arch +
+        (config.ropeFreqFactors.empty() ? " model"
+                                        : " model with Llama-3 RoPE factors") +
+        " is not supported by it (quantize without --calibrate)");
   if (model.tokenizer.kind != TokenizerData::Kind::SentencePiece)
     return makeError("--calibrate needs a SentencePiece tokenizer (byte-level "
                      "BPE models are not supported yet)");

@@ -48,6 +48,17 @@ FailureOr<Site> matchSite(tlm::AttentionOp attention) {
   if (s.kRope)
     s.k = s.kRope.getInput().getDefiningOp<tlm::LinearOp>();
   s.v = attention.getValue().getDefiningOp<tlm::LinearOp>();
+  // Qwen2's biases and Qwen3's per-head norms sit between the projections
+  // and RoPE; the pass would have to prune them with their heads.
+  for (Value projected : {s.qRope ? Value(s.qRope.getInput()) : Value(),
+                          s.kRope ? Value(s.kRope.getInput()) : Value(),
+                          Value(attention.getValue())})
+    if (projected && isa_and_nonnull<tlm::AddBiasOp, tlm::RMSNormOp>(
+                         projected.getDefiningOp()))
+      return attention.emitError(
+          "compress-prune-heads: projections with biases or per-head q/k "
+          "norms (as qwen2 and qwen3 blocks have) are not supported; prune "
+          "the FFN or quantize instead");
   if (attention->hasOneUse())
     s.o = dyn_cast<tlm::LinearOp>(*attention->getUsers().begin());
   for (tlm::LinearOp linear : {s.q, s.k, s.v, s.o})

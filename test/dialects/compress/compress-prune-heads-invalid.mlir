@@ -1,9 +1,8 @@
-// RUN: not tlmc-opt %s --compress-prune-heads=per-group=1 2>&1 | %FileCheck %s
+// RUN: tlmc-opt %s --split-input-file --verify-diagnostics --compress-prune-heads=per-group=1
 
 // The keys come straight from an argument, not through a projection: the
 // pass cannot tell which weights to shrink, so it refuses instead of
 // leaving the attention half pruned.
-// CHECK: error: compress-prune-heads: expected float tlm.linear projections q, k (through tlm.rope), v and o around the attention
 
 module {
   tlm.weight @wq : tensor<8x8xf32> = dense_resource<w> : tensor<8x8xf32>
@@ -11,6 +10,7 @@ module {
     %wq = tlm.weight_ref @wq : tensor<8x8xf32>
     %q = tlm.linear %x, %wq : tensor<1x8xf32>, tensor<8x8xf32> -> tensor<1x8xf32>
     %rq = tlm.rope %q, %pos {head_dim = 2 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x8xf32>
+    // expected-error @+1 {{compress-prune-heads: expected float tlm.linear projections q, k (through tlm.rope), v and o around the attention}}
     %att = tlm.attention %rq, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 2 : i64}
         : tensor<1x8xf32>, tensor<1x4xf32>, tensor<1x4xf32>, memref<1x8x4xf32>, memref<1x8x4xf32> -> tensor<1x8xf32>
     return %att : tensor<1x8xf32>
@@ -19,4 +19,38 @@ module {
 
 {-#
   dialect_resources: { builtin: { w: "0x0400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" } }
+#-}
+
+// -----
+
+// A Qwen2 block: its q bias would have to lose the pruned heads' rows too.
+
+module {
+  tlm.weight @wq : tensor<8x8xf32> = dense_resource<wq> : tensor<8x8xf32>
+  tlm.weight @bq : tensor<8xf32> = dense_resource<bq> : tensor<8xf32>
+  tlm.weight @wk : tensor<4x8xf32> = dense_resource<wk> : tensor<4x8xf32>
+  tlm.weight @wv : tensor<4x8xf32> = dense_resource<wv> : tensor<4x8xf32>
+  tlm.weight @wo : tensor<8x8xf32> = dense_resource<wo> : tensor<8x8xf32>
+  func.func @f(%x: tensor<1x8xf32>, %pos: index, %kc: memref<1x8x4xf32>, %vc: memref<1x8x4xf32>) -> tensor<1x8xf32> {
+    %wq = tlm.weight_ref @wq : tensor<8x8xf32>
+    %bq = tlm.weight_ref @bq : tensor<8xf32>
+    %wk = tlm.weight_ref @wk : tensor<4x8xf32>
+    %wv = tlm.weight_ref @wv : tensor<4x8xf32>
+    %wo = tlm.weight_ref @wo : tensor<8x8xf32>
+    %q = tlm.linear %x, %wq : tensor<1x8xf32>, tensor<8x8xf32> -> tensor<1x8xf32>
+    %qb = tlm.add_bias %q, %bq : tensor<1x8xf32>, tensor<8xf32>
+    %k = tlm.linear %x, %wk : tensor<1x8xf32>, tensor<4x8xf32> -> tensor<1x4xf32>
+    %v = tlm.linear %x, %wv : tensor<1x8xf32>, tensor<4x8xf32> -> tensor<1x4xf32>
+    %qr = tlm.rope %qb, %pos {head_dim = 4 : i64, theta = 1.0e6 : f32, style = #tlm.rope_style<rotate_half>} : tensor<1x8xf32>
+    %kr = tlm.rope %k, %pos {head_dim = 4 : i64, theta = 1.0e6 : f32, style = #tlm.rope_style<rotate_half>} : tensor<1x4xf32>
+    // expected-error @+1 {{compress-prune-heads: projections with biases or per-head q/k norms (as qwen2 and qwen3 blocks have) are not supported; prune the FFN or quantize instead}}
+    %a = tlm.attention %qr, %kr, %v, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64}
+        : tensor<1x8xf32>, tensor<1x4xf32>, tensor<1x4xf32>, memref<1x8x4xf32>, memref<1x8x4xf32> -> tensor<1x8xf32>
+    %o = tlm.linear %a, %wo : tensor<1x8xf32>, tensor<8x8xf32> -> tensor<1x8xf32>
+    return %o : tensor<1x8xf32>
+  }
+}
+
+{-#
+  dialect_resources: { builtin: { wq: "0x0400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", bq: "0x040000000000000000000000000000000000000000000000000000000000000000000000", wk: "0x040000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", wv: "0x040000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", wo: "0x0400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" } }
 #-}

@@ -77,6 +77,45 @@ TEST(ImportEquivalence, HalfPrecisionGGUFAndHF) {
   }
 }
 
+TEST(ImportEquivalence, EveryFamilyFromGGUFAndHF) {
+  // Each family's variant of the block, small: the HF checkpoint (q/k rows
+  // in rotate-half order, biases, per-head norms, Llama-3 rope_scaling)
+  // must give the graph and weights the GGUF file (llama.cpp's layout,
+  // rope_freqs) gives, and both the generated model's.
+  ModelConfig llama3 = smallConfig();
+  llama3.ropeTheta = 500000;
+  llama3.llama3RopeScaling = Llama3RopeScaling{32.0f, 1.0f, 4.0f, 64};
+  llama3.ropeFreqFactors =
+      llama3.llama3RopeScaling->getFreqFactors(llama3.ropeTheta, llama3.headDim);
+  ModelConfig qwen2 = smallConfig();
+  qwen2.arch = "qwen2";
+  qwen2.ropeStyle = mlir::tlm::RopeStyle::RotateHalf;
+  ModelConfig qwen3 = qwen2;
+  qwen3.arch = "qwen3";
+  qwen3.headDim *= 2; // wider heads than the stream, as Qwen3-0.6B's
+  for (const ModelConfig &config : {llama3, qwen2, qwen3}) {
+    SCOPED_TRACE(config.arch);
+    TempDir dir;
+    ImportedModel original = makeRandomModel(config, 5);
+    ASSERT_FALSE(bool(writeGGUF(original, dir.path("m.gguf"))));
+    ASSERT_FALSE(bool(writeSafetensors(original, dir.path("hf"))));
+    ImportedModel gguf = importOrFail(dir.path("m.gguf"));
+    ImportedModel hf = importOrFail(dir.path("hf"));
+    EXPECT_EQ(gguf.config.arch, config.arch);
+    EXPECT_EQ(gguf.config.ropeFreqFactors, config.ropeFreqFactors);
+    EXPECT_EQ(printGraph(hf), printGraph(gguf));
+    expectSameWeights(hf, gguf);
+    expectSameWeights(original, gguf);
+  }
+  // The factors are Llama-3's: 1 for wavelengths under 64 / 4 positions,
+  // the factor for those over 64 (here the 4 pairs of head_dim 8).
+  std::vector<float> factors = llama3.ropeFreqFactors;
+  ASSERT_EQ(factors.size(), 4u);
+  EXPECT_EQ(factors.front(), 1.0f);
+  EXPECT_EQ(factors.back(), 32.0f);
+  EXPECT_TRUE(llvm::is_sorted(factors));
+}
+
 TEST(ImportEquivalence, BlockQuantizedStayInBlocks) {
   for (StorageFormat format : {StorageFormat::Q8_0, StorageFormat::Q4_0}) {
     TempDir dir;
