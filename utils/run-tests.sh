@@ -2,8 +2,11 @@
 #===- utils/run-tests.sh - build and run every test (lit + GoogleTest) ------===#
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# The llama.cpp reference for the peer tests (never for the main job).
+# The references the tests compare against (never needed by the main job):
+# llama.cpp for the peer tests, Hugging Face's tokenizers and real
+# vocabularies for the tokenizer test.
 "$root/utils/setup-peer.sh"
+"$root/utils/setup-tokenizers.sh"
 "$root/utils/build.sh"
 build="${TLMC_BUILD_DIR:-$root/build}"
 ctest --test-dir "$build" -j "$(nproc)" --output-on-failure
@@ -19,7 +22,8 @@ ctest --test-dir "$build" -j "$(nproc)" --output-on-failure
 # check (out of bounds, use after free, leaks, UB) stays on.
 sanitize="${TLMC_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
 cmake -S "$root" -B "$sanitize" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTLMC_SANITIZE=address,undefined -DTLMC_FUZZ=ON > /dev/null
+  -DTLMC_SANITIZE=address,undefined -DTLMC_FUZZ=ON \
+  -DTLMC_REFERENCE_TOKENIZERS="$build/tokref" > /dev/null
 cmake --build "$sanitize" -j "$(nproc)"
 ASAN_OPTIONS=allow_user_poisoning=0 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$sanitize" -j "$(nproc)" --output-on-failure -E '^e2e-peer$'

@@ -160,7 +160,9 @@ buildTokenizer(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok,
       fb, kind, fb.CreateVector(tables.bytes), fb.CreateVector(tables.offsets),
       fb.CreateVector(tok.scores), fb.CreateVector(tok.types),
       fb.CreateVector(tables.sortedIds), fb.CreateVector(tables.mergePairs),
-      config.getBos(), config.getEos());
+      config.getBos(), config.getEos(),
+      static_cast<fbc::PreTokenizer>(tok.preTokenizer), tok.ignoreMerges,
+      tok.addPrefixSpace, fb.CreateVector(tables.addedIds), tok.normalizeNFC);
 }
 
 /// The configuration, tokenizer, tensor table and plan as a FlatBuffer.

@@ -22,6 +22,18 @@ struct TokenizerData {
     GPT2,          ///< GGUF "gpt2": byte-level BPE with merge ranks
   };
   Kind kind = Kind::None;
+  /// Byte-level BPE's split of text into words (runtime/src/PreTokenizer.h).
+  enum class PreTokenizer { GPT2 = 0, Llama3 = 1, Qwen2 = 2 };
+  PreTokenizer preTokenizer = PreTokenizer::GPT2;
+  /// Byte-level: a word that is a token is not merged (HF ignore_merges).
+  bool ignoreMerges = false;
+  /// SentencePiece: a space before each run of text.
+  bool addPrefixSpace = true;
+  /// Text is put in Unicode NFC before splitting (Qwen's tokenizer.json).
+  bool normalizeNFC = false;
+  /// Tokens matched whole in text before anything else: HF added tokens,
+  /// GGUF control and user-defined tokens.
+  std::vector<int32_t> addedTokens;
   /// Token strings with spaces as ' ' (GGUF's U+2581 is mapped back).
   std::vector<std::string> tokens;
   std::vector<float> scores;

@@ -24,6 +24,19 @@ TokenizerTables::TokenizerTables(const TokenizerData &tok) {
     return tok.tokens[a] != tok.tokens[b] ? tok.tokens[a] < tok.tokens[b]
                                           : a < b;
   });
+  for (int32_t id : tok.addedTokens)
+    if (id >= 0 && size_t(id) < tok.tokens.size() && !tok.tokens[id].empty())
+      addedIds.push_back(uint32_t(id));
+  llvm::sort(addedIds, [&](uint32_t a, uint32_t b) {
+    return tok.tokens[a] != tok.tokens[b] ? tok.tokens[a] < tok.tokens[b]
+                                          : a < b;
+  });
+  // Two added tokens of one text: the lower id is the one matched.
+  addedIds.erase(std::unique(addedIds.begin(), addedIds.end(),
+                             [&](uint32_t a, uint32_t b) {
+                               return tok.tokens[a] == tok.tokens[b];
+                             }),
+                 addedIds.end());
   if (tok.kind != TokenizerData::Kind::GPT2)
     return;
   llvm::StringMap<uint32_t> ids;

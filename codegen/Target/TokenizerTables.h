@@ -29,6 +29,8 @@ struct TokenizerTables {
   /// whose parts or result are not tokens is left out (it never fires).
   std::vector<uint32_t> mergePairs;
   uint32_t maxTokenBytes = 0;
+  /// The added tokens' ids ordered by their text, for longest-match lookup.
+  std::vector<uint32_t> addedIds;
 
   explicit TokenizerTables(const TokenizerData &tokenizer);
 };

@@ -126,7 +126,11 @@ llvm::Expected<HessianMap> tlmc::collectHessians(const ImportedModel &model,
       continue;
     // What the device's tokenizer makes of it; beyond the context, what
     // fits.
-    std::vector<int32_t> tokens = (*tokenizer)->encode(p, /*addBos=*/true);
+    auto encoded = (*tokenizer)->encode(p, /*addBos=*/true);
+    if (!encoded)
+      return makeError("--calibrate " + textPath + ": " +
+                       llvm::toString(encoded.takeError()));
+    std::vector<int32_t> tokens = std::move(*encoded);
     int64_t n = std::min<int64_t>(tokens.size(), c.context);
     int64_t rows = std::min<int64_t>(n, maxTokens - used);
     used += rows;

@@ -26,6 +26,13 @@ struct RuntimeTokenizer::Impl {
     view.mergeCount = tables.mergePairs.size() / 2;
     view.maxTokenBytes = tables.maxTokenBytes;
     view.bos = bos;
+    view.preTokenizer = int(tok.preTokenizer);
+    view.ignoreMerges = tok.ignoreMerges;
+    view.addPrefixSpace = tok.addPrefixSpace;
+    view.requireNFC = tok.normalizeNFC;
+    view.addedIds = tables.addedIds.data();
+    view.addedCount = tables.addedIds.size();
+    view.indexAddedTokens();
   }
   ~Impl() {
     if (byteLevel)
@@ -52,17 +59,22 @@ RuntimeTokenizer::create(const TokenizerData &tokenizer, int32_t bos) {
   return std::move(t);
 }
 
-std::vector<int32_t> RuntimeTokenizer::encode(llvm::StringRef text,
-                                              bool addBos) const {
+llvm::Expected<std::vector<int32_t>>
+RuntimeTokenizer::encode(llvm::StringRef text, bool addBos) const {
   const tlmrt::TokenizerView &view = impl->view;
   std::string input = text.str();
   // Both encoders make at most one token per byte, plus BOS and
-  // SentencePiece's leading space.
-  std::vector<int32_t> tokens(input.size() + 3);
+  // SentencePiece's leading space before each run between added tokens.
+  std::vector<int32_t> tokens(2 * input.size() + 3);
   std::vector<char> scratch(2 * view.maxTokenBytes + 16);
   size_t count = 0;
-  tlmrt::encodeText(view, input.c_str(), addBos, tokens.data(), tokens.size(),
-                    &count, scratch.data());
+  if (tlmrt::encodeText(view, input.c_str(), addBos, tokens.data(),
+                        tokens.size(), &count, scratch.data()) ==
+      tlmrt::EncodeResult::NotNFC)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the text is not in Unicode NFC, which this tokenizer expects (the "
+        "device's tokenizer refuses it too; normalize it first)");
   tokens.resize(count);
   return tokens;
 }

@@ -29,8 +29,11 @@ public:
   create(const TokenizerData &tokenizer, int32_t bos);
   ~RuntimeTokenizer();
 
-  /// The token ids of `text` (BOS first when `addBos`).
-  std::vector<int32_t> encode(llvm::StringRef text, bool addBos) const;
+  /// The token ids of `text` (BOS first when `addBos`); fails where the
+  /// runtime's tlm_tokenize would (text not in NFC for a tokenizer that
+  /// normalizes to it).
+  llvm::Expected<std::vector<int32_t>> encode(llvm::StringRef text,
+                                              bool addBos) const;
 
   /// What token `id` spells: its bytes (a byte-level token decoded, a
   /// SentencePiece byte token <0xXX> as that byte).

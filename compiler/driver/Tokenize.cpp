@@ -15,8 +15,8 @@
 using namespace tlmc;
 
 llvm::Error tlmc::printTokens(llvm::StringRef tokenizerPath,
-                              llvm::StringRef text, bool pieces, bool addBos,
-                              llvm::raw_ostream &os) {
+                              llvm::StringRef text, TokenOutput output,
+                              bool addBos, llvm::raw_ostream &os) {
   ModelFiles files;
   auto tokenizer = readTokenizerFile(files, tokenizerPath, /*vocab=*/0);
   if (!tokenizer)
@@ -29,8 +29,26 @@ llvm::Error tlmc::printTokens(llvm::StringRef tokenizerPath,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    tokenizerPath + ": " +
                                        llvm::toString(runtime.takeError()));
-  std::vector<int32_t> ids = (*runtime)->encode(text, addBos && bos >= 0);
-  if (!pieces) {
+  auto encoded = (*runtime)->encode(text, addBos && bos >= 0);
+  if (!encoded)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   tokenizerPath + ": " +
+                                       llvm::toString(encoded.takeError()));
+  std::vector<int32_t> ids = std::move(*encoded);
+  if (output == TokenOutput::Text) {
+    std::string decoded;
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (!(i == 0 && addBos && bos >= 0))
+        decoded += (*runtime)->piece(ids[i]);
+    // The space SentencePiece puts before the text is not the text's (the
+    // runtime's tlm_token_text drops it after BOS).
+    if (tokenizer->kind == TokenizerData::Kind::SentencePiece &&
+        tokenizer->addPrefixSpace && llvm::StringRef(decoded).starts_with(" "))
+      decoded.erase(0, 1);
+    os << decoded;
+    return llvm::Error::success();
+  }
+  if (output == TokenOutput::Ids) {
     for (size_t i = 0; i < ids.size(); ++i)
       os << (i ? " " : "") << ids[i];
     os << "\n";

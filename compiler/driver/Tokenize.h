@@ -9,12 +9,18 @@
 
 namespace tlmc {
 
+enum class TokenOutput {
+  Ids,    ///< the ids on one line
+  Pieces, ///< one `ID<TAB>PIECE` line per token, control bytes escaped
+  Text,   ///< the text the ids decode to (the round trip), as it is
+};
+
 /// Prints what the runtime's tokenizer code makes of `text` with the
 /// tokenizer in `tokenizerPath` (a `tokenizer.json`, a GGUF or a llama2.c
-/// `tok*.bin`): the ids on one line, or with `pieces` one `ID<TAB>PIECE`
-/// line per token (the piece's bytes, control bytes escaped).
+/// `tok*.bin`), as `output` says.
 llvm::Error printTokens(llvm::StringRef tokenizerPath, llvm::StringRef text,
-                        bool pieces, bool addBos, llvm::raw_ostream &os);
+                        TokenOutput output, bool addBos,
+                        llvm::raw_ostream &os);
 
 } // namespace tlmc
 

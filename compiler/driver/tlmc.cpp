@@ -64,6 +64,11 @@ static cl::opt<bool> tokenizeIds("ids",
                                  cl::desc("The ids on one line (the default)"),
                                  cl::sub(tokenizeCommand),
                                  cl::cat(outputCategory));
+static cl::opt<bool> tokenizeDecode(
+    "decode",
+    cl::desc("Print the text the ids decode to, as the device decodes them "
+             "(to check that the round trip gives the text back)"),
+    cl::sub(tokenizeCommand), cl::cat(outputCategory));
 static cl::opt<bool> tokenizeNoBos(
     "no-bos", cl::desc("No BOS first (SentencePiece-style vocabularies)"),
     cl::sub(tokenizeCommand), cl::cat(outputCategory));
@@ -372,8 +377,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (tokenizeCommand) {
-    if (tokenizePieces && tokenizeIds)
-      return fail("--ids and --pieces: choose one");
+    if (int(tokenizePieces) + int(tokenizeIds) + int(tokenizeDecode) > 1)
+      return fail("--ids, --pieces and --decode: choose one");
     std::string text = tokenizeText;
     if (!tokenizeText.getNumOccurrences()) {
       auto input = MemoryBuffer::getSTDIN();
@@ -381,8 +386,11 @@ int main(int argc, char **argv) {
         return fail("cannot read the text from standard input");
       text = (*input)->getBuffer().str();
     }
-    if (Error err = printTokens(tokenizeWith, text, tokenizePieces,
-                                !tokenizeNoBos, outs()))
+    TokenOutput output = tokenizePieces   ? TokenOutput::Pieces
+                         : tokenizeDecode ? TokenOutput::Text
+                                          : TokenOutput::Ids;
+    if (Error err =
+            printTokens(tokenizeWith, text, output, !tokenizeNoBos, outs()))
       return fail(toString(std::move(err)));
     return 0;
   }

@@ -2,66 +2,21 @@
 //
 // GPT-2's tokenizer (GGUF `tokenizer.ggml.model = gpt2`, HF ByteLevel BPE):
 // every byte is first spelled as one printable code point (the
-// bytes_to_unicode table), text is split into words by GPT-2's pattern, and
-// within each word the adjacent pair with the lowest merge rank merges until
-// none does. The split approximates the pattern's Unicode classes: ASCII
-// letters and every non-ASCII character count as letters, ASCII digits as
-// numbers.
+// bytes_to_unicode table), text is split into words by the tokenizer's
+// pattern (PreTokenizer.h: GPT-2's, Llama-3's, Qwen2's), and within each
+// word the adjacent pair with the lowest merge rank merges until none does.
+// With ignore_merges (Llama-3) a word that is a token is that token.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/ByteLevelSymbols.h"
+#include "runtime/src/PreTokenizer.h"
 #include "runtime/src/Session.h"
 
 #include <cstdlib>
 #include <cstring>
 
 using namespace tlmrt;
-
-namespace {
-
-bool isLetter(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool isSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
-}
-
-/// Length of the GPT-2 pre-token starting at text[i].
-size_t nextWord(const unsigned char *s, size_t i, size_t n) {
-  // 's 't 're 've 'm 'll 'd
-  if (s[i] == '\'' && i + 1 < n) {
-    static const char *suffixes[] = {"s", "t", "re", "ve", "m", "ll", "d"};
-    for (const char *suffix : suffixes) {
-      size_t len = std::strlen(suffix);
-      if (i + 1 + len <= n && std::memcmp(s + i + 1, suffix, len) == 0)
-        return 1 + len;
-    }
-  }
-  size_t j = i + (s[i] == ' ' && i + 1 < n && !isSpace(s[i + 1]) ? 1 : 0);
-  if (isLetter(s[j]) || isDigit(s[j]) || !isSpace(s[j])) {
-    auto cls = [](unsigned char c) {
-      return isLetter(c) ? 0 : isDigit(c) ? 1 : isSpace(c) ? 3 : 2;
-    };
-    int kind = cls(s[j]);
-    size_t k = j + 1;
-    while (k < n && cls(s[k]) == kind)
-      ++k;
-    return k - i;
-  }
-  // A whitespace run: all of it at the end of text; before a word, all but
-  // its last character (which starts the next word); a lone one, itself.
-  size_t k = i;
-  while (k < n && isSpace(s[k]))
-    ++k;
-  if (k < n && k - i >= 2)
-    return k - 1 - i;
-  return k - i;
-}
-
-} // namespace
 
 uint32_t TokenizerView::mergeRank(uint32_t left, uint32_t right) const {
   if (!mergeSlots)
@@ -116,19 +71,33 @@ void tlmrt::freeByteLevelTables(TokenizerView &t) {
 }
 
 size_t tlmrt::encodeByteLevel(const TokenizerView &t, const char *text,
-                              int32_t *tokens, size_t capacity,
-                              bool *overflow) {
+                              size_t n, int32_t *tokens, size_t capacity) {
   const auto *s = reinterpret_cast<const unsigned char *>(text);
-  size_t n = std::strlen(text), count = 0;
-  *overflow = false;
+  auto kind = static_cast<PreTokenizerKind>(t.preTokenizer);
+  size_t count = 0;
   for (size_t i = 0; i < n;) {
-    size_t len = nextWord(s, i, n);
-    if (count + len > capacity) {
-      *overflow = true;
-      return count;
-    }
-    // One symbol per byte, then merges by rank within the word.
+    size_t len = nextPreToken(kind, s, i, n);
     int32_t *word = tokens + count;
+    // ignore_merges: a word that is a token (spelled in byte symbols, at
+    // most 2 bytes each, no longer than the longest token) is that token.
+    char spelled[512];
+    if (t.ignoreMerges && len <= t.maxTokenBytes && 2 * len <= sizeof spelled) {
+      size_t w = 0;
+      for (size_t k = 0; k < len; ++k)
+        w += encodeByteSymbol(byteToCodePoint(s[i + k]), spelled + w);
+      int32_t id = t.lookup(spelled, w);
+      if (id >= 0) {
+        if (count >= capacity)
+          return SIZE_MAX;
+        word[0] = id;
+        ++count;
+        i += len;
+        continue;
+      }
+    }
+    if (count + len > capacity)
+      return SIZE_MAX;
+    // One symbol per byte, then merges by rank within the word.
     size_t w = 0;
     for (size_t k = 0; k < len; ++k)
       word[w++] = t.byteTokens[s[i + k]];

@@ -66,6 +66,30 @@ tlm_status checkTokenizer(tlm_session *s, const tlmw::Tokenizer *t,
       t->eos() >= int32_t(vocab))
     return fail(error, errorSize, TLM_ERR_CONTAINER,
                 "container: bos/eos ids out of range");
+  if (t->pre_tokenizer() < tlmw::PreTokenizer::MIN ||
+      t->pre_tokenizer() > tlmw::PreTokenizer::MAX)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: pre-tokenizer %d is unknown",
+                int(t->pre_tokenizer()));
+  size_t added = sizeOf(t->added_ids());
+  for (size_t i = 0; i < added; ++i) {
+    uint32_t id = t->added_ids()->Get(i);
+    if (id >= vocab || offsets[id + 1] == offsets[id])
+      return fail(error, errorSize, TLM_ERR_CONTAINER,
+                  "container: added token %u is out of range or empty", id);
+    // Longest-match lookup binary-searches them: strictly ordered bytes.
+    if (i > 0) {
+      uint32_t prev = t->added_ids()->Get(i - 1);
+      uint32_t lp = offsets[prev + 1] - offsets[prev];
+      uint32_t li = offsets[id + 1] - offsets[id];
+      int cmp = std::memcmp(t->token_bytes()->data() + offsets[prev],
+                            t->token_bytes()->data() + offsets[id],
+                            lp < li ? lp : li);
+      if (cmp > 0 || (cmp == 0 && lp >= li))
+        return fail(error, errorSize, TLM_ERR_CONTAINER,
+                    "container: added tokens are not sorted by their bytes");
+    }
+  }
   view.kind = int(t->kind());
   view.count = vocab;
   view.bytes = t->token_bytes() ? t->token_bytes()->data() : nullptr;
@@ -77,6 +101,13 @@ tlm_status checkTokenizer(tlm_session *s, const tlmw::Tokenizer *t,
   view.maxTokenBytes = maxBytes;
   view.bos = t->bos();
   view.eos = t->eos();
+  view.preTokenizer = int(t->pre_tokenizer());
+  view.ignoreMerges = t->ignore_merges();
+  view.addPrefixSpace = t->add_prefix_space();
+  view.requireNFC = t->normalize_nfc();
+  view.addedIds = added ? t->added_ids()->data() : nullptr;
+  view.addedCount = uint32_t(added);
+  view.indexAddedTokens();
   return TLM_OK;
 }
 

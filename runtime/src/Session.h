@@ -39,6 +39,29 @@ struct TokenizerView {
   uint32_t maxTokenBytes = 0;
   int32_t bos = 1, eos = 2;
 
+  /// Byte-level BPE: how text splits into words (tlmw::PreTokenizer), and
+  /// whether a word that is itself a token skips merging (Llama-3).
+  int preTokenizer = 0;
+  bool ignoreMerges = false;
+  /// SentencePiece: a space before each run of text (llama2.c, Llama-2);
+  /// Gemma's tokenizer adds none.
+  bool addPrefixSpace = true;
+  /// Text must be in Unicode NFC (the tokenizer normalizes to it).
+  bool requireNFC = false;
+  /// Tokens matched whole in text before it is split or merged (HF added
+  /// tokens, GGUF control tokens), ordered by their bytes; set up by
+  /// indexAddedTokens.
+  const uint32_t *addedIds = nullptr;
+  uint32_t addedCount = 0;
+  uint32_t addedMaxBytes = 0;
+  uint32_t addedFirstBytes[8] = {}; // bit b: some added token starts with b
+
+  /// Fills addedMaxBytes and addedFirstBytes from addedIds.
+  void indexAddedTokens();
+  /// The longest added token that `s` (n > 0 bytes) starts with: its id and
+  /// length; false if none.
+  bool matchAdded(const char *s, size_t n, int32_t *id, size_t *length) const;
+
   const char *text(uint32_t id) const {
     return reinterpret_cast<const char *>(bytes + offsets[id]);
   }
@@ -63,22 +86,25 @@ struct TokenizerView {
 bool buildByteLevelTables(TokenizerView &view);
 void freeByteLevelTables(TokenizerView &view);
 
-/// SentencePiece-style encoding (llama2.c's algorithm) into at most
-/// `capacity` tokens; false when they do not fit. `scratch` holds
-/// 2 * maxTokenBytes bytes.
-bool encodeSentencePiece(const TokenizerView &t, const char *text,
-                         bool addBos, int32_t *tokens, size_t capacity,
-                         size_t *count, char *scratch);
+/// SentencePiece-style encoding (llama2.c's algorithm) of the `n` bytes at
+/// `text` into at most `capacity` tokens; the number of tokens, or SIZE_MAX
+/// when they do not fit. `scratch` holds 2 * maxTokenBytes bytes.
+size_t encodeSentencePiece(const TokenizerView &t, const char *text, size_t n,
+                           int32_t *tokens, size_t capacity, char *scratch);
 
-/// Either tokenizer by the view's kind (what tlm_tokenize runs); false when
-/// the tokens do not fit. `scratch`: 2 * maxTokenBytes bytes.
-bool encodeText(const TokenizerView &t, const char *text, bool addBos,
-                int32_t *tokens, size_t capacity, size_t *count,
-                char *scratch);
+enum class EncodeResult { Ok, TooManyTokens, NotNFC };
 
-/// Byte-level BPE (GPT-2) encoding and decoding.
-size_t encodeByteLevel(const TokenizerView &t, const char *text,
-                       int32_t *tokens, size_t capacity, bool *overflow);
+/// Either tokenizer by the view's kind (what tlm_tokenize runs): added
+/// tokens matched first, the text between them encoded by the kind's
+/// algorithm. `scratch`: 2 * maxTokenBytes bytes.
+EncodeResult encodeText(const TokenizerView &t, const char *text, bool addBos,
+                        int32_t *tokens, size_t capacity, size_t *count,
+                        char *scratch);
+
+/// Byte-level BPE (GPT-2) encoding of the `n` bytes at `text`: the number
+/// of tokens, or SIZE_MAX when they do not fit; and decoding.
+size_t encodeByteLevel(const TokenizerView &t, const char *text, size_t n,
+                       int32_t *tokens, size_t capacity);
 /// Decodes token `id` to bytes in `out` (capacity >= 4 * token length).
 size_t decodeByteLevel(const TokenizerView &t, uint32_t id, char *out);
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Session.h"
+#include "runtime/src/UnicodeClasses.h"
 #include "runtime/schema/tlmw_generated.h"
 
 #include <cstdio>
@@ -43,9 +44,52 @@ static int32_t byteToken(const TokenizerView &t, unsigned char b) {
   return id >= 0 ? id : int32_t(b) + 3;
 }
 
-bool tlmrt::encodeSentencePiece(const TokenizerView &t, const char *text,
-                                bool addBos, int32_t *tokens, size_t capacity,
-                                size_t *count, char *scratch) {
+void TokenizerView::indexAddedTokens() {
+  addedMaxBytes = 0;
+  for (uint32_t b = 0; b < 8; ++b)
+    addedFirstBytes[b] = 0;
+  for (uint32_t i = 0; i < addedCount; ++i) {
+    uint32_t id = addedIds[i], len = length(id);
+    if (len == 0)
+      continue;
+    unsigned char first = static_cast<unsigned char>(text(id)[0]);
+    addedFirstBytes[first / 32] |= 1u << (first % 32);
+    if (len > addedMaxBytes)
+      addedMaxBytes = len;
+  }
+}
+
+bool TokenizerView::matchAdded(const char *s, size_t n, int32_t *id,
+                               size_t *matched) const {
+  unsigned char first = static_cast<unsigned char>(s[0]);
+  if (!(addedFirstBytes[first / 32] & (1u << (first % 32))))
+    return false;
+  // Longest first: binary search for each length the text allows.
+  for (size_t len = n < addedMaxBytes ? n : addedMaxBytes; len > 0; --len) {
+    uint32_t lo = 0, hi = addedCount;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      uint32_t candidate = addedIds[mid], clen = length(candidate);
+      int cmp = std::memcmp(text(candidate), s, clen < len ? clen : len);
+      if (cmp == 0)
+        cmp = clen < len ? -1 : clen > len ? 1 : 0;
+      if (cmp == 0) {
+        *id = int32_t(candidate);
+        *matched = len;
+        return true;
+      }
+      if (cmp < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  }
+  return false;
+}
+
+size_t tlmrt::encodeSentencePiece(const TokenizerView &t, const char *text,
+                                  size_t length, int32_t *tokens,
+                                  size_t capacity, char *scratch) {
   size_t n = 0;
   auto push = [&](int32_t id) {
     if (n >= capacity)
@@ -54,29 +98,27 @@ bool tlmrt::encodeSentencePiece(const TokenizerView &t, const char *text,
     return true;
   };
   bool ok = true;
-  if (addBos)
-    ok &= push(t.bos);
-  if (text[0] != '\0') {
+  if (length > 0 && t.addPrefixSpace) {
     int32_t space = t.lookup(" ", 1);
     if (space >= 0)
       ok &= push(space);
   }
   // One token per code point, or its bytes.
-  for (const char *p = text; *p && ok;) {
+  for (size_t i = 0; i < length && ok;) {
     size_t len = 1;
-    while (len < 4 && (p[len] & 0xC0) == 0x80)
+    while (len < 4 && i + len < length && (text[i + len] & 0xC0) == 0x80)
       ++len;
-    int32_t id = t.lookup(p, len);
+    int32_t id = t.lookup(text + i, len);
     if (id >= 0) {
       ok &= push(id);
     } else {
-      for (size_t i = 0; i < len && ok; ++i)
-        ok &= push(byteToken(t, (unsigned char)p[i]));
+      for (size_t k = 0; k < len && ok; ++k)
+        ok &= push(byteToken(t, (unsigned char)text[i + k]));
     }
-    p += len;
+    i += len;
   }
   if (!ok)
-    return false;
+    return SIZE_MAX;
   // Merge the best-scoring adjacent pair until none merges.
   while (t.scores) {
     float bestScore = -1e10f;
@@ -103,23 +145,55 @@ bool tlmrt::encodeSentencePiece(const TokenizerView &t, const char *text,
                  sizeof(int32_t) * (n - bestIndex - 2));
     --n;
   }
-  *count = n;
-  return true;
+  return n;
 }
 
-bool tlmrt::encodeText(const TokenizerView &t, const char *text, bool addBos,
-                       int32_t *tokens, size_t capacity, size_t *count,
-                       char *scratch) {
-  if (t.kind != int(tlmw::TokenizerKind::GPT2))
-    return encodeSentencePiece(t, text, addBos, tokens, capacity, count,
-                               scratch);
-  size_t n = 0;
-  if (addBos && capacity)
+EncodeResult tlmrt::encodeText(const TokenizerView &t, const char *text,
+                               bool addBos, int32_t *tokens, size_t capacity,
+                               size_t *count, char *scratch) {
+  size_t n = 0, length = std::strlen(text), runStart = 0;
+  *count = 0;
+  if (t.requireNFC &&
+      !isNFC(reinterpret_cast<const unsigned char *>(text), length))
+    return EncodeResult::NotNFC;
+  if (addBos) {
+    if (capacity == 0)
+      return EncodeResult::TooManyTokens;
     tokens[n++] = t.bos;
-  bool overflow = capacity == 0;
-  n += encodeByteLevel(t, text, tokens + n, capacity - n, &overflow);
+  }
+  bool byteLevel = t.kind == int(tlmw::TokenizerKind::GPT2);
+  // The text between added tokens (or around them) is encoded on its own.
+  auto encodeRun = [&](const char *run, size_t length) {
+    if (length == 0)
+      return true;
+    size_t made =
+        byteLevel
+            ? encodeByteLevel(t, run, length, tokens + n, capacity - n)
+            : encodeSentencePiece(t, run, length, tokens + n, capacity - n,
+                                  scratch);
+    if (made == SIZE_MAX)
+      return false;
+    n += made;
+    return true;
+  };
+  for (size_t i = 0; i < length;) {
+    int32_t id;
+    size_t matched;
+    if (t.addedCount && t.matchAdded(text + i, length - i, &id, &matched)) {
+      if (!encodeRun(text + runStart, i - runStart) || n >= capacity) {
+        *count = n;
+        return EncodeResult::TooManyTokens;
+      }
+      tokens[n++] = id;
+      i += matched;
+      runStart = i;
+    } else {
+      ++i;
+    }
+  }
+  bool ok = encodeRun(text + runStart, length - runStart);
   *count = n;
-  return !overflow;
+  return ok ? EncodeResult::Ok : EncodeResult::TooManyTokens;
 }
 
 extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
@@ -131,11 +205,18 @@ extern "C" tlm_status tlm_tokenize(tlm_session *s, const char *text,
   if (t.kind == int(tlmw::TokenizerKind::None))
     return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
                 "the container has no tokenizer");
-  bool ok = encodeText(t, text, addBos, tokens, capacity, count,
-                       s->textScratch);
-  if (!ok)
+  switch (encodeText(t, text, addBos, tokens, capacity, count,
+                     s->textScratch)) {
+  case EncodeResult::Ok:
+    break;
+  case EncodeResult::TooManyTokens:
     return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
                 "text needs more than %zu tokens", capacity);
+  case EncodeResult::NotNFC:
+    return fail(s->error, sizeof s->error, TLM_ERR_INVALID_ARGUMENT,
+                "text is not in Unicode NFC, which this tokenizer expects "
+                "(normalize it first)");
+  }
   return TLM_OK;
 }
 

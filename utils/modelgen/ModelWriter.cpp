@@ -541,7 +541,22 @@ static llvm::json::Value makeTokenizerJson(const TokenizerData &tok) {
                            {"vocab", std::move(vocab)},
                            {"merges", std::move(merges)},
                            {"byte_fallback", sp}};
-  return llvm::json::Object{{"version", "1.0"}, {"model", std::move(model)}};
+  llvm::json::Object out{{"version", "1.0"}, {"model", std::move(model)}};
+  // How the text reaches the model, as Llama-2's and GPT-2's files say.
+  if (sp)
+    out["normalizer"] = llvm::json::Object{
+        {"type", "Sequence"},
+        {"normalizers",
+         llvm::json::Array{
+             llvm::json::Object{{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}},
+             llvm::json::Object{{"type", "Replace"},
+                                {"pattern", llvm::json::Object{{"String", " "}}},
+                                {"content", "\xE2\x96\x81"}}}}};
+  else
+    out["pre_tokenizer"] = llvm::json::Object{{"type", "ByteLevel"},
+                                              {"add_prefix_space", false},
+                                              {"use_regex", true}};
+  return out;
 }
 
 llvm::Error tlmc::writeSafetensors(const ImportedModel &model,

@@ -6,6 +6,7 @@
 #include "compiler/import/gguf/GGUFFile.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
@@ -56,6 +57,18 @@ public:
                                            "found {1}",
                                            key, describe(*v)));
     return float(v->real);
+  }
+
+  llvm::Expected<bool> getBool(llvm::StringRef key, bool fallback) {
+    const gguf::Value *v = file.find(key);
+    if (!v)
+      return fallback;
+    if (v->type != gguf::ValueType::Bool)
+      return makeImportError(fileName, v->offset,
+                             llvm::formatv("metadata '{0}': expected a bool, "
+                                           "found {1}",
+                                           key, describe(*v)));
+    return v->integer != 0;
   }
 
   llvm::Expected<std::string> getString(llvm::StringRef key) {
@@ -155,6 +168,39 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
                                            (*types)->numbers.size(), n));
     for (double t : (*types)->numbers)
       tok.types.push_back(int32_t(t));
+  }
+  // Control (3) and user-defined (4) tokens are matched whole in text, as
+  // llama.cpp does when it parses special tokens.
+  for (size_t i = 0; i < tok.types.size(); ++i)
+    if (tok.types[i] == 3 || tok.types[i] == 4)
+      tok.addedTokens.push_back(int32_t(i));
+  if (tok.kind == TokenizerData::Kind::SentencePiece) {
+    auto prefix = meta.getBool("tokenizer.ggml.add_space_prefix", true);
+    if (!prefix)
+      return prefix.takeError();
+    tok.addPrefixSpace = *prefix;
+  }
+  if (const gguf::Value *pre = file.find("tokenizer.ggml.pre");
+      pre && tok.kind == TokenizerData::Kind::GPT2) {
+    // llama.cpp's names for the split patterns (llama-vocab.cpp).
+    using Pre = TokenizerData::PreTokenizer;
+    std::optional<Pre> kind;
+    if (pre->type == gguf::ValueType::String)
+      kind = llvm::StringSwitch<std::optional<Pre>>(pre->string)
+                 .Cases("default", "gpt-2", "gpt2", Pre::GPT2)
+                 .Cases("llama3", "llama-v3", "llama-bpe", Pre::Llama3)
+                 .Case("qwen2", Pre::Qwen2)
+                 .Default(std::nullopt);
+    if (!kind)
+      return makeImportError(
+          path, pre->offset,
+          "tokenizer.ggml.pre '" + pre->string +
+              "' is not supported (expected default, gpt-2, llama-bpe or "
+              "qwen2)");
+    tok.preTokenizer = *kind;
+    // llama.cpp's llama-bpe vocabularies come from Llama-3's tokenizer.json,
+    // which ignores merges for words that are tokens.
+    tok.ignoreMerges = *kind == Pre::Llama3;
   }
 
   auto merges = meta.getArray("tokenizer.ggml.merges", gguf::ValueType::String);

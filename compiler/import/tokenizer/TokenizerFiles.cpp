@@ -95,6 +95,158 @@ std::string tlmc::fromSentencePieceSpaces(llvm::StringRef token) {
   return out;
 }
 
+namespace {
+using Pre = TokenizerData::PreTokenizer;
+
+/// The split regexes the runtime implements (runtime/src/PreTokenizer.cpp),
+/// as tokenizer.json spells them.
+constexpr llvm::StringLiteral kGPT2Pattern =
+    R"re('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)re";
+constexpr llvm::StringLiteral kLlama3Pattern =
+    R"re((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re";
+constexpr llvm::StringLiteral kQwen2Pattern =
+    R"re((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re";
+
+/// The components of a `Sequence` (its `key` list), or the object itself.
+std::vector<const llvm::json::Object *>
+flatten(const llvm::json::Object *o, llvm::StringRef key) {
+  std::vector<const llvm::json::Object *> out;
+  if (!o)
+    return out;
+  if (o->getString("type") == llvm::StringRef("Sequence")) {
+    if (const llvm::json::Array *items = o->getArray(key))
+      for (const llvm::json::Value &item : *items)
+        out.push_back(item.getAsObject());
+    return out;
+  }
+  out.push_back(o);
+  return out;
+}
+
+std::string describe(const llvm::json::Value *v) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << (v ? *v : llvm::json::Value(nullptr));
+  return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+}
+
+/// How a byte-level tokenizer.json splits (and normalizes) text, as the
+/// runtime can do it; anything else is refused by name.
+llvm::Error readByteLevelText(llvm::StringRef path,
+                              const llvm::json::Object &root,
+                              TokenizerData &tok) {
+  const llvm::json::Value *normalizer = root.get("normalizer");
+  for (const llvm::json::Object *n :
+       flatten(normalizer ? normalizer->getAsObject() : nullptr,
+               "normalizers")) {
+    std::optional<llvm::StringRef> type = n ? n->getString("type") : std::nullopt;
+    if (type == llvm::StringRef("NFC"))
+      tok.normalizeNFC = true;
+    else
+      return makeImportError(path, "normalizer " + describe(normalizer) +
+                                       " is not supported (a byte-level "
+                                       "tokenizer may have none or NFC)");
+  }
+  const llvm::json::Value *pre = root.get("pre_tokenizer");
+  std::vector<const llvm::json::Object *> steps =
+      flatten(pre ? pre->getAsObject() : nullptr, "pretokenizers");
+  auto isByteLevel = [](const llvm::json::Object *o, bool useRegex) {
+    return o && o->getString("type") == llvm::StringRef("ByteLevel") &&
+           !o->getBoolean("add_prefix_space").value_or(true) &&
+           o->getBoolean("use_regex").value_or(true) == useRegex;
+  };
+  std::optional<Pre> kind;
+  if (steps.size() == 1 && isByteLevel(steps[0], /*useRegex=*/true)) {
+    kind = Pre::GPT2;
+  } else if (steps.size() == 2 && isByteLevel(steps[1], /*useRegex=*/false) &&
+             steps[0] &&
+             steps[0]->getString("type") == llvm::StringRef("Split") &&
+             steps[0]->getString("behavior") == llvm::StringRef("Isolated") &&
+             !steps[0]->getBoolean("invert").value_or(false)) {
+    const llvm::json::Object *pattern = steps[0]->getObject("pattern");
+    std::optional<llvm::StringRef> regex =
+        pattern ? pattern->getString("Regex") : std::nullopt;
+    if (regex == kGPT2Pattern)
+      kind = Pre::GPT2;
+    else if (regex == kLlama3Pattern)
+      kind = Pre::Llama3;
+    else if (regex == kQwen2Pattern)
+      kind = Pre::Qwen2;
+  }
+  if (!kind)
+    return makeImportError(path, "pre_tokenizer " + describe(pre) +
+                                     " is not supported (expected GPT-2's, "
+                                     "Llama-3's or Qwen2's split with "
+                                     "ByteLevel)");
+  tok.preTokenizer = *kind;
+  return llvm::Error::success();
+}
+
+/// How a SentencePiece-style tokenizer.json (BPE with byte fallback) turns
+/// spaces into U+2581, and whether it puts one before the text.
+llvm::Error readSentencePieceText(llvm::StringRef path,
+                                  const llvm::json::Object &root,
+                                  TokenizerData &tok) {
+  const llvm::json::Value *normalizer = root.get("normalizer");
+  bool replacesSpaces = false, prepends = false, other = false;
+  for (const llvm::json::Object *n :
+       flatten(normalizer ? normalizer->getAsObject() : nullptr,
+               "normalizers")) {
+    std::optional<llvm::StringRef> type = n ? n->getString("type") : std::nullopt;
+    const llvm::json::Object *pattern = n ? n->getObject("pattern") : nullptr;
+    if (type == llvm::StringRef("Replace") && pattern &&
+        pattern->getString("String") == llvm::StringRef(" ") &&
+        n->getString("content") == llvm::StringRef("\xE2\x96\x81"))
+      replacesSpaces = true;
+    else if (type == llvm::StringRef("Prepend") &&
+             n->getString("prepend") == llvm::StringRef("\xE2\x96\x81"))
+      prepends = true;
+    else
+      other = true;
+  }
+
+  // The other form: no normalizer, a Metaspace pre-tokenizer that replaces
+  // spaces and prepends one to every run of text. Only without splitting at
+  // U+2581: split words would never merge into tokens such as "\u2581\u2581".
+  const llvm::json::Value *pre = root.get("pre_tokenizer");
+  const llvm::json::Object *meta = pre ? pre->getAsObject() : nullptr;
+  if (meta && meta->getString("type") == llvm::StringRef("Metaspace") &&
+      (!normalizer || normalizer->kind() == llvm::json::Value::Null) &&
+      meta->getString("replacement") == llvm::StringRef("\xE2\x96\x81") &&
+      meta->getBoolean("split") == false) {
+    std::optional<llvm::StringRef> scheme = meta->getString("prepend_scheme");
+    bool always = scheme ? *scheme == "always"
+                         : meta->getBoolean("add_prefix_space").value_or(true);
+    bool never = scheme && *scheme == "never";
+    if (always || never) {
+      tok.addPrefixSpace = always;
+      return llvm::Error::success();
+    }
+    return makeImportError(path, "pre_tokenizer Metaspace prepend_scheme '" +
+                                     scheme.value_or("").str() +
+                                     "' is not supported (expected always "
+                                     "or never)");
+  }
+  if (other || !replacesSpaces)
+    return makeImportError(path, "normalizer " + describe(normalizer) +
+                                     " is not supported (expected spaces "
+                                     "replaced by U+2581, optionally one "
+                                     "prepended)");
+  tok.addPrefixSpace = prepends;
+  // After the normalizer no space is left: splitting at spaces is a no-op.
+  const llvm::json::Object *split = pre ? pre->getAsObject() : nullptr;
+  const llvm::json::Object *pattern = split ? split->getObject("pattern") : nullptr;
+  bool noOp = !split || (split->getString("type") == llvm::StringRef("Split") &&
+                         pattern &&
+                         pattern->getString("String") == llvm::StringRef(" "));
+  if (pre && pre->kind() != llvm::json::Value::Null && !noOp)
+    return makeImportError(path, "pre_tokenizer " + describe(pre) +
+                                     " is not supported for a SentencePiece-"
+                                     "style tokenizer (expected none)");
+  return llvm::Error::success();
+}
+} // namespace
+
 llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
                                                     llvm::StringRef path,
                                                     int64_t vocab) {
@@ -146,6 +298,7 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
     if (auto err = place(text, *i))
       return std::move(err);
   }
+  std::vector<int32_t> added;
   if (addedTokens)
     for (const llvm::json::Value &v : *addedTokens) {
       const llvm::json::Object *o = v.getAsObject();
@@ -154,8 +307,13 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
           o ? o->getString("content") : std::nullopt;
       if (!id || !content)
         return makeImportError(path, "added_tokens: expected id and content");
+      for (const char *flag : {"lstrip", "rstrip", "single_word"})
+        if (o->getBoolean(flag).value_or(false))
+          return makeImportError(path, "added token '" + *content + "': '" +
+                                           flag + "' is not supported");
       if (auto err = place(*content, *id))
         return std::move(err);
+      added.push_back(int32_t(*id));
     }
   // Embedding rows beyond the tokenizer (padding) get unmatchable names.
   for (int64_t i = 0; i < vocab; ++i)
@@ -180,16 +338,23 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
 
   TokenizerData tok;
   tok.source = path.str();
+  tok.addedTokens = std::move(added);
   bool byteFallback = model->getBoolean("byte_fallback").value_or(false);
   if (!byteFallback) {
-    // Byte-level BPE (GPT-2, SmolLM2): tokens and merges as they are.
+    // Byte-level BPE (GPT-2, SmolLM2, Llama-3, Qwen): tokens and merges as
+    // they are.
+    if (auto err = readByteLevelText(path, *root, tok))
+      return std::move(err);
+    tok.ignoreMerges = model->getBoolean("ignore_merges").value_or(false);
     tok.kind = TokenizerData::Kind::GPT2;
     tok.tokens = std::move(tokens);
     tok.merges = std::move(mergeList);
     return tok;
   }
-  // SentencePiece-style BPE (LLaMA, TinyLlama): the runtime merges the pair
-  // whose result scores highest, so a merge's result scores -rank.
+  // SentencePiece-style BPE (LLaMA, TinyLlama, Gemma): the runtime merges
+  // the pair whose result scores highest, so a merge's result scores -rank.
+  if (auto err = readSentencePieceText(path, *root, tok))
+    return std::move(err);
   tok.kind = TokenizerData::Kind::SentencePiece;
   llvm::StringMap<int64_t> ids;
   for (int64_t i = 0; i < vocab; ++i)

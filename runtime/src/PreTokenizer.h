@@ -1,0 +1,32 @@
+//===- PreTokenizer.h - byte-level BPE's split of text into words -*- C++ -*-===//
+//
+// Before merging, byte-level BPE splits text into words with a regex; merges
+// never cross words. The runtime carries no regex engine: each pattern a
+// supported tokenizer uses is written out here, alternative by alternative,
+// with the regex engine's leftmost-first choice and backtracking (the
+// patterns are in PreTokenizer.cpp). The compiler maps a tokenizer.json's
+// regex or a GGUF's `tokenizer.ggml.pre` to one of them, or refuses it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TLMC_RUNTIME_SRC_PRETOKENIZER_H
+#define TLMC_RUNTIME_SRC_PRETOKENIZER_H
+
+#include <cstddef>
+
+namespace tlmrt {
+
+/// The split patterns (values as tlmw::PreTokenizer).
+enum class PreTokenizerKind {
+  GPT2 = 0,   ///< GPT-2, SmolLM2's byte-level pre-tokenizer
+  Llama3 = 1, ///< Llama-3: numbers in runs of up to 3 digits
+  Qwen2 = 2,  ///< Qwen2/2.5/3: Llama-3's pattern with single digits
+};
+
+/// The length in bytes of the word that starts at `s[i]` (i < n).
+size_t nextPreToken(PreTokenizerKind kind, const unsigned char *s, size_t i,
+                    size_t n);
+
+} // namespace tlmrt
+
+#endif // TLMC_RUNTIME_SRC_PRETOKENIZER_H
