@@ -120,7 +120,8 @@ struct CompressPruneSparsePass
     int64_t nnz = values.size();
     auto sparse = SparseWeightOp::create(
         b, weight.getLoc(), b.getStringAttr(name),
-        TypeAttr::get(weight.getTensorType()),
+        // The kept values are f32 whatever the dense weight's element type.
+        TypeAttr::get(RankedTensorType::get({rows, cols}, b.getF32Type())),
         makeBlob(RankedTensorType::get({nnz}, b.getF32Type()),
                  name + ".values", bytes(values)),
         makeBlob(RankedTensorType::get({nnz}, b.getIntegerType(16)),
