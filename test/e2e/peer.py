@@ -55,9 +55,14 @@ CASES = [
     ("Qwen2.5-0.5B F32", "qwen2.5-0.5b", "f32", 1e-4, FAMILY_LAYERS),
     # per-head q/k RMSNorm, head_dim 128 on a 1024-wide stream.
     ("Qwen3-0.6B F32", "qwen3-0.6b", "f32", 1e-4, FAMILY_LAYERS),
+    # fused qkv and gate_up in the file, split at import; rotate-half RoPE;
+    # 2 layers at F16 (its 3072-wide layers and untied classifier would make
+    # a 4-layer F32 file 2.2 GB).
+    ("Phi-3-mini F16", "phi3-mini", "f16", 1e-4, 2),
 ]
 GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16",
-                "Llama-3.2-1B F32", "Qwen2.5-0.5B F32", "Qwen3-0.6B F32")
+                "Llama-3.2-1B F32", "Qwen2.5-0.5B F32", "Qwen3-0.6B F32",
+                "Phi-3-mini F16")
 GREEDY = 32
 
 

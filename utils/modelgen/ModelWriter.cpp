@@ -228,6 +228,12 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     set(151936, 896, 4864, 24, 14, 2, 32768, 1000000, true);
     c.arch = "qwen2";
     c.normEps = 1e-6f;
+  } else if (name == "phi3-mini") {
+    set(32064, 3072, 8192, 32, 32, 32, 4096, 10000, false);
+    c.arch = "phi3";
+    c.slidingWindow = 2047;
+    c.bos = 1;
+    c.eos = 32000;
   } else if (name == "qwen3-0.6b") {
     set(151936, 1024, 3072, 28, 16, 8, 40960, 1000000, true);
     c.arch = "qwen3";
@@ -238,7 +244,8 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
         llvm::inconvertibleErrorCode(),
         "unknown shape '" + name +
             "' (expected tiny, stories260K, stories15M, smollm2-135m, "
-            "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b or qwen3-0.6b)");
+            "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b or "
+            "phi3-mini)");
   }
   if (const Family *family = lookupFamily(c.arch))
     c.ropeStyle = family->getGGUFRopeStyle();
@@ -338,7 +345,7 @@ static std::vector<const ImportedTensor *> orderedTensors(
     const ImportedModel &model) {
   std::vector<const ImportedTensor *> out;
   std::set<std::string> expected;
-  for (auto &[name, shape] : getExpectedTensors(model.config)) {
+  for (auto &[name, shape] : getStoredTensors(model.config)) {
     out.push_back(model.findTensor(name));
     expected.insert(name);
   }
@@ -348,7 +355,10 @@ static std::vector<const ImportedTensor *> orderedTensors(
   return out;
 }
 
-llvm::Error tlmc::writeGGUF(const ImportedModel &model, llvm::StringRef path) {
+llvm::Error tlmc::writeGGUF(const ImportedModel &graphModel,
+                            llvm::StringRef path) {
+  // As files store it: fused tensors joined (Phi-3's attn_qkv).
+  ImportedModel model = joinFusedTensors(graphModel);
   const ModelConfig &c = model.config;
   std::vector<const ImportedTensor *> tensors = orderedTensors(model);
   // Llama-3's RoPE factors: a tensor in GGUF, as llama.cpp's converter
@@ -385,6 +395,8 @@ llvm::Error tlmc::writeGGUF(const ImportedModel &model, llvm::StringRef path) {
       count([&] { w.kvU32(p + "attention.value_length", c.headDim); });
     }
     count([&] { w.kvU32(p + "rope.dimension_count", c.headDim); });
+    if (c.slidingWindow > 0)
+      count([&] { w.kvU32(p + "attention.sliding_window", c.slidingWindow); });
     count([&] { w.kvF32(p + "rope.freq_base", c.ropeTheta); });
     count([&] {
       w.kvF32(p + "attention.layer_norm_rms_epsilon", c.normEps);
@@ -559,8 +571,9 @@ static llvm::json::Value makeTokenizerJson(const TokenizerData &tok) {
   return out;
 }
 
-llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
+llvm::Error tlmc::writeSafetensors(const ImportedModel &graphModel,
                                    llvm::StringRef dir, int shards) {
+  ImportedModel model = joinFusedTensors(graphModel);
   const ModelConfig &c = model.config;
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return llvm::createStringError(ec, "%s: cannot create", dir.str().c_str());
@@ -591,6 +604,8 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &model,
       {"tie_word_embeddings", c.tiedEmbeddings},
       {"bos_token_id", c.bos},
       {"eos_token_id", c.eos}};
+  if (c.slidingWindow > 0)
+    config["sliding_window"] = c.slidingWindow;
   if (const std::optional<Llama3RopeScaling> &s = c.llama3RopeScaling)
     config["rope_scaling"] = llvm::json::Object{
         {"rope_type", "llama3"},

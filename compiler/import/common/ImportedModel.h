@@ -56,6 +56,9 @@ struct ModelConfig {
   std::vector<float> ropeFreqFactors;
   /// Where ropeFreqFactors came from, when config.json said (for writers).
   std::optional<Llama3RopeScaling> llama3RopeScaling;
+  /// Attention sees at most this many positions back (0: all). The graph
+  /// has no window: a context longer than it is refused.
+  int64_t slidingWindow = 0;
   bool tiedEmbeddings = true;
   int64_t bos = 1;
   int64_t eos = 2;
@@ -94,6 +97,19 @@ struct ImportedModel {
 /// order the graph uses them.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 getExpectedTensors(const ModelConfig &config);
+
+/// The same as files store them: the family's fused tensors (Phi-3's
+/// attn_qkv) in place of their parts.
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+getStoredTensors(const ModelConfig &config);
+
+/// Splits each fused tensor of `model` (as read from a file) into the graph
+/// tensors it concatenates, by rows; refuses one of the wrong shape.
+llvm::Error splitFusedTensors(ImportedModel &model);
+
+/// The inverse, for writers: `model` with its family's fused tensors joined
+/// (the parts must share a storage format).
+ImportedModel joinFusedTensors(const ImportedModel &model);
 
 } // namespace tlmc
 

@@ -68,6 +68,136 @@ static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
          "]";
 }
 
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+tlmc::getStoredTensors(const ModelConfig &c) {
+  TensorList graph = getExpectedTensors(c);
+  const Family *family = lookupFamily(c.arch);
+  if (!family || family->getFusedTensors().empty())
+    return graph;
+  llvm::StringMap<std::vector<int64_t>> shapes;
+  for (auto &[name, shape] : graph)
+    shapes[name] = shape;
+  TensorList stored;
+  llvm::StringSet<> done;
+  for (auto &[name, shape] : graph) {
+    llvm::StringRef rest = name;
+    if (!rest.consume_front("blk.")) {
+      stored.push_back({name, shape});
+      continue;
+    }
+    std::string prefix = "blk." + rest.split('.').first.str() + ".";
+    llvm::StringRef kind = rest.split('.').second;
+    const FusedTensor *fusion = nullptr;
+    std::vector<FusedTensor> fused = family->getFusedTensors();
+    for (const FusedTensor &f : fused)
+      if (llvm::is_contained(f.parts, kind))
+        fusion = &f;
+    if (!fusion) {
+      stored.push_back({name, shape});
+      continue;
+    }
+    std::string fusedName = prefix + fusion->fused.str();
+    if (!done.insert(fusedName).second)
+      continue;
+    std::vector<int64_t> fusedShape = {0, shape[1]};
+    for (llvm::StringRef part : fusion->parts)
+      fusedShape[0] += shapes[prefix + part.str()][0];
+    stored.push_back({fusedName, fusedShape});
+  }
+  return stored;
+}
+
+/// The shapes of one layer's graph tensors, by kind (`attn_q`).
+static llvm::StringMap<std::vector<int64_t>>
+getLayerShapes(const Family &family, const ModelConfig &config) {
+  TensorList layer;
+  family.addLayerTensors(config, layer);
+  llvm::StringMap<std::vector<int64_t>> shapes;
+  for (auto &[kind, shape] : layer)
+    shapes[kind] = shape;
+  return shapes;
+}
+
+llvm::Error tlmc::splitFusedTensors(ImportedModel &model) {
+  const Family *family = lookupFamily(model.config.arch);
+  std::vector<FusedTensor> fusions =
+      family ? family->getFusedTensors() : std::vector<FusedTensor>();
+  if (fusions.empty())
+    return llvm::Error::success();
+  llvm::StringMap<std::vector<int64_t>> shapes =
+      getLayerShapes(*family, model.config);
+  // The file's tensors, not the config's layer count, drive the loop: a
+  // hostile count is refused later, by checkModel.
+  std::vector<ImportedTensor> tensors = std::move(model.tensors);
+  model.tensors.clear();
+  for (ImportedTensor &whole : tensors) {
+    llvm::StringRef rest = whole.name;
+    const FusedTensor *fusion = nullptr;
+    if (rest.consume_front("blk."))
+      for (const FusedTensor &f : fusions)
+        if (rest.split('.').second == f.fused)
+          fusion = &f;
+    if (!fusion) {
+      model.tensors.push_back(std::move(whole));
+      continue;
+    }
+    std::string prefix = "blk." + rest.split('.').first.str() + ".";
+    int64_t rows = 0;
+    for (llvm::StringRef part : fusion->parts)
+      rows += shapes[part][0];
+    int64_t cols = model.config.dim;
+    if (whole.shape != std::vector<int64_t>{rows, cols} ||
+        whole.bytes.size() % rows != 0)
+      return makeImportError(
+          model.path, "tensor '" + whole.name + "': expected shape " +
+                          formatShape({rows, cols}) + " (" +
+                          llvm::join(fusion->parts, ", ") + " fused), got " +
+                          formatShape(whole.shape));
+    size_t rowBytes = whole.bytes.size() / rows, offset = 0;
+    for (llvm::StringRef part : fusion->parts) {
+      ImportedTensor t = whole;
+      t.name = prefix + part.str();
+      t.shape = shapes[part];
+      t.bytes = whole.bytes.slice(offset, t.shape[0] * rowBytes);
+      offset += t.bytes.size();
+      model.tensors.push_back(std::move(t));
+    }
+  }
+  return llvm::Error::success();
+}
+
+ImportedModel tlmc::joinFusedTensors(const ImportedModel &model) {
+  ImportedModel out = model;
+  const Family *family = lookupFamily(model.config.arch);
+  if (!family)
+    return out;
+  for (const FusedTensor &fusion : family->getFusedTensors())
+    for (int64_t l = 0; l < model.config.layers; ++l) {
+      std::string prefix = "blk." + std::to_string(l) + ".";
+      auto bytes = std::make_shared<std::vector<char>>();
+      ImportedTensor whole;
+      for (llvm::StringRef part : fusion.parts) {
+        auto it = llvm::find_if(out.tensors, [&](const ImportedTensor &t) {
+          return t.name == prefix + part.str();
+        });
+        if (it == out.tensors.end())
+          return out;
+        if (whole.shape.empty())
+          whole = *it;
+        else
+          whole.shape[0] += it->shape[0];
+        bytes->insert(bytes->end(), it->bytes.begin(), it->bytes.end());
+        out.tensors.erase(it);
+      }
+      whole.name = prefix + fusion.fused.str();
+      whole.bytes = llvm::ArrayRef<char>(bytes->data(), bytes->size());
+      whole.owner = bytes;
+      out.tensors.push_back(std::move(whole));
+    }
+  return out;
+}
+
+
 static llvm::Error checkConfig(const ImportedModel &model) {
   const ModelConfig &c = model.config;
   if (!lookupFamily(c.arch))
@@ -114,6 +244,13 @@ static llvm::Error checkConfig(const ImportedModel &model) {
         model.path, llvm::formatv("RoPE frequency factors: expected head_dim "
                                   "/ 2 = {0} values, got {1}",
                                   c.headDim / 2, c.ropeFreqFactors.size()));
+  if (c.slidingWindow > 0 && c.context > c.slidingWindow)
+    return makeImportError(
+        model.path,
+        llvm::formatv("sliding-window attention over {0} positions is not "
+                      "supported; compile with --context {0} or less, where "
+                      "the window changes nothing (the context is {1})",
+                      c.slidingWindow, c.context));
   for (float f : c.ropeFreqFactors)
     if (!(f > 0) || !std::isfinite(f))
       return makeImportError(

@@ -9,7 +9,8 @@ using namespace tlmc;
 
 static llvm::ArrayRef<const Family *> getFamilies() {
   static const Family *const families[] = {
-      &getLlamaFamily(), &getQwen2Family(), &getQwen3Family()};
+      &getLlamaFamily(), &getQwen2Family(), &getQwen3Family(),
+      &getPhi3Family()};
   return families;
 }
 

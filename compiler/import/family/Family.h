@@ -31,6 +31,14 @@ class GraphEmitter;
 /// Canonical tensor names with their shapes, in the order the graph uses them.
 using TensorList = std::vector<std::pair<std::string, std::vector<int64_t>>>;
 
+/// A tensor files store as the row-wise concatenation of graph tensors
+/// (Phi-3's `attn_qkv` = attn_q, attn_k, attn_v). Importers split it
+/// (ModelChecks.cpp: splitFusedTensors); writers join it.
+struct FusedTensor {
+  llvm::StringRef fused;
+  std::vector<llvm::StringRef> parts;
+};
+
 class Family {
 public:
   virtual ~Family() = default;
@@ -45,18 +53,22 @@ public:
   /// Hugging Face's rotate-half order).
   virtual mlir::tlm::RopeStyle getGGUFRopeStyle() const = 0;
 
-  /// Appends the tensors of one layer, named as suffixes of `blk.N.`
-  /// (`attn_q`, `attn_q.bias`).
+  /// Appends the tensors of one layer the graph reads, named as suffixes of
+  /// `blk.N.` (`attn_q`, `attn_q.bias`).
   virtual void addLayerTensors(const ModelConfig &config,
                                TensorList &out) const = 0;
+  /// The layer tensors files store fused (none by default).
+  virtual std::vector<FusedTensor> getFusedTensors() const { return {}; }
   /// The Hugging Face name of a layer tensor's kind, without `.weight` or
   /// `.bias` (`attn_q` -> `self_attn.q_proj`); nullopt when it has none.
   virtual std::optional<llvm::StringRef>
   getHFLayerName(llvm::StringRef kind) const = 0;
-  /// Refuses what config.json says that this family's graph would ignore
-  /// (biases it does not have, sliding windows, ...). `path` is for messages.
-  virtual llvm::Error checkHFConfig(const llvm::json::Object &config,
-                                    llvm::StringRef path) const = 0;
+  /// Reads what config.json says beyond the common fields into `config`,
+  /// and refuses what this family's graph would ignore (biases it does not
+  /// have, sliding windows it does not apply, ...). `path` is for messages.
+  virtual llvm::Error readHFConfig(const llvm::json::Object &json,
+                                   llvm::StringRef path,
+                                   ModelConfig &config) const = 0;
 
   /// Emits layer `layer` on the residual stream `x`; returns the new stream.
   virtual mlir::Value emitBlock(GraphEmitter &emitter, mlir::Value x,
@@ -74,6 +86,7 @@ std::string getFamilyNames();
 const Family &getLlamaFamily();
 const Family &getQwen2Family();
 const Family &getQwen3Family();
+const Family &getPhi3Family();
 
 } // namespace tlmc
 

@@ -33,8 +33,21 @@ void PreNormDecoderFamily::addLayerTensors(const ModelConfig &c,
   out.push_back({"ffn_down", {c.dim, c.ffnDim}});
 }
 
+std::vector<FusedTensor> PreNormDecoderFamily::getFusedTensors() const {
+  if (!traits.fusedProjections)
+    return {};
+  return {{"attn_qkv", {"attn_q", "attn_k", "attn_v"}},
+          {"ffn_up", {"ffn_gate", "ffn_up"}}};
+}
+
 std::optional<StringRef>
 PreNormDecoderFamily::getHFLayerName(StringRef kind) const {
+  if (traits.fusedProjections) {
+    if (kind == "attn_qkv")
+      return StringRef("self_attn.qkv_proj");
+    if (kind == "ffn_up")
+      return StringRef("mlp.gate_up_proj");
+  }
   return llvm::StringSwitch<std::optional<StringRef>>(kind)
       .Case("attn_norm", "input_layernorm")
       .Case("attn_q", "self_attn.q_proj")
@@ -50,8 +63,9 @@ PreNormDecoderFamily::getHFLayerName(StringRef kind) const {
       .Default(std::nullopt);
 }
 
-llvm::Error PreNormDecoderFamily::checkHFConfig(const llvm::json::Object &o,
-                                                StringRef path) const {
+llvm::Error PreNormDecoderFamily::readHFConfig(const llvm::json::Object &o,
+                                               StringRef path,
+                                               ModelConfig &config) const {
   auto refuse = [&](const Twine &message) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    path + ": " + message);
@@ -71,6 +85,18 @@ llvm::Error PreNormDecoderFamily::checkHFConfig(const llvm::json::Object &o,
     return refuse("field 'use_sliding_window' true: sliding-window attention "
                   "is not supported for " +
                   traits.name);
+  if (traits.slidingWindow)
+    if (const llvm::json::Value *w = o.get("sliding_window");
+        w && w->kind() != llvm::json::Value::Null) {
+      std::optional<int64_t> window = w->getAsInteger();
+      if (!window || *window <= 0)
+        return refuse("field 'sliding_window': expected a positive integer");
+      config.slidingWindow = *window;
+    }
+  if (const llvm::json::Value *partial = o.get("partial_rotary_factor");
+      partial && partial->getAsNumber() != 1.0)
+    return refuse("field 'partial_rotary_factor': partial rotary embeddings "
+                  "are not supported");
   if (std::optional<StringRef> act = o.getString("hidden_act");
       act && *act != "silu")
     return refuse("field 'hidden_act' '" + *act +

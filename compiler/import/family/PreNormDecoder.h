@@ -1,9 +1,10 @@
 //===- PreNormDecoder.h - the LLaMA-shaped block and its variants -*- C++ -*-===//
 //
-// LLaMA, Qwen2 and Qwen3 share one block: RMSNorm before attention and
-// before a SwiGLU feed-forward, residual adds after each. They differ in
+// LLaMA, Qwen2, Qwen3 and Phi-3 share one block: RMSNorm before attention
+// and before a SwiGLU feed-forward, residual adds after each. They differ in
 // what a few switches say: biases on the q/k/v projections (Qwen2), a
-// per-head RMSNorm on queries and keys before RoPE (Qwen3), and how GGUF
+// per-head RMSNorm on queries and keys before RoPE (Qwen3), fused
+// projections in the files and a sliding window (Phi-3), and how GGUF
 // orders q/k rows. Each family file is one instance of this class.
 //
 //===----------------------------------------------------------------------===//
@@ -23,6 +24,12 @@ struct PreNormDecoderTraits {
   /// queries and keys are RMS-normalized per head before RoPE
   /// (`attn_q_norm`, `attn_k_norm`, head_dim wide).
   bool qkNorm = false;
+  /// Files store q, k, v as one `attn_qkv` and gate, up as one `ffn_up`
+  /// (gate rows first), with HF names `qkv_proj` and `gate_up_proj`.
+  bool fusedProjections = false;
+  /// config.json's `sliding_window` applies (Phi-3) rather than being
+  /// switched off by `use_sliding_window` (Qwen).
+  bool slidingWindow = false;
 };
 
 class PreNormDecoderFamily : public Family {
@@ -42,10 +49,12 @@ public:
   }
   void addLayerTensors(const ModelConfig &config,
                        TensorList &out) const override;
+  std::vector<FusedTensor> getFusedTensors() const override;
   std::optional<llvm::StringRef>
   getHFLayerName(llvm::StringRef kind) const override;
-  llvm::Error checkHFConfig(const llvm::json::Object &config,
-                            llvm::StringRef path) const override;
+  llvm::Error readHFConfig(const llvm::json::Object &json,
+                           llvm::StringRef path,
+                           ModelConfig &config) const override;
   mlir::Value emitBlock(GraphEmitter &emitter, mlir::Value x,
                         int64_t layer) const override;
 

@@ -429,9 +429,13 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
   c.bos = *bos;
   c.eos = *eos;
 
+  if (auto err = readInt("attention.sliding_window", c.slidingWindow, 0))
+    return std::move(err);
   if (auto err = readTensors(path, *file, *buffer, model))
     return std::move(err);
   if (auto err = takeRopeFreqs(path, model))
+    return std::move(err);
+  if (auto err = splitFusedTensors(model))
     return std::move(err);
   c.tiedEmbeddings = model.findTensor("output") == nullptr;
   // The vocabulary size is the embedding table's row count; the tokenizer

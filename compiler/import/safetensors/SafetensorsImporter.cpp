@@ -286,7 +286,7 @@ readConfig(const ModelFiles &files, llvm::StringRef path, ModelConfig &c) {
     c.llama3RopeScaling = *rope;
     c.ropeFreqFactors = rope->getFreqFactors(c.ropeTheta, c.headDim);
   }
-  if (auto err = family->checkHFConfig(*o, path))
+  if (auto err = family->readHFConfig(*o, path, c))
     return std::move(err);
   c.tiedEmbeddings = o->getBoolean("tie_word_embeddings").value_or(false);
   return family;
@@ -376,7 +376,7 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
       !keepRotateHalf;
   c.ropeStyle = toAdjacent ? mlir::tlm::RopeStyle::Adjacent
                            : mlir::tlm::RopeStyle::RotateHalf;
-  for (auto &[name, expectedShape] : getExpectedTensors(c)) {
+  for (auto &[name, expectedShape] : getStoredTensors(c)) {
     std::string hfName = getHFTensorName(**family, name);
     auto it = raw.find(hfName);
     if (it == raw.end())
@@ -393,6 +393,19 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
     if ((isQ || isK) && toAdjacent && t.shape == expectedShape)
       t = toAdjacentPairs(std::move(t), isQ ? c.heads : c.kvHeads);
     model.tensors.push_back(std::move(t));
+    raw.erase(it);
   }
+  // A tensor the family's graph does not read is math left out (a bias the
+  // config did not announce, LongRoPE factors); only RoPE's inverse
+  // frequencies, which some checkpoints store, are derived from the config.
+  for (const auto &entry : raw)
+    if (!entry.getKey().ends_with("rotary_emb.inv_freq") &&
+        !(c.tiedEmbeddings && entry.getKey() == "lm_head.weight"))
+      return makeImportError(path, "tensor '" + entry.getKey() +
+                                       "' is not part of the " + c.arch +
+                                       " graph tlmc builds; its math would "
+                                       "be left out");
+  if (auto err = splitFusedTensors(model))
+    return std::move(err);
   return model;
 }

@@ -476,6 +476,47 @@ TEST_F(CorruptModel, JsonNestingIsBounded) {
   expectCleanError(dir.path("hf"), "JSON nested deeper than 64 levels", config);
 }
 
+TEST_F(CorruptModel, FamilyVariantsTheGraphWouldIgnore) {
+  // An HF tensor the family's graph does not read: a q bias in a llama
+  // checkpoint.
+  ImportedModel variant = model;
+  ImportedTensor bias = variant.tensors.front();
+  bias.name = "blk.0.attn_q.bias";
+  bias.shape = {model.config.dim};
+  bias.format = mlir::tlm::StorageFormat::F32;
+  bias.bytes = bias.bytes.take_front(model.config.dim * 4);
+  variant.tensors.push_back(bias);
+  ASSERT_FALSE(bool(writeSafetensors(variant, dir.path("biased"))));
+  expectCleanError(dir.path("biased"),
+                   "tensor 'model.layers.0.self_attn.q_proj.bias' is not part "
+                   "of the llama graph tlmc builds; its math would be left out");
+
+  // Phi-3's sliding window: refused where it would mask positions (the
+  // context is longer), accepted where it changes nothing.
+  ModelConfig phi3 = smallConfig();
+  phi3.arch = "phi3";
+  phi3.ropeStyle = mlir::tlm::RopeStyle::RotateHalf;
+  phi3.slidingWindow = 16;
+  ASSERT_FALSE(bool(writeGGUF(makeRandomModel(phi3, 3), dir.path("phi3.gguf"))));
+  expectCleanError(dir.path("phi3.gguf"),
+                   "sliding-window attention over 16 positions is not "
+                   "supported; compile with --context 16 or less, where the "
+                   "window changes nothing (the context is 64)");
+  ImportOptions shorter;
+  shorter.contextOverride = 16;
+  EXPECT_TRUE(bool(importModel(dir.path("phi3.gguf"), shorter)));
+
+  // A fused tensor of the wrong shape is refused by its name.
+  ImportedModel phi3Model = makeRandomModel(phi3, 3);
+  for (ImportedTensor &t : phi3Model.tensors)
+    if (t.name == "blk.1.attn_v")
+      t.shape[0] /= 2, t.bytes = t.bytes.take_front(t.bytes.size() / 2);
+  ASSERT_FALSE(bool(writeGGUF(phi3Model, dir.path("phi3-bad.gguf"))));
+  expectCleanError(dir.path("phi3-bad.gguf"),
+                   "tensor 'blk.1.attn_qkv': expected shape [64, 32] (attn_q, "
+                   "attn_k, attn_v fused), got [56, 32]");
+}
+
 TEST_F(CorruptModel, ConfigJson) {
   std::string config = dir.path("hf/config.json");
   std::vector<char> original = readFile(config);
@@ -489,7 +530,7 @@ TEST_F(CorruptModel, ConfigJson) {
   writeFile(config, std::vector<char>(arch.begin(), arch.end()));
   expectCleanError(dir.path("hf"),
                    "model_type 'gpt2' is not supported (expected the "
-                   "model_type of one of llama, qwen2, qwen3)",
+                   "model_type of one of llama, qwen2, qwen3, phi3)",
                    config);
 
   std::string missing = text;

@@ -93,7 +93,10 @@ TEST(ImportEquivalence, EveryFamilyFromGGUFAndHF) {
   ModelConfig qwen3 = qwen2;
   qwen3.arch = "qwen3";
   qwen3.headDim *= 2; // wider heads than the stream, as Qwen3-0.6B's
-  for (const ModelConfig &config : {llama3, qwen2, qwen3}) {
+  ModelConfig phi3 = qwen2;
+  phi3.arch = "phi3"; // stored fused: attn_qkv, ffn_up = gate and up
+  phi3.slidingWindow = phi3.context;
+  for (const ModelConfig &config : {llama3, qwen2, qwen3, phi3}) {
     SCOPED_TRACE(config.arch);
     TempDir dir;
     ImportedModel original = makeRandomModel(config, 5);
