@@ -1,6 +1,7 @@
 //===- PreNormDecoder.cpp - the LLaMA-shaped block and its variants -*- C++ -*-===//
 
 #include "compiler/import/family/PreNormDecoder.h"
+#include "compiler/import/common/BinaryReader.h"
 #include "compiler/import/family/GraphEmitter.h"
 
 #include "llvm/ADT/StringSwitch.h"
@@ -67,8 +68,7 @@ llvm::Error PreNormDecoderFamily::readHFConfig(const llvm::json::Object &o,
                                                StringRef path,
                                                ModelConfig &config) const {
   auto refuse = [&](const Twine &message) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   path + ": " + message);
+    return makeImportError(path, message);
   };
   // Qwen2's config has no attention_bias field: its biases are implied.
   std::optional<bool> bias = o.getBoolean("attention_bias");
