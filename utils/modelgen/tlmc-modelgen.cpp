@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/import/family/Family.h"
 #include "utils/modelgen/ModelWriter.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -31,6 +32,11 @@ static cl::opt<int> layers(
     cl::desc("Keep only the first N layers of the shape (0: all); every "
              "layer has the same shape, so a few test what all do"),
     cl::init(0));
+static cl::opt<std::string> arch(
+    "arch",
+    cl::desc("Another family's block on the shape (qwen2, qwen3, phi3, ...): "
+             "small models of every family for tests"),
+    cl::init(""));
 static cl::opt<int> shards("shards", cl::desc("HF safetensors shards"),
                            cl::init(1));
 static cl::opt<std::string> output("o", cl::desc("Output file (or folder for "
@@ -51,6 +57,13 @@ int main(int argc, char **argv) {
     return fail("--layers must not be negative");
   if (layers > 0)
     config->layers = std::min<int64_t>(config->layers, layers);
+  if (!arch.empty()) {
+    const Family *family = lookupFamily(arch);
+    if (!family)
+      return fail("--arch '" + arch + "': expected one of " + getFamilyNames());
+    config->arch = arch;
+    config->ropeStyle = family->getGGUFRopeStyle();
+  }
   std::optional<mlir::tlm::StorageFormat> storage =
       StringSwitch<std::optional<mlir::tlm::StorageFormat>>(dtype)
           .Case("f32", mlir::tlm::StorageFormat::F32)
