@@ -6,6 +6,9 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::compress;
@@ -56,16 +59,35 @@ void mlir::compress::setPrunedWeight(ModuleOp module, tlm::WeightOp weight,
                                      ArrayRef<int64_t> shape,
                                      ArrayRef<float> values) {
   OpBuilder b(weight);
-  auto type = RankedTensorType::get(shape, b.getF32Type());
+  // The kept values are the weight's own: an f16 or bf16 weight stays in
+  // its type (exactly), anything else (f32, GGUF blocks) becomes f32.
+  Type element = weight.getEncodingAttr()
+                     ? Type(b.getF32Type())
+                     : weight.getTensorType().getElementType();
+  auto type = RankedTensorType::get(shape, element);
   int64_t before = weight.getStorageBytes();
   if (auto earlier = weight->getAttrOfType<IntegerAttr>(kFloatBytesAttr))
     before = earlier.getInt();
+  std::vector<char> bytes;
+  if (element.isF16() || element.isBF16()) {
+    const llvm::fltSemantics &semantics =
+        cast<FloatType>(element).getFloatSemantics();
+    bytes.resize(values.size() * 2);
+    for (size_t i = 0; i < values.size(); ++i) {
+      bool lost;
+      APFloat v(values[i]);
+      v.convert(semantics, APFloat::rmNearestTiesToEven, &lost);
+      uint16_t bits = uint16_t(v.bitcastToAPInt().getZExtValue());
+      std::memcpy(bytes.data() + 2 * i, &bits, 2);
+    }
+  } else {
+    bytes.assign(reinterpret_cast<const char *>(values.data()),
+                 reinterpret_cast<const char *>(values.data() + values.size()));
+  }
   weight.setType(type);
   weight.removeEncodingAttr();
   weight.setValueAttr(
-      makeBlob(type, (weight.getSymName() + ".pruned").str(),
-               ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                              values.size() * sizeof(float))));
+      makeBlob(type, (weight.getSymName() + ".pruned").str(), bytes));
   weight->setAttr(kFloatBytesAttr, b.getI64IntegerAttr(before));
   if (auto uses = SymbolTable::getSymbolUses(weight, module))
     for (const SymbolTable::SymbolUse &use : *uses)

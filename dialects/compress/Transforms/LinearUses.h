@@ -52,8 +52,9 @@ void replaceLinears(tlm::WeightOp weight, StringRef replacement,
 /// for a null `linear`).
 tlm::WeightOp getLinearWeight(tlm::LinearOp linear);
 
-/// Makes `weight` a plain f32 weight of `shape` holding `values` (a
-/// structurally pruned matrix), keeping its size before in
+/// Makes `weight` a plain weight of `shape` holding `values` (a
+/// structurally pruned matrix): f16/bf16 as it was (the values are its
+/// own, so exactly), f32 otherwise; keeps its size before in
 /// `compress.float_bytes`, and retypes every weight_ref of it in `module`.
 /// The ops reading those refs are the caller's to retype.
 void setPrunedWeight(ModuleOp module, tlm::WeightOp weight,

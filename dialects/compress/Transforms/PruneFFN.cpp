@@ -116,7 +116,7 @@ struct CompressPruneFFNPass
     return success();
   }
 
-  /// Rewrites `weight` as an f32 weight of `shape` holding `values`, and
+  /// Rewrites `weight` as a weight of `shape` holding `values`, and
   /// retypes every linear and swiglu that carries its shape.
   void replaceWeight(ModuleOp module, tlm::WeightOp weight,
                      ArrayRef<int64_t> shape,

@@ -1,4 +1,4 @@
-// RUN: tlmc-opt %s --compress-prune-ffn=ratio=0.5 | tlmc-opt | %FileCheck %s
+// RUN: tlmc-opt %s --split-input-file --compress-prune-ffn=ratio=0.5 | tlmc-opt --split-input-file | %FileCheck %s
 
 // Channels 1 and 3 carry the largest gate/up rows and down columns; pruning
 // half keeps them (in order) and every shape in both functions follows.
@@ -47,6 +47,39 @@ module {
       gate: "0x04000000CDCCCC3DCDCCCC3D0000004000000040CDCC4C3ECDCC4C3E0000404000004040",
       up: "0x04000000CDCCCC3DCDCCCC3D0000004000000040CDCC4C3ECDCC4C3E0000404000004040",
       down: "0x04000000CDCCCC3D00000040CDCC4C3E00004040CDCCCC3D00000040CDCC4C3E00004040"
+    }
+  }
+#-}
+
+// -----
+
+// An f16 block stays f16: the kept values are its own, exactly.
+// CHECK-LABEL: tlm.weight @gate16 : tensor<2x2xf16> = dense_resource<gate16.pruned> : tensor<2x2xf16> {compress.float_bytes = 16 : i64}
+// CHECK: tlm.weight @down16 : tensor<2x2xf16>
+// CHECK: tlm.linear %{{.+}}, %{{.+}} : tensor<1x2xf32>, tensor<2x2xf16> -> tensor<1x2xf32>
+// CHECK: gate16.pruned: "0x010000000040004000420042"
+module {
+  tlm.weight @gate16 : tensor<4x2xf16> = dense_resource<gate16> : tensor<4x2xf16>
+  tlm.weight @up16 : tensor<4x2xf16> = dense_resource<up16> : tensor<4x2xf16>
+  tlm.weight @down16 : tensor<2x4xf16> = dense_resource<down16> : tensor<2x4xf16>
+  func.func @decode(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+    %g = tlm.weight_ref @gate16 : tensor<4x2xf16>
+    %u = tlm.weight_ref @up16 : tensor<4x2xf16>
+    %d = tlm.weight_ref @down16 : tensor<2x4xf16>
+    %a = tlm.linear %x, %g : tensor<1x2xf32>, tensor<4x2xf16> -> tensor<1x4xf32>
+    %b = tlm.linear %x, %u : tensor<1x2xf32>, tensor<4x2xf16> -> tensor<1x4xf32>
+    %s = tlm.swiglu %a, %b : tensor<1x4xf32>
+    %y = tlm.linear %s, %d : tensor<1x4xf32>, tensor<2x4xf16> -> tensor<1x2xf32>
+    return %y : tensor<1x2xf32>
+  }
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      gate16: "0x02000000662E662E004000406632663200420042",
+      up16: "0x02000000662E662E004000406632663200420042",
+      down16: "0x02000000662E004066320042662E004066320042"
     }
   }
 #-}
