@@ -148,8 +148,13 @@ const float *tlm_logits(const tlm_session *session);
 
 /* Tokenizer ---------------------------------------------------------------*/
 
-/** Encodes UTF-8 `text` (BOS first when `add_bos`). Fails with
- *  TLM_ERR_INVALID_ARGUMENT if more than `capacity` tokens would result. */
+/** Encodes UTF-8 `text` (BOS first when `add_bos`) as the model's tokenizer
+ *  does: its added and control tokens (e.g. "<|im_start|>") are matched
+ *  whole in the text first. At most 2 * strlen(text) + 2 tokens result.
+ *  Fails with TLM_ERR_INVALID_ARGUMENT if more than `capacity` tokens would
+ *  result, or if the tokenizer normalizes text to Unicode NFC (Qwen's) and
+ *  `text` is not in NFC (the runtime carries no normalizer; normalize it
+ *  first). Bytes that are not valid UTF-8 are encoded one by one. */
 tlm_status tlm_tokenize(tlm_session *session, const char *text, int add_bos,
                         int32_t *tokens, size_t capacity, size_t *count);
 
