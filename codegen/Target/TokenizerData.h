@@ -23,7 +23,7 @@ struct TokenizerData {
   };
   Kind kind = Kind::None;
   /// Byte-level BPE's split of text into words (runtime/src/PreTokenizer.h).
-  enum class PreTokenizer { GPT2 = 0, Llama3 = 1, Qwen2 = 2 };
+  enum class PreTokenizer { GPT2 = 0, Llama3 = 1, Qwen2 = 2, SmolLM = 3 };
   PreTokenizer preTokenizer = PreTokenizer::GPT2;
   /// Byte-level: a word that is a token is not merged (HF ignore_merges).
   bool ignoreMerges = false;

@@ -5,6 +5,8 @@
 // Llama-3 (Qwen2: \p{N} instead of \p{N}{1,3}):
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 //   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// SmolLM (HF Digits(individual_digits) then ByteLevel's GPT-2 pattern):
+//   every \p{N} alone; GPT-2's pattern on the text between.
 // The first alternative that matches at the position wins, each as long as
 // its greedy quantifiers (after backtracking) make it.
 //
@@ -126,6 +128,16 @@ size_t tlmrt::nextPreToken(PreTokenizerKind kind, const unsigned char *s,
     return llama3(t, i, 3);
   case PreTokenizerKind::Qwen2:
     return llama3(t, i, 1);
+  case PreTokenizerKind::SmolLM: {
+    CodePoint c = t.at(i);
+    if (c.cls == CharClass::Number)
+      return c.length;
+    // GPT-2's pattern sees only the text up to the next number.
+    size_t end = i;
+    while (end < n && t.at(end).cls != CharClass::Number)
+      end += t.at(end).length;
+    return gpt2(Text{s, end}, i);
+  }
   case PreTokenizerKind::GPT2:
     break;
   }

@@ -21,6 +21,7 @@ enum class PreTokenizerKind {
   GPT2 = 0,   ///< GPT-2, SmolLM2's byte-level pre-tokenizer
   Llama3 = 1, ///< Llama-3: numbers in runs of up to 3 digits
   Qwen2 = 2,  ///< Qwen2/2.5/3: Llama-3's pattern with single digits
+  SmolLM = 3, ///< SmolLM/SmolLM2: every digit alone, GPT-2's pattern between
 };
 
 /// The length in bytes of the word that starts at `s[i]` (i < n).

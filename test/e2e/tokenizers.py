@@ -13,6 +13,15 @@ every run of text between added tokens). Texts that are not valid UTF-8 have
 no reference (JavaScript strings and the Rust library take only valid
 UTF-8): for them the round trip alone is checked, byte for byte.
 
+Two more vocabularies are the Llama-3 one with the pre-tokenizers GPT-2 and
+SmolLM2 use (ByteLevel's own regex; single digits first): the reference
+runs the same files, so the split patterns the real vocabularies do not
+use are checked too. One known difference is not tlmc's: tokenizers.js's
+Digits pre-tokenizer splits only ASCII digits (JavaScript's \\d), where the
+Rust library it ports splits every char::is_numeric (\\p{N}), as llama.cpp's
+smollm pattern and tlmc do; the SmolLM variant's ids are not compared on
+texts with other digits (their round trip still is).
+
 Qwen's tokenizer normalizes text to NFC first; the runtime carries no
 normalizer and refuses text that is not NFC (decomposed.txt) with a clear
 error instead of tokenizing it differently: checked too.
@@ -21,12 +30,42 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import unicodedata
 
 from e2e_common import SKIP, Results, run
 
 VOCABULARIES = ("llama3", "qwen3", "gemma3", "llama2")
+
+# name: the pre_tokenizer put on the Llama-3 vocabulary.
+VARIANTS = {
+    "llama3-as-gpt2": {"type": "ByteLevel", "add_prefix_space": False,
+                       "trim_offsets": True, "use_regex": True},
+    "llama3-as-smollm": {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False,
+         "trim_offsets": True, "use_regex": True}]},
+}
+
+
+def make_variants(reference, work):
+    """The Llama-3 vocabulary under the other pre-tokenizers, as folders."""
+    source = os.path.join(reference, "llama3")
+    tokenizer = json.load(open(os.path.join(source, "tokenizer.json"),
+                               encoding="utf-8"))
+    folders = {}
+    for name, pre in VARIANTS.items():
+        folder = os.path.join(work, name)
+        os.makedirs(folder, exist_ok=True)
+        tokenizer["pre_tokenizer"] = pre
+        with open(os.path.join(folder, "tokenizer.json"), "w",
+                  encoding="utf-8") as out:
+            json.dump(tokenizer, out, ensure_ascii=False)
+        shutil.copy(os.path.join(source, "tokenizer_config.json"), folder)
+        folders[name] = folder
+    return folders
 
 
 def reference(node, tokenizers_cjs, model_dir, texts):
@@ -73,8 +112,10 @@ def main():
     valid = {name: data.decode() for name, data in corpus.items()
              if name.endswith(".txt")}
     res = Results()
-    for vocab in VOCABULARIES:
-        model_dir = os.path.join(a.reference, vocab)
+    work = tempfile.mkdtemp(prefix="tlmc-tokenizers-")
+    folders = {v: os.path.join(a.reference, v) for v in VOCABULARIES}
+    folders.update(make_variants(a.reference, work))
+    for vocab, model_dir in folders.items():
         tokenizer = os.path.join(model_dir, "tokenizer.json")
         names = sorted(valid)
         expected = dict(zip(names, reference(
@@ -94,7 +135,13 @@ def main():
                 continue
             ids = [int(t) for t in out.split()]
             decoded = data
-            if name in expected:
+            if vocab == "llama3-as-smollm" and name in valid and any(
+                    ord(ch) > 127 and unicodedata.category(ch)[0] == "N"
+                    for ch in valid[name]):
+                print(f"NOTE: {vocab} {name}: ids not compared (non-ASCII "
+                      "digits: tokenizers.js's Digits differs from the Rust "
+                      "library's there)")
+            elif name in expected:
                 want = expected[name]["ids"]
                 decoded = expected[name]["text"].encode()
                 at = first_difference(ids, want)
@@ -107,6 +154,7 @@ def main():
                       f"{vocab} {name}: decodes back to "
                       f"{'the text' if decoded == data else 'what the reference decodes'}",
                       err or f"got {out[:120]!r}, expected {decoded[:120]!r}")
+    shutil.rmtree(work, ignore_errors=True)
     res.finish()
 
 

@@ -4,7 +4,8 @@
 // tokenized by both of the runtime's tokenizers: SentencePiece-style
 // (llama2.c's tok512.bin from ../shared when present, else the generated
 // vocabulary) and byte-level BPE with each split pattern (GPT-2's; Llama-3's
-// with ignore_merges; Qwen2's with an added token and the NFC check). Every
+// with ignore_merges; Qwen2's with an added token and the NFC check;
+// SmolLM's). Every
 // id must be in the vocabulary and decoding must give the text back
 // exactly: every vocabulary has a token for every byte (text that is not
 // NFC may be refused by the Qwen2 one, and only that way).
@@ -63,7 +64,8 @@ Sessions openSessions() {
   test::StandInModel model;
   Sessions s;
   TokenizerData gpt2 = test::makeByteLevelTokenizer();
-  TokenizerData llama3 = gpt2, qwen2 = gpt2;
+  TokenizerData llama3 = gpt2, qwen2 = gpt2, smollm = gpt2;
+  smollm.preTokenizer = TokenizerData::PreTokenizer::SmolLM;
   llama3.preTokenizer = TokenizerData::PreTokenizer::Llama3;
   llama3.ignoreMerges = true;
   qwen2.preTokenizer = TokenizerData::PreTokenizer::Qwen2;
@@ -71,7 +73,7 @@ Sessions openSessions() {
   qwen2.tokens.back() = "<|im_start|>";
   qwen2.addedTokens = {int32_t(qwen2.tokens.size() - 1)};
   for (const TokenizerData &tok :
-       {sentencePieceVocabulary(model), gpt2, llama3, qwen2}) {
+       {sentencePieceVocabulary(model), gpt2, llama3, qwen2, smollm}) {
     auto standIn = model.withTokenizer(tok);
     if (!standIn)
       fuzz::fail(llvm::toString(standIn.takeError()));

@@ -190,13 +190,14 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
                  .Cases("default", "gpt-2", "gpt2", Pre::GPT2)
                  .Cases("llama3", "llama-v3", "llama-bpe", Pre::Llama3)
                  .Case("qwen2", Pre::Qwen2)
+                 .Case("smollm", Pre::SmolLM)
                  .Default(std::nullopt);
     if (!kind)
       return makeImportError(
           path, pre->offset,
           "tokenizer.ggml.pre '" + pre->string +
-              "' is not supported (expected default, gpt-2, llama-bpe or "
-              "qwen2)");
+              "' is not supported (expected default, gpt-2, llama-bpe, qwen2 "
+              "or smollm)");
     tok.preTokenizer = *kind;
     // llama.cpp's llama-bpe vocabularies come from Llama-3's tokenizer.json,
     // which ignores merges for words that are tokens.

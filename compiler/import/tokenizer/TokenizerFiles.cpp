@@ -158,6 +158,11 @@ llvm::Error readByteLevelText(llvm::StringRef path,
   std::optional<Pre> kind;
   if (steps.size() == 1 && isByteLevel(steps[0], /*useRegex=*/true)) {
     kind = Pre::GPT2;
+  } else if (steps.size() == 2 && isByteLevel(steps[1], /*useRegex=*/true) &&
+             steps[0] &&
+             steps[0]->getString("type") == llvm::StringRef("Digits") &&
+             steps[0]->getBoolean("individual_digits").value_or(false)) {
+    kind = Pre::SmolLM;
   } else if (steps.size() == 2 && isByteLevel(steps[1], /*useRegex=*/false) &&
              steps[0] &&
              steps[0]->getString("type") == llvm::StringRef("Split") &&
@@ -177,7 +182,8 @@ llvm::Error readByteLevelText(llvm::StringRef path,
     return makeImportError(path, "pre_tokenizer " + describe(pre) +
                                      " is not supported (expected GPT-2's, "
                                      "Llama-3's or Qwen2's split with "
-                                     "ByteLevel)");
+                                     "ByteLevel, or SmolLM's single digits "
+                                     "before it)");
   tok.preTokenizer = *kind;
   return llvm::Error::success();
 }
