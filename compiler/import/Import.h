@@ -88,6 +88,11 @@ std::string findTokenizerBeside(const ModelFiles &files,
 /// right shape and byte count, and that the configuration is consistent.
 llvm::Error checkModel(const ImportedModel &model);
 
+/// The config part of checkModel: a known family, sizes in range and
+/// consistent. Importers that size work by the config (the HF importer's
+/// tensor list) run it first, so a hostile config cannot make them allocate.
+llvm::Error checkConfig(const ImportedModel &model);
+
 } // namespace tlmc
 
 #endif // TLMC_COMPILER_IMPORT_IMPORT_H

@@ -198,7 +198,7 @@ ImportedModel tlmc::joinFusedTensors(const ImportedModel &model) {
 }
 
 
-static llvm::Error checkConfig(const ImportedModel &model) {
+llvm::Error tlmc::checkConfig(const ImportedModel &model) {
   const ModelConfig &c = model.config;
   if (!lookupFamily(c.arch))
     return makeImportError(model.path,
@@ -244,13 +244,6 @@ static llvm::Error checkConfig(const ImportedModel &model) {
         model.path, llvm::formatv("RoPE frequency factors: expected head_dim "
                                   "/ 2 = {0} values, got {1}",
                                   c.headDim / 2, c.ropeFreqFactors.size()));
-  if (c.slidingWindow > 0 && c.context > c.slidingWindow)
-    return makeImportError(
-        model.path,
-        llvm::formatv("sliding-window attention over {0} positions is not "
-                      "supported; compile with --context {0} or less, where "
-                      "the window changes nothing (the context is {1})",
-                      c.slidingWindow, c.context));
   for (float f : c.ropeFreqFactors)
     if (!(f > 0) || !std::isfinite(f))
       return makeImportError(
@@ -268,6 +261,16 @@ static llvm::Error checkConfig(const ImportedModel &model) {
 llvm::Error tlmc::checkModel(const ImportedModel &model) {
   if (llvm::Error err = checkConfig(model))
     return err;
+  // After --context: the window masks nothing in a context that fits it.
+  const ModelConfig &c = model.config;
+  if (c.slidingWindow > 0 && c.context > c.slidingWindow)
+    return makeImportError(
+        model.path,
+        llvm::formatv("sliding-window attention over {0} positions is not "
+                      "supported; compile with --context {0} or less, where "
+                      "the window changes nothing (the context is {1})",
+                      c.slidingWindow, c.context));
+
   llvm::StringMap<const ImportedTensor *> byName;
   for (const ImportedTensor &t : model.tensors)
     byName[t.name] = &t;

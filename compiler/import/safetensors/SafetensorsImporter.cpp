@@ -326,6 +326,8 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
   auto family = readConfig(files, configPath, model.config);
   if (!family)
     return family.takeError();
+  if (auto err = checkConfig(model))
+    return std::move(err);
 
   llvm::StringMap<RawTensor> raw;
   std::string single = inDir("model.safetensors");
