@@ -505,6 +505,14 @@ TEST_F(CorruptModel, FamilyVariantsTheGraphWouldIgnore) {
   ImportOptions shorter;
   shorter.contextOverride = 16;
   EXPECT_TRUE(bool(importModel(dir.path("phi3.gguf"), shorter)));
+  // The same from HF, where the window is read from config.json.
+  ASSERT_FALSE(bool(writeSafetensors(makeRandomModel(phi3, 3),
+                                     dir.path("phi3-hf"))));
+  expectCleanError(dir.path("phi3-hf"),
+                   "sliding-window attention over 16 positions is not "
+                   "supported",
+                   dir.path("phi3-hf"));
+  EXPECT_TRUE(bool(importModel(dir.path("phi3-hf"), shorter)));
 
   // A fused tensor of the wrong shape is refused by its name.
   ImportedModel phi3Model = makeRandomModel(phi3, 3);
