@@ -73,10 +73,10 @@ void tlmrt::freeByteLevelTables(TokenizerView &t) {
 size_t tlmrt::encodeByteLevel(const TokenizerView &t, const char *text,
                               size_t n, int32_t *tokens, size_t capacity) {
   const auto *s = reinterpret_cast<const unsigned char *>(text);
-  auto kind = static_cast<PreTokenizerKind>(t.preTokenizer);
+  PreTokenSplitter words(static_cast<PreTokenizerKind>(t.preTokenizer), s, n);
   size_t count = 0;
   for (size_t i = 0; i < n;) {
-    size_t len = nextPreToken(kind, s, i, n);
+    size_t len = words.next(i);
     int32_t *word = tokens + count;
     // ignore_merges: a word that is a token (spelled in byte symbols, at
     // most 2 bytes each, no longer than the longest token) is that token.

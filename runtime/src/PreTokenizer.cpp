@@ -120,8 +120,7 @@ size_t llama3(const Text &t, size_t i, size_t digits) {
 
 } // namespace
 
-size_t tlmrt::nextPreToken(PreTokenizerKind kind, const unsigned char *s,
-                           size_t i, size_t n) {
+size_t PreTokenSplitter::next(size_t i) {
   Text t{s, n};
   switch (kind) {
   case PreTokenizerKind::Llama3:
@@ -133,10 +132,12 @@ size_t tlmrt::nextPreToken(PreTokenizerKind kind, const unsigned char *s,
     if (c.cls == CharClass::Number)
       return c.length;
     // GPT-2's pattern sees only the text up to the next number.
-    size_t end = i;
-    while (end < n && t.at(end).cls != CharClass::Number)
-      end += t.at(end).length;
-    return gpt2(Text{s, end}, i);
+    if (i >= stretchEnd) {
+      stretchEnd = i;
+      while (stretchEnd < n && t.at(stretchEnd).cls != CharClass::Number)
+        stretchEnd += t.at(stretchEnd).length;
+    }
+    return gpt2(Text{s, stretchEnd}, i);
   }
   case PreTokenizerKind::GPT2:
     break;

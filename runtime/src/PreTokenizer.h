@@ -24,9 +24,23 @@ enum class PreTokenizerKind {
   SmolLM = 3, ///< SmolLM/SmolLM2: every digit alone, GPT-2's pattern between
 };
 
-/// The length in bytes of the word that starts at `s[i]` (i < n).
-size_t nextPreToken(PreTokenizerKind kind, const unsigned char *s, size_t i,
-                    size_t n);
+/// Splits the `n` bytes at `s` into words, first to last.
+class PreTokenSplitter {
+public:
+  PreTokenSplitter(PreTokenizerKind kind, const unsigned char *s, size_t n)
+      : kind(kind), s(s), n(n) {}
+  /// The length in bytes of the word that starts at `s[i]` (i < n), where
+  /// i is 0 or the end of the previous word.
+  size_t next(size_t i);
+
+private:
+  PreTokenizerKind kind;
+  const unsigned char *s;
+  size_t n;
+  /// SmolLM: where the text before the next number ends (found once per
+  /// stretch, so splitting stays linear in the text).
+  size_t stretchEnd = 0;
+};
 
 } // namespace tlmrt
 

@@ -69,6 +69,19 @@ protected:
     ASSERT_EQ(importError(dir.path("hf")), "");
   }
 
+  /// `model` with a Qwen2-style q bias in layer 0, which a llama graph does
+  /// not read.
+  ImportedModel withQBias() const {
+    ImportedModel variant = model;
+    ImportedTensor bias = variant.tensors.front();
+    bias.name = "blk.0.attn_q.bias";
+    bias.shape = {model.config.dim};
+    bias.format = mlir::tlm::StorageFormat::F32;
+    bias.bytes = bias.bytes.take_front(model.config.dim * 4);
+    variant.tensors.push_back(bias);
+    return variant;
+  }
+
   /// Writes `bytes` as `name` (keeping the extension that selects the
   /// importer) and returns the path.
   std::string save(const std::string &name, const std::vector<char> &bytes) {
@@ -385,13 +398,7 @@ TEST_F(CorruptModel, GGUFTensorOffsetsAlignedAndDisjoint) {
 TEST_F(CorruptModel, GGUFTensorsTheGraphWouldIgnore) {
   // A tensor the family's graph does not read changes the math of the file
   // it came from (here: Qwen2's q bias in a llama file): refused by name.
-  ImportedModel variant = model;
-  ImportedTensor bias = variant.tensors.front();
-  bias.name = "blk.0.attn_q.bias";
-  bias.shape = {model.config.dim};
-  bias.format = mlir::tlm::StorageFormat::F32;
-  bias.bytes = bias.bytes.take_front(model.config.dim * 4);
-  variant.tensors.push_back(bias);
+  ImportedModel variant = withQBias();
   ASSERT_FALSE(bool(writeGGUF(variant, dir.path("variant.gguf"))));
   expectCleanError(dir.path("variant.gguf"),
                    "tensor 'blk.0.attn_q.bias' is not part of the llama graph "
@@ -479,13 +486,7 @@ TEST_F(CorruptModel, JsonNestingIsBounded) {
 TEST_F(CorruptModel, FamilyVariantsTheGraphWouldIgnore) {
   // An HF tensor the family's graph does not read: a q bias in a llama
   // checkpoint.
-  ImportedModel variant = model;
-  ImportedTensor bias = variant.tensors.front();
-  bias.name = "blk.0.attn_q.bias";
-  bias.shape = {model.config.dim};
-  bias.format = mlir::tlm::StorageFormat::F32;
-  bias.bytes = bias.bytes.take_front(model.config.dim * 4);
-  variant.tensors.push_back(bias);
+  ImportedModel variant = withQBias();
   ASSERT_FALSE(bool(writeSafetensors(variant, dir.path("biased"))));
   expectCleanError(dir.path("biased"),
                    "tensor 'model.layers.0.self_attn.q_proj.bias' is not part "
