@@ -165,6 +165,18 @@ buildTokenizer(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok,
       tok.addPrefixSpace, fb.CreateVector(tables.addedIds), tok.normalizeNFC);
 }
 
+static flatbuffers::Offset<fbc::ChatFormat>
+buildChatFormat(flatbuffers::FlatBufferBuilder &fb, const TokenizerData &tok) {
+  if (!tok.chat)
+    return 0;
+  const ChatFormat &c = *tok.chat;
+  return fbc::CreateChatFormat(
+      fb, fb.CreateString(c.startSystem), fb.CreateString(c.startUser),
+      fb.CreateString(c.systemUser), fb.CreateString(c.userAssistant),
+      fb.CreateString(c.assistantUser), fb.CreateString(c.generation),
+      c.trimSystem, c.trimUser, c.trimAssistant, c.hasSystem, c.endOfTurn);
+}
+
 /// The configuration, tokenizer, tensor table and plan as a FlatBuffer.
 /// Every scalar is stored even when it equals its default, so the buffer's
 /// size does not depend on the fingerprint written into it.
@@ -198,6 +210,7 @@ static void buildModelTable(flatbuffers::FlatBufferBuilder &fb,
                                       plan.arenaBytes - plan.kvCacheBytes);
   auto tensorVector = fb.CreateVector(tensors);
   auto producer = fb.CreateString(plan.producer);
+  auto chat = buildChatFormat(fb, tokenizer);
   fbc::ModelBuilder model(fb);
   model.add_abi_version(TLM_ABI_VERSION);
   model.add_fingerprint(fingerprint);
@@ -208,6 +221,8 @@ static void buildModelTable(flatbuffers::FlatBufferBuilder &fb,
   model.add_plan(memory);
   model.add_weights_bytes(layout.totalBytes);
   model.add_producer(producer);
+  if (!chat.IsNull())
+    model.add_chat(chat);
   fb.Finish(model.Finish(), fbc::ModelIdentifier());
 }
 

@@ -9,10 +9,25 @@
 #define TLMC_CODEGEN_TARGET_TOKENIZERDATA_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace tlmc {
+
+/// A chat template rendered by the compiler (compiler/import/chat/
+/// ChatTemplate.h): the text before, between and after messages, which
+/// depends only on their roles. The runtime assembles conversations from it
+/// (runtime/src/ChatFormat.h).
+struct ChatFormat {
+  std::string startSystem, startUser;
+  std::string systemUser, userAssistant, assistantUser;
+  std::string generation;
+  bool trimSystem = false, trimUser = false, trimAssistant = false;
+  bool hasSystem = true;
+  /// The token a reply ends with, or -1.
+  int32_t endOfTurn = -1;
+};
 
 /// The tokenizer a model file carries (or that was found beside it).
 struct TokenizerData {
@@ -42,6 +57,15 @@ struct TokenizerData {
   std::vector<std::string> merges;
   /// Where the tokenizer was read from.
   std::string source;
+
+  /// The model's chat template (Jinja source) and where it came from; the
+  /// special tokens' text it may use (bos_token, eos_token, ...).
+  std::string chatTemplate;
+  std::string chatTemplateSource;
+  std::vector<std::pair<std::string, std::string>> specialTokens;
+  /// The template rendered (attachChatFormat), or why it could not be.
+  std::optional<ChatFormat> chat;
+  std::string chatUnsupported;
 };
 
 } // namespace tlmc

@@ -412,5 +412,20 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
         mib(plan.arenaBytes - plan.kvCacheBytes),
         mib(layout.totalBytes + plan.arenaBytes));
   }
+  // Chat: what the device got, or why it got none (a template tlmc cannot
+  // render does not stop the compile; the model runs without --chat).
+  const TokenizerData &tok = model.tokenizer;
+  if (tok.chat && options.verbose) {
+    int32_t end = tok.chat->endOfTurn;
+    llvm::errs() << llvm::formatv(
+        "tlmc: chat format from {0}; replies end with {1}\n",
+        tok.chatTemplateSource,
+        end >= 0 ? "'" + tok.tokens[end] + "'" : std::string("EOS"));
+  } else if (!tok.chatTemplate.empty() && !tok.chat) {
+    llvm::errs() << "tlmc: note: " << tok.chatTemplateSource
+                 << ": chat template not compiled (the model runs without "
+                    "chat): "
+                 << tok.chatUnsupported << "\n";
+  }
   return llvm::Error::success();
 }

@@ -9,18 +9,80 @@
 #include "compiler/driver/Tokenize.h"
 #include "compiler/driver/RuntimeTokenizer.h"
 #include "compiler/import/Import.h"
+#include "compiler/import/chat/ChatTemplate.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
 
 using namespace tlmc;
 
+namespace {
+llvm::Error failWith(llvm::StringRef path, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 path + ": " + message);
+}
+
+// A conversation as JSON ([{"role": ..., "content": ...}, ...]) in the
+// tokenizer's chat format, as the device's tlm_chat_format assembles it.
+llvm::Expected<std::string> formatConversation(const TokenizerData &tokenizer,
+                                               llvm::StringRef tokenizerPath,
+                                               llvm::StringRef json) {
+  if (!tokenizer.chat)
+    return failWith(tokenizerPath,
+                    tokenizer.chatTemplate.empty()
+                        ? llvm::Twine("has no chat template")
+                        : "chat template (" + tokenizer.chatTemplateSource +
+                              ") cannot be rendered for the device: " +
+                              tokenizer.chatUnsupported);
+  auto parsed = llvm::json::parse(json);
+  if (!parsed)
+    return failWith("conversation", llvm::toString(parsed.takeError()));
+  const llvm::json::Array *list = parsed->getAsArray();
+  if (!list)
+    return failWith("conversation", "expected a JSON array of messages");
+  std::vector<std::string> contents;
+  std::vector<tlm_role> roles;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const llvm::json::Object *m = (*list)[i].getAsObject();
+    std::optional<llvm::StringRef> role = m ? m->getString("role") : std::nullopt;
+    std::optional<llvm::StringRef> content =
+        m ? m->getString("content") : std::nullopt;
+    if (!role || !content || !(*role == "system" || *role == "user" ||
+                               *role == "assistant"))
+      return failWith("conversation",
+                      "message " + llvm::Twine(i) +
+                          ": expected {\"role\": system|user|assistant, "
+                          "\"content\": text}");
+    roles.push_back(*role == "system" ? TLM_ROLE_SYSTEM
+                    : *role == "user" ? TLM_ROLE_USER
+                                      : TLM_ROLE_ASSISTANT);
+    contents.push_back(content->str());
+  }
+  std::vector<tlm_message> messages;
+  for (size_t i = 0; i < roles.size(); ++i)
+    messages.push_back({roles[i], contents[i].c_str()});
+  auto text = assembleChat(*tokenizer.chat, messages);
+  if (!text)
+    return failWith("conversation", llvm::toString(text.takeError()));
+  return text;
+}
+} // namespace
+
 llvm::Error tlmc::printTokens(llvm::StringRef tokenizerPath,
-                              llvm::StringRef text, TokenOutput output,
-                              bool addBos, llvm::raw_ostream &os) {
+                              llvm::StringRef input, TokenOutput output,
+                              bool addBos, bool chat, llvm::raw_ostream &os) {
   ModelFiles files;
   auto tokenizer = readTokenizerFile(files, tokenizerPath, /*vocab=*/0);
   if (!tokenizer)
     return tokenizer.takeError();
+  std::string text = input.str();
+  if (chat) {
+    auto formatted = formatConversation(*tokenizer, tokenizerPath, input);
+    if (!formatted)
+      return formatted.takeError();
+    text = std::move(*formatted);
+    addBos = false; // the template writes BOS where it wants one
+  }
   // BOS: a GGUF says it; llama2.c and SentencePiece-style files use 1; a
   // byte-level vocabulary has none unless added (GPT-2 starts from none).
   int32_t bos = tokenizer->kind == TokenizerData::Kind::SentencePiece ? 1 : -1;

@@ -15,11 +15,13 @@ enum class TokenOutput {
   Text,   ///< the text the ids decode to (the round trip), as it is
 };
 
-/// Prints what the runtime's tokenizer code makes of `text` with the
+/// Prints what the runtime's tokenizer code makes of `input` with the
 /// tokenizer in `tokenizerPath` (a `tokenizer.json`, a GGUF or a llama2.c
-/// `tok*.bin`), as `output` says.
-llvm::Error printTokens(llvm::StringRef tokenizerPath, llvm::StringRef text,
-                        TokenOutput output, bool addBos,
+/// `tok*.bin`), as `output` says. With `chat`, `input` is a conversation
+/// (a JSON array of {"role", "content"}) that is first put in the
+/// tokenizer's chat format by the runtime's code (tlm_chat_format).
+llvm::Error printTokens(llvm::StringRef tokenizerPath, llvm::StringRef input,
+                        TokenOutput output, bool addBos, bool chat,
                         llvm::raw_ostream &os);
 
 } // namespace tlmc

@@ -69,6 +69,13 @@ static cl::opt<bool> tokenizeDecode(
     cl::desc("Print the text the ids decode to, as the device decodes them "
              "(to check that the round trip gives the text back)"),
     cl::sub(tokenizeCommand), cl::cat(outputCategory));
+static cl::opt<bool> tokenizeChat(
+    "chat",
+    cl::desc("The input is a conversation, a JSON array of {\"role\": "
+             "system|user|assistant, \"content\": TEXT}: tokenize it in the "
+             "model's chat format (from its chat template), as the device's "
+             "tlm_chat_format assembles it, through the reply's opening"),
+    cl::sub(tokenizeCommand), cl::cat(inputCategory));
 static cl::opt<bool> tokenizeNoBos(
     "no-bos", cl::desc("No BOS first (SentencePiece-style vocabularies)"),
     cl::sub(tokenizeCommand), cl::cat(outputCategory));
@@ -390,7 +397,8 @@ int main(int argc, char **argv) {
                          : tokenizeDecode ? TokenOutput::Text
                                           : TokenOutput::Ids;
     if (Error err =
-            printTokens(tokenizeWith, text, output, !tokenizeNoBos, outs()))
+            printTokens(tokenizeWith, text, output, !tokenizeNoBos,
+                        tokenizeChat, outs()))
       return fail(toString(std::move(err)));
     return 0;
   }

@@ -1,6 +1,7 @@
 //===- Import.cpp - pick the frontend for a model file ---------------*- C++ -*-===//
 
 #include "compiler/import/Import.h"
+#include "compiler/import/chat/ChatTemplate.h"
 #include "compiler/import/common/BinaryReader.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -67,6 +68,8 @@ llvm::Expected<ImportedModel> tlmc::importModel(llvm::StringRef path,
     if (!tok)
       return tok.takeError();
     model->tokenizer = std::move(*tok);
+  } else {
+    attachChatFormat(model->tokenizer);
   }
   if (options.contextOverride < 0)
     return makeImportError(path, "context override must be positive");

@@ -4,7 +4,8 @@
  *       [--top-k K] [--seed S] [--threads K] [--tokens] [--perplexity FILE]
  *       [--weights FILE] [--map] [--logits FILE] [--no-prefill] [--ignore-eos]
  *       [--dump-logits FILE] [--prompt-tokens ID,ID,...]
- *       [--bench PP,TG [--reps R]] [--version] [--help]
+ *       [--bench PP,TG [--reps R]] [--chat [--system TEXT]] [--version]
+ *       [--help]
  *
  * `OUT --help` lists them with their defaults. A bad option gets one line
  * naming it. --threads defaults to the machine's physical cores and is
@@ -20,12 +21,15 @@
  * form utils/peer's llama.cpp driver writes too. --bench PP,TG measures a
  * PP-token prefill and TG decode steps after a 4-token prompt, R times
  * after a warm-up, and prints the medians (as utils/peer's driver does).
+ * --chat converses in the model's chat format (chat.c): -p is then one user
+ * message answered once, else each line of standard input is a turn.
  * The model is whatever the
  * program was linked with (`tlmc compile --exe`); its weights come from the
  * object (--embed-weights), --weights FILE, or OUT.tlmw beside the program.
  *
  *===----------------------------------------------------------------------===*/
 
+#include "chat.h"
 #include "tlm/tlm.h"
 
 #include <ctype.h>
@@ -58,6 +62,9 @@ typedef struct options {
   int max_new;             /* --max-new-tokens: generated tokens, or 0 */
   int version;             /* --version */
   int map_file;            /* --map: map the container instead of reading it */
+  int chat;                /* --chat */
+  int prompt_given;        /* -p was given */
+  const char *system;      /* --system */
 } options;
 
 static void usage(FILE *out, const char *argv0) {
@@ -87,6 +94,10 @@ static void usage(FILE *out, const char *argv0) {
           "  --map                 map the container (lazy, shared with the OS cache;\n"
           "                        the file must not shrink meanwhile) instead of\n"
           "                        reading it into memory\n"
+          "  --chat                converse in the model's chat format: with -p,\n"
+          "                        answer that one message; else each line of\n"
+          "                        standard input is a turn (an empty line ends)\n"
+          "  --system TEXT         --chat: the system prompt\n"
           "  --version             the runtime and the model\n"
           "  -h, --help            this text\n",
           argv0);
@@ -159,6 +170,9 @@ static int parse_args(int argc, char **argv, options *o) {
   o->bench_pp = o->bench_tg = -1;
   o->reps = 5;
   o->version = 0;
+  o->chat = 0;
+  o->prompt_given = 0;
+  o->system = NULL;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -185,10 +199,15 @@ static int parse_args(int argc, char **argv, options *o) {
       o->ignore_eos = 1;
       continue;
     }
+    if (!strcmp(a, "--chat")) {
+      o->chat = 1;
+      continue;
+    }
     static const char *const with_value[] = {
         "-p", "-n", "--max-new-tokens", "--temp", "-t", "--top-p", "--top-k",
         "--seed", "-s", "--threads", "--perplexity", "--weights", "--logits",
-        "--dump-logits", "--prompt-tokens", "--reps", "--bench", NULL};
+        "--dump-logits", "--prompt-tokens", "--reps", "--bench", "--system",
+        NULL};
     int known = 0;
     for (int k = 0; with_value[k]; ++k)
       known |= !strcmp(a, with_value[k]);
@@ -200,8 +219,11 @@ static int parse_args(int argc, char **argv, options *o) {
     if (i + 1 >= argc)
       bad_option(argv0, a, "needs a value");
     const char *v = argv[++i];
-    if (!strcmp(a, "-p"))
+    if (!strcmp(a, "-p")) {
       o->prompt = v;
+      o->prompt_given = 1;
+    } else if (!strcmp(a, "--system"))
+      o->system = v;
     else if (!strcmp(a, "-n"))
       o->steps = (int)number_in(argv0, a, v, 1, 1e9, "positions >= 1");
     else if (!strcmp(a, "--max-new-tokens"))
@@ -239,6 +261,11 @@ static int parse_args(int argc, char **argv, options *o) {
         bad_option(argv0, a, "expected PP,TG (two counts)");
     }
   }
+  if (o->system && !o->chat)
+    bad_option(argv0, "--system", "only with --chat");
+  if (o->chat && (o->prompt_tokens || o->perplexity_file || o->bench_pp >= 0))
+    bad_option(argv0, "--chat",
+               "not with --prompt-tokens, --perplexity or --bench");
   /* More threads than processors only make them wait for each other (the
    * pool's workers spin between products). */
   long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -651,9 +678,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "error: %s\n", error);
     return 1;
   }
-  int rc = o.bench_pp >= 0       ? bench(s, &o)
-           : o.perplexity_file ? perplexity(s, o.perplexity_file, o.dump_file)
-                               : generate(s, &o);
+  int rc;
+  if (o.chat) {
+    chat_options co = {o.system, o.prompt_given ? o.prompt : NULL,
+                       o.max_new ? o.max_new : 512, o.print_tokens, {0}};
+    tlm_sampler_init(&co.sampler, o.temperature, o.top_p, o.top_k,
+                     o.seed ? o.seed : (unsigned long long)time(NULL));
+    rc = run_chat(s, &co);
+  } else {
+    rc = o.bench_pp >= 0       ? bench(s, &o)
+         : o.perplexity_file ? perplexity(s, o.perplexity_file, o.dump_file)
+                             : generate(s, &o);
+  }
   tlm_session_close(s);
   return rc;
 }

@@ -111,6 +111,33 @@ tlm_status checkTokenizer(tlm_session *s, const tlmw::Tokenizer *t,
   return TLM_OK;
 }
 
+tlm_status checkChatFormat(tlm_session *s, const tlmw::ChatFormat *c,
+                           char *error, size_t errorSize) {
+  if (!c)
+    return TLM_OK;
+  ChatFormatView &view = s->chat;
+  auto text = [](const flatbuffers::String *t) {
+    return t ? TextView{t->c_str(), t->size()} : TextView{"", 0};
+  };
+  if (c->end_of_turn() < -1 || c->end_of_turn() >= s->config.vocab)
+    return fail(error, errorSize, TLM_ERR_CONTAINER,
+                "container: chat end-of-turn token %d is out of range",
+                int(c->end_of_turn()));
+  view.startSystem = text(c->start_system());
+  view.startUser = text(c->start_user());
+  view.systemUser = text(c->system_user());
+  view.userAssistant = text(c->user_assistant());
+  view.assistantUser = text(c->assistant_user());
+  view.generation = text(c->generation());
+  view.trim[TLM_ROLE_SYSTEM] = c->trim_system();
+  view.trim[TLM_ROLE_USER] = c->trim_user();
+  view.trim[TLM_ROLE_ASSISTANT] = c->trim_assistant();
+  view.hasSystem = c->has_system();
+  view.present = true;
+  s->chatEndToken = c->end_of_turn();
+  return TLM_OK;
+}
+
 } // namespace
 
 tlm_status tlmrt::loadContainer(tlm_session *s, const uint8_t *data,
@@ -199,6 +226,8 @@ tlm_status tlmrt::loadContainer(tlm_session *s, const uint8_t *data,
   cfg.kv_cache_bytes = plan->kv_cache_bytes();
   cfg.weights_bytes = m->weights_bytes();
   if (tlm_status st = checkTokenizer(s, m->tokenizer(), error, errorSize))
+    return st;
+  if (tlm_status st = checkChatFormat(s, m->chat(), error, errorSize))
     return st;
   s->weights = data + header.weights_offset;
   s->container = data;

@@ -9,6 +9,7 @@
 #define TLM_RUNTIME_SRC_SESSION_H
 
 #include "runtime/include/tlm/tlm.h"
+#include "runtime/src/ChatFormat.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -130,6 +131,9 @@ struct tlm_session {
   uint32_t pos = 0;
   tlm_config config{};
   tlmrt::TokenizerView tokenizer;
+  /// The chat template, rendered by the compiler (views into the container).
+  tlmrt::ChatFormatView chat;
+  int32_t chatEndToken = -1;
   // Scratch, sized at open: token text concatenation and sampling.
   char *textScratch = nullptr;
   float *probScratch = nullptr;

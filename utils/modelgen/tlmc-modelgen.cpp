@@ -37,6 +37,11 @@ static cl::opt<std::string> arch(
     cl::desc("Another family's block on the shape (qwen2, qwen3, phi3, ...): "
              "small models of every family for tests"),
     cl::init(""));
+static cl::opt<int> vocab(
+    "vocab", cl::desc("Another vocabulary size (0: the shape's): a small "
+                      "model to pair with a real tokenizer (tlmc compile "
+                      "--tokenizer)"),
+    cl::init(0));
 static cl::opt<int> shards("shards", cl::desc("HF safetensors shards"),
                            cl::init(1));
 static cl::opt<std::string> output("o", cl::desc("Output file (or folder for "
@@ -57,6 +62,10 @@ int main(int argc, char **argv) {
     return fail("--layers must not be negative");
   if (layers > 0)
     config->layers = std::min<int64_t>(config->layers, layers);
+  if (vocab < 0 || vocab > (1 << 24))
+    return fail("--vocab must be in [0, 2^24]");
+  if (vocab > 0)
+    config->vocab = vocab;
   if (!arch.empty()) {
     const Family *family = lookupFamily(arch);
     if (!family)

@@ -212,6 +212,26 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
   else if (tok.kind == TokenizerData::Kind::GPT2)
     return makeImportError(path, "metadata 'tokenizer.ggml.merges' is missing "
                                  "(a gpt2 tokenizer needs its merges)");
+
+  // The chat template (attachChatFormat renders it) and the text of the
+  // special tokens it may print.
+  if (file.find("tokenizer.chat_template")) {
+    auto chat = meta.getString("tokenizer.chat_template");
+    if (!chat)
+      return chat.takeError();
+    tok.chatTemplate = std::move(*chat);
+    tok.chatTemplateSource = (path + ": tokenizer.chat_template").str();
+  }
+  for (auto [name, key] : {std::pair{"bos_token", "tokenizer.ggml.bos_token_id"},
+                           std::pair{"eos_token", "tokenizer.ggml.eos_token_id"},
+                           std::pair{"unk_token", "tokenizer.ggml.unknown_token_id"},
+                           std::pair{"pad_token", "tokenizer.ggml.padding_token_id"}}) {
+    auto id = meta.getUnsigned(key, -1);
+    if (!id)
+      return id.takeError();
+    if (*id >= 0 && size_t(*id) < tok.tokens.size())
+      tok.specialTokens.emplace_back(name, tok.tokens[*id]);
+  }
   return llvm::Error::success();
 }
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/Import.h"
+#include "compiler/import/chat/ChatTemplate.h"
 #include "compiler/import/common/BinaryReader.h"
 #include "runtime/src/ByteLevelSymbols.h"
 
@@ -57,6 +58,7 @@ tlmc::readTokenizerFile(const ModelFiles &files, llvm::StringRef path,
                                          tok->tokens.size(), vocab));
   if (llvm::Error err = checkTokenizer(*tok, path))
     return std::move(err);
+  attachChatFormat(*tok);
   return tok;
 }
 
@@ -251,6 +253,60 @@ llvm::Error readSentencePieceText(llvm::StringRef path,
                                      "style tokenizer (expected none)");
   return llvm::Error::success();
 }
+// The chat template and special tokens transformers keeps beside
+// tokenizer.json: tokenizer_config.json's `chat_template` (a string, or a
+// list of named templates of which "default" is the chat's), or a
+// chat_template.jinja file, which newer transformers writes instead.
+llvm::Error readHFChatTemplate(const ModelFiles &files, llvm::StringRef path,
+                               TokenizerData &tok) {
+  llvm::SmallString<256> dir = llvm::sys::path::parent_path(path);
+  llvm::SmallString<256> configPath = dir, jinjaPath = dir;
+  llvm::sys::path::append(configPath, "tokenizer_config.json");
+  llvm::sys::path::append(jinjaPath, "chat_template.jinja");
+  if (files.exists(configPath)) {
+    auto json = files.parseJson(configPath);
+    if (!json)
+      return json.takeError();
+    const llvm::json::Object *config = json->getAsObject();
+    if (!config)
+      return makeImportError(configPath, "expected a JSON object");
+    for (const char *name : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+      const llvm::json::Value *v = config->get(name);
+      std::optional<llvm::StringRef> text = v ? v->getAsString() : std::nullopt;
+      if (const llvm::json::Object *o = v ? v->getAsObject() : nullptr)
+        text = o->getString("content");
+      if (text)
+        tok.specialTokens.emplace_back(name, text->str());
+    }
+    if (const llvm::json::Value *chat = config->get("chat_template")) {
+      if (std::optional<llvm::StringRef> s = chat->getAsString()) {
+        tok.chatTemplate = s->str();
+      } else if (const llvm::json::Array *named = chat->getAsArray()) {
+        for (const llvm::json::Value &entry : *named) {
+          const llvm::json::Object *o = entry.getAsObject();
+          if (o && o->getString("name") == llvm::StringRef("default") &&
+              o->getString("template"))
+            tok.chatTemplate = o->getString("template")->str();
+        }
+        if (tok.chatTemplate.empty())
+          return makeImportError(configPath, "chat_template: expected a "
+                                             "template named \"default\"");
+      } else if (chat->kind() != llvm::json::Value::Null) {
+        return makeImportError(configPath, "chat_template: expected a string "
+                                           "or a list of named templates");
+      }
+      tok.chatTemplateSource = (configPath + ": chat_template").str();
+    }
+  }
+  if (tok.chatTemplate.empty() && files.exists(jinjaPath)) {
+    auto text = files.map(jinjaPath);
+    if (!text)
+      return text.takeError();
+    tok.chatTemplate = (*text)->getBuffer().str();
+    tok.chatTemplateSource = jinjaPath.str().str();
+  }
+  return llvm::Error::success();
+}
 } // namespace
 
 llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
@@ -355,6 +411,8 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
     tok.kind = TokenizerData::Kind::GPT2;
     tok.tokens = std::move(tokens);
     tok.merges = std::move(mergeList);
+    if (auto err = readHFChatTemplate(files, path, tok))
+      return std::move(err);
     return tok;
   }
   // SentencePiece-style BPE (LLaMA, TinyLlama, Gemma): the runtime merges
@@ -375,5 +433,7 @@ llvm::Expected<TokenizerData> tlmc::readHFTokenizer(const ModelFiles &files,
   for (std::string &t : tokens)
     t = fromSentencePieceSpaces(t);
   tok.tokens = std::move(tokens);
+  if (auto err = readHFChatTemplate(files, path, tok))
+    return std::move(err);
   return tok;
 }

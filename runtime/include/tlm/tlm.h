@@ -164,6 +164,43 @@ tlm_status tlm_tokenize(tlm_session *session, const char *text, int add_bos,
 const char *tlm_token_text(tlm_session *session, int32_t previous,
                            int32_t token, size_t *length);
 
+/* Chat --------------------------------------------------------------------*/
+
+typedef enum tlm_role {
+  TLM_ROLE_SYSTEM = 0,
+  TLM_ROLE_USER = 1,
+  TLM_ROLE_ASSISTANT = 2,
+} tlm_role;
+
+typedef struct tlm_message {
+  tlm_role role;
+  const char *content; /* UTF-8, NUL-terminated */
+} tlm_message;
+
+/** Formats a conversation as the model's chat template does (the template
+ *  was rendered by the compiler; the device runs no template engine).
+ *  Messages are [system] user (assistant user)*, so the last is the user's;
+ *  the text ends by opening the assistant's reply. Writes the text that
+ *  messages[first, count) add to a conversation whose messages[0, first)
+ *  are already evaluated (first = 0: the whole conversation, from its
+ *  start, BOS included where the template writes it), NUL-terminated;
+ *  `*length` is its size without the NUL, also when it does not fit
+ *  (TLM_ERR_INVALID_ARGUMENT, as for roles out of order, a system message
+ *  the template has no role for, or a model without a chat template).
+ *  Tokenize the text with add_bos = 0. Contents are inserted as they are
+ *  (trimmed of white space where the template trims them); templates that
+ *  rewrite history, e.g. drop an earlier reply's reasoning, are not
+ *  reproduced for earlier replies. */
+tlm_status tlm_chat_format(tlm_session *session, const tlm_message *messages,
+                           size_t count, size_t first, char *text,
+                           size_t capacity, size_t *length);
+
+/** The token an assistant's reply ends with in the model's chat format
+ *  (e.g. "<|eot_id|>", "<|im_end|>", "<end_of_turn>"; EOS where the
+ *  template ends replies with no special token), or -1 when the model has
+ *  no chat template. */
+int32_t tlm_chat_end_token(const tlm_session *session);
+
 /* Sampling ----------------------------------------------------------------*/
 
 typedef struct tlm_sampler {
