@@ -21,6 +21,8 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev googletest libbenchmark-dev
   cmake ninja-build ccache python3
+  # test/e2e/jinja.py: the chat-template renderer against Jinja2 itself.
+  python3-jinja2
   # utils/bench: timing and peak memory.
   bc time
   # Kept fuzz corpora are xz archives (test/fuzz/corpus.sh).

@@ -33,7 +33,7 @@ struct Expr {
     Unary,     ///< `name a`: "not", "-", "+"
     Binary,    ///< `a name b`: arithmetic, comparison, "and", "or", "in"
     Ternary,   ///< `a if b else c` (c may be null)
-    List,      ///< `[args]`, also a tuple `(args)`
+    List,      ///< `[args]`, or a tuple `(args)` when `negated` is set
     Dict,      ///< `{args[0]: args[1], ...}`
   };
   Kind kind;
@@ -43,6 +43,7 @@ struct Expr {
   ExprPtr a, b, c, d;
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
+  /// Test: `is not`. List: a tuple.
   bool negated = false;
 
   Expr(Kind kind, unsigned line) : kind(kind), line(line) {}

@@ -328,7 +328,10 @@ Value Interpreter::eval(const Expr &e) {
     List items;
     for (const ExprPtr &item : e.args)
       items.push_back(eval(*item));
-    return failed() ? Value() : Value::list(std::move(items));
+    if (failed())
+      return Value();
+    return e.negated ? Value::tuple(std::move(items))
+                     : Value::list(std::move(items));
   }
   case Expr::Kind::Dict: {
     Value d = Value::dict();
@@ -736,7 +739,7 @@ Value Interpreter::callMethod(const Expr &e, const Value &self,
     if (name == "items" || name == "keys" || name == "values") {
       List items;
       for (const auto &[key, value] : self.asDict())
-        items.push_back(name == "items"  ? Value::list({Value::string(key), value})
+        items.push_back(name == "items"  ? Value::tuple({Value::string(key), value})
                         : name == "keys" ? Value::string(key)
                                          : value);
       return Value::list(std::move(items));

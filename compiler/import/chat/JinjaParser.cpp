@@ -549,6 +549,7 @@ StmtPtr Parser::parseSet(unsigned line) {
   if (isOp(",")) {
     // `set x = a, b` makes a tuple.
     auto list = std::make_unique<Expr>(Expr::Kind::List, line);
+    list->negated = true;
     list->args.push_back(std::move(s->expr));
     while (acceptOp(","))
       if (ExprPtr item = parseExpr())
@@ -720,6 +721,7 @@ ExprPtr Parser::parsePrimary() {
     if (t.text == "(") {
       ++p;
       auto list = std::make_unique<Expr>(Expr::Kind::List, line);
+      list->negated = true; // a tuple
       if (acceptOp(")"))
         return list;
       ExprPtr first = parseExpr();
@@ -872,6 +874,7 @@ ExprPtr Parser::parseFiltersAndTests(ExprPtr e) {
         bool argument =
             t.kind == Token::String || t.kind == Token::Int ||
             t.kind == Token::Float ||
+            (t.kind == Token::Op && (t.text == "[" || t.text == "{")) ||
             (t.kind == Token::Name &&
              !llvm::is_contained({"and", "or", "else", "if", "in", "is",
                                   "not"},

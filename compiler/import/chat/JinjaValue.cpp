@@ -43,6 +43,11 @@ Value Value::list(List items) {
   v.l = std::make_shared<List>(std::move(items));
   return v;
 }
+Value Value::tuple(List items) {
+  Value v = list(std::move(items));
+  v.tupleForm = true;
+  return v;
+}
 Value Value::dict(Dict entries) {
   Value v;
   v.k = Kind::Dict;
@@ -182,9 +187,11 @@ std::string Value::str() const {
   case Kind::String:
     return *s;
   case Kind::List: {
-    std::string out = "[";
+    std::string out = tupleForm ? "(" : "[";
     for (size_t n = 0; n < l->size(); ++n)
       out += (n ? ", " : "") + pythonRepr((*l)[n]);
+    if (tupleForm)
+      return out + (l->size() == 1 ? ",)" : ")");
     return out + "]";
   }
   case Kind::Dict: {

@@ -35,11 +35,14 @@ public:
   static Value real(double d);
   static Value string(std::string s);
   static Value list(List items = {});
+  /// A list that prints as Python's tuple: `(1, 2)`.
+  static Value tuple(List items);
   static Value dict(Dict entries = {});
 
   Kind kind() const { return k; }
   bool isUndefined() const { return k == Kind::Undefined; }
   bool isNumber() const { return k == Kind::Int || k == Kind::Float; }
+  bool isTuple() const { return tupleForm; }
 
   bool asBool() const { return i != 0; }
   int64_t asInt() const { return i; }
@@ -67,6 +70,7 @@ public:
 
 private:
   Kind k = Kind::Undefined;
+  bool tupleForm = false;
   int64_t i = 0;
   double d = 0;
   std::shared_ptr<std::string> s;
