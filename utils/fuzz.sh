@@ -11,7 +11,7 @@
 #                                             D/fuzz-findings, nothing to the repo
 #
 # Targets (test/fuzz): gguf llama2c safetensors llama2c-tokenizer
-# hf-tokenizer container tokenize. Each runs in-process on bytes, with a
+# hf-tokenizer container tokenize chat-template. Each runs in-process on bytes, with a
 # 1 s limit per input and bounded memory (see limits below); a crash, a
 # hang, an over-allocation or a broken check is written to
 # test/fuzz/findings/ (fuzzing) or the build's fuzz-findings/ (smoke) and
@@ -19,7 +19,8 @@
 #===----------------------------------------------------------------------===#
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-all=(gguf llama2c safetensors llama2c-tokenizer hf-tokenizer container tokenize)
+all=(gguf llama2c safetensors llama2c-tokenizer hf-tokenizer container tokenize
+  chat-template)
 smoke=0
 seconds=60
 runs=""

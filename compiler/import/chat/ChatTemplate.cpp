@@ -184,8 +184,7 @@ std::string describeDifference(const std::string &expected,
 
 } // namespace
 
-llvm::Expected<ChatFormat>
-tlmc::renderChatFormat(const TokenizerData &tokenizer) {
+static llvm::Expected<ChatFormat> deriveChatFormat(const TokenizerData &tokenizer) {
   auto tmpl = jinja::Template::parse(tokenizer.chatTemplate);
   if (!tmpl)
     return tmpl.takeError();
@@ -257,6 +256,19 @@ tlmc::renderChatFormat(const TokenizerData &tokenizer) {
   }
   format.endOfTurn = findEndOfTurn(tokenizer, format.assistantUser);
   return format;
+}
+
+llvm::Expected<ChatFormat>
+tlmc::renderChatFormat(const TokenizerData &tokenizer) {
+  auto format = deriveChatFormat(tokenizer);
+  if (format)
+    return format;
+  // One line, whatever the template raised.
+  std::string message = llvm::toString(format.takeError());
+  for (char &c : message)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return fail(message);
 }
 
 void tlmc::attachChatFormat(TokenizerData &tokenizer) {

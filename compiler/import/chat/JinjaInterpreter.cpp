@@ -25,6 +25,11 @@ namespace {
 
 constexpr const char *kWhitespace = " \t\n\r\f\v";
 
+// A template renders a conversation in microseconds; one that loops or
+// grows text without bound (a hostile file) is stopped.
+constexpr uint64_t kMaxSteps = 10'000'000;
+constexpr size_t kMaxText = 16u << 20;
+
 // The byte offsets where each code point of UTF-8 `s` starts, and s.size().
 std::vector<size_t> codePointStarts(const std::string &s) {
   std::vector<size_t> starts;
@@ -60,6 +65,14 @@ private:
     return Value();
   }
   bool failed() const { return !error.empty(); }
+  // Counts work; false (with an error) past the budget.
+  bool step(unsigned line) {
+    if (++steps <= kMaxSteps && out.size() <= kMaxText)
+      return true;
+    fail(line, "the template does more work than any chat template "
+               "(a loop without end, or text beyond 16 MiB)");
+    return false;
+  }
 
   Value lookup(const std::string &name) const {
     for (auto scope = scopes.rbegin(); scope != scopes.rend(); ++scope)
@@ -98,11 +111,12 @@ private:
   std::vector<Dict> scopes;
   std::string out;
   std::string error;
+  uint64_t steps = 0;
 };
 
 Interpreter::Flow Interpreter::exec(const Body &body) {
   for (const StmtPtr &s : body) {
-    if (failed())
+    if (failed() || !step(s->line))
       return Flow::Normal;
     switch (s->kind) {
     case Stmt::Kind::Text:
@@ -256,7 +270,7 @@ std::optional<List> Interpreter::iterate(const Expr &e, const Value &v) {
 }
 
 Value Interpreter::eval(const Expr &e) {
-  if (failed())
+  if (failed() || !step(e.line))
     return Value();
   switch (e.kind) {
   case Expr::Kind::Literal:
@@ -311,6 +325,8 @@ Value Interpreter::eval(const Expr &e) {
       return fail(e.line, "unary '" + e.name + "' of a " + v.typeName());
     if (e.name == "+")
       return v;
+    if (v.kind() == Value::Kind::Int && v.asInt() == INT64_MIN)
+      return fail(e.line, "integer overflow in unary '-'");
     return v.kind() == Value::Kind::Int ? Value::integer(-v.asInt())
                                         : Value::real(-v.asDouble());
   }
@@ -399,16 +415,30 @@ Value Interpreter::evalBinary(const Expr &e) {
                               a.typeName());
     return Value::boolean(found != (op == "not in"));
   }
+  auto tooLong = [&](size_t bytes) {
+    if (bytes <= kMaxText)
+      return false;
+    fail(e.line, "a string beyond 16 MiB");
+    return true;
+  };
   if (op == "~")
-    return Value::string(a.str() + b.str());
+    return tooLong(a.str().size() + b.str().size())
+               ? Value()
+               : Value::string(a.str() + b.str());
   if (op == "+" && a.kind() == K::String && b.kind() == K::String)
-    return Value::string(a.asString() + b.asString());
+    return tooLong(a.asString().size() + b.asString().size())
+               ? Value()
+               : Value::string(a.asString() + b.asString());
   if (op == "+" && a.kind() == K::List && b.kind() == K::List) {
+    if (a.asList().size() + b.asList().size() > kMaxText / 16)
+      return fail(e.line, "a list beyond 2^20 items");
     List joined = a.asList();
     joined.insert(joined.end(), b.asList().begin(), b.asList().end());
     return Value::list(std::move(joined));
   }
   if (op == "*" && a.kind() == K::String && b.kind() == K::Int) {
+    if (b.asInt() > 0 && tooLong(a.asString().size() * uint64_t(std::min<int64_t>(b.asInt(), int64_t(kMaxText) + 1))))
+      return Value();
     std::string repeated;
     for (int64_t n = 0; n < b.asInt(); ++n)
       repeated += a.asString();
@@ -426,25 +456,55 @@ Value Interpreter::evalBinary(const Expr &e) {
   double fy = b.kind() == K::Float ? b.asDouble() : double(y);
   if ((op == "/" || op == "//" || op == "%") && fy == 0)
     return fail(e.line, "division by zero");
+  int64_t exact;
+  auto overflow = [&]() {
+    return fail(e.line, "integer overflow in '" + op + "'");
+  };
+  if (op == "+" && integers)
+    return __builtin_add_overflow(x, y, &exact) ? overflow()
+                                                : Value::integer(exact);
+  if (op == "-" && integers)
+    return __builtin_sub_overflow(x, y, &exact) ? overflow()
+                                                : Value::integer(exact);
+  if (op == "*" && integers)
+    return __builtin_mul_overflow(x, y, &exact) ? overflow()
+                                                : Value::integer(exact);
   if (op == "+")
-    return integers ? Value::integer(x + y) : Value::real(fx + fy);
+    return Value::real(fx + fy);
   if (op == "-")
-    return integers ? Value::integer(x - y) : Value::real(fx - fy);
+    return Value::real(fx - fy);
   if (op == "*")
-    return integers ? Value::integer(x * y) : Value::real(fx * fy);
+    return Value::real(fx * fy);
   if (op == "/")
     return Value::real(fx / fy);
+  if (integers && (op == "//" || op == "%")) {
+    if (x == INT64_MIN && y == -1)
+      return overflow();
+    // Python's floor division and modulo: the remainder takes y's sign.
+    int64_t q = x / y, r = x % y;
+    if (r != 0 && ((r < 0) != (y < 0))) {
+      --q;
+      r += y;
+    }
+    return Value::integer(op == "//" ? q : r);
+  }
   if (op == "//")
-    return integers ? Value::integer(int64_t(std::floor(double(x) / double(y))))
-                    : Value::real(std::floor(fx / fy));
-  if (op == "%") {
-    if (integers)
-      return Value::integer(((x % y) + y) % y);
+    return Value::real(std::floor(fx / fy));
+  if (op == "%")
     return Value::real(fx - fy * std::floor(fx / fy));
+  if (op == "**" && integers && y >= 0) {
+    if (x == 0 || x == 1)
+      return Value::integer(y == 0 ? 1 : x);
+    if (x == -1)
+      return Value::integer(y % 2 ? -1 : 1);
+    int64_t result = 1; // |x| >= 2 overflows within 63 factors
+    for (int64_t n = 0; n < y; ++n)
+      if (__builtin_mul_overflow(result, x, &result))
+        return overflow();
+    return Value::integer(result);
   }
   if (op == "**")
-    return integers && y >= 0 ? Value::integer(int64_t(std::pow(fx, fy)))
-                              : Value::real(std::pow(fx, fy));
+    return Value::real(std::pow(fx, fy));
   return fail(e.line, "unknown operator '" + op + "'");
 }
 
@@ -840,6 +900,8 @@ Value Interpreter::applyFilter(const Expr &e, const Value &v,
     return Value::list(std::move(*items));
   }
   if (name == "int") {
+    if (v.kind() == K::Float && !(std::fabs(v.asDouble()) < 9.2e18))
+      return fail(e.line, "int of a float out of range");
     if (v.isNumber() || v.kind() == K::Bool)
       return Value::integer(v.kind() == K::Float ? int64_t(v.asDouble())
                                                  : v.asInt());
@@ -849,6 +911,8 @@ Value Interpreter::applyFilter(const Expr &e, const Value &v,
       return Value::integer(i);
     return Value::integer(arg(0).kind() == K::Int ? arg(0).asInt() : 0);
   }
+  if (name == "abs" && v.kind() == K::Int && v.asInt() == INT64_MIN)
+    return fail(e.line, "integer overflow in abs");
   if (name == "abs" && v.isNumber())
     return v.kind() == K::Int ? Value::integer(std::llabs(v.asInt()))
                               : Value::real(std::fabs(v.asDouble()));

@@ -330,6 +330,21 @@ private:
     return false;
   }
 
+  // A hostile template must not exhaust the stack: nesting (of blocks and
+  // of expressions) deeper than any real template is refused.
+  static constexpr unsigned kMaxDepth = 200;
+  struct Nest {
+    Parser &parser;
+    explicit Nest(Parser &p) : parser(p) { ++parser.depth; }
+    ~Nest() { --parser.depth; }
+    bool tooDeep() {
+      if (parser.depth <= kMaxDepth)
+        return false;
+      parser.fail("nested more than " + llvm::Twine(kMaxDepth) + " deep");
+      return true;
+    }
+  };
+
   Body parseBody(std::initializer_list<llvm::StringRef> terminators,
                  std::string &endTag);
   StmtPtr parseStatement();
@@ -363,6 +378,7 @@ private:
 
   std::vector<Token> toks;
   size_t p = 0;
+  unsigned depth = 0;
   std::string error;
 };
 
@@ -420,6 +436,9 @@ Body Parser::parseBody(std::initializer_list<llvm::StringRef> terminators,
 }
 
 StmtPtr Parser::parseStatement() {
+  Nest nest(*this);
+  if (nest.tooDeep())
+    return nullptr;
   const Token &tag = next();
   unsigned line = tag.line;
   if (tag.kind != Token::Name)
@@ -562,6 +581,9 @@ StmtPtr Parser::parseSet(unsigned line) {
 }
 
 ExprPtr Parser::parseExpr(bool allowTernary) {
+  Nest nest(*this);
+  if (nest.tooDeep())
+    return nullptr;
   unsigned line = peek().line;
   ExprPtr e = parseOr();
   if (!e || !allowTernary || !acceptName("if"))
@@ -597,6 +619,9 @@ ExprPtr Parser::parseAnd() {
 ExprPtr Parser::parseNot() {
   if (!isName("not"))
     return parseCompare();
+  Nest nest(*this);
+  if (nest.tooDeep())
+    return nullptr;
   unsigned line = next().line;
   ExprPtr operand = parseNot();
   if (!operand)
@@ -668,6 +693,9 @@ ExprPtr Parser::parsePow() {
 }
 
 ExprPtr Parser::parseUnary(bool withFilters) {
+  Nest nest(*this);
+  if (nest.tooDeep())
+    return nullptr;
   ExprPtr e;
   if (isOp("-") || isOp("+")) {
     const Token &op = next();
