@@ -1,8 +1,8 @@
 // RUN: tlmc-opt %s --split-input-file --convert-tlm-to-linalg | %FileCheck %s
 
 // The graph variants model families add to the LLaMA block, one case each:
-// a projection bias, a per-head RMSNorm, Llama-3 RoPE frequency factors and
-// rotate-half RoPE pairing.
+// a projection bias, a per-head RMSNorm, Llama-3 RoPE frequency factors,
+// rotate-half RoPE pairing, and Gemma's GeGLU, scale and windowed attention.
 
 module attributes {tlm.config = #tlm.config<arch = "qwen2", vocab = 16, dim = 8, ffn_dim = 12, layers = 1, heads = 2, kv_heads = 1, head_dim = 4, context_length = 32, rope_theta = 1.0e6 : f32, rope_style = rotate_half, norm_eps = 1.0e-6 : f32, tied_embeddings = true, bos = 1, eos = 2>} {
   tlm.weight @bias : tensor<8xf32>
@@ -62,4 +62,54 @@ func.func @rope_rotate_half(%k: tensor<1x8xf32>, %pos: index) -> tensor<1x8xf32>
   // CHECK: arith.cmpi ult, %{{.+}}, %[[HALF]] : index
   %y = tlm.rope %k, %pos {head_dim = 4 : i64, theta = 1.0e6 : f32, style = #tlm.rope_style<rotate_half>} : tensor<1x8xf32>
   return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @geglu
+func.func @geglu(%g: tensor<2x8xf32>, %u: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // gelu_tanh(g) = g / (1 + exp(-2 sqrt(2/pi) (g + 0.044715 g^3))), times u.
+  // CHECK-DAG: arith.constant 1.59576917 : f32
+  // CHECK-DAG: arith.constant 4.471500e-02 : f32
+  // CHECK: linalg.generic
+  // CHECK: %[[SQ:.+]] = arith.mulf %[[G:.+]], %[[G]] : f32
+  // CHECK: %[[CUBE:.+]] = arith.mulf %[[SQ]], %[[G]] : f32
+  // CHECK: arith.mulf %[[CUBE]], %{{.+}} : f32
+  // CHECK: arith.negf
+  // CHECK: math.exp
+  // CHECK: arith.divf %[[G]], %{{.+}} : f32
+  // CHECK: arith.mulf
+  // CHECK-NOT: math.tanh
+  %y = tlm.geglu %g, %u : tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @scale
+func.func @scale(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // CHECK: %[[F:.+]] = arith.constant 2.500000e+01 : f32
+  // CHECK: linalg.generic
+  // CHECK: arith.mulf %{{.+}}, %[[F]] : f32
+  %y = tlm.scale %x {factor = 25.0 : f32} : tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @windowed_attention
+func.func @windowed_attention(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %kc: memref<2x32x8xf32>, %vc: memref<2x32x8xf32>, %pos: index) -> tensor<1x16xf32> {
+  // A token sees positions [count - 4, count) once more than 4 are cached:
+  // every loop over positions starts there, and scores are scaled by 0.25.
+  // CHECK-DAG: %[[W:.+]] = arith.constant 4 : index
+  // CHECK-DAG: %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
+  // CHECK: %[[BEYOND:.+]] = arith.cmpi ugt, %[[COUNT:.+]], %[[W]] : index
+  // CHECK: %[[FROM:.+]] = arith.subi %[[COUNT]], %[[W]] : index
+  // CHECK: %[[FIRST:.+]] = arith.select %[[BEYOND]], %[[FROM]], %{{.+}} : index
+  // CHECK: scf.for %{{.+}} = %[[FIRST]] to %[[COUNT]]
+  // CHECK: arith.mulf %{{.+}}, %[[SCALE]] : f32
+  // CHECK: scf.for %{{.+}} = %[[FIRST]] to %[[COUNT]]
+  %o = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 1 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64, window = 4 : i64, scale = 0.25 : f32}
+      : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x32x8xf32>, memref<2x32x8xf32> -> tensor<1x16xf32>
+  return %o : tensor<1x16xf32>
 }

@@ -239,13 +239,24 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     c.arch = "qwen3";
     c.headDim = 128;
     c.normEps = 1e-6f;
+  } else if (name == "gemma3-270m") {
+    set(262144, 640, 2048, 18, 4, 1, 32768, 1000000, true);
+    c.arch = "gemma3";
+    c.headDim = 256;
+    c.normEps = 1e-6f;
+    c.slidingWindow = 512;
+    c.slidingWindowPattern = 6;
+    c.ropeThetaLocal = 10000;
+    c.queryPreAttnScalar = 256;
+    c.bos = 2;
+    c.eos = 1;
   } else {
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "unknown shape '" + name +
             "' (expected tiny, stories260K, stories15M, smollm2-135m, "
-            "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b or "
-            "phi3-mini)");
+            "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b, "
+            "phi3-mini or gemma3-270m)");
   }
   if (const Family *family = lookupFamily(c.arch))
     c.ropeStyle = family->getGGUFRopeStyle();
@@ -397,6 +408,12 @@ llvm::Error tlmc::writeGGUF(const ImportedModel &graphModel,
     count([&] { w.kvU32(p + "rope.dimension_count", c.headDim); });
     if (c.slidingWindow > 0)
       count([&] { w.kvU32(p + "attention.sliding_window", c.slidingWindow); });
+    if (c.slidingWindowPattern > 0)
+      count([&] {
+        w.kvU32(p + "attention.sliding_window_pattern", c.slidingWindowPattern);
+      });
+    if (c.ropeThetaLocal > 0)
+      count([&] { w.kvF32(p + "rope.freq_base_swa", c.ropeThetaLocal); });
     count([&] { w.kvF32(p + "rope.freq_base", c.ropeTheta); });
     count([&] {
       w.kvF32(p + "attention.layer_norm_rms_epsilon", c.normEps);
@@ -606,6 +623,7 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &graphModel,
       {"eos_token_id", c.eos}};
   if (c.slidingWindow > 0)
     config["sliding_window"] = c.slidingWindow;
+  family->writeHFConfig(c, config);
   if (const std::optional<Llama3RopeScaling> &s = c.llama3RopeScaling)
     config["rope_scaling"] = llvm::json::Object{
         {"rope_type", "llama3"},
@@ -653,6 +671,16 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &graphModel,
       if ((isQ || isK) && c.ropeStyle == mlir::tlm::RopeStyle::Adjacent)
         bytes = permuteQKRows(t->bytes, t->shape[0], isQ ? c.heads : c.kvHeads,
                               /*toRotateHalf=*/true);
+      // Gemma's HF norms hold w where GGUF holds w + 1 (exact for the
+      // f32 weights in [0.5, 2] the generator makes).
+      if (family->hfNormsOffsetByOne() && name.ends_with("norm") &&
+          t->format == StorageFormat::F32)
+        for (size_t i = 0; i < bytes.size(); i += sizeof(float)) {
+          float w;
+          std::memcpy(&w, bytes.data() + i, sizeof w);
+          w -= 1.0f;
+          std::memcpy(bytes.data() + i, &w, sizeof w);
+        }
       const char *dtype = t->format == StorageFormat::F16    ? "F16"
                           : t->format == StorageFormat::BF16 ? "BF16"
                                                              : "F32";

@@ -42,6 +42,11 @@ static cl::opt<int> vocab(
                       "model to pair with a real tokenizer (tlmc compile "
                       "--tokenizer)"),
     cl::init(0));
+static cl::opt<int> slidingWindow(
+    "sliding-window",
+    cl::desc("Another sliding window (0: the shape's), e.g. shorter than a "
+             "test's sequence so that it masks"),
+    cl::init(0));
 static cl::opt<int> shards("shards", cl::desc("HF safetensors shards"),
                            cl::init(1));
 static cl::opt<std::string> output("o", cl::desc("Output file (or folder for "
@@ -66,11 +71,16 @@ int main(int argc, char **argv) {
     return fail("--vocab must be in [0, 2^24]");
   if (vocab > 0)
     config->vocab = vocab;
+  if (slidingWindow < 0)
+    return fail("--sliding-window must not be negative");
+  if (slidingWindow > 0)
+    config->slidingWindow = slidingWindow;
   if (!arch.empty()) {
     const Family *family = lookupFamily(arch);
     if (!family)
       return fail("--arch '" + arch + "': expected one of " + getFamilyNames());
     config->arch = arch;
+    family->completeGGUFConfig(*config);
     config->ropeStyle = family->getGGUFRopeStyle();
   }
   std::optional<mlir::tlm::StorageFormat> storage =

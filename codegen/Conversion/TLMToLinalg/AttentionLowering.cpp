@@ -103,12 +103,14 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
 
     // Heads outside, tokens inside: each head's outputs for every new token
     // are computed by one thread, in the same order for any thread count.
-    float invSqrt = 1.0f / std::sqrt(float(headDim));
-    // scores[h][s] = f(scores[h][s]) for s in [0, count), in place.
-    auto updateScores = [&](OpBuilder &b, Location loc, Value h, Value count,
-                            auto f) {
+    float scale = op.getScale() ? op.getScale()->convertToFloat()
+                                : 1.0f / std::sqrt(float(headDim));
+    std::optional<int64_t> window = op.getWindow();
+    // scores[h][s] = f(scores[h][s]) for s in [first, count), in place.
+    auto updateScores = [&](OpBuilder &b, Location loc, Value h, Value first,
+                            Value count, auto f) {
       scf::ForOp::create(
-          b, loc, c0, count, c1, ValueRange{},
+          b, loc, first, count, c1, ValueRange{},
           [&](OpBuilder &b, Location loc, Value s, ValueRange) {
             Emitter in{b, loc};
             Value x = memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
@@ -125,12 +127,23 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 Emitter in{b, loc};
                 Value last = arith::AddIOp::create(b, loc, pos, t);
                 Value count = arith::AddIOp::create(b, loc, last, c1);
+                // The positions the token sees: all before it, or the
+                // window's most recent ones (count - window when positive).
+                Value first = c0;
+                if (window) {
+                  Value w = in.index(*window);
+                  Value beyond = arith::CmpIOp::create(
+                      b, loc, arith::CmpIPredicate::ugt, count, w);
+                  first = arith::SelectOp::create(
+                      b, loc, beyond, arith::SubIOp::create(b, loc, count, w),
+                      c0);
+                }
                 Value qBase = arith::MulIOp::create(b, loc, h, in.index(headDim));
                 Value kvHead =
                     arith::DivUIOp::create(b, loc, h, in.index(group));
                 Value kvBase =
                     arith::MulIOp::create(b, loc, kvHead, in.index(headDim));
-                // scores[s] = q . k_s / sqrt(head_dim): the head's query a
+                // scores[s] = q . k_s * scale: the head's query a
                 // vector loaded once, each key one contiguous load, the
                 // products summed as a vector reduction (reassociated: a
                 // few ulp from the reference's serial order, where the
@@ -140,7 +153,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 Value query = vector::LoadOp::create(b, loc, headVector, q,
                                                      ValueRange{t, qBase});
                 scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{},
+                    b, loc, first, count, c1, ValueRange{},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
                       Value key = vector::LoadOp::create(
@@ -153,7 +166,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                       Value dot = vector::ReductionOp::create(
                           b, loc, vector::CombiningKind::ADD, products, Value(),
                           arith::FastMathFlags::reassoc);
-                      Value score = in.mul(dot, in.f32(invSqrt));
+                      Value score = in.mul(dot, in.f32(scale));
                       memref::StoreOp::create(b, loc, score, scores,
                                               ValueRange{h, s});
                       scf::YieldOp::create(b, loc);
@@ -162,7 +175,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 // any order, so this one vectorizes (llama2.c's serial
                 // `if (x > max)` chain is what the scores loop was bound by).
                 auto maxLoop = scf::ForOp::create(
-                    b, loc, c0, count, c1,
+                    b, loc, first, count, c1,
                     ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
                       Value x =
@@ -180,13 +193,13 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 // (independent per position: it vectorizes once exp is a
                 // polynomial, tlm-approximate-exp); then their sum, in
                 // order.
-                updateScores(b, loc, h, count, [&](Emitter &in, Value x) {
+                updateScores(b, loc, h, first, count, [&](Emitter &in, Value x) {
                   return math::ExpOp::create(in.b, in.loc,
                                              in.sub(x, maxScore))
                       .getResult();
                 });
                 auto sumLoop = scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{in.f32(0.0)},
+                    b, loc, first, count, c1, ValueRange{in.f32(0.0)},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Emitter in{b, loc};
                       Value ex =
@@ -195,7 +208,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     });
                 Value sum = sumLoop.getResult(0);
                 // scores[s] /= sum, once per position (as llama2.c does).
-                updateScores(b, loc, h, count, [&](Emitter &in, Value x) {
+                updateScores(b, loc, h, first, count, [&](Emitter &in, Value x) {
                   return in.div(x, sum);
                 });
                 // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
@@ -207,7 +220,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     b, loc,
                     DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
                 auto weighted = scf::ForOp::create(
-                    b, loc, c0, count, c1, ValueRange{zeros},
+                    b, loc, first, count, c1, ValueRange{zeros},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Value a =
                           memref::LoadOp::create(b, loc, scores, ValueRange{h, s});

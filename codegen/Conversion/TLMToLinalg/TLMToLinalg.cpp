@@ -349,6 +349,52 @@ struct LowerSwiGLU : OpRewritePattern<tlm::SwiGLUOp> {
   }
 };
 
+/// gelu_tanh(gate) * up. GELU's tanh form is gate * sigmoid(2u) with
+/// u = sqrt(2/pi) (gate + 0.044715 gate^3), since (1 + tanh(u)) / 2 =
+/// sigmoid(2u): one exp, which tlm-approximate-exp turns into a polynomial,
+/// and no libm tanh on the device.
+struct LowerGeGLU : OpRewritePattern<tlm::GeGLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::GeGLUOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    rewriter.replaceOp(
+        op, e.elementwise(op.getType().getShape(),
+                          ValueRange{op.getGate(), op.getUp()},
+                          [&](ValueRange a) {
+                            Value x = a[0];
+                            Value cube = e.mul(e.mul(x, x), x);
+                            Value inner =
+                                e.add(x, e.mul(e.f32(0.044715f), cube));
+                            // 2 * sqrt(2 / pi)
+                            Value z = e.mul(e.f32(1.5957691216057308f), inner);
+                            Value gelu = e.div(
+                                x, e.add(e.f32(1.0f),
+                                         math::ExpOp::create(
+                                             e.b, e.loc,
+                                             arith::NegFOp::create(e.b, e.loc, z))
+                                             .getResult()));
+                            return e.mul(gelu, a[1]);
+                          }));
+    return success();
+  }
+};
+
+struct LowerScale : OpRewritePattern<tlm::ScaleOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::ScaleOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    float factor = op.getFactor().convertToFloat();
+    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
+                                         ValueRange{op.getInput()},
+                                         [&](ValueRange a) {
+                                           return e.mul(a[0], e.f32(factor));
+                                         }));
+    return success();
+  }
+};
+
 struct LowerAddBias : OpRewritePattern<tlm::AddBiasOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tlm::AddBiasOp op,
@@ -471,7 +517,8 @@ struct ConvertTLMToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
-                 LowerSiLU, LowerSwiGLU, LowerAddBias, LowerAdd>(&getContext());
+                 LowerSiLU, LowerSwiGLU, LowerGeGLU, LowerScale, LowerAddBias,
+                 LowerAdd>(&getContext());
     populateAttentionLoweringPatterns(patterns);
     populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;

@@ -56,12 +56,28 @@ struct ModelConfig {
   std::vector<float> ropeFreqFactors;
   /// Where ropeFreqFactors came from, when config.json said (for writers).
   std::optional<Llama3RopeScaling> llama3RopeScaling;
-  /// Attention sees at most this many positions back (0: all). The graph
-  /// has no window: a context longer than it is refused.
+  /// Attention sees at most this many positions back (0: all). Families
+  /// that apply it (Family::appliesSlidingWindow) do on their local layers;
+  /// for the others a context longer than it is refused.
   int64_t slidingWindow = 0;
+  /// Every this-many-th layer attends globally, the others within the
+  /// window (Gemma-3: 6, so layers 5, 11, ... are global); 0: all local.
+  int64_t slidingWindowPattern = 0;
+  /// RoPE base of the local layers (Gemma-3's rope_local_base_freq);
+  /// 0: ropeTheta.
+  float ropeThetaLocal = 0.0f;
+  /// Attention scores are scaled by 1/sqrt of this instead of head_dim
+  /// (Gemma's query_pre_attn_scalar); 0: head_dim.
+  float queryPreAttnScalar = 0.0f;
   bool tiedEmbeddings = true;
   int64_t bos = 1;
   int64_t eos = 2;
+
+  /// Whether layer `layer` attends within slidingWindow.
+  bool isLocalLayer(int64_t layer) const {
+    return slidingWindow > 0 &&
+           (slidingWindowPattern <= 0 || (layer + 1) % slidingWindowPattern != 0);
+  }
 };
 
 /// One tensor of the model: its bytes as the file stores them.

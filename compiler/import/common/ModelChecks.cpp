@@ -261,9 +261,12 @@ llvm::Error tlmc::checkConfig(const ImportedModel &model) {
 llvm::Error tlmc::checkModel(const ImportedModel &model) {
   if (llvm::Error err = checkConfig(model))
     return err;
-  // After --context: the window masks nothing in a context that fits it.
+  // After --context: a family that builds no window (Phi-3's) is exact only
+  // where the window masks nothing, in a context that fits it.
   const ModelConfig &c = model.config;
-  if (c.slidingWindow > 0 && c.context > c.slidingWindow)
+  const Family *family = lookupFamily(c.arch);
+  bool windowed = family && family->appliesSlidingWindow();
+  if (!windowed && c.slidingWindow > 0 && c.context > c.slidingWindow)
     return makeImportError(
         model.path,
         llvm::formatv("sliding-window attention over {0} positions is not "

@@ -10,7 +10,7 @@ using namespace tlmc;
 static llvm::ArrayRef<const Family *> getFamilies() {
   static const Family *const families[] = {
       &getLlamaFamily(), &getQwen2Family(), &getQwen3Family(),
-      &getPhi3Family()};
+      &getPhi3Family(), &getGemma3Family()};
   return families;
 }
 
@@ -26,6 +26,14 @@ const Family *tlmc::lookupHFFamily(llvm::StringRef modelType) {
     if (f->getHFModelType() == modelType)
       return f;
   return nullptr;
+}
+
+std::string tlmc::getHFModelTypeNames() {
+  return llvm::join(llvm::map_range(getFamilies(),
+                                    [](const Family *f) {
+                                      return f->getHFModelType().str();
+                                    }),
+                    ", ");
 }
 
 std::string tlmc::getFamilyNames() {

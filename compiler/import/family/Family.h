@@ -69,6 +69,27 @@ public:
   virtual llvm::Error readHFConfig(const llvm::json::Object &json,
                                    llvm::StringRef path,
                                    ModelConfig &config) const = 0;
+  /// The inverse, for writers: the family's fields of config.json over the
+  /// common ones already in `json`.
+  virtual void writeHFConfig(const ModelConfig &config,
+                             llvm::json::Object &json) const {}
+  /// Fills what the family's GGUF files leave implicit (llama.cpp's
+  /// per-architecture defaults) after the common keys were read.
+  virtual void completeGGUFConfig(ModelConfig &config) const {}
+
+  /// Whether the family's graph attends within config.slidingWindow on its
+  /// local layers (Gemma-3); if not, a window shorter than the context is
+  /// refused (checkModel).
+  virtual bool appliesSlidingWindow() const { return false; }
+  /// What the embeddings are multiplied by before the first layer (Gemma:
+  /// sqrt(hidden_size)); 1 for none.
+  virtual float getEmbeddingScale(const ModelConfig &config) const {
+    return 1.0f;
+  }
+  /// Whether Hugging Face stores the family's RMSNorm weights as w where
+  /// the norm multiplies by 1 + w (Gemma), which GGUF stores as w + 1: the
+  /// HF importer adds 1, the writer subtracts it.
+  virtual bool hfNormsOffsetByOne() const { return false; }
 
   /// Emits layer `layer` on the residual stream `x`; returns the new stream.
   virtual mlir::Value emitBlock(GraphEmitter &emitter, mlir::Value x,
@@ -81,12 +102,15 @@ const Family *lookupFamily(llvm::StringRef name);
 const Family *lookupHFFamily(llvm::StringRef modelType);
 /// "llama, qwen2, qwen3": the registered names, for messages.
 std::string getFamilyNames();
+/// "llama, qwen2, ..., gemma3_text": their Hugging Face model_types.
+std::string getHFModelTypeNames();
 
 /// The families, each defined in its own file.
 const Family &getLlamaFamily();
 const Family &getQwen2Family();
 const Family &getQwen3Family();
 const Family &getPhi3Family();
+const Family &getGemma3Family();
 
 } // namespace tlmc
 

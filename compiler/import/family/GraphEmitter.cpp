@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace tlmc;
 
@@ -53,6 +55,8 @@ void GraphEmitter::emit(StringRef name, int64_t tokens, bool lastOnly) {
 
   Value x = tlm::EmbeddingOp::create(b, loc, act(c.dim), tokenIds,
                                      weight("token_embd"));
+  if (float factor = family.getEmbeddingScale(c); factor != 1.0f)
+    x = scale(x, factor);
   for (int64_t l = 0; l < c.layers; ++l)
     x = family.emitBlock(*this, x, l);
   if (lastOnly && tokens > 1) {
@@ -93,22 +97,38 @@ Value GraphEmitter::addBias(Value x, StringRef bias) {
   return tlm::AddBiasOp::create(b, loc, x.getType(), x, weight(bias));
 }
 
-Value GraphEmitter::rope(Value x) {
+Value GraphEmitter::rope(Value x, int64_t layer) {
   DenseF32ArrayAttr factors;
   if (!c.ropeFreqFactors.empty())
     factors = b.getDenseF32ArrayAttr(c.ropeFreqFactors);
+  bool local = family.appliesSlidingWindow() && c.isLocalLayer(layer);
+  float theta = local && c.ropeThetaLocal > 0 ? c.ropeThetaLocal : c.ropeTheta;
   return tlm::RoPEOp::create(
       b, loc, x.getType(), x, pos, b.getI64IntegerAttr(c.headDim),
-      b.getF32FloatAttr(c.ropeTheta),
+      b.getF32FloatAttr(theta),
       tlm::RopeStyleAttr::get(b.getContext(), c.ropeStyle), factors);
 }
 
 Value GraphEmitter::attention(Value q, Value k, Value v, int64_t layer) {
+  IntegerAttr window;
+  if (family.appliesSlidingWindow() && c.isLocalLayer(layer))
+    window = b.getI64IntegerAttr(c.slidingWindow);
+  FloatAttr scaleAttr;
+  if (c.queryPreAttnScalar > 0)
+    scaleAttr = b.getF32FloatAttr(1.0f / std::sqrt(c.queryPreAttnScalar));
   return tlm::AttentionOp::create(
       b, loc, act(c.heads * c.headDim), q, k, v, keyCache, valueCache, pos,
       /*layer_index=*/Value(), b.getI64IntegerAttr(layer),
       b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
-      b.getI64IntegerAttr(c.headDim));
+      b.getI64IntegerAttr(c.headDim), window, scaleAttr);
+}
+
+Value GraphEmitter::geglu(Value gate, Value up) {
+  return tlm::GeGLUOp::create(b, loc, gate, up);
+}
+
+Value GraphEmitter::scale(Value x, float factor) {
+  return tlm::ScaleOp::create(b, loc, x, b.getF32FloatAttr(factor));
 }
 
 Value GraphEmitter::swiglu(Value gate, Value up) {

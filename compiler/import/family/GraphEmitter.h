@@ -44,12 +44,17 @@ public:
   /// x times the transpose of `weight`; the width is the weight's rows.
   mlir::Value linear(mlir::Value x, llvm::StringRef weight);
   mlir::Value addBias(mlir::Value x, llvm::StringRef bias);
-  /// RoPE with the config's base, pairing and frequency factors.
-  mlir::Value rope(mlir::Value x);
-  /// Causal grouped-query attention of layer `layer` over the KV caches.
+  /// RoPE with the config's pairing and frequency factors, and its base
+  /// (the local layers' base, if the config has one, for a local layer).
+  mlir::Value rope(mlir::Value x, int64_t layer);
+  /// Causal grouped-query attention of layer `layer` over the KV caches,
+  /// within the config's sliding window on a local layer when the family
+  /// applies windows, scaled by the config's query_pre_attn_scalar if set.
   mlir::Value attention(mlir::Value q, mlir::Value k, mlir::Value v,
                         int64_t layer);
   mlir::Value swiglu(mlir::Value gate, mlir::Value up);
+  mlir::Value geglu(mlir::Value gate, mlir::Value up);
+  mlir::Value scale(mlir::Value x, float factor);
   mlir::Value add(mlir::Value x, mlir::Value y);
 
 private:

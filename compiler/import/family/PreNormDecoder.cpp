@@ -117,7 +117,7 @@ Value PreNormDecoderFamily::emitBlock(GraphEmitter &g, Value x,
     q = g.norm(q, p + "attn_q_norm");
     k = g.norm(k, p + "attn_k_norm");
   }
-  Value attn = g.attention(g.rope(q), g.rope(k), v, layer);
+  Value attn = g.attention(g.rope(q, layer), g.rope(k, layer), v, layer);
   x = g.add(x, g.linear(attn, p + "attn_output"));
   Value f = g.norm(x, p + "ffn_norm");
   Value act = g.swiglu(g.linear(f, p + "ffn_gate"), g.linear(f, p + "ffn_up"));

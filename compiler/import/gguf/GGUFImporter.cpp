@@ -452,6 +452,49 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
 
   if (auto err = readInt("attention.sliding_window", c.slidingWindow, 0))
     return std::move(err);
+  // Which layers are local: a period (every n-th layer global), or one flag
+  // per layer (true: local), which must then be periodic too.
+  if (const gguf::Value *v = file->find(p + "attention.sliding_window_pattern");
+      v && v->isArray()) {
+    auto flags = meta.getArray(p + "attention.sliding_window_pattern",
+                               gguf::ValueType::Bool);
+    if (!flags)
+      return flags.takeError();
+    const std::vector<double> &local = (*flags)->numbers;
+    if (int64_t(local.size()) != c.layers)
+      return makeImportError(path, v->offset,
+                             llvm::formatv("{0}attention.sliding_window_pattern"
+                                           ": {1} flags for {2} layers",
+                                           p, local.size(), c.layers));
+    auto global = llvm::find(local, 0.0);
+    c.slidingWindowPattern = global == local.end() ? 0 : global - local.begin() + 1;
+    for (int64_t l = 0; l < c.layers; ++l)
+      if ((local[l] != 0) != c.isLocalLayer(l) && c.slidingWindow > 0)
+        return makeImportError(
+            path, v->offset,
+            llvm::formatv("{0}attention.sliding_window_pattern: layer {1} "
+                          "breaks the period of {2} (only periodic patterns "
+                          "are supported)",
+                          p, l, c.slidingWindowPattern));
+  } else if (auto err = readInt("attention.sliding_window_pattern",
+                                c.slidingWindowPattern, 0)) {
+    return std::move(err);
+  }
+  auto thetaLocal = meta.getFloat(p + "rope.freq_base_swa", 0.0f);
+  if (!thetaLocal)
+    return thetaLocal.takeError();
+  c.ropeThetaLocal = *thetaLocal;
+  // Soft-capping (Gemma-2's tanh on scores and logits) is math no family's
+  // graph applies.
+  for (const char *key : {"final_logit_softcapping", "attn_logit_softcapping"}) {
+    auto cap = meta.getFloat(p + key, 0.0f);
+    if (!cap)
+      return cap.takeError();
+    if (*cap != 0.0f)
+      return makeImportError(path, p + key + ": logit soft-capping is not "
+                                             "supported");
+  }
+  family->completeGGUFConfig(c);
   if (auto err = readTensors(path, *file, *buffer, model))
     return std::move(err);
   if (auto err = takeRopeFreqs(path, model))

@@ -215,8 +215,8 @@ readConfig(const ModelFiles &files, llvm::StringRef path, ModelConfig &c) {
   if (!family)
     return makeImportError(
         path, "model_type '" + modelType.value_or("").str() +
-                  "' is not supported (expected the model_type of one of " +
-                  getFamilyNames() + ")");
+                  "' is not supported (expected one of " +
+                  getHFModelTypeNames() + ")");
   if (const llvm::json::Array *archs = o->getArray("architectures"))
     for (const llvm::json::Value &a : *archs)
       if (a.getAsString() != family->getHFArchitecture())
@@ -290,6 +290,21 @@ readConfig(const ModelFiles &files, llvm::StringRef path, ModelConfig &c) {
     return std::move(err);
   c.tiedEmbeddings = o->getBoolean("tie_word_embeddings").value_or(false);
   return family;
+}
+
+/// `norm`'s weight plus one, in f32: Gemma's RMSNorm multiplies by 1 + w,
+/// GGUF (and tlm.rms_norm) by the stored weight.
+static ImportedTensor offsetNormByOne(ImportedTensor t) {
+  int64_t n = t.getNumElements();
+  auto buffer = std::make_shared<std::vector<char>>(n * sizeof(float));
+  float *values = reinterpret_cast<float *>(buffer->data());
+  mlir::tlm::decodeToF32(t.format, t.bytes, n, values);
+  for (int64_t i = 0; i < n; ++i)
+    values[i] += 1.0f;
+  t.format = mlir::tlm::StorageFormat::F32;
+  t.bytes = llvm::ArrayRef<char>(buffer->data(), buffer->size());
+  t.owner = buffer;
+  return t;
 }
 
 /// Undoes HF's rotate-half row order of a q or k projection.
@@ -394,6 +409,9 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
     bool isK = kind == "k" || kind == "k.bias";
     if ((isQ || isK) && toAdjacent && t.shape == expectedShape)
       t = toAdjacentPairs(std::move(t), isQ ? c.heads : c.kvHeads);
+    if ((*family)->hfNormsOffsetByOne() &&
+        llvm::StringRef(name).ends_with("norm") && t.shape == expectedShape)
+      t = offsetNormByOne(std::move(t));
     model.tensors.push_back(std::move(t));
     raw.erase(it);
   }

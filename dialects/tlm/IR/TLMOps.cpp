@@ -203,6 +203,12 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("cannot append ")
            << query.getDimSize(0) << " tokens to a cache of capacity "
            << cache.getDimSize(1);
+  if (std::optional<int64_t> window = getWindow(); window && *window <= 0)
+    return emitOpError("window must be positive, got ") << *window;
+  if (std::optional<llvm::APFloat> scale = getScale();
+      scale && !(scale->convertToFloat() > 0 &&
+                 std::isfinite(scale->convertToFloat())))
+    return emitOpError("scale must be positive and finite");
   return success();
 }
 

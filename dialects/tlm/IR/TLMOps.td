@@ -176,9 +176,15 @@ def TLM_AttentionOp : TLM_Op<"attention", [
   let description = [{
     Appends the keys and values of `T` new tokens at positions
     `[pos, pos + T)` of layer `layer` in the caches, then lets each new token
-    attend, with softmax(q·k / sqrt(head_dim)), to every cached position up
-    to and including its own. Query head `h` reads KV head
+    attend, with softmax(q·k · scale), to every cached position up to and
+    including its own. Query head `h` reads KV head
     `h / (heads / kv_heads)`. `T = 1` is a decode step, `T > 1` a prefill.
+
+    `scale` defaults to 1/sqrt(head_dim) (Gemma's is
+    1/sqrt(query_pre_attn_scalar)). With `window` (sliding-window
+    attention, Gemma-3's local layers) a token at position p attends only to
+    positions p - window + 1 .. p: the `window` most recent, its own
+    included, as Hugging Face and llama.cpp mask them.
 
     The caches are buffers of shape (layers, capacity, kv_heads * head_dim)
     of f32, or of f16 (keys and values rounded when stored, widened when
@@ -193,6 +199,8 @@ def TLM_AttentionOp : TLM_Op<"attention", [
         : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
     %s = tlm.attention %q, %k, %v, %kc, %vc, %pos layer %l {layer = 0 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64}
         : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
+    %w = tlm.attention %q, %k, %v, %kc, %vc, %pos {layer = 1 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, window = 128 : i64, scale = 0.25 : f32}
+        : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<1x64xf32>
     ```
   }];
   let arguments = (ins TLM_FloatTensor2D:$query, TLM_FloatTensor2D:$key,
@@ -201,7 +209,9 @@ def TLM_AttentionOp : TLM_Op<"attention", [
                        MemRefRankOf<[F32, F16], [3]>:$value_cache,
                        Index:$pos, Optional<Index>:$layer_index,
                        I64Attr:$layer, I64Attr:$heads,
-                       I64Attr:$kv_heads, I64Attr:$head_dim);
+                       I64Attr:$kv_heads, I64Attr:$head_dim,
+                       OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<F32Attr>:$scale);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $key_cache `,` $value_cache `,` $pos
@@ -235,6 +245,36 @@ def TLM_SwiGLUOp : TLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins TLM_FloatTensor2D:$gate, TLM_FloatTensor2D:$up);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def TLM_GeGLUOp : TLM_Op<"geglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "gelu_tanh(gate) * up, elementwise";
+  let description = [{
+    The gated activation of a Gemma feed-forward block, with GELU's tanh
+    approximation: `gelu_tanh(x) = x/2 · (1 + tanh(sqrt(2/pi) · (x + 0.044715
+    x^3)))`, Hugging Face's `gelu_pytorch_tanh` and llama.cpp's `gelu`.
+
+    ```mlir
+    %h = tlm.geglu %gate, %up : tensor<1x2048xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$gate, TLM_FloatTensor2D:$up);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def TLM_ScaleOp : TLM_Op<"scale", [Pure, SameOperandsAndResultType]> {
+  let summary = "multiplies every element by a constant";
+  let description = [{
+    Gemma scales its embeddings by sqrt(hidden_size) before the first layer.
+
+    ```mlir
+    %s = tlm.scale %x {factor = 25.2982 : f32} : tensor<1x640xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, F32Attr:$factor);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
 def TLM_AddBiasOp : TLM_Op<"add_bias", [Pure, AllTypesMatch<["input", "result"]>]> {

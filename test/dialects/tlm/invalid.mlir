@@ -193,6 +193,24 @@ func.func @rope_factor_value(%x: tensor<1x16xf32>, %p: index) {
 
 // -----
 
+func.func @attn_window(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16x8xf32>, %p: index) {
+  // expected-error @+1 {{window must be positive, got 0}}
+  %o = tlm.attention %q, %k, %k, %c, %c, %p {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64, window = 0 : i64}
+      : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @attn_scale(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16x8xf32>, %p: index) {
+  // expected-error @+1 {{scale must be positive and finite}}
+  %o = tlm.attention %q, %k, %k, %c, %c, %p {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64, scale = -1.0 : f32}
+      : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
 func.func @attn_positive(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16x8xf32>, %p: index) {
   // expected-error @+1 {{heads, kv_heads and head_dim must be positive}}
   %o = tlm.attention %q, %k, %k, %c, %c, %p {layer = 0 : i64, heads = 0 : i64, kv_heads = 1 : i64, head_dim = 8 : i64}

@@ -73,6 +73,15 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 6
     %s = tlm.silu %g : tensor<2x172xf32>
     // CHECK: tlm.swiglu %{{.+}}, %{{.+}} : tensor<2x172xf32>
     %sw = tlm.swiglu %g, %u : tensor<2x172xf32>
+    // Gemma's variants: GeGLU, a scaled stream, a windowed and rescaled
+    // attention.
+    // CHECK: tlm.geglu %{{.+}}, %{{.+}} : tensor<2x172xf32>
+    %gg = tlm.geglu %g, %u : tensor<2x172xf32>
+    // CHECK: tlm.scale %[[X]] {factor = 8.000000e+00 : f32} : tensor<2x64xf32>
+    %xs = tlm.scale %x {factor = 8.0 : f32} : tensor<2x64xf32>
+    // CHECK: tlm.attention %[[QR]], %[[KR]], %{{.+}}, %[[KC]], %[[VC]], %[[POS]] {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, layer = 1 : i64, scale = 2.500000e-01 : f32, window = 128 : i64}
+    %aw = tlm.attention %qr, %kr, %v, %kc, %vc, %pos {layer = 1 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, window = 128 : i64, scale = 0.25 : f32}
+        : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>
     // CHECK: return %[[R]]
     return %r : tensor<2x64xf32>
   }

@@ -538,8 +538,8 @@ TEST_F(CorruptModel, ConfigJson) {
   arch.replace(arch.find("\"llama\""), 7, "\"gpt2\" ");
   writeFile(config, std::vector<char>(arch.begin(), arch.end()));
   expectCleanError(dir.path("hf"),
-                   "model_type 'gpt2' is not supported (expected the "
-                   "model_type of one of llama, qwen2, qwen3, phi3)",
+                   "model_type 'gpt2' is not supported (expected one of "
+                   "llama, qwen2, qwen3, phi3, gemma3_text)",
                    config);
 
   std::string missing = text;

@@ -96,7 +96,13 @@ TEST(ImportEquivalence, EveryFamilyFromGGUFAndHF) {
   ModelConfig phi3 = qwen2;
   phi3.arch = "phi3"; // stored fused: attn_qkv, ffn_up = gate and up
   phi3.slidingWindow = phi3.context;
-  for (const ModelConfig &config : {llama3, qwen2, qwen3, phi3}) {
+  ModelConfig gemma3 = qwen2;
+  gemma3.arch = "gemma3"; // HF norms hold w, GGUF w + 1; local/global layers
+  gemma3.slidingWindow = 4;
+  gemma3.slidingWindowPattern = 2;
+  gemma3.ropeThetaLocal = 10000;
+  gemma3.queryPreAttnScalar = float(gemma3.headDim);
+  for (const ModelConfig &config : {llama3, qwen2, qwen3, phi3, gemma3}) {
     SCOPED_TRACE(config.arch);
     TempDir dir;
     ImportedModel original = makeRandomModel(config, 5);
