@@ -79,8 +79,11 @@ struct ModuleCensus {
       kvHeads += a.getKvHeads();
       kvCacheWidth = a.getKeyCache().getType().getDimSize(2);
     });
-    fn.walk([&](mlir::tlm::SwiGLUOp s) {
-      ffnChannels += s.getType().getDimSize(1);
+    fn.walk([&](mlir::Operation *op) {
+      if (llvm::isa<mlir::tlm::SwiGLUOp, mlir::tlm::GeGLUOp>(op))
+        ffnChannels +=
+            llvm::cast<mlir::RankedTensorType>(op->getResult(0).getType())
+                .getDimSize(1);
     });
   }
 

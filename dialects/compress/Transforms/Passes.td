@@ -102,7 +102,8 @@ def CompressAdoptGGMLBlocks : Pass<"compress-adopt-ggml-blocks", "mlir::ModuleOp
 def CompressPruneFFN : Pass<"compress-prune-ffn", "mlir::ModuleOp"> {
   let summary = "Remove the least important FFN channels of every layer";
   let description = [{
-    Structured pruning: for every SwiGLU block `down(swiglu(gate(x), up(x)))`
+    Structured pruning: for every gated block `down(act(gate(x), up(x)))`
+    (`act` SwiGLU or GeGLU, both elementwise)
     the channels (rows of gate and up, columns of down) are ranked by
     importance ||gate_c|| * ||up_c|| * ||down_c|| (L2 norms of the channel's
     row/column) and the lowest `ratio` of them are removed. The matrices
@@ -127,7 +128,7 @@ def CompressPruneFFN : Pass<"compress-prune-ffn", "mlir::ModuleOp"> {
   ];
   let statistics = [
     Statistic<"numChannels", "pruned-channels", "FFN channels removed">,
-    Statistic<"numBlocks", "pruned-blocks", "SwiGLU blocks pruned">
+    Statistic<"numBlocks", "pruned-blocks", "gated FFN blocks pruned">
   ];
 }
 

@@ -1,7 +1,8 @@
 //===- PruneFFN.cpp - structured pruning of FFN channels -------------*- C++
 //-*-===//
 //
-// A SwiGLU block's channel c is row c of gate and up and column c of down;
+// A gated block's (SwiGLU's, GeGLU's) channel c is row c of gate and up and
+// column c of down, since the activation is elementwise;
 // removing it removes exactly its contribution, so the block stays a dense
 // block, only narrower. The three weights are rewritten in place (same
 // names), and every op that carries the channel count in its type follows.
@@ -44,13 +45,16 @@ struct CompressPruneFFNPass
     }
     // The blocks, by their weights (each function has its own ops).
     llvm::MapVector<Operation *, Block> blocks;
-    module.walk([&](tlm::SwiGLUOp swiglu) {
-      auto gate = swiglu.getGate().getDefiningOp<tlm::LinearOp>();
-      auto up = swiglu.getUp().getDefiningOp<tlm::LinearOp>();
-      if (!gate || !up || !swiglu->hasOneUse())
+    module.walk([&](Operation *act) {
+      if (!isa<tlm::SwiGLUOp, tlm::GeGLUOp>(act))
         return;
-      auto down = dyn_cast<tlm::LinearOp>(*swiglu->getUsers().begin());
-      if (!down || down.getInput() != swiglu.getResult())
+      // (gate, up) -> activation -> down
+      auto gate = act->getOperand(0).getDefiningOp<tlm::LinearOp>();
+      auto up = act->getOperand(1).getDefiningOp<tlm::LinearOp>();
+      if (!gate || !up || !act->hasOneUse())
+        return;
+      auto down = dyn_cast<tlm::LinearOp>(*act->getUsers().begin());
+      if (!down || down.getInput() != act->getResult(0))
         return;
       Block b{getLinearWeight(gate), getLinearWeight(up),
               getLinearWeight(down)};
@@ -117,7 +121,7 @@ struct CompressPruneFFNPass
   }
 
   /// Rewrites `weight` as a weight of `shape` holding `values`, and
-  /// retypes every linear and swiglu that carries its shape.
+  /// retypes every linear and gated activation that carries its shape.
   void replaceWeight(ModuleOp module, tlm::WeightOp weight,
                      ArrayRef<int64_t> shape,
                      const std::vector<float> &values) {
@@ -131,8 +135,8 @@ struct CompressPruneFFNPass
                                              result.getElementType());
         linear.getResult().setType(retyped);
         for (Operation *next : linear->getUsers())
-          if (auto swiglu = dyn_cast<tlm::SwiGLUOp>(next))
-            swiglu.getResult().setType(retyped);
+          if (isa<tlm::SwiGLUOp, tlm::GeGLUOp>(next))
+            next->getResult(0).setType(retyped);
       }
     }
   }

@@ -83,3 +83,37 @@ module {
     }
   }
 #-}
+
+// -----
+
+// A GeGLU block (Gemma's) prunes as a SwiGLU one: the activation is
+// elementwise too, and follows the narrower type.
+// CHECK-LABEL: tlm.weight @ggate : tensor<2x2xf32>
+// CHECK: tlm.weight @gdown : tensor<2x2xf32>
+// CHECK: tlm.geglu %{{.+}}, %{{.+}} : tensor<1x2xf32>
+// CHECK: tlm.linear %{{.+}}, %{{.+}} : tensor<1x2xf32>, tensor<2x2xf32> -> tensor<1x2xf32>
+module {
+  tlm.weight @ggate : tensor<4x2xf32> = dense_resource<ggate> : tensor<4x2xf32>
+  tlm.weight @gup : tensor<4x2xf32> = dense_resource<gup> : tensor<4x2xf32>
+  tlm.weight @gdown : tensor<2x4xf32> = dense_resource<gdown> : tensor<2x4xf32>
+  func.func @decode(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+    %g = tlm.weight_ref @ggate : tensor<4x2xf32>
+    %u = tlm.weight_ref @gup : tensor<4x2xf32>
+    %d = tlm.weight_ref @gdown : tensor<2x4xf32>
+    %a = tlm.linear %x, %g : tensor<1x2xf32>, tensor<4x2xf32> -> tensor<1x4xf32>
+    %b = tlm.linear %x, %u : tensor<1x2xf32>, tensor<4x2xf32> -> tensor<1x4xf32>
+    %s = tlm.geglu %a, %b : tensor<1x4xf32>
+    %y = tlm.linear %s, %d : tensor<1x4xf32>, tensor<2x4xf32> -> tensor<1x2xf32>
+    return %y : tensor<1x2xf32>
+  }
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      ggate: "0x04000000CDCCCC3DCDCCCC3D0000004000000040CDCC4C3ECDCC4C3E0000404000004040",
+      gup: "0x04000000CDCCCC3DCDCCCC3D0000004000000040CDCC4C3ECDCC4C3E0000404000004040",
+      gdown: "0x04000000CDCCCC3D00000040CDCC4C3E00004040CDCCCC3D00000040CDCC4C3E00004040"
+    }
+  }
+#-}
