@@ -41,7 +41,8 @@ Q_TOLERANCE = 0.15
 # 128k-151k vocabularies alone make these 0.7-1.5 GB files.
 FAMILY_LAYERS = 4
 
-# llama.cpp computes GeGLU's GELU from a table indexed by the input rounded
+# Gemma-3 and GPT-2: llama.cpp computes GELU (plain, and GeGLU's) from a
+# table indexed by the input rounded
 # to f16, holding f16 results (ggml-cpu's GGML_GELU_FP16, vec.h): each
 # activation is off by up to 2^-11 of its value, tlmc's is f32 throughout
 # (as transformers' gelu_pytorch_tanh). Measured: worst 2.1e-3 of the
@@ -50,7 +51,7 @@ FAMILY_LAYERS = 4
 # whose f16 rounding flips on an f32 ulp. Any error of the graph itself (a
 # RoPE base, the window, a norm, the query scale) is orders larger. The
 # bar is 5e-3, and the 32 greedy tokens must agree.
-GEMMA_TOLERANCE = 5e-3
+GELU_TOLERANCE = 5e-3
 
 # name, modelgen shape, dtype, tolerance (x the logits' std), layers (None:
 # all of the shape's)
@@ -75,13 +76,16 @@ CASES = [
     # layers (window, RoPE base 1e4) to one global (1e6): 6 layers, so that
     # both kinds run, with the window cut to 8 so that it masks within the
     # test's 48 positions.
-    ("Gemma-3-270M F32", "gemma3-270m", "f32", GEMMA_TOLERANCE, 6),
+    ("Gemma-3-270M F32", "gemma3-270m", "f32", GELU_TOLERANCE, 6),
+    # LayerNorm with bias, learned positions, GELU, biases everywhere, fused
+    # attn_qkv (and its bias) split at import, no RoPE.
+    ("GPT-2-124M F32", "gpt2-124m", "f32", GELU_TOLERANCE, FAMILY_LAYERS),
 ]
 # Generator options beyond the shape.
 EXTRA_ARGS = {"Gemma-3-270M F32": ["--sliding-window", "8"]}
 GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16",
                 "Llama-3.2-1B F32", "Qwen2.5-0.5B F32", "Qwen3-0.6B F32",
-                "Phi-3-mini F16", "Gemma-3-270M F32")
+                "Phi-3-mini F16", "Gemma-3-270M F32", "GPT-2-124M F32")
 GREEDY = 32
 
 

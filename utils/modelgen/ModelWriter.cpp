@@ -250,13 +250,19 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     c.queryPreAttnScalar = 256;
     c.bos = 2;
     c.eos = 1;
+  } else if (name == "gpt2-124m") {
+    set(50257, 768, 3072, 12, 12, 12, 1024, 10000, true);
+    c.arch = "gpt2";
+    c.positions = 1024;
+    c.bos = 50256;
+    c.eos = 50256;
   } else {
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "unknown shape '" + name +
             "' (expected tiny, stories260K, stories15M, smollm2-135m, "
             "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b, "
-            "phi3-mini or gemma3-270m)");
+            "phi3-mini, gemma3-270m or gpt2-124m)");
   }
   if (const Family *family = lookupFamily(c.arch))
     c.ropeStyle = family->getGGUFRopeStyle();
@@ -415,8 +421,12 @@ llvm::Error tlmc::writeGGUF(const ImportedModel &graphModel,
     if (c.ropeThetaLocal > 0)
       count([&] { w.kvF32(p + "rope.freq_base_swa", c.ropeThetaLocal); });
     count([&] { w.kvF32(p + "rope.freq_base", c.ropeTheta); });
+    const Family *family = lookupFamily(c.arch);
     count([&] {
-      w.kvF32(p + "attention.layer_norm_rms_epsilon", c.normEps);
+      w.kvF32(p + (family && family->usesLayerNorm()
+                       ? "attention.layer_norm_epsilon"
+                       : "attention.layer_norm_rms_epsilon"),
+              c.normEps);
     });
     const TokenizerData &tok = model.tokenizer;
     if (tok.kind != TokenizerData::Kind::None) {

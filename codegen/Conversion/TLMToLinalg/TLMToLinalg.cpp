@@ -43,6 +43,19 @@ Value sigmoidTimes(Emitter &e, Value x) {
   return e.mul(x, sig);
 }
 
+/// GELU's tanh approximation as x * sigmoid(2u), u = sqrt(2/pi) (x +
+/// 0.044715 x^3), since (1 + tanh(u)) / 2 = sigmoid(2u): one exp, which
+/// tlm-approximate-exp turns into a polynomial, and no libm tanh on the
+/// device.
+Value geluTanh(Emitter &e, Value x) {
+  Value cube = e.mul(e.mul(x, x), x);
+  Value inner = e.add(x, e.mul(e.f32(0.044715f), cube));
+  Value z = e.mul(e.f32(1.5957691216057308f), inner); // 2 sqrt(2/pi)
+  Value exp = math::ExpOp::create(e.b, e.loc,
+                                  arith::NegFOp::create(e.b, e.loc, z));
+  return e.div(x, e.add(e.f32(1.0f), exp));
+}
+
 //===----------------------------------------------------------------------===//
 // Patterns
 //===----------------------------------------------------------------------===//
@@ -349,32 +362,125 @@ struct LowerSwiGLU : OpRewritePattern<tlm::SwiGLUOp> {
   }
 };
 
-/// gelu_tanh(gate) * up. GELU's tanh form is gate * sigmoid(2u) with
-/// u = sqrt(2/pi) (gate + 0.044715 gate^3), since (1 + tanh(u)) / 2 =
-/// sigmoid(2u): one exp, which tlm-approximate-exp turns into a polynomial,
-/// and no libm tanh on the device.
+/// gelu_tanh(gate) * up.
 struct LowerGeGLU : OpRewritePattern<tlm::GeGLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tlm::GeGLUOp op,
                                 PatternRewriter &rewriter) const override {
     Emitter e{rewriter, op.getLoc()};
+    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
+                                         ValueRange{op.getGate(), op.getUp()},
+                                         [&](ValueRange a) {
+                                           return e.mul(geluTanh(e, a[0]),
+                                                        a[1]);
+                                         }));
+    return success();
+  }
+};
+
+struct LowerGELU : OpRewritePattern<tlm::GELUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::GELUOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
+                                         ValueRange{op.getInput()},
+                                         [&](ValueRange a) {
+                                           return geluTanh(e, a[0]);
+                                         }));
+    return success();
+  }
+};
+
+/// (x - mean) / sqrt(var + eps) * w + b per row: the row's sum, then the
+/// sum of squared deviations from its mean (two passes, as ggml's norm
+/// computes it), then the affine map.
+struct LowerLayerNorm : OpRewritePattern<tlm::LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::LayerNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Emitter e{rewriter, loc};
+    auto type = op.getType();
+    int64_t rows = type.getDimSize(0), width = type.getDimSize(1);
+    MLIRContext *ctx = op.getContext();
+    AffineMap id = rewriter.getMultiDimIdentityMap(2);
+    AffineMap rowMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
+    AffineMap colMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, ctx);
+    auto rowSum = [&](ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                      auto term) {
+      Value zeros =
+          linalg::FillOp::create(
+              rewriter, loc, ValueRange{e.f32(0.0)},
+              ValueRange{tensor::EmptyOp::create(rewriter, loc,
+                                                 ArrayRef<int64_t>{rows},
+                                                 rewriter.getF32Type())})
+              .getResult(0);
+      SmallVector<AffineMap> maps(inputMaps);
+      maps.push_back(rowMap);
+      return linalg::GenericOp::create(
+                 rewriter, loc, TypeRange{zeros.getType()}, inputs,
+                 ValueRange{zeros}, maps,
+                 ArrayRef<IteratorType>{IteratorType::parallel,
+                                        IteratorType::reduction},
+                 [&](OpBuilder &b, Location l, ValueRange args) {
+                   Emitter in{b, l};
+                   linalg::YieldOp::create(
+                       b, l, in.add(args.back(), term(in, args.drop_back())));
+                 })
+          .getResult(0);
+    };
+    Value x = op.getInput();
+    Value n = e.f32(double(width));
+    Value sums = rowSum(ValueRange{x}, {id},
+                        [](Emitter &, ValueRange a) { return a[0]; });
+    Value squares = rowSum(ValueRange{x, sums}, {id, rowMap},
+                           [&](Emitter &in, ValueRange a) {
+                             Value d = in.sub(a[0], in.div(a[1], n));
+                             return in.mul(d, d);
+                           });
+    float eps = op.getEps().convertToFloat();
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{type},
+            ValueRange{x, sums, squares, op.getWeight(), op.getBias()},
+            ValueRange{e.emptyF32(type.getShape())},
+            ArrayRef<AffineMap>{id, rowMap, rowMap, colMap, colMap, id},
+            ArrayRef<IteratorType>{IteratorType::parallel,
+                                   IteratorType::parallel},
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Emitter in{b, l};
+              Value mean = in.div(a[1], n);
+              Value variance = in.div(a[2], n);
+              Value scale = in.div(
+                  in.f32(1.0),
+                  math::SqrtOp::create(b, l, in.add(variance, in.f32(eps))));
+              Value normed = in.mul(in.sub(a[0], mean), scale);
+              linalg::YieldOp::create(
+                  b, l, in.add(in.mul(normed, in.toF32(a[3])), in.toF32(a[4])));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// result[t][j] = input[t][j] + table[pos + t][j]
+struct LowerAddPositions : OpRewritePattern<tlm::AddPositionsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::AddPositionsOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Value table = op.getTable(), pos = op.getPos();
     rewriter.replaceOp(
-        op, e.elementwise(op.getType().getShape(),
-                          ValueRange{op.getGate(), op.getUp()},
+        op, e.elementwise(op.getType().getShape(), ValueRange{op.getInput()},
                           [&](ValueRange a) {
-                            Value x = a[0];
-                            Value cube = e.mul(e.mul(x, x), x);
-                            Value inner =
-                                e.add(x, e.mul(e.f32(0.044715f), cube));
-                            // 2 * sqrt(2 / pi)
-                            Value z = e.mul(e.f32(1.5957691216057308f), inner);
-                            Value gelu = e.div(
-                                x, e.add(e.f32(1.0f),
-                                         math::ExpOp::create(
-                                             e.b, e.loc,
-                                             arith::NegFOp::create(e.b, e.loc, z))
-                                             .getResult()));
-                            return e.mul(gelu, a[1]);
+                            Value row = linalg::IndexOp::create(e.b, e.loc, 0);
+                            Value col = linalg::IndexOp::create(e.b, e.loc, 1);
+                            Value p = arith::AddIOp::create(e.b, e.loc, pos, row);
+                            Value learned = tensor::ExtractOp::create(
+                                e.b, e.loc, table, ValueRange{p, col});
+                            return e.add(a[0], e.toF32(learned));
                           }));
     return success();
   }
@@ -517,8 +623,9 @@ struct ConvertTLMToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
-                 LowerSiLU, LowerSwiGLU, LowerGeGLU, LowerScale, LowerAddBias,
-                 LowerAdd>(&getContext());
+                 LowerSiLU, LowerSwiGLU, LowerGeGLU, LowerGELU, LowerScale,
+                 LowerLayerNorm, LowerAddPositions, LowerAddBias, LowerAdd>(
+      &getContext());
     populateAttentionLoweringPatterns(patterns);
     populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;

@@ -49,6 +49,9 @@ struct ModelConfig {
   int64_t kvHeads = 0;
   int64_t headDim = 0;
   int64_t context = 0;
+  /// Rows of a learned position table (GPT-2's n_positions), which no
+  /// context may exceed; 0: the family has none.
+  int64_t positions = 0;
   float ropeTheta = 10000.0f;
   mlir::tlm::RopeStyle ropeStyle = mlir::tlm::RopeStyle::Adjacent;
   float normEps = 1e-5f;

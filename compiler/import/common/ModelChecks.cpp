@@ -47,14 +47,18 @@ tlmc::getExpectedTensors(const ModelConfig &c) {
   TensorList expected;
   expected.push_back({"token_embd", {c.vocab, c.dim}});
   // An unknown family has no layers to expect; checkModel refuses it first.
-  if (const Family *family = lookupFamily(c.arch)) {
+  const Family *family = lookupFamily(c.arch);
+  if (family) {
+    family->addInputTensors(c, expected);
     TensorList layer;
     family->addLayerTensors(c, layer);
     for (int64_t l = 0; l < c.layers; ++l)
       for (auto &[kind, shape] : layer)
         expected.push_back({"blk." + std::to_string(l) + "." + kind, shape});
+    family->addOutputNormTensors(c, expected);
+  } else {
+    expected.push_back({"output_norm", {c.dim}});
   }
-  expected.push_back({"output_norm", {c.dim}});
   if (!c.tiedEmbeddings)
     expected.push_back({"output", {c.vocab, c.dim}});
   return expected;
@@ -99,7 +103,9 @@ tlmc::getStoredTensors(const ModelConfig &c) {
     std::string fusedName = prefix + fusion->fused.str();
     if (!done.insert(fusedName).second)
       continue;
-    std::vector<int64_t> fusedShape = {0, shape[1]};
+    // Parts stack by rows (a fused bias: by elements).
+    std::vector<int64_t> fusedShape = shape;
+    fusedShape[0] = 0;
     for (llvm::StringRef part : fusion->parts)
       fusedShape[0] += shapes[prefix + part.str()][0];
     stored.push_back({fusedName, fusedShape});
@@ -142,15 +148,17 @@ llvm::Error tlmc::splitFusedTensors(ImportedModel &model) {
       continue;
     }
     std::string prefix = "blk." + rest.split('.').first.str() + ".";
-    int64_t rows = 0;
+    // Parts stack by rows (a fused bias: by elements).
+    std::vector<int64_t> expected = shapes[fusion->parts.front()];
+    expected[0] = 0;
     for (llvm::StringRef part : fusion->parts)
-      rows += shapes[part][0];
-    int64_t cols = model.config.dim;
-    if (whole.shape != std::vector<int64_t>{rows, cols} ||
+      expected[0] += shapes[part][0];
+    int64_t rows = expected[0];
+    if (whole.shape != expected || rows == 0 ||
         whole.bytes.size() % rows != 0)
       return makeImportError(
           model.path, "tensor '" + whole.name + "': expected shape " +
-                          formatShape({rows, cols}) + " (" +
+                          formatShape(expected) + " (" +
                           llvm::join(fusion->parts, ", ") + " fused), got " +
                           formatShape(whole.shape));
     size_t rowBytes = whole.bytes.size() / rows, offset = 0;
@@ -264,6 +272,13 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
   // After --context: a family that builds no window (Phi-3's) is exact only
   // where the window masks nothing, in a context that fits it.
   const ModelConfig &c = model.config;
+  if (c.positions > 0 && c.context > c.positions)
+    return makeImportError(
+        model.path,
+        llvm::formatv("context {0} is beyond the {1} positions the model "
+                      "learned embeddings for (compile with --context {1} or "
+                      "less)",
+                      c.context, c.positions));
   const Family *family = lookupFamily(c.arch);
   bool windowed = family && family->appliesSlidingWindow();
   if (!windowed && c.slidingWindow > 0 && c.context > c.slidingWindow)

@@ -81,11 +81,26 @@ public:
   /// local layers (Gemma-3); if not, a window shorter than the context is
   /// refused (checkModel).
   virtual bool appliesSlidingWindow() const { return false; }
-  /// What the embeddings are multiplied by before the first layer (Gemma:
-  /// sqrt(hidden_size)); 1 for none.
-  virtual float getEmbeddingScale(const ModelConfig &config) const {
-    return 1.0f;
+  /// The tensors outside the layers the graph reads besides token_embd,
+  /// output_norm and output: before the layers (GPT-2's position_embd) and
+  /// with the final norm (its output_norm.bias).
+  virtual void addInputTensors(const ModelConfig &config,
+                               TensorList &out) const {}
+  virtual void addOutputNormTensors(const ModelConfig &config,
+                                    TensorList &out) const {
+    out.push_back({"output_norm", {config.dim}});
   }
+  /// What happens to the token embeddings before the first layer (Gemma
+  /// scales them, GPT-2 adds learned positions); nothing by default.
+  virtual mlir::Value emitInput(GraphEmitter &emitter, mlir::Value x) const {
+    return x;
+  }
+  /// The final norm before the classifier (RMSNorm by default).
+  virtual mlir::Value emitOutputNorm(GraphEmitter &emitter,
+                                     mlir::Value x) const;
+  /// Norms are LayerNorms, whose epsilon GGUF stores as
+  /// `attention.layer_norm_epsilon` (not `..._rms_epsilon`).
+  virtual bool usesLayerNorm() const { return false; }
   /// Whether Hugging Face stores the family's RMSNorm weights as w where
   /// the norm multiplies by 1 + w (Gemma), which GGUF stores as w + 1: the
   /// HF importer adds 1, the writer subtracts it.
@@ -111,6 +126,7 @@ const Family &getQwen2Family();
 const Family &getQwen3Family();
 const Family &getPhi3Family();
 const Family &getGemma3Family();
+const Family &getGPT2Family();
 
 } // namespace tlmc
 

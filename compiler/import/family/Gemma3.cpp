@@ -41,8 +41,8 @@ public:
     return tlm::RopeStyle::RotateHalf;
   }
   bool appliesSlidingWindow() const override { return true; }
-  float getEmbeddingScale(const ModelConfig &c) const override {
-    return std::sqrt(float(c.dim));
+  Value emitInput(GraphEmitter &g, Value x) const override {
+    return g.scale(x, std::sqrt(float(g.getConfig().dim)));
   }
   bool hfNormsOffsetByOne() const override { return true; }
 

@@ -55,8 +55,7 @@ void GraphEmitter::emit(StringRef name, int64_t tokens, bool lastOnly) {
 
   Value x = tlm::EmbeddingOp::create(b, loc, act(c.dim), tokenIds,
                                      weight("token_embd"));
-  if (float factor = family.getEmbeddingScale(c); factor != 1.0f)
-    x = scale(x, factor);
+  x = family.emitInput(*this, x);
   for (int64_t l = 0; l < c.layers; ++l)
     x = family.emitBlock(*this, x, l);
   if (lastOnly && tokens > 1) {
@@ -66,7 +65,7 @@ void GraphEmitter::emit(StringRef name, int64_t tokens, bool lastOnly) {
         b.getDenseI64ArrayAttr({1, c.dim}), b.getDenseI64ArrayAttr({1, 1}));
     rows = 1;
   }
-  Value h = norm(x, "output_norm");
+  Value h = family.emitOutputNorm(*this, x);
   Value logits = linear(h, c.tiedEmbeddings ? "token_embd" : "output");
   func::ReturnOp::create(b, loc, logits);
 }
@@ -121,6 +120,23 @@ Value GraphEmitter::attention(Value q, Value k, Value v, int64_t layer) {
       /*layer_index=*/Value(), b.getI64IntegerAttr(layer),
       b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
       b.getI64IntegerAttr(c.headDim), window, scaleAttr);
+}
+
+Value Family::emitOutputNorm(GraphEmitter &g, Value x) const {
+  return g.norm(x, "output_norm");
+}
+
+Value GraphEmitter::layerNorm(Value x, StringRef w) {
+  return tlm::LayerNormOp::create(b, loc, x.getType(), x, weight(w),
+                                  weight((w + ".bias").str()),
+                                  b.getF32FloatAttr(c.normEps));
+}
+
+Value GraphEmitter::gelu(Value x) { return tlm::GELUOp::create(b, loc, x); }
+
+Value GraphEmitter::addPositions(Value x, StringRef table) {
+  return tlm::AddPositionsOp::create(b, loc, x.getType(), x, weight(table),
+                                     pos);
 }
 
 Value GraphEmitter::geglu(Value gate, Value up) {

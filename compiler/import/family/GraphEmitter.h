@@ -54,6 +54,11 @@ public:
                         int64_t layer);
   mlir::Value swiglu(mlir::Value gate, mlir::Value up);
   mlir::Value geglu(mlir::Value gate, mlir::Value up);
+  mlir::Value gelu(mlir::Value x);
+  /// LayerNorm with weight `weight` and bias `weight.bias`.
+  mlir::Value layerNorm(mlir::Value x, llvm::StringRef weight);
+  /// Adds the rows of `table` at the entry point's positions.
+  mlir::Value addPositions(mlir::Value x, llvm::StringRef table);
   mlir::Value scale(mlir::Value x, float factor);
   mlir::Value add(mlir::Value x, mlir::Value y);
 

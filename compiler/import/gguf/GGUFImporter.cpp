@@ -427,7 +427,10 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
                                                "partial rotary embeddings are "
                                                "not supported (expected {2})",
                                                p, ropeDim, c.headDim));
-  auto eps = meta.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f);
+  auto eps = meta.getFloat(p + (family->usesLayerNorm()
+                                    ? "attention.layer_norm_epsilon"
+                                    : "attention.layer_norm_rms_epsilon"),
+                           1e-5f);
   if (!eps)
     return eps.takeError();
   c.normEps = *eps;

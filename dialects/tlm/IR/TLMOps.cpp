@@ -127,6 +127,28 @@ LogicalResult AddBiasOp::verify() {
                      getInput().getType().getDimSize(1), "input width");
 }
 
+LogicalResult LayerNormOp::verify() {
+  int64_t width = getInput().getType().getDimSize(1);
+  for (auto [what, type] : {std::pair{"weight", getWeight().getType()},
+                            std::pair{"bias", getBias().getType()}}) {
+    if (type.getRank() != 1)
+      return emitOpError(what) << " must be 1-D, got " << type;
+    if (failed(expectEqual(*this, type.getDimSize(0),
+                           (llvm::Twine(what) + " length").str(), width,
+                           "input width")))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult AddPositionsOp::verify() {
+  auto table = getTable().getType();
+  if (table.getRank() != 2)
+    return emitOpError("table must be 2-D (positions x width), got ") << table;
+  return expectEqual(*this, table.getDimSize(1), "table width",
+                     getInput().getType().getDimSize(1), "input width");
+}
+
 LogicalResult LinearOp::verify() {
   auto input = getInput().getType();
   auto weight = getWeight().getType();

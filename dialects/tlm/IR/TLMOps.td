@@ -122,6 +122,47 @@ def TLM_RMSNormOp : TLM_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>
   let hasVerifier = 1;
 }
 
+def TLM_LayerNormOp : TLM_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "layer normalization with a learned scale and shift";
+  let description = [{
+    Each row x becomes `(x - mean(x)) / sqrt(var(x) + eps) * weight + bias`,
+    with the variance over the row (divided by its width): GPT-2's norms.
+
+    ```mlir
+    %n = tlm.layer_norm %x, %w, %b {eps = 1.0e-5 : f32} : tensor<1x64xf32>, tensor<64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, TLM_WeightTensor:$weight,
+                       TLM_WeightTensor:$bias, F32Attr:$eps);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+    `,` type($bias)
+  }];
+  let hasVerifier = 1;
+}
+
+def TLM_AddPositionsOp : TLM_Op<"add_positions", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "adds learned absolute position embeddings";
+  let description = [{
+    `result[t] = input[t] + table[pos + t]`: row `t` holds the token at
+    position `pos + t`, and GPT-2 adds that position's learned embedding.
+    Positions past the table's rows are the caller's error (the runtime's
+    context never exceeds them: the compiler refuses a longer one).
+
+    ```mlir
+    %x = tlm.add_positions %e, %wpe, %pos : tensor<1x64xf32>, tensor<1024x64xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, TLM_WeightTensor:$table,
+                       Index:$pos);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = [{
+    $input `,` $table `,` $pos attr-dict `:` type($input) `,` type($table)
+  }];
+  let hasVerifier = 1;
+}
+
 def TLM_LinearOp : TLM_Op<"linear", [Pure]> {
   let summary = "x times the transpose of a weight matrix";
   let description = [{
@@ -245,6 +286,20 @@ def TLM_SwiGLUOp : TLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins TLM_FloatTensor2D:$gate, TLM_FloatTensor2D:$up);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def TLM_GELUOp : TLM_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "gelu_tanh(x), elementwise";
+  let description = [{
+    GELU with the tanh approximation (GPT-2's `gelu_new`; see `tlm.geglu`).
+
+    ```mlir
+    %y = tlm.gelu %x : tensor<1x256xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 def TLM_GeGLUOp : TLM_Op<"geglu", [Pure, SameOperandsAndResultType]> {
