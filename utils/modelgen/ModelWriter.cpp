@@ -681,6 +681,15 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &graphModel,
       if ((isQ || isK) && c.ropeStyle == mlir::tlm::RopeStyle::Adjacent)
         bytes = permuteQKRows(t->bytes, t->shape[0], isQ ? c.heads : c.kvHeads,
                               /*toRotateHalf=*/true);
+      // GPT-2's Conv1D weights are stored in x out.
+      std::vector<int64_t> shape = t->shape;
+      llvm::StringRef layerKind =
+          name.starts_with("blk.") ? name.split('.').second.split('.').second
+                                   : llvm::StringRef();
+      if (shape.size() == 2 && family->isHFTransposed(layerKind)) {
+        bytes = transposeMatrix(bytes, shape[0], shape[1]);
+        std::swap(shape[0], shape[1]);
+      }
       // Gemma's HF norms hold w where GGUF holds w + 1 (exact for the
       // f32 weights in [0.5, 2] the generator makes).
       if (family->hfNormsOffsetByOne() && name.ends_with("norm") &&
@@ -696,7 +705,7 @@ llvm::Error tlmc::writeSafetensors(const ImportedModel &graphModel,
                                                              : "F32";
       header[getHFTensorName(*family, name)] = llvm::json::Object{
           {"dtype", dtype},
-          {"shape", llvm::json::Array(t->shape)},
+          {"shape", llvm::json::Array(shape)},
           {"data_offsets", llvm::json::Array{offset, offset + bytes.size()}}};
       weightMap[getHFTensorName(*family, name)] = file;
       offset += bytes.size();

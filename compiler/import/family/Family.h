@@ -63,6 +63,25 @@ public:
   /// `.bias` (`attn_q` -> `self_attn.q_proj`); nullopt when it has none.
   virtual std::optional<llvm::StringRef>
   getHFLayerName(llvm::StringRef kind) const = 0;
+  /// Hugging Face names outside the layers (`token_embd` ->
+  /// `model.embed_tokens.weight` by default), and the prefix of a layer's
+  /// (`model.layers.`).
+  virtual std::optional<std::string>
+  getHFGlobalName(llvm::StringRef canonical) const;
+  virtual llvm::StringRef getHFLayerPrefix() const { return "model.layers."; }
+  /// A prefix some of the family's checkpoints put before every name
+  /// (GPT-2's `transformer.`), dropped before names are matched.
+  virtual llvm::StringRef getHFOptionalPrefix() const { return ""; }
+  /// Whether HF stores the layer tensor `kind` transposed (in x out:
+  /// GPT-2's Conv1D); the importer transposes it, the writer back.
+  virtual bool isHFTransposed(llvm::StringRef kind) const { return false; }
+  /// Whether an HF tensor is a buffer, not a weight (GPT-2's causal-mask
+  /// `attn.bias`): skipped rather than refused as unread math.
+  virtual bool isHFBuffer(llvm::StringRef name) const { return false; }
+  /// Renames the family's config.json fields to the common ones the
+  /// importer reads (GPT-2's n_embd -> hidden_size, ...); `writeHFConfig`
+  /// writes the family's own.
+  virtual void normalizeHFConfig(llvm::json::Object &json) const {}
   /// Reads what config.json says beyond the common fields into `config`,
   /// and refuses what this family's graph would ignore (biases it does not
   /// have, sliding windows it does not apply, ...). `path` is for messages.

@@ -81,6 +81,69 @@ public:
         .Default(std::nullopt);
   }
 
+  std::optional<std::string>
+  getHFGlobalName(StringRef canonical) const override {
+    return llvm::StringSwitch<std::optional<std::string>>(canonical)
+        .Case("token_embd", "wte.weight")
+        .Case("position_embd", "wpe.weight")
+        .Case("output_norm", "ln_f.weight")
+        .Case("output_norm.bias", "ln_f.bias")
+        .Case("output", "lm_head.weight")
+        .Default(std::nullopt);
+  }
+  StringRef getHFLayerPrefix() const override { return "h."; }
+  StringRef getHFOptionalPrefix() const override { return "transformer."; }
+  bool isHFTransposed(StringRef kind) const override {
+    return kind == "attn_qkv" || kind == "attn_output" || kind == "ffn_up" ||
+           kind == "ffn_down";
+  }
+  bool isHFBuffer(StringRef name) const override {
+    // The causal mask older checkpoints store with each layer.
+    return name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias");
+  }
+
+  void normalizeHFConfig(llvm::json::Object &o) const override {
+    for (auto [theirs, common] :
+         {std::pair{"n_embd", "hidden_size"},
+          std::pair{"n_layer", "num_hidden_layers"},
+          std::pair{"n_head", "num_attention_heads"},
+          std::pair{"n_positions", "max_position_embeddings"},
+          std::pair{"layer_norm_epsilon", "rms_norm_eps"}})
+      if (const llvm::json::Value *v = o.get(theirs); v && !o.get(common))
+        o[common] = *v;
+    // n_inner: null (or absent) means 4 x n_embd.
+    if (!o.get("intermediate_size")) {
+      const llvm::json::Value *inner = o.get("n_inner");
+      std::optional<int64_t> dim = o.getInteger("hidden_size");
+      if (inner && inner->kind() != llvm::json::Value::Null)
+        o["intermediate_size"] = *inner;
+      else if (dim)
+        o["intermediate_size"] = 4 * *dim;
+    }
+    // transformers' default, which GPT-2 configs leave out.
+    if (!o.get("tie_word_embeddings"))
+      o["tie_word_embeddings"] = true;
+  }
+  void writeHFConfig(const ModelConfig &c,
+                     llvm::json::Object &o) const override {
+    for (const char *common :
+         {"hidden_size", "num_hidden_layers", "num_attention_heads",
+          "max_position_embeddings", "rms_norm_eps", "intermediate_size",
+          "head_dim", "rope_theta", "hidden_act"})
+      o.erase(common);
+    // GPT-2 itself has none (as many KV heads as heads); kept for the
+    // grouped variants the generator makes.
+    if (c.kvHeads == c.heads)
+      o.erase("num_key_value_heads");
+    o["n_embd"] = c.dim;
+    o["n_layer"] = c.layers;
+    o["n_head"] = c.heads;
+    o["n_positions"] = c.positions;
+    o["n_inner"] = c.ffnDim;
+    o["layer_norm_epsilon"] = double(c.normEps);
+    o["activation_function"] = "gelu_new";
+  }
+
   llvm::Error readHFConfig(const llvm::json::Object &o, StringRef path,
                            ModelConfig &c) const override {
     if (std::optional<StringRef> act = o.getString("activation_function");

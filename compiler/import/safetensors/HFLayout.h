@@ -23,6 +23,11 @@ class Family;
 /// `...q_proj.bias`); a name the family does not map is returned as is.
 std::string getHFTensorName(const Family &family, llvm::StringRef canonical);
 
+/// The `rows` x `cols` matrix in `bytes` (elements of equal size) as
+/// `cols` x `rows`: HF's Conv1D weights (in x out) as linear ones.
+std::vector<char> transposeMatrix(llvm::ArrayRef<char> bytes, int64_t rows,
+                                  int64_t cols);
+
 /// Reorders the rows of a q or k projection (`rows` rows, `heads` heads).
 /// HF stores each head's rows so that RoPE rotates halves (row i with row
 /// i + head_dim/2); llama2.c and GGUF store them so that it rotates adjacent

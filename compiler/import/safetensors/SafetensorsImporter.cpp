@@ -210,6 +210,7 @@ readConfig(const ModelFiles &files, llvm::StringRef path, ModelConfig &c) {
   const llvm::json::Object *o = json->getAsObject();
   if (!o)
     return makeImportError(path, "expected a JSON object");
+  llvm::json::Object normalized;
   std::optional<llvm::StringRef> modelType = o->getString("model_type");
   const Family *family = modelType ? lookupHFFamily(*modelType) : nullptr;
   if (!family)
@@ -217,6 +218,9 @@ readConfig(const ModelFiles &files, llvm::StringRef path, ModelConfig &c) {
         path, "model_type '" + modelType.value_or("").str() +
                   "' is not supported (expected one of " +
                   getHFModelTypeNames() + ")");
+  normalized = *o;
+  family->normalizeHFConfig(normalized);
+  o = &normalized;
   if (const llvm::json::Array *archs = o->getArray("architectures"))
     for (const llvm::json::Value &a : *archs)
       if (a.getAsString() != family->getHFArchitecture())
@@ -384,6 +388,20 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
                                  "config.json");
   }
 
+  // Names some checkpoints of the family prefix (GPT-2's `transformer.`).
+  if (llvm::StringRef prefix = (*family)->getHFOptionalPrefix(); !prefix.empty()) {
+    llvm::StringMap<RawTensor> renamed;
+    for (auto &entry : raw) {
+      llvm::StringRef name = entry.getKey();
+      name.consume_front(prefix);
+      if (!renamed.try_emplace(name, std::move(entry.getValue())).second)
+        return makeImportError(path, "tensor '" + name +
+                                         "' appears with and without '" +
+                                         prefix + "'");
+    }
+    raw = std::move(renamed);
+  }
+
   ModelConfig &c = model.config;
   // HF stores q/k rows for rotate-half RoPE. Where the family's GGUF files
   // pair adjacent rows (LLaMA), the rows are reordered so that both forms
@@ -409,6 +427,16 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
     bool isK = kind == "k" || kind == "k.bias";
     if ((isQ || isK) && toAdjacent && t.shape == expectedShape)
       t = toAdjacentPairs(std::move(t), isQ ? c.heads : c.kvHeads);
+    llvm::StringRef layerKind = llvm::StringRef(name).starts_with("blk.")
+                                    ? llvm::StringRef(name).split('.').second.split('.').second
+                                    : llvm::StringRef();
+    if (t.shape.size() == 2 && (*family)->isHFTransposed(layerKind)) {
+      auto buffer = std::make_shared<std::vector<char>>(
+          transposeMatrix(t.bytes, t.shape[0], t.shape[1]));
+      t.bytes = llvm::ArrayRef<char>(buffer->data(), buffer->size());
+      t.owner = buffer;
+      std::swap(t.shape[0], t.shape[1]);
+    }
     if ((*family)->hfNormsOffsetByOne() &&
         llvm::StringRef(name).ends_with("norm") && t.shape == expectedShape)
       t = offsetNormByOne(std::move(t));
@@ -420,6 +448,7 @@ tlmc::importSafetensors(const ModelFiles &files, llvm::StringRef path,
   // frequencies, which some checkpoints store, are derived from the config.
   for (const auto &entry : raw)
     if (!entry.getKey().ends_with("rotary_emb.inv_freq") &&
+        !(*family)->isHFBuffer(entry.getKey()) &&
         !(c.tiedEmbeddings && entry.getKey() == "lm_head.weight"))
       return makeImportError(path, "tensor '" + entry.getKey() +
                                        "' is not part of the " + c.arch +

@@ -43,6 +43,15 @@ struct CompressPruneFFNPass
       module.emitError("compress-prune-ffn: ratio must be in [0, 1)");
       return signalPassFailure();
     }
+    // An ungated block (GPT-2's up -> gelu -> down, with biases) would need
+    // its biases pruned too: refused rather than skipped.
+    WalkResult ungated = module.walk([&](tlm::GELUOp gelu) {
+      gelu.emitError("compress-prune-ffn: ungated feed-forward blocks (GPT-2's "
+                     "gelu between biased projections) are not supported");
+      return WalkResult::interrupt();
+    });
+    if (ungated.wasInterrupted())
+      return signalPassFailure();
     // The blocks, by their weights (each function has its own ops).
     llvm::MapVector<Operation *, Block> blocks;
     module.walk([&](Operation *act) {

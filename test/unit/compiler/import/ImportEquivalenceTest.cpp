@@ -102,7 +102,10 @@ TEST(ImportEquivalence, EveryFamilyFromGGUFAndHF) {
   gemma3.slidingWindowPattern = 2;
   gemma3.ropeThetaLocal = 10000;
   gemma3.queryPreAttnScalar = float(gemma3.headDim);
-  for (const ModelConfig &config : {llama3, qwen2, qwen3, phi3, gemma3}) {
+  ModelConfig gpt2 = qwen2;
+  gpt2.arch = "gpt2"; // Conv1D weights transposed in HF, attn_qkv(.bias) fused
+  gpt2.positions = gpt2.context;
+  for (const ModelConfig &config : {llama3, qwen2, qwen3, phi3, gemma3, gpt2}) {
     SCOPED_TRACE(config.arch);
     TempDir dir;
     ImportedModel original = makeRandomModel(config, 5);
