@@ -25,10 +25,11 @@ namespace {
 
 constexpr const char *kWhitespace = " \t\n\r\f\v";
 
-// A template renders a conversation in microseconds; one that loops or
-// grows text without bound (a hostile file) is stopped.
-constexpr uint64_t kMaxSteps = 10'000'000;
-constexpr size_t kMaxText = 16u << 20;
+// A chat template renders a conversation in a few thousand steps and
+// kilobytes; one that loops or grows text without bound (a hostile file) is
+// stopped. Building text costs a step per 256 bytes.
+constexpr uint64_t kMaxSteps = 200'000;
+constexpr size_t kMaxText = 1u << 20;
 
 // The byte offsets where each code point of UTF-8 `s` starts, and s.size().
 std::vector<size_t> codePointStarts(const std::string &s) {
@@ -65,13 +66,19 @@ private:
     return Value();
   }
   bool failed() const { return !error.empty(); }
-  // Counts work; false (with an error) past the budget.
-  bool step(unsigned line) {
-    if (++steps <= kMaxSteps && out.size() <= kMaxText)
+  // Counts a step of work and `bytes` of text built; false (with an error)
+  // past the budget.
+  bool step(unsigned line, uint64_t bytes = 0) {
+    steps += 1 + bytes / 256;
+    if (steps <= kMaxSteps && bytes <= kMaxText && out.size() <= kMaxText)
       return true;
     fail(line, "the template does more work than any chat template "
-               "(a loop without end, or text beyond 16 MiB)");
+               "(a loop without end, or text beyond 1 MiB)");
     return false;
+  }
+  // `text`, if the budget allows building it.
+  Value built(unsigned line, std::string text) {
+    return step(line, text.size()) ? Value::string(std::move(text)) : Value();
   }
 
   Value lookup(const std::string &name) const {
@@ -124,8 +131,11 @@ Interpreter::Flow Interpreter::exec(const Body &body) {
       break;
     case Stmt::Kind::Output: {
       Value v = eval(*s->expr);
-      if (!failed())
-        out += v.str();
+      if (failed())
+        break;
+      std::string text = v.str(kMaxText);
+      if (step(s->line, text.size()))
+        out += text;
       break;
     }
     case Stmt::Kind::If:
@@ -221,6 +231,8 @@ Interpreter::Flow Interpreter::execFor(const Stmt &s) {
   }
   int64_t length = int64_t(items->size());
   for (int64_t n = 0; n < length; ++n) {
+    if (!step(s.line))
+      break;
     Value loop = Value::dict({
         {"index", Value::integer(n + 1)},
         {"index0", Value::integer(n)},
@@ -257,6 +269,8 @@ std::optional<List> Interpreter::iterate(const Expr &e, const Value &v) {
   }
   case Value::Kind::String: {
     List chars;
+    if (!step(e.line, v.asString().size() * 64))
+      return std::nullopt;
     std::vector<size_t> starts = codePointStarts(v.asString());
     for (size_t n = 0; n + 1 < starts.size(); ++n)
       chars.push_back(Value::string(
@@ -415,32 +429,23 @@ Value Interpreter::evalBinary(const Expr &e) {
                               a.typeName());
     return Value::boolean(found != (op == "not in"));
   }
-  auto tooLong = [&](size_t bytes) {
-    if (bytes <= kMaxText)
-      return false;
-    fail(e.line, "a string beyond 16 MiB");
-    return true;
-  };
   if (op == "~")
-    return tooLong(a.str().size() + b.str().size())
-               ? Value()
-               : Value::string(a.str() + b.str());
+    return built(e.line, a.str(kMaxText) + b.str(kMaxText));
   if (op == "+" && a.kind() == K::String && b.kind() == K::String)
-    return tooLong(a.asString().size() + b.asString().size())
-               ? Value()
-               : Value::string(a.asString() + b.asString());
+    return built(e.line, a.asString() + b.asString());
   if (op == "+" && a.kind() == K::List && b.kind() == K::List) {
-    if (a.asList().size() + b.asList().size() > kMaxText / 16)
-      return fail(e.line, "a list beyond 2^20 items");
+    if (!step(e.line, 8 * (a.asList().size() + b.asList().size())))
+      return Value();
     List joined = a.asList();
     joined.insert(joined.end(), b.asList().begin(), b.asList().end());
     return Value::list(std::move(joined));
   }
   if (op == "*" && a.kind() == K::String && b.kind() == K::Int) {
-    if (b.asInt() > 0 && tooLong(a.asString().size() * uint64_t(std::min<int64_t>(b.asInt(), int64_t(kMaxText) + 1))))
+    uint64_t times = uint64_t(std::clamp<int64_t>(b.asInt(), 0, kMaxText + 1));
+    if (!step(e.line, a.asString().empty() ? 0 : times * a.asString().size()))
       return Value();
     std::string repeated;
-    for (int64_t n = 0; n < b.asInt(); ++n)
+    for (uint64_t n = 0; n < times && !a.asString().empty(); ++n)
       repeated += a.asString();
     return Value::string(std::move(repeated));
   }
@@ -653,10 +658,12 @@ Value Interpreter::evalCall(const Expr &e) {
     if (step == 0)
       return fail(e.line, "range() step cannot be zero");
     List items;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (items.size() > (1u << 20))
-        return fail(e.line, "range() of more than 2^20 items");
+    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+      if (!this->step(e.line))
+        return Value();
       items.push_back(Value::integer(i));
+      if (__builtin_add_overflow(i, step, &i))
+        break;
     }
     return Value::list(std::move(items));
   }
@@ -776,17 +783,19 @@ Value Interpreter::callMethod(const Expr &e, const Value &self,
         result += s.substr(from, at - from) + arg(1).asString();
         from = at + arg(0).asString().size();
         --count;
+        if (result.size() > kMaxText)
+          break; // refused just below
       }
-      return Value::string(result + s.substr(from));
+      return built(e.line, result + s.substr(from));
     }
     if (name == "join") {
       std::optional<List> items = iterate(e, arg(0));
       if (!items)
         return Value();
       std::string joined;
-      for (size_t n = 0; n < items->size(); ++n)
-        joined += (n ? s : "") + (*items)[n].str();
-      return Value::string(joined);
+      for (size_t n = 0; n < items->size() && joined.size() <= kMaxText; ++n)
+        joined += (n ? s : "") + (*items)[n].str(kMaxText);
+      return built(e.line, std::move(joined));
     }
     if (name == "find" && arg(0).kind() == K::String) {
       size_t at = s.find(arg(0).asString());
@@ -810,10 +819,6 @@ Value Interpreter::callMethod(const Expr &e, const Value &self,
       Value *v = self.find(arg(0).asString());
       return v ? *v : (args.size() > 1 ? args[1] : Value::none());
     }
-  }
-  if (self.kind() == K::List && name == "append") {
-    self.asList().push_back(arg(0));
-    return Value::none();
   }
   return fail(e.line, llvm::Twine("a ") + self.typeName() + " has no method '" +
                           name + "' tlmc's template renderer knows");
@@ -844,10 +849,10 @@ Value Interpreter::applyFilter(const Expr &e, const Value &v,
     Value indent = arg(0).isUndefined() ? kwarg(e, "indent") : arg(0);
     if (!indent.isUndefined() && indent.kind() != K::None)
       return fail(e.line, "tojson with an indent is not supported");
-    return Value::string(v.json());
+    return built(e.line, v.json(kMaxText));
   }
   if (name == "string")
-    return Value::string(v.str());
+    return built(e.line, v.str(kMaxText));
   if (name == "safe")
     return v;
   if (name == "upper" || name == "lower" || name == "title" ||
@@ -875,9 +880,11 @@ Value Interpreter::applyFilter(const Expr &e, const Value &v,
         Value *field = item.find(attribute.asString());
         item = field ? *field : Value();
       }
-      joined += (n ? sep : "") + item.str();
+      joined += (n ? sep : "") + item.str(kMaxText);
+      if (joined.size() > kMaxText)
+        break; // refused just below
     }
-    return Value::string(joined);
+    return built(e.line, std::move(joined));
   }
   if (name == "default" || name == "d") {
     bool orFalsy = arg(1).truthy() || kwarg(e, "boolean").truthy();

@@ -110,9 +110,9 @@ std::string formatFloat(double d) {
   return out;
 }
 
-std::string pythonRepr(const Value &v) {
+std::string pythonRepr(const Value &v, size_t limit, int depth) {
   if (v.kind() != Value::Kind::String)
-    return v.str();
+    return v.str(limit, depth);
   // Python quotes with ' unless the text has ' and no ".
   const std::string &s = v.asString();
   char quote = s.find('\'') != std::string::npos &&
@@ -172,7 +172,7 @@ void appendJsonString(std::string &out, const std::string &s) {
 }
 } // namespace
 
-std::string Value::str() const {
+std::string Value::str(size_t limit, int depth) const {
   switch (k) {
   case Kind::Undefined:
     return "";
@@ -187,25 +187,32 @@ std::string Value::str() const {
   case Kind::String:
     return *s;
   case Kind::List: {
+    if (depth >= kMaxDepth)
+      return "[...]";
     std::string out = tupleForm ? "(" : "[";
-    for (size_t n = 0; n < l->size(); ++n)
-      out += (n ? ", " : "") + pythonRepr((*l)[n]);
+    for (size_t n = 0; n < l->size() && out.size() <= limit; ++n)
+      out += (n ? ", " : "") + pythonRepr((*l)[n], limit, depth + 1);
     if (tupleForm)
       return out + (l->size() == 1 ? ",)" : ")");
     return out + "]";
   }
   case Kind::Dict: {
+    if (depth >= kMaxDepth)
+      return "{...}";
     std::string out = "{";
-    for (size_t n = 0; n < m->size(); ++n)
-      out += (n ? ", " : "") + pythonRepr(Value::string((*m)[n].first)) +
-             ": " + pythonRepr((*m)[n].second);
+    for (size_t n = 0; n < m->size() && out.size() <= limit; ++n)
+      out += (n ? ", " : "") +
+             pythonRepr(Value::string((*m)[n].first), limit, depth + 1) +
+             ": " + pythonRepr((*m)[n].second, limit, depth + 1);
     return out + "}";
   }
   }
   return "";
 }
 
-bool Value::equals(const Value &other) const {
+bool Value::equals(const Value &other, int depth) const {
+  if (depth >= kMaxDepth)
+    return false;
   if (isNumber() && other.isNumber())
     return k == Kind::Int && other.k == Kind::Int
                ? i == other.i
@@ -231,7 +238,7 @@ bool Value::equals(const Value &other) const {
     if (l->size() != other.l->size())
       return false;
     for (size_t n = 0; n < l->size(); ++n)
-      if (!(*l)[n].equals((*other.l)[n]))
+      if (!(*l)[n].equals((*other.l)[n], depth + 1))
         return false;
     return true;
   case Kind::Dict:
@@ -239,7 +246,7 @@ bool Value::equals(const Value &other) const {
       return false;
     for (auto &[key, value] : *m) {
       Value *theirs = other.find(key);
-      if (!theirs || !value.equals(*theirs))
+      if (!theirs || !value.equals(*theirs, depth + 1))
         return false;
     }
     return true;
@@ -248,8 +255,10 @@ bool Value::equals(const Value &other) const {
   }
 }
 
-std::string Value::json() const {
+std::string Value::json(size_t limit, int depth) const {
   std::string out;
+  if (depth >= kMaxDepth && (k == Kind::List || k == Kind::Dict))
+    return "null";
   switch (k) {
   case Kind::Undefined:
   case Kind::None:
@@ -264,16 +273,16 @@ std::string Value::json() const {
     return out;
   case Kind::List:
     out = "[";
-    for (size_t n = 0; n < l->size(); ++n)
-      out += (n ? ", " : "") + (*l)[n].json();
+    for (size_t n = 0; n < l->size() && out.size() <= limit; ++n)
+      out += (n ? ", " : "") + (*l)[n].json(limit, depth + 1);
     return out + "]";
   case Kind::Dict:
     out = "{";
-    for (size_t n = 0; n < m->size(); ++n) {
+    for (size_t n = 0; n < m->size() && out.size() <= limit; ++n) {
       if (n)
         out += ", ";
       appendJsonString(out, (*m)[n].first);
-      out += ": " + (*m)[n].second.json();
+      out += ": " + (*m)[n].second.json(limit, depth + 1);
     }
     return out + "}";
   }

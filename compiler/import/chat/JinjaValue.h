@@ -12,6 +12,7 @@
 #define TLMC_COMPILER_IMPORT_CHAT_JINJAVALUE_H
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -58,13 +59,17 @@ public:
 
   /// Python truthiness; undefined is false.
   bool truthy() const;
-  /// What `{{ v }}` prints (Python's str(); undefined prints nothing).
-  std::string str() const;
-  /// Python's == (1 == 1.0; lists and dicts by content).
-  bool equals(const Value &other) const;
+  /// What `{{ v }}` prints (Python's str(); undefined prints nothing). A
+  /// list or dict nested deeper than kMaxDepth (one that contains itself)
+  /// prints `[...]` there, as Python's does; printing stops once the text
+  /// passes `limit` bytes (the caller refuses such text).
+  std::string str(size_t limit = SIZE_MAX, int depth = 0) const;
+  /// Python's == (1 == 1.0; lists and dicts by content, to kMaxDepth).
+  bool equals(const Value &other, int depth = 0) const;
   /// JSON text, as Jinja's tojson writes it (", " and ": " separators,
-  /// non-ASCII kept).
-  std::string json() const;
+  /// non-ASCII kept); stops past `limit` bytes as str() does.
+  std::string json(size_t limit = SIZE_MAX, int depth = 0) const;
+  static constexpr int kMaxDepth = 64;
   /// The type name a message uses ("string", "list", ...).
   const char *typeName() const;
 
