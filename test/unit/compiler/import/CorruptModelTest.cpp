@@ -534,12 +534,12 @@ TEST_F(CorruptModel, ConfigJson) {
 
   std::string text(original.begin(), original.end());
   std::string arch = text;
-  arch.replace(arch.find("LlamaForCausalLM"), 16, "GPT2LMHeadModel0");
-  arch.replace(arch.find("\"llama\""), 7, "\"gpt2\" ");
+  arch.replace(arch.find("LlamaForCausalLM"), 16, "MambaForCausalLM");
+  arch.replace(arch.find("\"llama\""), 7, "\"mamba\"");
   writeFile(config, std::vector<char>(arch.begin(), arch.end()));
   expectCleanError(dir.path("hf"),
-                   "model_type 'gpt2' is not supported (expected one of "
-                   "llama, qwen2, qwen3, phi3, gemma3_text)",
+                   "model_type 'mamba' is not supported (expected one of "
+                   "llama, qwen2, qwen3, phi3, gemma3_text, gpt2)",
                    config);
 
   std::string missing = text;
