@@ -113,3 +113,46 @@ func.func @windowed_attention(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %kc: me
       : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x32x8xf32>, memref<2x32x8xf32> -> tensor<1x16xf32>
   return %o : tensor<1x16xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @softcapped
+func.func @softcapped(%x: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // 30 * tanh(x / 30), libm's tanh.
+  // CHECK-DAG: %[[INV:.+]] = arith.constant 0.0333333351 : f32
+  // CHECK-DAG: %[[CAP:.+]] = arith.constant 3.000000e+01 : f32
+  // CHECK: %[[S:.+]] = arith.mulf %{{.+}}, %[[INV]] : f32
+  // CHECK: %[[T:.+]] = math.tanh %[[S]] : f32
+  // CHECK: arith.mulf %[[T]], %[[CAP]] : f32
+  %y = tlm.softcap %x {cap = 30.0 : f32} : tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @layer_norm
+func.func @layer_norm(%x: tensor<2x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x8xf32> {
+  // The row's sum, then its squared deviations from the mean, then
+  // (x - mean) / sqrt(var + eps) * w + b.
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+  // CHECK: arith.subf
+  // CHECK: linalg.generic
+  // CHECK: math.sqrt
+  %y = tlm.layer_norm %x, %w, %b {eps = 1.0e-5 : f32} : tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @positions
+func.func @positions(%x: tensor<2x8xf32>, %t: tensor<16x8xf16>, %pos: index) -> tensor<2x8xf32> {
+  // Row t reads the table at pos + t, widened from f16.
+  // CHECK: %[[ROW:.+]] = linalg.index 0 : index
+  // CHECK: %[[COL:.+]] = linalg.index 1 : index
+  // CHECK: %[[P:.+]] = arith.addi %{{.+}}, %[[ROW]] : index
+  // CHECK: tensor.extract %{{.+}}{{\[}}%[[P]], %[[COL]]] : tensor<16x8xf16>
+  // CHECK: arith.extf
+  %y = tlm.add_positions %x, %t, %pos : tensor<2x8xf32>, tensor<16x8xf16>
+  return %y : tensor<2x8xf32>
+}

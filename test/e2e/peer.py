@@ -77,15 +77,21 @@ CASES = [
     # both kinds run, with the window cut to 8 so that it masks within the
     # test's 48 positions.
     ("Gemma-3-270M F32", "gemma3-270m", "f32", GELU_TOLERANCE, 6),
+    # Gemma-2's block on the same shape (its smallest model, 2B, would make
+    # a 2.4 GB file): no q/k norms, every other layer local with one RoPE
+    # base, attention scores and logits soft-capped (50, 30).
+    ("Gemma-2 block F32", "gemma3-270m", "f32", GELU_TOLERANCE, 4),
     # LayerNorm with bias, learned positions, GELU, biases everywhere, fused
     # attn_qkv (and its bias) split at import, no RoPE.
     ("GPT-2-124M F32", "gpt2-124m", "f32", GELU_TOLERANCE, FAMILY_LAYERS),
 ]
 # Generator options beyond the shape.
-EXTRA_ARGS = {"Gemma-3-270M F32": ["--sliding-window", "8"]}
+EXTRA_ARGS = {"Gemma-3-270M F32": ["--sliding-window", "8"],
+              "Gemma-2 block F32": ["--arch", "gemma2", "--sliding-window", "8"]}
 GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16",
                 "Llama-3.2-1B F32", "Qwen2.5-0.5B F32", "Qwen3-0.6B F32",
-                "Phi-3-mini F16", "Gemma-3-270M F32", "GPT-2-124M F32")
+                "Phi-3-mini F16", "Gemma-3-270M F32", "Gemma-2 block F32",
+                "GPT-2-124M F32")
 GREEDY = 32
 
 
@@ -128,7 +134,8 @@ def main():
                 continue
         else:
             cut = f"-{layers}l" if layers else ""
-            gguf = os.path.join(a.work, f"{shape}{cut}-{dtype}.gguf")
+            extra = "".join(x.strip("-") for x in EXTRA_ARGS.get(name, []))
+            gguf = os.path.join(a.work, f"{shape}{cut}{extra}-{dtype}.gguf")
             if not os.path.exists(gguf):
                 r = run([modelgen, "--shape", shape, "--dtype", dtype,
                          "--seed", "11", "--layers", str(layers or 0),

@@ -250,6 +250,19 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
     c.queryPreAttnScalar = 256;
     c.bos = 2;
     c.eos = 1;
+  } else if (name == "gemma2-2b") {
+    set(256000, 2304, 9216, 26, 8, 4, 8192, 10000, true);
+    c.arch = "gemma2";
+    c.headDim = 256;
+    c.normEps = 1e-6f;
+    c.slidingWindow = 4096;
+    c.slidingWindowPattern = 2;
+    c.ropeThetaLocal = 10000;
+    c.queryPreAttnScalar = 256;
+    c.attnLogitSoftcap = 50;
+    c.finalLogitSoftcap = 30;
+    c.bos = 2;
+    c.eos = 1;
   } else if (name == "gpt2-124m") {
     set(50257, 768, 3072, 12, 12, 12, 1024, 10000, true);
     c.arch = "gpt2";
@@ -262,7 +275,7 @@ llvm::Expected<ModelConfig> tlmc::getNamedShape(llvm::StringRef name) {
         "unknown shape '" + name +
             "' (expected tiny, stories260K, stories15M, smollm2-135m, "
             "tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b, "
-            "phi3-mini, gemma3-270m or gpt2-124m)");
+            "phi3-mini, gemma2-2b, gemma3-270m or gpt2-124m)");
   }
   if (const Family *family = lookupFamily(c.arch))
     c.ropeStyle = family->getGGUFRopeStyle();
@@ -420,6 +433,12 @@ llvm::Error tlmc::writeGGUF(const ImportedModel &graphModel,
       });
     if (c.ropeThetaLocal > 0)
       count([&] { w.kvF32(p + "rope.freq_base_swa", c.ropeThetaLocal); });
+    if (c.attnLogitSoftcap > 0)
+      count([&] { w.kvF32(p + "attn_logit_softcapping", c.attnLogitSoftcap); });
+    if (c.finalLogitSoftcap > 0)
+      count([&] {
+        w.kvF32(p + "final_logit_softcapping", c.finalLogitSoftcap);
+      });
     count([&] { w.kvF32(p + "rope.freq_base", c.ropeTheta); });
     const Family *family = lookupFamily(c.arch);
     count([&] {

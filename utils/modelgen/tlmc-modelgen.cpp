@@ -80,6 +80,12 @@ int main(int argc, char **argv) {
     if (!family)
       return fail("--arch '" + arch + "': expected one of " + getFamilyNames());
     config->arch = arch;
+    // The family's own layer pattern, RoPE bases and soft-caps, not the
+    // shape's.
+    config->slidingWindowPattern = 0;
+    config->ropeThetaLocal = 0;
+    std::tie(config->attnLogitSoftcap, config->finalLogitSoftcap) =
+        family->getGGUFSoftcapDefaults();
     family->completeGGUFConfig(*config);
     config->ropeStyle = family->getGGUFRopeStyle();
   }

@@ -106,6 +106,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     float scale = op.getScale() ? op.getScale()->convertToFloat()
                                 : 1.0f / std::sqrt(float(headDim));
     std::optional<int64_t> window = op.getWindow();
+    std::optional<float> softcap;
+    if (op.getSoftcap())
+      softcap = op.getSoftcap()->convertToFloat();
     // scores[h][s] = f(scores[h][s]) for s in [first, count), in place.
     auto updateScores = [&](OpBuilder &b, Location loc, Value h, Value first,
                             Value count, auto f) {
@@ -167,6 +170,11 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                           b, loc, vector::CombiningKind::ADD, products, Value(),
                           arith::FastMathFlags::reassoc);
                       Value score = in.mul(dot, in.f32(scale));
+                      if (softcap)
+                        score = in.mul(
+                            in.f32(*softcap),
+                            math::TanhOp::create(
+                                b, loc, in.mul(score, in.f32(1.0f / *softcap))));
                       memref::StoreOp::create(b, loc, score, scores,
                                               ValueRange{h, s});
                       scf::YieldOp::create(b, loc);

@@ -486,6 +486,24 @@ struct LowerAddPositions : OpRewritePattern<tlm::AddPositionsOp> {
   }
 };
 
+/// cap * tanh(x / cap), with libm's tanh (as llama.cpp's ggml_tanh).
+struct LowerSoftcap : OpRewritePattern<tlm::SoftcapOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tlm::SoftcapOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    float cap = op.getCap().convertToFloat();
+    rewriter.replaceOp(
+        op, e.elementwise(op.getType().getShape(), ValueRange{op.getInput()},
+                          [&](ValueRange a) {
+                            Value t = math::TanhOp::create(
+                                e.b, e.loc, e.mul(a[0], e.f32(1.0f / cap)));
+                            return e.mul(e.f32(cap), t);
+                          }));
+    return success();
+  }
+};
+
 struct LowerScale : OpRewritePattern<tlm::ScaleOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tlm::ScaleOp op,
@@ -624,6 +642,7 @@ struct ConvertTLMToLinalgPass
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
                  LowerSiLU, LowerSwiGLU, LowerGeGLU, LowerGELU, LowerScale,
+                 LowerSoftcap,
                  LowerLayerNorm, LowerAddPositions, LowerAddBias, LowerAdd>(
       &getContext());
     populateAttentionLoweringPatterns(patterns);

@@ -72,6 +72,10 @@ struct ModelConfig {
   /// Attention scores are scaled by 1/sqrt of this instead of head_dim
   /// (Gemma's query_pre_attn_scalar); 0: head_dim.
   float queryPreAttnScalar = 0.0f;
+  /// Scores and logits squashed into (-cap, cap) by cap * tanh(x / cap)
+  /// (Gemma-2's soft-capping); 0: none.
+  float attnLogitSoftcap = 0.0f;
+  float finalLogitSoftcap = 0.0f;
   bool tiedEmbeddings = true;
   int64_t bos = 1;
   int64_t eos = 2;

@@ -280,6 +280,14 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
                       "less)",
                       c.context, c.positions));
   const Family *family = lookupFamily(c.arch);
+  if (!(c.attnLogitSoftcap >= 0 && c.finalLogitSoftcap >= 0 &&
+        std::isfinite(c.attnLogitSoftcap) && std::isfinite(c.finalLogitSoftcap)))
+    return makeImportError(model.path, "logit soft-capping: expected caps "
+                                       ">= 0 (0: none)");
+  if ((c.attnLogitSoftcap > 0 || c.finalLogitSoftcap > 0) && family &&
+      !family->appliesLogitSoftcapping())
+    return makeImportError(model.path, "logit soft-capping is not supported "
+                                       "for " + c.arch);
   bool windowed = family && family->appliesSlidingWindow();
   if (!windowed && c.slidingWindow > 0 && c.context > c.slidingWindow)
     return makeImportError(

@@ -10,7 +10,8 @@ using namespace tlmc;
 static llvm::ArrayRef<const Family *> getFamilies() {
   static const Family *const families[] = {
       &getLlamaFamily(), &getQwen2Family(), &getQwen3Family(),
-      &getPhi3Family(), &getGemma3Family(), &getGPT2Family()};
+      &getPhi3Family(), &getGemma2Family(), &getGemma3Family(),
+      &getGPT2Family()};
   return families;
 }
 

@@ -117,6 +117,18 @@ public:
   /// The final norm before the classifier (RMSNorm by default).
   virtual mlir::Value emitOutputNorm(GraphEmitter &emitter,
                                      mlir::Value x) const;
+  /// What the logits become after the classifier (Gemma-2 soft-caps
+  /// them); nothing by default.
+  virtual mlir::Value emitLogits(GraphEmitter &emitter, mlir::Value x) const {
+    return x;
+  }
+  /// Whether the graph applies config.attnLogitSoftcap and
+  /// finalLogitSoftcap (refused otherwise), and their values where a GGUF
+  /// file leaves them out (llama.cpp's per-architecture defaults).
+  virtual bool appliesLogitSoftcapping() const { return false; }
+  virtual std::pair<float, float> getGGUFSoftcapDefaults() const {
+    return {0.0f, 0.0f};
+  }
   /// Norms are LayerNorms, whose epsilon GGUF stores as
   /// `attention.layer_norm_epsilon` (not `..._rms_epsilon`).
   virtual bool usesLayerNorm() const { return false; }
@@ -144,6 +156,7 @@ const Family &getLlamaFamily();
 const Family &getQwen2Family();
 const Family &getQwen3Family();
 const Family &getPhi3Family();
+const Family &getGemma2Family();
 const Family &getGemma3Family();
 const Family &getGPT2Family();
 

@@ -66,7 +66,8 @@ void GraphEmitter::emit(StringRef name, int64_t tokens, bool lastOnly) {
     rows = 1;
   }
   Value h = family.emitOutputNorm(*this, x);
-  Value logits = linear(h, c.tiedEmbeddings ? "token_embd" : "output");
+  Value logits = family.emitLogits(
+      *this, linear(h, c.tiedEmbeddings ? "token_embd" : "output"));
   func::ReturnOp::create(b, loc, logits);
 }
 
@@ -112,14 +113,16 @@ Value GraphEmitter::attention(Value q, Value k, Value v, int64_t layer) {
   IntegerAttr window;
   if (family.appliesSlidingWindow() && c.isLocalLayer(layer))
     window = b.getI64IntegerAttr(c.slidingWindow);
-  FloatAttr scaleAttr;
+  FloatAttr scaleAttr, softcap;
   if (c.queryPreAttnScalar > 0)
     scaleAttr = b.getF32FloatAttr(1.0f / std::sqrt(c.queryPreAttnScalar));
+  if (family.appliesLogitSoftcapping() && c.attnLogitSoftcap > 0)
+    softcap = b.getF32FloatAttr(c.attnLogitSoftcap);
   return tlm::AttentionOp::create(
       b, loc, act(c.heads * c.headDim), q, k, v, keyCache, valueCache, pos,
       /*layer_index=*/Value(), b.getI64IntegerAttr(layer),
       b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
-      b.getI64IntegerAttr(c.headDim), window, scaleAttr);
+      b.getI64IntegerAttr(c.headDim), window, scaleAttr, softcap);
 }
 
 Value Family::emitOutputNorm(GraphEmitter &g, Value x) const {
@@ -141,6 +144,10 @@ Value GraphEmitter::addPositions(Value x, StringRef table) {
 
 Value GraphEmitter::geglu(Value gate, Value up) {
   return tlm::GeGLUOp::create(b, loc, gate, up);
+}
+
+Value GraphEmitter::softcap(Value x, float cap) {
+  return tlm::SoftcapOp::create(b, loc, x, b.getF32FloatAttr(cap));
 }
 
 Value GraphEmitter::scale(Value x, float factor) {

@@ -60,6 +60,7 @@ public:
   /// Adds the rows of `table` at the entry point's positions.
   mlir::Value addPositions(mlir::Value x, llvm::StringRef table);
   mlir::Value scale(mlir::Value x, float factor);
+  mlir::Value softcap(mlir::Value x, float cap);
   mlir::Value add(mlir::Value x, mlir::Value y);
 
 private:

@@ -487,16 +487,17 @@ llvm::Expected<ImportedModel> tlmc::importGGUF(const ModelFiles &files,
   if (!thetaLocal)
     return thetaLocal.takeError();
   c.ropeThetaLocal = *thetaLocal;
-  // Soft-capping (Gemma-2's tanh on scores and logits) is math no family's
-  // graph applies.
-  for (const char *key : {"final_logit_softcapping", "attn_logit_softcapping"}) {
-    auto cap = meta.getFloat(p + key, 0.0f);
-    if (!cap)
-      return cap.takeError();
-    if (*cap != 0.0f)
-      return makeImportError(path, p + key + ": logit soft-capping is not "
-                                             "supported");
-  }
+  // Soft-capping (Gemma-2's tanh on scores and logits); checkModel refuses
+  // it for a family whose graph does not apply it.
+  auto [attnCap, finalCap] = family->getGGUFSoftcapDefaults();
+  auto attnSoftcap = meta.getFloat(p + "attn_logit_softcapping", attnCap);
+  if (!attnSoftcap)
+    return attnSoftcap.takeError();
+  c.attnLogitSoftcap = *attnSoftcap;
+  auto finalSoftcap = meta.getFloat(p + "final_logit_softcapping", finalCap);
+  if (!finalSoftcap)
+    return finalSoftcap.takeError();
+  c.finalLogitSoftcap = *finalSoftcap;
   family->completeGGUFConfig(c);
   if (auto err = readTensors(path, *file, *buffer, model))
     return std::move(err);

@@ -231,6 +231,16 @@ LogicalResult AttentionOp::verify() {
       scale && !(scale->convertToFloat() > 0 &&
                  std::isfinite(scale->convertToFloat())))
     return emitOpError("scale must be positive and finite");
+  if (std::optional<llvm::APFloat> cap = getSoftcap();
+      cap && !(cap->convertToFloat() > 0 && std::isfinite(cap->convertToFloat())))
+    return emitOpError("softcap must be positive and finite");
+  return success();
+}
+
+LogicalResult SoftcapOp::verify() {
+  float cap = getCap().convertToFloat();
+  if (!(cap > 0 && std::isfinite(cap)))
+    return emitOpError("cap must be positive and finite, got ") << cap;
   return success();
 }
 

@@ -222,7 +222,9 @@ def TLM_AttentionOp : TLM_Op<"attention", [
     `h / (heads / kv_heads)`. `T = 1` is a decode step, `T > 1` a prefill.
 
     `scale` defaults to 1/sqrt(head_dim) (Gemma's is
-    1/sqrt(query_pre_attn_scalar)). With `window` (sliding-window
+    1/sqrt(query_pre_attn_scalar)). With `softcap` c, each scaled score s
+    becomes c · tanh(s / c) before the softmax (Gemma-2's
+    attn_logit_softcapping). With `window` (sliding-window
     attention, Gemma-3's local layers) a token at position p attends only to
     positions p - window + 1 .. p: the `window` most recent, its own
     included, as Hugging Face and llama.cpp mask them.
@@ -252,7 +254,8 @@ def TLM_AttentionOp : TLM_Op<"attention", [
                        I64Attr:$layer, I64Attr:$heads,
                        I64Attr:$kv_heads, I64Attr:$head_dim,
                        OptionalAttr<I64Attr>:$window,
-                       OptionalAttr<F32Attr>:$scale);
+                       OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<F32Attr>:$softcap);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $key_cache `,` $value_cache `,` $pos
@@ -330,6 +333,22 @@ def TLM_ScaleOp : TLM_Op<"scale", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins TLM_FloatTensor2D:$input, F32Attr:$factor);
   let results = (outs TLM_FloatTensor2D:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def TLM_SoftcapOp : TLM_Op<"softcap", [Pure, SameOperandsAndResultType]> {
+  let summary = "cap · tanh(x / cap), elementwise";
+  let description = [{
+    Soft-capping squashes values smoothly into (-cap, cap): Gemma-2's
+    final_logit_softcapping on the logits.
+
+    ```mlir
+    %l = tlm.softcap %logits {cap = 30.0 : f32} : tensor<1x256000xf32>
+    ```
+  }];
+  let arguments = (ins TLM_FloatTensor2D:$input, F32Attr:$cap);
+  let results = (outs TLM_FloatTensor2D:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def TLM_AddBiasOp : TLM_Op<"add_bias", [Pure, AllTypesMatch<["input", "result"]>]> {

@@ -211,6 +211,39 @@ func.func @attn_scale(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16
 
 // -----
 
+func.func @attn_softcap(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16x8xf32>, %p: index) {
+  // expected-error @+1 {{softcap must be positive and finite}}
+  %o = tlm.attention %q, %k, %k, %c, %c, %p {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64, softcap = 0.0 : f32}
+      : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @softcap_cap(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{cap must be positive and finite, got -3}}
+  %y = tlm.softcap %x {cap = -3.0 : f32} : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<1x8xf32>, %w: tensor<8xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{bias length (4) must equal input width (8)}}
+  %y = tlm.layer_norm %x, %w, %b {eps = 1.0e-5 : f32} : tensor<1x8xf32>, tensor<8xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @positions_width(%x: tensor<1x8xf32>, %t: tensor<16x4xf32>, %p: index) {
+  // expected-error @+1 {{table width (4) must equal input width (8)}}
+  %y = tlm.add_positions %x, %t, %p : tensor<1x8xf32>, tensor<16x4xf32>
+  return
+}
+
+// -----
+
 func.func @attn_positive(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %c: memref<2x16x8xf32>, %p: index) {
   // expected-error @+1 {{heads, kv_heads and head_dim must be positive}}
   %o = tlm.attention %q, %k, %k, %c, %c, %p {layer = 0 : i64, heads = 0 : i64, kv_heads = 1 : i64, head_dim = 8 : i64}

@@ -15,6 +15,9 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 6
   tlm.weight @blk.0.attn_norm : tensor<64xf32>
   // CHECK: tlm.weight @blk.0.attn_q : tensor<64x64xf16>
   tlm.weight @blk.0.attn_q : tensor<64x64xf16>
+  tlm.weight @blk.0.ffn_norm : tensor<64xf32>
+  tlm.weight @blk.0.ffn_norm.bias : tensor<64xf32>
+  tlm.weight @position_embd : tensor<512x64xf16>
   // CHECK: tlm.weight @blk.0.attn_k : tensor<32x64xf32> encoding(q8_0){{$}}
   tlm.weight @blk.0.attn_k : tensor<32x64xf32> encoding(q8_0)
   // CHECK: tlm.weight @blk.0.attn_v : tensor<32x64xf32> encoding(q4_0)
@@ -79,9 +82,21 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 512, dim = 6
     %gg = tlm.geglu %g, %u : tensor<2x172xf32>
     // CHECK: tlm.scale %[[X]] {factor = 8.000000e+00 : f32} : tensor<2x64xf32>
     %xs = tlm.scale %x {factor = 8.0 : f32} : tensor<2x64xf32>
-    // CHECK: tlm.attention %[[QR]], %[[KR]], %{{.+}}, %[[KC]], %[[VC]], %[[POS]] {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, layer = 1 : i64, scale = 2.500000e-01 : f32, window = 128 : i64}
-    %aw = tlm.attention %qr, %kr, %v, %kc, %vc, %pos {layer = 1 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, window = 128 : i64, scale = 0.25 : f32}
+    // CHECK: tlm.attention %[[QR]], %[[KR]], %{{.+}}, %[[KC]], %[[VC]], %[[POS]] {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, layer = 1 : i64, scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 128 : i64}
+    %aw = tlm.attention %qr, %kr, %v, %kc, %vc, %pos {layer = 1 : i64, heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, window = 128 : i64, scale = 0.25 : f32, softcap = 50.0 : f32}
         : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>, memref<5x512x32xf32>, memref<5x512x32xf32> -> tensor<2x64xf32>
+    // CHECK: tlm.softcap %[[X]] {cap = 3.000000e+01 : f32} : tensor<2x64xf32>
+    %xc = tlm.softcap %x {cap = 30.0 : f32} : tensor<2x64xf32>
+    // GPT-2's: LayerNorm, learned positions, GELU.
+    %lw = tlm.weight_ref @blk.0.ffn_norm : tensor<64xf32>
+    %lb = tlm.weight_ref @blk.0.ffn_norm.bias : tensor<64xf32>
+    // CHECK: tlm.layer_norm %[[X]], %{{.+}}, %{{.+}} {eps = 9.99999974E-6 : f32} : tensor<2x64xf32>, tensor<64xf32>, tensor<64xf32>
+    %ln = tlm.layer_norm %x, %lw, %lb {eps = 1.0e-5 : f32} : tensor<2x64xf32>, tensor<64xf32>, tensor<64xf32>
+    %wpe = tlm.weight_ref @position_embd : tensor<512x64xf16>
+    // CHECK: tlm.add_positions %[[X]], %{{.+}}, %[[POS]] : tensor<2x64xf32>, tensor<512x64xf16>
+    %xp = tlm.add_positions %x, %wpe, %pos : tensor<2x64xf32>, tensor<512x64xf16>
+    // CHECK: tlm.gelu %{{.+}} : tensor<2x172xf32>
+    %ge = tlm.gelu %g : tensor<2x172xf32>
     // CHECK: return %[[R]]
     return %r : tensor<2x64xf32>
   }

@@ -515,6 +515,37 @@ TEST_F(CorruptModel, FamilyVariantsTheGraphWouldIgnore) {
                    dir.path("phi3-hf"));
   EXPECT_TRUE(bool(importModel(dir.path("phi3-hf"), shorter)));
 
+  // Soft-capping (a GGUF key) in a family whose graph has none.
+  ModelConfig capped = smallConfig();
+  capped.arch = "qwen2";
+  capped.ropeStyle = mlir::tlm::RopeStyle::RotateHalf;
+  capped.finalLogitSoftcap = 30;
+  ASSERT_FALSE(
+      bool(writeGGUF(makeRandomModel(capped, 3), dir.path("capped.gguf"))));
+  expectCleanError(dir.path("capped.gguf"),
+                   "logit soft-capping is not supported for qwen2");
+  // Gemma-3 layer kinds that are not the periodic pattern.
+  ModelConfig gemma = capped;
+  gemma.arch = "gemma3";
+  gemma.finalLogitSoftcap = 0;
+  gemma.slidingWindow = 8;
+  gemma.slidingWindowPattern = 2;
+  gemma.ropeThetaLocal = 10000;
+  gemma.queryPreAttnScalar = float(gemma.headDim);
+  ASSERT_FALSE(bool(writeSafetensors(makeRandomModel(gemma, 3),
+                                     dir.path("gemma-hf"))));
+  std::string config = dir.path("gemma-hf") + "/config.json";
+  auto text = llvm::MemoryBuffer::getFile(config);
+  ASSERT_TRUE(bool(text));
+  std::string json = (*text)->getBuffer().str();
+  json.insert(json.rfind('}'), ", \"layer_types\": [\"full_attention\", "
+                               "\"full_attention\"]");
+  writeFile(config, std::vector<char>(json.begin(), json.end()));
+  expectCleanError(dir.path("gemma-hf"),
+                   "field 'layer_types': layer 0 is 'full_attention', "
+                   "expected 'sliding_attention'",
+                   config);
+
   // A fused tensor of the wrong shape is refused by its name.
   ImportedModel phi3Model = makeRandomModel(phi3, 3);
   for (ImportedTensor &t : phi3Model.tensors)

@@ -102,10 +102,16 @@ TEST(ImportEquivalence, EveryFamilyFromGGUFAndHF) {
   gemma3.slidingWindowPattern = 2;
   gemma3.ropeThetaLocal = 10000;
   gemma3.queryPreAttnScalar = float(gemma3.headDim);
+  ModelConfig gemma2 = gemma3;
+  gemma2.arch = "gemma2"; // no q/k norms; soft-capped scores and logits
+  gemma2.ropeThetaLocal = gemma2.ropeTheta;
+  gemma2.attnLogitSoftcap = 50;
+  gemma2.finalLogitSoftcap = 30;
   ModelConfig gpt2 = qwen2;
   gpt2.arch = "gpt2"; // Conv1D weights transposed in HF, attn_qkv(.bias) fused
   gpt2.positions = gpt2.context;
-  for (const ModelConfig &config : {llama3, qwen2, qwen3, phi3, gemma3, gpt2}) {
+  for (const ModelConfig &config :
+       {llama3, qwen2, qwen3, phi3, gemma2, gemma3, gpt2}) {
     SCOPED_TRACE(config.arch);
     TempDir dir;
     ImportedModel original = makeRandomModel(config, 5);
