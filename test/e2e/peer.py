@@ -79,8 +79,9 @@ CASES = [
     ("Gemma-3-270M F32", "gemma3-270m", "f32", GELU_TOLERANCE, 6),
     # Gemma-2's block on the same shape (its smallest model, 2B, would make
     # a 2.4 GB file): no q/k norms, every other layer local with one RoPE
-    # base, attention scores and logits soft-capped (50, 30).
-    ("Gemma-2 block F32", "gemma3-270m", "f32", GELU_TOLERANCE, 4),
+    # base, attention scores and logits soft-capped (50, 30); 2 layers, one
+    # local and one global.
+    ("Gemma-2 block F32", "gemma3-270m", "f32", GELU_TOLERANCE, 2),
     # LayerNorm with bias, learned positions, GELU, biases everywhere, fused
     # attn_qkv (and its bias) split at import, no RoPE.
     ("GPT-2-124M F32", "gpt2-124m", "f32", GELU_TOLERANCE, FAMILY_LAYERS),
