@@ -3,8 +3,8 @@
 // Gemma's block, as transformers' Gemma2/Gemma3DecoderLayer and llama.cpp's
 // gemma2/gemma3 graphs compute it:
 //
-//   h = post_attention_norm(attention(rope(k_norm(k)), rope(q_norm(q)), v))
-//   x = x + h                  with q, k, v projected from attn_norm(x)
+//   h = post_attention_norm(attention(rope(q_norm(q)), rope(k_norm(k)), v))
+//   x = x + h       q, k, v projected from attn_norm(x); q/k norms: Gemma-3
 //   h = post_ffw_norm(down(gelu_tanh(gate(f)) * up(f)))   f = ffn_norm(x)
 //   x = x + h
 //
@@ -103,7 +103,8 @@ Value GemmaDecoderFamily::emitBlock(GraphEmitter &g, Value x,
 }
 
 llvm::Error GemmaDecoderFamily::readHFConfig(const llvm::json::Object &o,
-                                       StringRef path, ModelConfig &c) const {
+                                             StringRef path,
+                                             ModelConfig &c) const {
   auto refuse = [&](const Twine &message) {
     return makeImportError(path, message);
   };
