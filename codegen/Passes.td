@@ -58,10 +58,14 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
     Rewrites every tlm op of every function into upstream dialects on
     tensors, ready for one-shot bufferization:
 
-    - `embedding`, `rms_norm`, `linear`, `rope`, `silu`, `swiglu`, `add`
+    - `embedding`, `rms_norm`, `layer_norm`, `linear`, `add_bias`, `rope`,
+      `add_positions`, `silu`, `swiglu`, `gelu`, `geglu` (GELU's tanh form
+      as x·sigmoid(2u): one exp), `scale`, `softcap` (libm tanh), `add`
       become `linalg.generic` ops (f16/bf16 weights are extended on load);
     - `attention` becomes scf loops over buffers (its KV cache is a buffer
-      already), bracketed by `bufferization.to_buffer`/`to_tensor`;
+      already), bracketed by `bufferization.to_buffer`/`to_tensor`; a
+      `window` starts every loop over positions at the window's first, a
+      `softcap` squashes each scaled score;
     - `weight_ref @w` becomes a `memref.view` of a new leading function
       argument, `%weights: memref<Nxi8>`, at the offset the weight layout
       (codegen/Target/WeightLayout.h) gives `@w`, and the `tlm.weight`
