@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/import/chat/ChatTemplate.h"
 #include "runtime/include/tlm/tlm.h"
 #include "test/support/StandInModel.h"
 #include "test/unit/TestSupport.h"
@@ -377,3 +378,64 @@ TEST(Runtime, ContainerMustMatchTheCompiledConfiguration) {
 }
 
 } // namespace
+
+TEST(Runtime, ChatFormatFromTheContainer) {
+  // A template in Gemma's manner (the system prompt folded into the first
+  // user turn, user content trimmed), rendered by the compiler into the
+  // container; the runtime assembles conversations from it alone.
+  TokenizerData tok = makeRandomModel(smallConfig(), 1).tokenizer;
+  tok.addedTokens = {2}; // "</s>" ends a turn
+  tok.chatTemplate =
+      "{{ bos_token }}{% if messages[0].role == 'system' %}"
+      "{% set first = messages[0].content + '\\n\\n' %}"
+      "{% set rest = messages[1:] %}{% else %}{% set first = '' %}"
+      "{% set rest = messages %}{% endif %}"
+      "{% for m in rest %}<{{ m.role }}>{{ first if loop.first }}"
+      "{{ m.content | trim if m.role == 'user' else m.content }}</s>"
+      "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+  tok.specialTokens = {{"bos_token", "<s>"}};
+  attachChatFormat(tok);
+  ASSERT_TRUE(tok.chat.has_value()) << tok.chatUnsupported;
+  Fixture f = makeFixture(tok);
+  tlm_session *s = open(f);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(tlm_chat_end_token(s), 2);
+  tlm_message conversation[] = {{TLM_ROLE_SYSTEM, "Be brief."},
+                                {TLM_ROLE_USER, "  Hi \n"},
+                                {TLM_ROLE_ASSISTANT, "Hello."},
+                                {TLM_ROLE_USER, "Bye"}};
+  char text[256];
+  size_t length = 0;
+  ASSERT_EQ(tlm_chat_format(s, conversation, 4, 0, text, sizeof text, &length),
+            TLM_OK)
+      << tlm_session_error(s);
+  const std::string whole = "<s><user>Be brief.\n\nHi</s><assistant>Hello.</s>"
+                            "<user>Bye</s><assistant>";
+  EXPECT_EQ(std::string(text, length), whole);
+  // What the last turn adds: the rest of the same text.
+  ASSERT_EQ(tlm_chat_format(s, conversation, 4, 3, text, sizeof text, &length),
+            TLM_OK);
+  EXPECT_EQ(std::string(text, length), "</s><user>Bye</s><assistant>");
+  // Too small a buffer: the size needed, and an error.
+  EXPECT_EQ(tlm_chat_format(s, conversation, 4, 0, text, 8, &length),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(length, whole.size());
+  // Out of order, or ending with the assistant.
+  tlm_message twoUsers[] = {{TLM_ROLE_USER, "a"}, {TLM_ROLE_USER, "b"}};
+  EXPECT_EQ(tlm_chat_format(s, twoUsers, 2, 0, text, sizeof text, &length),
+            TLM_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tlm_session_error(s)).find("message 1 is out of order"),
+            std::string::npos);
+  EXPECT_EQ(tlm_chat_format(s, conversation, 3, 0, text, sizeof text, &length),
+            TLM_ERR_INVALID_ARGUMENT);
+  tlm_session_close(s);
+
+  // A model without a template has no chat.
+  Fixture plain = makeFixture(makeRandomModel(smallConfig(), 1).tokenizer);
+  tlm_session *p = open(plain);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(tlm_chat_end_token(p), -1);
+  EXPECT_EQ(tlm_chat_format(p, conversation, 4, 0, text, sizeof text, &length),
+            TLM_ERR_INVALID_ARGUMENT);
+  tlm_session_close(p);
+}
