@@ -570,7 +570,7 @@ TEST_F(CorruptModel, ConfigJson) {
   writeFile(config, std::vector<char>(arch.begin(), arch.end()));
   expectCleanError(dir.path("hf"),
                    "model_type 'mamba' is not supported (expected one of "
-                   "llama, qwen2, qwen3, phi3, gemma3_text, gpt2)",
+                   "llama, qwen2, qwen3, phi3, gemma2, gemma3_text, gpt2)",
                    config);
 
   std::string missing = text;
