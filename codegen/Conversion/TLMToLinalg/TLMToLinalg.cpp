@@ -333,64 +333,47 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
   }
 };
 
-struct LowerSiLU : OpRewritePattern<tlm::SiLUOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::SiLUOp op,
+/// An op whose operands are all elementwise inputs of its result: one
+/// linalg.generic, the body `body(emitter, op, operand elements)`.
+template <typename OpTy, Value (*body)(Emitter &, OpTy, ValueRange)>
+struct LowerElementwise : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Emitter e{rewriter, op.getLoc()};
     rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
-                                         ValueRange{op.getInput()},
-                                         [&](ValueRange a) {
-                                           return sigmoidTimes(e, a[0]);
+                                         op->getOperands(), [&](ValueRange a) {
+                                           return body(e, op, a);
                                          }));
     return success();
   }
 };
 
-struct LowerSwiGLU : OpRewritePattern<tlm::SwiGLUOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::SwiGLUOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    rewriter.replaceOp(op, e.elementwise(
-                               op.getType().getShape(),
-                               ValueRange{op.getGate(), op.getUp()},
-                               [&](ValueRange a) {
-                                 return e.mul(sigmoidTimes(e, a[0]), a[1]);
-                               }));
-    return success();
-  }
-};
-
+Value siluBody(Emitter &e, tlm::SiLUOp, ValueRange a) {
+  return sigmoidTimes(e, a[0]);
+}
+Value swigluBody(Emitter &e, tlm::SwiGLUOp, ValueRange a) {
+  return e.mul(sigmoidTimes(e, a[0]), a[1]);
+}
+Value geluBody(Emitter &e, tlm::GELUOp, ValueRange a) {
+  return geluTanh(e, a[0]);
+}
 /// gelu_tanh(gate) * up.
-struct LowerGeGLU : OpRewritePattern<tlm::GeGLUOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::GeGLUOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
-                                         ValueRange{op.getGate(), op.getUp()},
-                                         [&](ValueRange a) {
-                                           return e.mul(geluTanh(e, a[0]),
-                                                        a[1]);
-                                         }));
-    return success();
-  }
-};
-
-struct LowerGELU : OpRewritePattern<tlm::GELUOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::GELUOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
-                                         ValueRange{op.getInput()},
-                                         [&](ValueRange a) {
-                                           return geluTanh(e, a[0]);
-                                         }));
-    return success();
-  }
-};
+Value gegluBody(Emitter &e, tlm::GeGLUOp, ValueRange a) {
+  return e.mul(geluTanh(e, a[0]), a[1]);
+}
+Value scaleBody(Emitter &e, tlm::ScaleOp op, ValueRange a) {
+  return e.mul(a[0], e.f32(op.getFactor().convertToFloat()));
+}
+/// cap * tanh(x / cap), with libm's tanh (as llama.cpp's ggml_tanh).
+Value softcapBody(Emitter &e, tlm::SoftcapOp op, ValueRange a) {
+  float cap = op.getCap().convertToFloat();
+  Value t = math::TanhOp::create(e.b, e.loc, e.mul(a[0], e.f32(1.0f / cap)));
+  return e.mul(t, e.f32(cap));
+}
+Value addBody(Emitter &e, tlm::AddOp, ValueRange a) {
+  return e.add(a[0], a[1]);
+}
 
 /// (x - mean) / sqrt(var + eps) * w + b per row: the row's sum, then the
 /// sum of squared deviations from its mean (two passes, as ggml's norm
@@ -486,39 +469,6 @@ struct LowerAddPositions : OpRewritePattern<tlm::AddPositionsOp> {
   }
 };
 
-/// cap * tanh(x / cap), with libm's tanh (as llama.cpp's ggml_tanh).
-struct LowerSoftcap : OpRewritePattern<tlm::SoftcapOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::SoftcapOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    float cap = op.getCap().convertToFloat();
-    rewriter.replaceOp(
-        op, e.elementwise(op.getType().getShape(), ValueRange{op.getInput()},
-                          [&](ValueRange a) {
-                            Value t = math::TanhOp::create(
-                                e.b, e.loc, e.mul(a[0], e.f32(1.0f / cap)));
-                            return e.mul(e.f32(cap), t);
-                          }));
-    return success();
-  }
-};
-
-struct LowerScale : OpRewritePattern<tlm::ScaleOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::ScaleOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    float factor = op.getFactor().convertToFloat();
-    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
-                                         ValueRange{op.getInput()},
-                                         [&](ValueRange a) {
-                                           return e.mul(a[0], e.f32(factor));
-                                         }));
-    return success();
-  }
-};
-
 struct LowerAddBias : OpRewritePattern<tlm::AddBiasOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tlm::AddBiasOp op,
@@ -543,20 +493,6 @@ struct LowerAddBias : OpRewritePattern<tlm::AddBiasOp> {
             })
             .getResult(0);
     rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
-struct LowerAdd : OpRewritePattern<tlm::AddOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::AddOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    rewriter.replaceOp(op, e.elementwise(op.getType().getShape(),
-                                         ValueRange{op.getLhs(), op.getRhs()},
-                                         [&](ValueRange a) {
-                                           return e.add(a[0], a[1]);
-                                         }));
     return success();
   }
 };
@@ -641,10 +577,14 @@ struct ConvertTLMToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
-                 LowerSiLU, LowerSwiGLU, LowerGeGLU, LowerGELU, LowerScale,
-                 LowerSoftcap,
-                 LowerLayerNorm, LowerAddPositions, LowerAddBias, LowerAdd>(
-      &getContext());
+                 LowerElementwise<tlm::SiLUOp, siluBody>,
+                 LowerElementwise<tlm::SwiGLUOp, swigluBody>,
+                 LowerElementwise<tlm::GELUOp, geluBody>,
+                 LowerElementwise<tlm::GeGLUOp, gegluBody>,
+                 LowerElementwise<tlm::ScaleOp, scaleBody>,
+                 LowerElementwise<tlm::SoftcapOp, softcapBody>,
+                 LowerElementwise<tlm::AddOp, addBody>, LowerLayerNorm,
+                 LowerAddPositions, LowerAddBias>(&getContext());
     populateAttentionLoweringPatterns(patterns);
     populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;

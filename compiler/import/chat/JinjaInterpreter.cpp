@@ -41,10 +41,14 @@ std::vector<size_t> codePointStarts(const std::string &s) {
   return starts;
 }
 
-// Python's slice indices for a sequence of `length`: start, stop, step.
-struct SliceIndices {
-  int64_t start, stop, step;
-};
+// A list's or string's length in items (code points), and for a string
+// where each code point starts (codePointStarts).
+int64_t sequenceLength(const Value &v, std::vector<size_t> &starts) {
+  if (v.kind() == Value::Kind::List)
+    return int64_t(v.asList().size());
+  starts = codePointStarts(v.asString());
+  return int64_t(starts.size()) - 1;
+}
 
 class Interpreter {
 public:
@@ -528,13 +532,7 @@ Value Interpreter::subscript(const Expr &e, const Value &object,
       return fail(e.line, llvm::Twine("a ") + object.typeName() +
                               " indexed by a " + index.typeName());
     std::vector<size_t> starts;
-    int64_t length;
-    if (object.kind() == K::List) {
-      length = int64_t(object.asList().size());
-    } else {
-      starts = codePointStarts(object.asString());
-      length = int64_t(starts.size()) - 1;
-    }
+    int64_t length = sequenceLength(object, starts);
     int64_t i = index.asInt() < 0 ? index.asInt() + length : index.asInt();
     if (i < 0 || i >= length)
       return Value(); // Jinja: undefined
@@ -553,13 +551,7 @@ Value Interpreter::slice(const Expr &e, const Value &object) {
   if (object.kind() != K::List && object.kind() != K::String)
     return fail(e.line, llvm::Twine("slicing a ") + object.typeName());
   std::vector<size_t> starts;
-  int64_t length;
-  if (object.kind() == K::List) {
-    length = int64_t(object.asList().size());
-  } else {
-    starts = codePointStarts(object.asString());
-    length = int64_t(starts.size()) - 1;
-  }
+  int64_t length = sequenceLength(object, starts);
   auto bound = [&](const ExprPtr &x, std::optional<int64_t> &result) {
     if (!x)
       return true;

@@ -269,8 +269,7 @@ llvm::Error tlmc::checkConfig(const ImportedModel &model) {
 llvm::Error tlmc::checkModel(const ImportedModel &model) {
   if (llvm::Error err = checkConfig(model))
     return err;
-  // After --context: a family that builds no window (Phi-3's) is exact only
-  // where the window masks nothing, in a context that fits it.
+  // After --context: learned positions bound it.
   const ModelConfig &c = model.config;
   if (c.positions > 0 && c.context > c.positions)
     return makeImportError(
@@ -288,6 +287,8 @@ llvm::Error tlmc::checkModel(const ImportedModel &model) {
       !family->appliesLogitSoftcapping())
     return makeImportError(model.path, "logit soft-capping is not supported "
                                        "for " + c.arch);
+  // A family that builds no window (Phi-3's) is exact only where the
+  // window masks nothing, in a context that fits it.
   bool windowed = family && family->appliesSlidingWindow();
   if (!windowed && c.slidingWindow > 0 && c.context > c.slidingWindow)
     return makeImportError(
