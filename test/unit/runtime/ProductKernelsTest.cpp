@@ -241,8 +241,9 @@ TEST(ProductKernels, Q4_0PanelsAMXEqualsOneTokenAtATime) {
 
 /// f16/f32 weights: the exact product in double, against f32 sums. With
 /// `panels`, f16 weights packed by codegen's packF16Panels, row ranges
-/// from multiples of 16, and tokens computed together equal tokens one at
-/// a time bitwise (prefill equals decode).
+/// from multiples of 16 (an odd number of panels, so the pair path and the
+/// single-panel one both run), and tokens computed together equal tokens
+/// one at a time bitwise (prefill equals decode).
 void checkFloatKernel(Kernel kernel, bool f16, bool panels = false) {
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("f16c"))
     GTEST_SKIP() << "this CPU has no AVX-512";
@@ -252,7 +253,10 @@ void checkFloatKernel(Kernel kernel, bool f16, bool panels = false) {
       sign(0, 1);
   const int64_t shapes[][3] = {{1, 16, 1},  {5, 48, 1},   {9, 64, 3},
                                {7, 576, 4}, {6, 96, 9},   {16, 1536, 2},
-                               {32, 577, 11}, {48, 96, 17}, {32, 31, 1}};
+                               {32, 577, 11}, {48, 96, 17}, {32, 31, 1},
+                               // Panel pairs converted once (prefill):
+                               // odd columns, every tail tile, the widest.
+                               {64, 577, 13}, {48, 2048, 6}, {48, 2049, 7}};
   for (const auto &shape : shapes) {
     const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
     if (panels ? rows % 16 != 0 : columns % 16 != 0)
