@@ -97,11 +97,24 @@ template <bool Q4> constexpr int32_t weightOffset() { return Q4 ? 8 : 128; }
 /// Both paths scale a block's s32 dot product d the same way, as
 /// fma(fma(f32(d), scale, correction), row scales, acc), so AMX tiles and
 /// VNNI give bitwise the same outputs: prefill and decode agree exactly.
+///
+/// The scales and corrections are stored per run of `tileTokens` tokens
+/// (16 when the call has that many), block after block, the run's tokens'
+/// values contiguous: an AMX tile's 16 token scales for a block are one
+/// run of 64 bytes at a constant offset from the last block's, so the
+/// scaling loop broadcasts them from one pointer.
 struct QuantizedInputs {
   int8_t *values;
   float *scales;
   float *corrections;
-  int64_t columns, blocks;
+  int64_t columns, blocks, tileTokens;
+
+  /// Where (token, block)'s scale and correction are.
+  int64_t at(int64_t token, int64_t block) const {
+    int64_t run = token / tileTokens;
+    return run * tileTokens * blocks + block * tileTokens +
+           (token - run * tileTokens);
+  }
 };
 
 template <bool Q4>
@@ -113,8 +126,8 @@ TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
       float scale = quantizeBlock(x + t * xStride + b * kBlock,
                                   in.values + t * in.columns + b * kBlock, sum);
       int32_t correction = -weightOffset<Q4>() * sum;
-      in.scales[t * in.blocks + b] = scale;
-      in.corrections[t * in.blocks + b] = scale * float(correction);
+      in.scales[in.at(t, b)] = scale;
+      in.corrections[in.at(t, b)] = scale * float(correction);
     }
 }
 
@@ -165,7 +178,7 @@ TLM_VNNI void panelTileVNNI(const uint8_t *panel, const QuantizedInputs &in,
     __m512 rowScales;
     loadPanelBlock<Q4>(panel, b, w, rowScales);
     for (int t = 0; t < T; ++t) {
-      const int64_t at = (token + t) * in.blocks + b;
+      const int64_t at = in.at(token + t, b);
       const int8_t *q = in.values + (token + t) * in.columns + b * kBlock;
       int32_t words[8];
       memcpy(words, q, sizeof(words));
@@ -197,15 +210,16 @@ TLM_VNNI void panelVNNI(const uint8_t *panel, const QuantizedInputs &in,
 
 //===- AMX ----------------------------------------------------------------===//
 
-/// The tile registers' shapes: C0, C1 the s32 results of two blocks
-/// (16 tokens x 16 rows); A0, A1 their inputs (16 tokens x 32 bytes);
-/// B0, B1 their weights (8 column groups x 16 rows x 4 bytes).
-enum Tile { C0 = 0, C1 = 1, A0 = 2, A1 = 3, B0 = 4, B1 = 5 };
+/// The tile registers' shapes: C0, C1 and C2, C3 the s32 results of two
+/// pairs of blocks (16 tokens x 16 rows), one pair in the tile unit while
+/// the other is stored and scaled; A0, A1 a pair's inputs (16 tokens x 32
+/// bytes); B0, B1 its weights (8 column groups x 16 rows x 4 bytes).
+enum Tile { C0 = 0, C1 = 1, A0 = 2, A1 = 3, B0 = 4, B1 = 5, C2 = 6, C3 = 7 };
 
 struct alignas(64) TileConfig {
   uint8_t palette = 1, startRow = 0, reserved[14] = {};
-  uint16_t bytesPerRow[16] = {64, 64, 32, 32, 64, 64};
-  uint8_t rows[16] = {16, 16, 16, 16, 8, 8};
+  uint16_t bytesPerRow[16] = {64, 64, 32, 32, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 8, 8, 16, 16};
 };
 
 /// Whether this process may use the AMX tile state (Linux grants it on
@@ -221,16 +235,6 @@ bool amxPermitted() {
     state.store(now, std::memory_order_relaxed);
   }
   return now > 0;
-}
-
-/// Adds block `b`'s s32 results (stored at `c`, one token per 64 bytes)
-/// scaled by the rows' scales and the tokens' into acc.
-TLM_AMX inline void scaleInto(const int32_t *c, const QuantizedInputs &in,
-                              int64_t token, int64_t b, __m512 rowScales,
-                              __m512 (&acc)[kTileTokens]) {
-  for (int t = 0; t < kTileTokens; ++t)
-    acc[t] = scaleBlock(_mm512_load_si512(c + 16 * t), in,
-                        (token + t) * in.blocks + b, rowScales, acc[t]);
 }
 
 /// Where a panel's blocks are for the tile unit: block b's B tile (64-byte
@@ -249,10 +253,25 @@ struct PanelTiles {
   }
 };
 
-/// One panel x 16 tokens (from `token`) with tdpbsud. With `prefetch`, the
-/// tiles are asked for 2 KiB ahead (the first tile of tokens reads them from
-/// memory; tileloadd is not followed by the hardware prefetcher as well as
-/// vector loads).
+/// Adds block `b`'s s32 results (stored at `c`, one token per 64 bytes)
+/// scaled by the rows' scales and the tokens' (16 each, from `scales` and
+/// `corrections`) into acc: per token a conversion and two FMAs.
+#define TLM_SCALE_TILE(c, scales, corrections, rowScales, acc)                 \
+  _Pragma("clang loop unroll(full)") for (int t = 0; t < kTileTokens; ++t)     \
+      acc[t] = _mm512_fmadd_ps(                                                \
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)),  \
+                          _mm512_set1_ps(scales[t]),                           \
+                          _mm512_set1_ps(corrections[t])),                     \
+          rowScales, acc[t])
+
+/// One panel x 16 tokens (from `token`, a multiple of 16) with tdpbsud.
+/// With `prefetch`, the tiles are asked for 4 KiB ahead (the first tile of
+/// tokens reads them from memory; tileloadd is not followed by the
+/// hardware prefetcher as well as vector loads). Everything the loop reads
+/// is in locals (the tile stores write memory, so fields of `panel` and
+/// `in` would be reloaded after each), the token scales at constant offsets
+/// from one pointer per block: the 16 accumulators, two blocks' row scales
+/// and the temporaries fit the 32 registers with no spills.
 TLM_AMX void panelTileAMX(const PanelTiles &panel, const QuantizedInputs &in,
                           int64_t token, bool prefetch, float *y,
                           int64_t yStride) {
@@ -260,38 +279,76 @@ TLM_AMX void panelTileAMX(const PanelTiles &panel, const QuantizedInputs &in,
   __m512 acc[kTileTokens];
   for (int t = 0; t < kTileTokens; ++t)
     acc[t] = _mm512_setzero_ps();
-  const int8_t *x = in.values + token * in.columns;
-  int64_t b = 0;
-  for (; b + 2 <= in.blocks; b += 2) {
-    if (prefetch)
-      for (int64_t line = 0; line < 2 * panel.weightStride; line += 64)
-        _mm_prefetch(reinterpret_cast<const char *>(panel.tile(b)) +
-                         kPrefetchBytes + line,
-                     _MM_HINT_T0);
-    _tile_zero(C0);
-    _tile_zero(C1);
-    _tile_loadd(A0, x + b * kBlock, in.columns);
-    _tile_loadd(B0, panel.tile(b), 64);
-    _tile_loadd(A1, x + (b + 1) * kBlock, in.columns);
-    _tile_loadd(B1, panel.tile(b + 1), 64);
-    _tile_dpbsud(C0, A0, B0);
-    _tile_dpbsud(C1, A1, B1);
-    _tile_stored(C0, c0, 64);
-    _tile_stored(C1, c1, 64);
-    scaleInto(c0, in, token, b, panel.rowScales(b), acc);
-    scaleInto(c1, in, token, b + 1, panel.rowScales(b + 1), acc);
+  const int64_t blocks = in.blocks, columns = in.columns;
+  const int8_t *x = in.values + token * columns;
+  const float *scales = in.scales + in.at(token, 0);
+  const float *corrections = in.corrections + in.at(token, 0);
+  const PanelTiles tiles = panel;
+  const uint8_t *weights = tiles.weights;
+  const int64_t weightStride = tiles.weightStride;
+  // Pair i (blocks 2i, 2i + 1) runs in C0, C1 when i is even and in C2, C3
+  // when odd: the tile unit computes pair i + 1 while pair i is stored and
+  // scaled (tile registers are not renamed; with one set, each pair's
+  // store waited for its products and the next products for that store).
+#define TLM_ISSUE_PAIR(CA, CB, b)                                              \
+  do {                                                                         \
+    const uint8_t *tile = weights + (b) * weightStride;                        \
+    if (prefetch)                                                              \
+      for (int64_t line = 0; line < 2 * weightStride; line += 64)              \
+        _mm_prefetch(reinterpret_cast<const char *>(tile) + kPrefetchBytes +   \
+                         line,                                                 \
+                     _MM_HINT_T0);                                             \
+    _tile_zero(CA);                                                            \
+    _tile_zero(CB);                                                            \
+    _tile_loadd(A0, x + (b) * kBlock, columns);                                \
+    _tile_loadd(B0, tile, 64);                                                 \
+    _tile_loadd(A1, x + ((b) + 1) * kBlock, columns);                          \
+    _tile_loadd(B1, tile + weightStride, 64);                                  \
+    _tile_dpbsud(CA, A0, B0);                                                  \
+    _tile_dpbsud(CB, A1, B1);                                                  \
+  } while (0)
+#define TLM_DRAIN_PAIR(CA, CB, b)                                              \
+  do {                                                                         \
+    _tile_stored(CA, c0, 64);                                                  \
+    _tile_stored(CB, c1, 64);                                                  \
+    const __m512 rowScales0 = tiles.rowScales(b);                              \
+    const __m512 rowScales1 = tiles.rowScales((b) + 1);                        \
+    const float *s0 = scales + (b) * kTileTokens;                              \
+    const float *k0 = corrections + (b) * kTileTokens;                         \
+    const float *s1 = s0 + kTileTokens, *k1 = k0 + kTileTokens;                \
+    TLM_SCALE_TILE(c0, s0, k0, rowScales0, acc);                               \
+    TLM_SCALE_TILE(c1, s1, k1, rowScales1, acc);                               \
+  } while (0)
+  const int64_t pairs = blocks / 2;
+  if (pairs > 0)
+    TLM_ISSUE_PAIR(C0, C1, 0);
+  for (int64_t i = 0; i < pairs; i += 2) {
+    if (i + 1 < pairs)
+      TLM_ISSUE_PAIR(C2, C3, 2 * (i + 1));
+    TLM_DRAIN_PAIR(C0, C1, 2 * i);
+    if (i + 1 >= pairs)
+      break;
+    if (i + 2 < pairs)
+      TLM_ISSUE_PAIR(C0, C1, 2 * (i + 2));
+    TLM_DRAIN_PAIR(C2, C3, 2 * (i + 1));
   }
-  if (b < in.blocks) {
+#undef TLM_ISSUE_PAIR
+#undef TLM_DRAIN_PAIR
+  const int64_t b = 2 * pairs;
+  if (b < blocks) {
     _tile_zero(C0);
-    _tile_loadd(A0, x + b * kBlock, in.columns);
-    _tile_loadd(B0, panel.tile(b), 64);
+    _tile_loadd(A0, x + b * kBlock, columns);
+    _tile_loadd(B0, weights + b * weightStride, 64);
     _tile_dpbsud(C0, A0, B0);
     _tile_stored(C0, c0, 64);
-    scaleInto(c0, in, token, b, panel.rowScales(b), acc);
+    const __m512 rowScales0 = tiles.rowScales(b);
+    const float *s0 = scales + b * kTileTokens, *k0 = corrections + b * kTileTokens;
+    TLM_SCALE_TILE(c0, s0, k0, rowScales0, acc);
   }
   for (int t = 0; t < kTileTokens; ++t)
     _mm512_storeu_ps(y + (token + t) * yStride, acc[t]);
 }
+#undef TLM_SCALE_TILE
 
 /// Tokens [0, amxTokens) of one panel with AMX (a multiple of 16; Q4_0
 /// panels unpacked into `unpacked`, 512 bytes per block, first).
@@ -328,12 +385,14 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
     __builtin_trap(); // the compiler never packs such a weight
   const bool amx = AMX && tokens >= kTileTokens && group >= kTileTokens &&
                    (!Q4 || columns <= kMaxUnpackedColumns) && amxPermitted();
-  if (amx)
-    group -= group % kTileTokens;
+  // Whole runs of tileTokens tokens per group (QuantizedInputs::at).
+  const int64_t tileTokens = group < kTileTokens ? group : kTileTokens;
+  group -= group % tileTokens;
   alignas(64) uint8_t storage[quantizedBytes<AMX>()];
   QuantizedInputs in;
   in.columns = columns;
   in.blocks = blocks;
+  in.tileTokens = tileTokens;
   in.values = reinterpret_cast<int8_t *>(storage);
   in.scales = reinterpret_cast<float *>(storage + group * columns);
   in.corrections = in.scales + group * blocks;
