@@ -215,10 +215,19 @@ TLM_AVX512 void f16PanelPair(const float *x, int64_t xStride, int64_t tokens,
                              const uint16_t *panel, int64_t columns, float *y,
                              int64_t yStride) {
   alignas(64) float pair[2 * kPanelRows * kMaxPairColumns];
-  for (int half = 0; half < 2; ++half)
-    for (int64_t c = 0; c < columns; ++c)
+  // The conversion is where the panels come from memory: prefetched as
+  // f16PanelTile does (a line is two columns).
+  for (int half = 0; half < 2; ++half) {
+    const uint16_t *from = panel + half * kPanelRows * columns;
+    for (int64_t c = 0; c < columns; ++c) {
+      if (c % 2 == 0)
+        _mm_prefetch(reinterpret_cast<const char *>(from + c * kPanelRows) +
+                         kPanelPrefetchBytes,
+                     _MM_HINT_T0);
       _mm512_store_ps(pair + (c * 2 + half) * kPanelRows,
-                      loadPanelColumn(panel + half * kPanelRows * columns, c));
+                      loadPanelColumn(from, c));
+    }
+  }
   int64_t t = 0;
   for (; t + kPairTokens <= tokens; t += kPairTokens)
     f32PairTile<kPairTokens>(x + t * xStride, xStride, pair, columns,
