@@ -162,7 +162,19 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     its body reads from outside must be constants, planned views, memref
     arguments every caller passes as the same arena view (a layer's KV
     caches), or at most two index values (the position, the layer index),
-    which the call hands over as %s0 and %s1. The runtime splits the range
+    which the call hands over as %s0 and %s1.
+
+    Why 65536: handing a product to a second thread and waiting for it
+    costs ~0.4-0.6 us with the worker spinning (`tlmc-kernel-bench
+    threads/handoff`, 2 threads), and a product whose weights sit in the
+    cache runs at ~30-40 GMAC/s on one core, so splitting pays only above
+    ~2 x 35e9 x 0.5e-6 = 35K multiply-adds; twice that leaves a margin for
+    the inputs and outputs the two cores exchange. At 16384, stories260K's
+    decode handed its classifier (32768) to the pool every token and ran
+    no faster, often slower, on 2 threads than on 1. Products streamed
+    from memory (~7 GMAC/s) would pay off sooner, but every product of a
+    model that large is far above the bar anyway (SmolLM2-135M's smallest
+    is 110592). The runtime splits the range
     into one contiguous block per thread; every output is computed by
     exactly one thread in the same order, so results do not depend on the
     thread count.
@@ -181,7 +193,7 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"minWork", "min-work", "int64_t", "16384",
+    Option<"minWork", "min-work", "int64_t", "65536",
            "Smallest product (multiply-adds) worth splitting across threads">
   ];
   let statistics = [

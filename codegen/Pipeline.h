@@ -14,8 +14,8 @@ struct LoweringOptions {
   /// Prefix of the entry points' symbols (`<prefix>decode`, `<prefix>prefill`).
   std::string symbolPrefix;
   /// Products of at least this many multiply-adds run on the runtime's
-  /// threads (see tlm-parallelize-rows).
-  int64_t parallelMinWork = 16384;
+  /// threads (see tlm-parallelize-rows and its min-work).
+  int64_t parallelMinWork = 65536;
   /// Sparse weights in 32-feature blocks with AVX-512 permutes (x86-64 with
   /// AVX-512F only); must match the layout the container is written with.
   bool sparseBlocks = false;

@@ -111,8 +111,8 @@ def main():
         res.check(r1.stdout == r2.stdout, "a one-chunk prompt generates the "
                   "same tokens either way")
 
-    # Threads: prefill chunks and the classifier run as parallel kernels
-    # (tlm-parallelize-rows); every output is computed by one thread.
+    # Threads: prefill chunks run as parallel kernels (tlm-parallelize-rows);
+    # every output is computed by one thread.
     outs, logits = [], []
     for t in (1, 2, 3):
         path = os.path.join(a.work, f"threads{t}")
@@ -149,6 +149,19 @@ def main():
                   f"|diff| {diff:.1e})")
         res.check(r1.stdout and r1.stdout == r2.stdout,
                   "a padded last chunk generates the same tokens")
+        # Its decode steps run threaded products too (stories260K's are
+        # below tlm-parallelize-rows' min-work and stay on one thread).
+        outs, logits = [], []
+        for t in (1, 2, 3):
+            path = os.path.join(a.work, f"s15m-threads{t}")
+            outs.append(run([q8exe, "--prompt-tokens", ids, "-n", "80",
+                             "--temp", "0", "--tokens", "--threads", str(t),
+                             "--logits", path, "--no-prefill"]).stdout)
+            logits.append(read_floats(path) if os.path.exists(path) else [])
+        res.check(outs[0] and outs[0] == outs[1] == outs[2] and logits[0] and
+                  logits[0] == logits[1] == logits[2],
+                  "stories15M Q8_0 decode: 1, 2 and 3 threads give identical "
+                  "tokens and bitwise identical logits")
 
     # Seeded sampling is reproducible and differs across seeds.
     s1 = run([exe, "-n", "100", "--temp", "1", "--seed", "5"]).stdout

@@ -9,7 +9,11 @@
 // core's peaks the kernels are judged against: f32 FMAs (16 independent
 // 16-lane chains) and AMX int8 tiles (tdpbssd, 4 independent 16x16 results,
 // K = 64 and K = 32 as the GGUF-block kernels use). Counters: MAC/s (and
-// weight bytes/s). Kernels the host cannot run are skipped.
+// weight bytes/s). Kernels the host cannot run are skipped. threads/handoff
+// is what handing one product to the runtime's 2-thread pool costs
+// (tlmrt_parallel_for with a kernel that does nothing), the overhead a
+// product's halved work must outweigh to be worth threading
+// (tlm-parallelize-rows' min-work).
 //
 //   build/bin/tlmc-kernel-bench [--benchmark_filter=REGEX]
 //
@@ -18,6 +22,7 @@
 #include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/GGMLPanels.h"
 #include "runtime/src/ProductKernels.h"
+#include "runtime/src/Session.h"
 
 #include <benchmark/benchmark.h>
 
@@ -198,6 +203,22 @@ peakAMXInt8(benchmark::State &state) {
       benchmark::Counter::kIs1000);
 }
 
+void emptyKernel(const uint8_t *, uint8_t *, int64_t, int64_t, int64_t,
+                 int64_t) {}
+
+/// One product handed to 2 threads and waited for, doing nothing.
+void threadHandoff(benchmark::State &state) {
+  bool failed = false;
+  tlmrt::ThreadPool *pool = tlmrt::createThreadPool(2, &failed);
+  if (!pool) {
+    state.SkipWithError("no thread pool");
+    return;
+  }
+  for (auto _ : state)
+    tlmrt_parallel_for(pool, emptyKernel, nullptr, nullptr, 64, 0, 0);
+  tlmrt::destroyThreadPool(pool);
+}
+
 struct Shape {
   const char *name;
   int64_t rows, columns;
@@ -208,6 +229,7 @@ const Shape kShapes[] = {
 
 int registerAll() {
   benchmark::RegisterBenchmark("peak/f32_fma", peakF32FMA);
+  benchmark::RegisterBenchmark("threads/handoff", threadHandoff);
   benchmark::RegisterBenchmark("peak/amx_int8_k", peakAMXInt8)
       ->Arg(64)
       ->Arg(32);
