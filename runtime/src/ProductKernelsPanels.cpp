@@ -38,6 +38,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/src/JobScratch.h"
 #include "runtime/src/ProductKernels.h"
 #include "runtime/src/QuantizeInputs.h"
 #include "runtime/src/TokenTiles.h"
@@ -77,6 +78,8 @@ constexpr int64_t kStreamPrefetchBytes = 8192;
 template <bool AMX> constexpr int64_t quantizedBytes() {
   return AMX ? 384 * 1024 : 96 * 1024;
 }
+static_assert(quantizedBytes<true>() <= tlmrt::kJobScratchBytes,
+              "a thread's job scratch holds any call's quantized inputs");
 /// Tokens per AMX tile.
 constexpr int64_t kTileTokens = 16;
 /// The widest Q4_0 product the AMX kernels unpack a panel of (wider ones
@@ -388,13 +391,21 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
   // Whole runs of tileTokens tokens per group (QuantizedInputs::at).
   const int64_t tileTokens = group < kTileTokens ? group : kTileTokens;
   group -= group % tileTokens;
+  // Inside a parallel job whose inputs fit one group, the thread's scratch
+  // keeps them quantized for its later chunks (JobScratch.h).
+  const tlmrt::CurrentJob job = tlmrt::currentJob();
+  tlmrt::JobScratch *scratch = tokens <= group ? job.scratch : nullptr;
+  constexpr int kFormat = (Q4 ? 1 : 0) | (AMX ? 2 : 0);
+  const bool quantized =
+      scratch && scratch->holds(job.job, x, xStride, tokens, columns, kFormat);
   alignas(64) uint8_t storage[quantizedBytes<AMX>()];
   QuantizedInputs in;
   in.columns = columns;
   in.blocks = blocks;
   in.tileTokens = tileTokens;
-  in.values = reinterpret_cast<int8_t *>(storage);
-  in.scales = reinterpret_cast<float *>(storage + group * columns);
+  uint8_t *bytes = scratch ? scratch->bytes : storage;
+  in.values = reinterpret_cast<int8_t *>(bytes);
+  in.scales = reinterpret_cast<float *>(bytes + group * columns);
   in.corrections = in.scales + group * blocks;
   // Q4_0 panels unpacked for the tile unit: 16 bytes per column.
   alignas(64) uint8_t unpacked[Q4 && AMX ? 16 * kMaxUnpackedColumns : 64];
@@ -404,7 +415,16 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
   }
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
     const int64_t n = tokens - t0 < group ? tokens - t0 : group;
-    quantizeInputs<Q4>(x + t0 * xStride, xStride, n, in);
+    if (!quantized)
+      quantizeInputs<Q4>(x + t0 * xStride, xStride, n, in);
+    if (scratch && !quantized) {
+      scratch->job = job.job;
+      scratch->x = x;
+      scratch->xStride = xStride;
+      scratch->tokens = tokens;
+      scratch->columns = columns;
+      scratch->format = kFormat;
+    }
     const int64_t amxTokens = amx ? n - n % kTileTokens : 0;
     for (int64_t p = 0; p < rows / kPanelRows; ++p) {
       const uint8_t *panel = panels + p * panelBytes;

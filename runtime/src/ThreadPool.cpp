@@ -1,16 +1,24 @@
 //===- ThreadPool.cpp - the workers generated code runs products on --*- C++ -*-===//
 //
-// A fixed set of workers started with the session. tlmrt_parallel_for hands
-// each worker one contiguous block of output features and waits for all of
-// them: one barrier per product, spun rather than slept through (a 135M
-// model runs ~200 products per token, a mutex and condition variable per
-// product cost 2 threads more than they gained). Blocks are fixed by (count,
-// threads), start at multiples of 4 or 16 features when the count allows, and
-// each feature is computed whole by one thread, so results are bitwise the
-// same for any thread count.
+// A fixed set of workers started with the session. tlmrt_parallel_for cuts
+// a product's output features into chunks (about 4 per thread) and every
+// thread, the caller included, takes the next chunk until none is left,
+// then the caller waits for all of them: one barrier per product, spun
+// rather than slept through (a 135M model runs ~200 products per token, a
+// mutex and condition variable per product cost 2 threads more than they
+// gained). Taking chunks rather than fixed halves evens out threads that
+// run at different speeds (a core shared with another process, a cache
+// that is warm on one core only: in prefill profiles one thread's tile
+// products took ~25% longer than the other's on the same work, and the
+// other waited). Chunks start at multiples of 4 or 16 features when the
+// count allows, and each feature is computed whole by one thread with the
+// same code, so results are bitwise the same for any thread count and any
+// order the chunks are taken in. Each thread has a JobScratch where the
+// int8 kernels keep their quantized inputs across the chunks of one job.
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/src/JobScratch.h"
 #include "runtime/src/Session.h"
 
 #include <pthread.h>
@@ -38,13 +46,30 @@ struct ThreadPool {
   pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
   int sleepers = 0; // guarded by mutex
   std::atomic<bool> stop{false};
-  // The current job.
+  // The current job: the kernel, its arguments, and its chunks of
+  // `chunkFeatures` features, the next to take in `nextChunk`.
   tlm_kernel_fn kernel = nullptr;
   const uint8_t *weights = nullptr;
   uint8_t *arena = nullptr;
   int64_t count = 0;
   int64_t scalars[2] = {0, 0};
+  int64_t chunkFeatures = 0, chunks = 0;
+  std::atomic<int64_t> nextChunk{0};
+  // One per thread (index 0: the caller).
+  JobScratch *scratch = nullptr;
 };
+
+namespace {
+thread_local JobScratch *currentScratch = nullptr;
+thread_local uint64_t currentJobId = 0;
+} // namespace
+
+CurrentJob currentJob() { return {currentScratch, currentJobId}; }
+
+void setCurrentJob(JobScratch *scratch, uint64_t job) {
+  currentScratch = scratch;
+  currentJobId = job;
+}
 
 namespace {
 
@@ -67,20 +92,32 @@ struct WorkerStart {
   int index;
 };
 
-/// Blocks start at multiples of this many features when the count allows:
-/// weights packed in 4-row groups need multiples of 4, and 16 f32 outputs
-/// are a cache line (no two threads write one).
+/// Chunks start at multiples of this many features when the count allows:
+/// weights packed in 16-row panels need multiples of 16 (4-row groups 4),
+/// and 16 f32 outputs are a cache line (no two threads write one).
 int64_t splitUnit(int64_t count) {
   return count % 16 == 0 ? 16 : count % 4 == 0 ? 4 : 1;
 }
 
-void runBlock(ThreadPool *pool, int index) {
-  int64_t unit = splitUnit(pool->count), units = pool->count / unit;
-  int64_t begin = units * index / pool->threads * unit;
-  int64_t end = units * (index + 1) / pool->threads * unit;
-  if (begin < end)
-    pool->kernel(pool->weights, pool->arena, begin, end, pool->scalars[0],
+/// Chunks per thread: enough to even out threads of different speeds, few
+/// enough that each chunk is long next to taking one (an atomic add) and
+/// to a kernel call's start (decode's prefetch stream ramps up per call).
+constexpr int64_t kChunksPerThread = 4;
+
+/// Takes and runs chunks of the current job until none is left.
+void runChunks(ThreadPool *pool, int index, uint64_t job) {
+  setCurrentJob(&pool->scratch[index], job);
+  for (;;) {
+    int64_t chunk = pool->nextChunk.fetch_add(1, std::memory_order_relaxed);
+    if (chunk >= pool->chunks)
+      break;
+    int64_t begin = chunk * pool->chunkFeatures;
+    int64_t end = begin + pool->chunkFeatures;
+    pool->kernel(pool->weights, pool->arena, begin,
+                 end < pool->count ? end : pool->count, pool->scalars[0],
                  pool->scalars[1]);
+  }
+  setCurrentJob(nullptr, 0);
 }
 
 /// Waits until the generation moves past `seen`; returns the new one.
@@ -110,7 +147,7 @@ void *workerMain(void *arg) {
     seen = waitForWork(pool, seen);
     if (pool->stop.load(std::memory_order_acquire))
       break;
-    runBlock(pool, start.index);
+    runChunks(pool, start.index, seen);
     pool->pending.fetch_sub(1, std::memory_order_release);
   }
   return nullptr;
@@ -139,11 +176,17 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
   pool->threads = threads;
   pool->workers =
       static_cast<pthread_t *>(std::calloc(size_t(threads), sizeof(pthread_t)));
-  if (!pool->workers) {
+  pool->scratch = static_cast<JobScratch *>(
+      std::aligned_alloc(alignof(JobScratch), threads * sizeof(JobScratch)));
+  if (!pool->workers || !pool->scratch) {
+    std::free(pool->workers);
+    std::free(pool->scratch);
     destroy(pool);
     *failed = true;
     return nullptr;
   }
+  for (int i = 0; i < threads; ++i)
+    new (&pool->scratch[i]) JobScratch();
   // The product kernels keep their quantized inputs on the stack (up to
   // ~0.5 MiB, ProductKernelsPanels.cpp): ask for enough whatever the libc's
   // default (musl's is 128 KiB).
@@ -179,6 +222,7 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
+  std::free(pool->scratch); // JobScratch is trivially destructible
   destroy(pool);
 }
 
@@ -199,9 +243,17 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   pool->count = count;
   pool->scalars[0] = scalar0;
   pool->scalars[1] = scalar1;
+  const int64_t unit = tlmrt::splitUnit(count), units = count / unit;
+  int64_t chunkUnits = units / (pool->threads * tlmrt::kChunksPerThread);
+  if (chunkUnits < 1)
+    chunkUnits = 1;
+  pool->chunkFeatures = chunkUnits * unit;
+  pool->chunks = (count + pool->chunkFeatures - 1) / pool->chunkFeatures;
+  pool->nextChunk.store(0, std::memory_order_relaxed);
   pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
-  tlmrt::runBlock(pool, 0);
+  tlmrt::runChunks(pool, 0,
+                   pool->generation.load(std::memory_order_relaxed));
   // The workers are awake and on their blocks: spin for them, yielding the
   // processor now and then in case one of them is waiting for it (more
   // threads than processors, or a busy machine).
