@@ -1,16 +1,21 @@
 //===- ThreadPool.cpp - the workers generated code runs products on --*- C++ -*-===//
 //
 // A fixed set of workers started with the session. tlmrt_parallel_for cuts
-// a product's output features into chunks (about 4 per thread) and every
-// thread, the caller included, takes the next chunk until none is left,
-// then the caller waits for all of them: one barrier per product, spun
+// a product's output features into chunks (about 4 per thread), gives each
+// thread a contiguous block of them, and every thread, the caller
+// included, takes its own block's chunks in order and then the chunks
+// left in the others' blocks, until none is left; then the caller waits
+// for all of them: one barrier per product, spun
 // rather than slept through (a 135M model runs ~200 products per token, a
 // mutex and condition variable per product cost 2 threads more than they
 // gained). Taking chunks rather than fixed halves evens out threads that
 // run at different speeds (a core shared with another process, a cache
 // that is warm on one core only: in prefill profiles one thread's tile
 // products took ~25% longer than the other's on the same work, and the
-// other waited). Chunks start at multiples of 4 or 16 features when the
+// other waited). Taking its own block in order keeps a thread's weights one
+// stream, so the kernels' prefetch runs on across chunk boundaries (decode
+// is a stream of weights; a thread that hopped between chunks would wait
+// for memory at each). Chunks start at multiples of 4 or 16 features when the
 // count allows, and each feature is computed whole by one thread with the
 // same code, so results are bitwise the same for any thread count and any
 // order the chunks are taken in. Each thread has a JobScratch where the
@@ -30,6 +35,14 @@
 
 namespace tlmrt {
 
+/// A thread's block of a job's chunks: the next to take (by its owner, or
+/// by a thread that finished its own) and the end. One cache line each, so
+/// taking chunks from different blocks does not contend.
+struct alignas(64) ChunkBlock {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
+
 struct ThreadPool {
   int threads = 1;
   pthread_t *workers = nullptr;
@@ -47,15 +60,15 @@ struct ThreadPool {
   int sleepers = 0; // guarded by mutex
   std::atomic<bool> stop{false};
   // The current job: the kernel, its arguments, and its chunks of
-  // `chunkFeatures` features, the next to take in `nextChunk`.
+  // `chunkFeatures` features, handed out from one block per thread.
   tlm_kernel_fn kernel = nullptr;
   const uint8_t *weights = nullptr;
   uint8_t *arena = nullptr;
   int64_t count = 0;
   int64_t scalars[2] = {0, 0};
-  int64_t chunkFeatures = 0, chunks = 0;
-  std::atomic<int64_t> nextChunk{0};
+  int64_t chunkFeatures = 0;
   // One per thread (index 0: the caller).
+  ChunkBlock *blocks = nullptr;
   JobScratch *scratch = nullptr;
 };
 
@@ -104,18 +117,22 @@ int64_t splitUnit(int64_t count) {
 /// to a kernel call's start (decode's prefetch stream ramps up per call).
 constexpr int64_t kChunksPerThread = 4;
 
-/// Takes and runs chunks of the current job until none is left.
+/// Takes and runs chunks of the current job until none is left: its own
+/// block's first, then the others'.
 void runChunks(ThreadPool *pool, int index, uint64_t job) {
   setCurrentJob(&pool->scratch[index], job);
-  for (;;) {
-    int64_t chunk = pool->nextChunk.fetch_add(1, std::memory_order_relaxed);
-    if (chunk >= pool->chunks)
-      break;
-    int64_t begin = chunk * pool->chunkFeatures;
-    int64_t end = begin + pool->chunkFeatures;
-    pool->kernel(pool->weights, pool->arena, begin,
-                 end < pool->count ? end : pool->count, pool->scalars[0],
-                 pool->scalars[1]);
+  for (int k = 0; k < pool->threads; ++k) {
+    ChunkBlock &block = pool->blocks[(index + k) % pool->threads];
+    for (;;) {
+      int64_t chunk = block.next.fetch_add(1, std::memory_order_relaxed);
+      if (chunk >= block.end)
+        break;
+      int64_t begin = chunk * pool->chunkFeatures;
+      int64_t end = begin + pool->chunkFeatures;
+      pool->kernel(pool->weights, pool->arena, begin,
+                   end < pool->count ? end : pool->count, pool->scalars[0],
+                   pool->scalars[1]);
+    }
   }
   setCurrentJob(nullptr, 0);
 }
@@ -178,15 +195,20 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
       static_cast<pthread_t *>(std::calloc(size_t(threads), sizeof(pthread_t)));
   pool->scratch = static_cast<JobScratch *>(
       std::aligned_alloc(alignof(JobScratch), threads * sizeof(JobScratch)));
-  if (!pool->workers || !pool->scratch) {
+  pool->blocks = static_cast<ChunkBlock *>(
+      std::aligned_alloc(alignof(ChunkBlock), threads * sizeof(ChunkBlock)));
+  if (!pool->workers || !pool->scratch || !pool->blocks) {
     std::free(pool->workers);
     std::free(pool->scratch);
+    std::free(pool->blocks);
     destroy(pool);
     *failed = true;
     return nullptr;
   }
-  for (int i = 0; i < threads; ++i)
+  for (int i = 0; i < threads; ++i) {
     new (&pool->scratch[i]) JobScratch();
+    new (&pool->blocks[i]) ChunkBlock();
+  }
   // The product kernels keep their quantized inputs on the stack (up to
   // ~0.5 MiB, ProductKernelsPanels.cpp): ask for enough whatever the libc's
   // default (musl's is 128 KiB).
@@ -222,7 +244,8 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
-  std::free(pool->scratch); // JobScratch is trivially destructible
+  std::free(pool->scratch); // JobScratch and ChunkBlock are trivially
+  std::free(pool->blocks);  // destructible
   destroy(pool);
 }
 
@@ -248,8 +271,12 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   if (chunkUnits < 1)
     chunkUnits = 1;
   pool->chunkFeatures = chunkUnits * unit;
-  pool->chunks = (count + pool->chunkFeatures - 1) / pool->chunkFeatures;
-  pool->nextChunk.store(0, std::memory_order_relaxed);
+  const int64_t chunks = (count + pool->chunkFeatures - 1) / pool->chunkFeatures;
+  for (int i = 0; i < pool->threads; ++i) {
+    pool->blocks[i].next.store(chunks * i / pool->threads,
+                               std::memory_order_relaxed);
+    pool->blocks[i].end = chunks * (i + 1) / pool->threads;
+  }
   pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
   tlmrt::runChunks(pool, 0,
