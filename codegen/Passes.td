@@ -174,8 +174,8 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     no faster, often slower, on 2 threads than on 1. Products streamed
     from memory (~7 GMAC/s) would pay off sooner, but every product of a
     model that large is far above the bar anyway (SmolLM2-135M's smallest
-    is 110592). The runtime splits the range
-    into one contiguous block per thread; every output is computed by
+    is 110592). The runtime splits the range into chunks the threads
+    take (runtime/src/ThreadPool.cpp); every output is computed by
     exactly one thread in the same order, so results do not depend on the
     thread count.
 
