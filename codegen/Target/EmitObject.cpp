@@ -27,7 +27,8 @@ static llvm::Error addDescriptor(llvm::Module &module,
     return module.getFunction(name);
   };
   if (!fn(d.decodeSymbol) || !fn(d.prefillSymbol) ||
-      !fn(d.prefillLastSymbol))
+      !fn(d.prefillLastSymbol) ||
+      (!d.prefillWideSymbol.empty() && !fn(d.prefillWideSymbol)))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal error: entry points missing");
   llvm::Constant *container = llvm::ConstantPointerNull::get(ptr);
@@ -43,7 +44,11 @@ static llvm::Error addDescriptor(llvm::Module &module,
     container = global;
   }
   auto *type = llvm::StructType::get(
-      ctx, {i32, i32, i64, i64, i64, ptr, ptr, ptr, i64, ptr, i32, i32});
+      ctx, {i32, i32, i64, i64, i64, ptr, ptr, ptr, i64, ptr, i32, i32, ptr,
+            i32});
+  llvm::Constant *wide = d.prefillWideSymbol.empty()
+                             ? llvm::ConstantPointerNull::get(ptr)
+                             : fn(d.prefillWideSymbol);
   auto *init = llvm::ConstantStruct::get(
       type, {llvm::ConstantInt::get(i32, TLM_ABI_VERSION),
              llvm::ConstantInt::get(i32, d.prefillChunk),
@@ -53,7 +58,8 @@ static llvm::Error addDescriptor(llvm::Module &module,
              fn(d.prefillSymbol), container,
              llvm::ConstantInt::get(i64, d.embeddedContainer.size()),
              fn(d.prefillLastSymbol), llvm::ConstantInt::get(i32, d.vocab),
-             llvm::ConstantInt::get(i32, d.context)});
+             llvm::ConstantInt::get(i32, d.context), wide,
+             llvm::ConstantInt::get(i32, d.prefillWideChunk)});
   auto *descriptor = new llvm::GlobalVariable(
       module, type, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
       init, d.symbol);

@@ -19,6 +19,9 @@ struct ModelDescriptor {
   std::string symbol;
   std::string decodeSymbol, prefillSymbol, prefillLastSymbol;
   uint32_t prefillChunk = 0;
+  /// @prefill_wide and its tokens; empty and 0 when the model has none.
+  std::string prefillWideSymbol;
+  uint32_t prefillWideChunk = 0;
   uint64_t fingerprint = 0;
   uint64_t arenaBytes = 0;
   uint64_t weightsBytes = 0;

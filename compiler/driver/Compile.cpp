@@ -61,7 +61,19 @@ static llvm::Error writeFile(llvm::StringRef path, llvm::ArrayRef<char> bytes) {
 
 static std::string makeHeader(const std::string &name, const ModelConfig &c,
                               const ContainerPlan &plan, uint64_t weightsBytes,
-                              llvm::StringRef source) {
+                              llvm::StringRef source,
+                              const ModelDescriptor &descriptor) {
+  std::string wide;
+  if (!descriptor.prefillWideSymbol.empty())
+    wide = llvm::formatv(R"(#define {0}_PREFILL_WIDE_CHUNK {1}
+/* prefill_last over {1} tokens: what long prompts run first. */
+void {2}(const uint8_t *weights, uint8_t *arena,
+         const int32_t *tokens, int64_t pos, float *logits, void *ctx);
+)",
+                         llvm::StringRef(name).upper(),
+                         descriptor.prefillWideChunk,
+                         descriptor.prefillWideSymbol)
+               .str();
   std::string guard = llvm::StringRef(name).upper() + "_H";
   std::string upper = llvm::StringRef(name).upper();
   return llvm::formatv(
@@ -98,7 +110,7 @@ void {14}_prefill(const uint8_t *weights, uint8_t *arena,
 void {14}_prefill_last(const uint8_t *weights, uint8_t *arena,
                        const int32_t *tokens, int64_t pos, float *logits,
                        void *ctx);
-
+{16}
 #ifdef __cplusplus
 }
 #endif
@@ -108,7 +120,7 @@ void {14}_prefill_last(const uint8_t *weights, uint8_t *arena,
              source, guard, c.vocab, c.dim, c.ffnDim, c.layers, c.heads,
              c.kvHeads, c.context, plan.arenaBytes, plan.kvCacheBytes,
              weightsBytes, upper, plan.prefillChunk, name,
-             TLMC_VERSION " (" TLMC_GIT_REVISION ")")
+             TLMC_VERSION " (" TLMC_GIT_REVISION ")", wide)
       .str();
 }
 
@@ -211,6 +223,8 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
                                const CompileOptions &options) {
   if (options.prefillChunk <= 0)
     return makeError("--prefill-chunk must be positive");
+  if (options.prefillWideChunk < 0)
+    return makeError("--prefill-wide-chunk must be 0 or positive");
   if (model.tokenizer.kind == TokenizerData::Kind::None)
     return makeError(model.path +
                      ": no tokenizer: the model file carries none and no "
@@ -222,6 +236,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
 
   GraphOptions graph;
   graph.prefillChunk = options.prefillChunk;
+  graph.prefillWideChunk = options.prefillWideChunk;
   graph.kvCacheF16 = options.kvCacheF16;
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModule(context, model, graph);
   if (mlir::failed(mlir::verify(*module)))
@@ -327,6 +342,10 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   descriptor.prefillSymbol = name + "_prefill";
   descriptor.prefillLastSymbol = name + "_prefill_last";
   descriptor.prefillChunk = plan.prefillChunk;
+  if (hasWidePrefill(graph, c.context)) {
+    descriptor.prefillWideSymbol = name + "_prefill_wide";
+    descriptor.prefillWideChunk = uint32_t(options.prefillWideChunk);
+  }
   descriptor.fingerprint = fingerprint;
   descriptor.arenaBytes = plan.arenaBytes;
   descriptor.weightsBytes = layout.totalBytes;
@@ -342,7 +361,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
     return err;
   if (auto err = writeFile(options.output + ".h",
                            makeHeader(name, c, plan, layout.totalBytes,
-                                      model.path)))
+                                      model.path, descriptor)))
     return err;
   if (options.exe) {
     stage("link");

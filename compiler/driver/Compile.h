@@ -18,6 +18,8 @@ struct CompileOptions {
   std::string output;
   TargetOptions target;
   int64_t prefillChunk = 32;
+  /// Tokens of @prefill_wide (0: none; see GraphOptions).
+  int64_t prefillWideChunk = 128;
   /// GGUF Q8_0/Q4_0 products quantize their inputs to int8 and run the
   /// runtime's integer dot-product kernels where the target has them.
   bool int8Activations = true;

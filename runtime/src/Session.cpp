@@ -109,6 +109,14 @@ extern "C" tlm_status tlm_session_open(const tlm_model *model,
     return fail(error, errorSize, TLM_ERR_MISMATCH,
                 "compiled model ABI %u, runtime ABI %u", model->abi_version,
                 TLM_ABI_VERSION);
+  if (model->prefill_wide &&
+      (model->prefill_wide_chunk <= model->prefill_chunk ||
+       model->prefill_wide_chunk > uint32_t(model->context)))
+    return fail(error, errorSize, TLM_ERR_MISMATCH,
+                "compiled model's wide prefill of %u tokens is not between "
+                "its prefill chunk (%u) and its context (%d)",
+                model->prefill_wide_chunk, model->prefill_chunk,
+                model->context);
   if (!container) {
     container = model->embedded_container;
     containerBytes = model->embedded_container_bytes;
@@ -338,6 +346,18 @@ extern "C" tlm_status tlm_eval(tlm_session *s, const int32_t *tokens,
                   tokens[i], i, c.vocab);
   size_t vocab = size_t(c.vocab), chunk = c.prefill_chunk;
   size_t i = 0;
+  // Long prompts first through the wide prefill (when only the last
+  // logits are wanted): it reads every weight once per call, so a token
+  // costs less memory traffic than in a chunk, and it runs the classifier
+  // once per call.
+  const size_t wide = s->model->prefill_wide ? s->model->prefill_wide_chunk : 0;
+  while (!logitsOut && wide && count - i >= wide) {
+    s->model->prefill_wide(s->weights, s->arena, tokens + i, s->pos,
+                           s->logits, s->pool);
+    s->lastRow = 0;
+    s->pos += uint32_t(wide);
+    i += wide;
+  }
   // Whole chunks through prefill, the rest one token at a time. Without
   // `logitsOut` only the last token's logits are ever read: prefill_last
   // skips the classifier for the others.

@@ -84,6 +84,41 @@ def main():
     res.check(r1.stdout == r2.stdout, "prefill and decode steps generate "
               "the same tokens")
 
+    # A prompt longer than the wide prefill (128 tokens: @prefill_wide, then
+    # a 32-token chunk, then decode steps) gives decode steps' logits and
+    # tokens, on 1 and 2 threads; --prefill-wide-chunk 0 compiles none.
+    ids = ",".join(str(5 + 7 * i % 400) for i in range(170))
+    with open(exe + ".h") as f:
+        header = f.read()
+    res.check("_PREFILL_WIDE_CHUNK 128" in header and "_prefill_wide(" in
+              header, "the header declares @prefill_wide over 128 tokens")
+    narrow = compile_model(a.tlmc, os.path.join(s260, "stories260K.bin"),
+                           os.path.join(a.work, "s260narrow"),
+                           "--prefill-wide-chunk", "0")
+    with open(narrow + ".h") as f:
+        res.check("PREFILL_WIDE" not in f.read(),
+                  "--prefill-wide-chunk 0 compiles no @prefill_wide")
+    runs = {}
+    for name, binary, extra in (("wide", exe, []), ("wide2", exe,
+                                ["--threads", "2"]), ("narrow", narrow, []),
+                                ("steps", exe, ["--no-prefill"])):
+        path = os.path.join(a.work, "long-" + name)
+        r = run([binary, "--prompt-tokens", ids, "-n", "200", "--temp", "0",
+                 "--tokens", "--logits", path] + extra)
+        runs[name] = (r.stdout, read_floats(path) if os.path.exists(path)
+                      else [])
+    x, y = runs["wide"][1], runs["steps"][1]
+    diff = max(abs(u - v) for u, v in zip(x, y)) if x and y else 1e9
+    res.check(len(x) == len(y) == 512 and diff <= 1e-5,
+              f"a 170-token prompt through @prefill_wide: logits equal "
+              f"decode steps' (max |diff| {diff:.1e})")
+    res.check(runs["wide"][0] and all(runs[n][0] == runs["wide"][0]
+                                      for n in runs),
+              "wide prefill, 2 threads, no wide prefill and decode steps "
+              "generate the same tokens")
+    res.check(runs["wide"][1] == runs["wide2"][1],
+              "wide prefill: 1 and 2 threads give bitwise identical logits")
+
     # A prompt of exactly one chunk: its last token's logits come from
     # prefill_last (the classifier on that token only), not a decode step.
     words = LONG_PROMPT.split()

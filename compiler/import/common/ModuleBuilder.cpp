@@ -68,5 +68,7 @@ OwningOpRef<ModuleOp> tlmc::buildModule(MLIRContext &context,
   int64_t chunk = std::min(options.prefillChunk, model.config.context);
   emitter.emit("prefill", chunk);
   emitter.emit("prefill_last", chunk, /*lastOnly=*/true);
+  if (hasWidePrefill(options, model.config.context))
+    emitter.emit("prefill_wide", options.prefillWideChunk, /*lastOnly=*/true);
   return module;
 }

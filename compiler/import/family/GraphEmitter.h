@@ -1,8 +1,8 @@
 //===- GraphEmitter.h - the tlm ops a family's block is made of ---*- C++ -*-===//
 //
-// Builds one entry point (decode, prefill, prefill_last) of the module: the
-// embedding, each layer through its family's emitBlock, the final norm and
-// the classifier. Families compose blocks from the helpers below, which know
+// Builds one entry point (decode, prefill, prefill_last, prefill_wide) of
+// the module: the embedding, each layer through its family's emitBlock, the
+// final norm and the classifier. Families compose blocks from the helpers below, which know
 // the config (epsilon, RoPE) and the current entry point (rows, position,
 // caches), so a block reads like the model's reference code.
 //

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define TLM_ABI_VERSION 4
+#define TLM_ABI_VERSION 5
 
 typedef enum tlm_status {
   TLM_OK = 0,
@@ -79,6 +79,11 @@ typedef struct tlm_model {
    * the same: its fingerprint alone is a number anyone can copy. */
   int32_t vocab;
   int32_t context;
+  /* prefill_wide_chunk tokens (more than prefill_chunk), logits of the
+   * last; NULL when the model was compiled without it. The runtime runs
+   * long prompts through it first: every weight is read once per call. */
+  tlm_entry_fn prefill_wide;
+  uint32_t prefill_wide_chunk;
 } tlm_model;
 
 /** The model's configuration, as the container records it. */
@@ -138,7 +143,8 @@ uint32_t tlm_position(const tlm_session *session);
  *  single decode steps. With `logits_out` (count x vocab floats) every
  *  position's logits are written there; the last position's are always
  *  available from tlm_logits(). Without it, chunks skip the classifier for
- *  all but their last token (the model's prefill_last). */
+ *  all but their last token (the model's prefill_last), and a model's
+ *  prefill_wide, if it has one, takes the first whole wide chunks. */
 tlm_status tlm_eval(tlm_session *session, const int32_t *tokens, size_t count,
                     float *logits_out);
 
