@@ -136,12 +136,17 @@ TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
 
 /// acc + the s32 dot products of (token, block) `at` scaled: (dot +
 /// correction) x token scale x row scales, in the one order both paths use.
+TLM_VNNI_INLINE __m512 scaleDot(__m512i dot, float scale, float correction,
+                                __m512 rowScales, __m512 acc) {
+  __m512 scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                  _mm512_set1_ps(scale),
+                                  _mm512_set1_ps(correction));
+  return _mm512_fmadd_ps(scaled, rowScales, acc);
+}
+
 TLM_VNNI_INLINE __m512 scaleBlock(__m512i dot, const QuantizedInputs &in,
                                   int64_t at, __m512 rowScales, __m512 acc) {
-  __m512 scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                                  _mm512_set1_ps(in.scales[at]),
-                                  _mm512_set1_ps(in.corrections[at]));
-  return _mm512_fmadd_ps(scaled, rowScales, acc);
+  return scaleDot(dot, in.scales[at], in.corrections[at], rowScales, acc);
 }
 
 /// Block `block` of a panel as 8 registers of 64 unsigned bytes (column
@@ -258,14 +263,12 @@ struct PanelTiles {
 
 /// Adds block `b`'s s32 results (stored at `c`, one token per 64 bytes)
 /// scaled by the rows' scales and the tokens' (16 each, from `scales` and
-/// `corrections`) into acc: per token a conversion and two FMAs.
+/// `corrections`) into acc: per token a conversion and two FMAs, the
+/// VNNI path's scaleDot.
 #define TLM_SCALE_TILE(c, scales, corrections, rowScales, acc)                 \
   _Pragma("clang loop unroll(full)") for (int t = 0; t < kTileTokens; ++t)     \
-      acc[t] = _mm512_fmadd_ps(                                                \
-          _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)),  \
-                          _mm512_set1_ps(scales[t]),                           \
-                          _mm512_set1_ps(corrections[t])),                     \
-          rowScales, acc[t])
+      acc[t] = scaleDot(_mm512_load_si512(c + 16 * t), scales[t],              \
+                        corrections[t], rowScales, acc[t])
 
 /// One panel x 16 tokens (from `token`, a multiple of 16) with tdpbsud.
 /// With `prefetch`, the tiles are asked for 4 KiB ahead (the first tile of
