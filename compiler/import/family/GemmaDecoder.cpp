@@ -26,6 +26,7 @@
 #include "compiler/import/family/GemmaDecoder.h"
 #include "compiler/import/common/BinaryReader.h"
 #include "compiler/import/family/GraphEmitter.h"
+#include "compiler/import/family/SelfAttention.h"
 
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -37,16 +38,7 @@ using namespace tlmc;
 
 void GemmaDecoderFamily::addLayerTensors(const ModelConfig &c,
                                          TensorList &out) const {
-  int64_t qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
-  out.push_back({"attn_norm", {c.dim}});
-  out.push_back({"attn_q", {qDim, c.dim}});
-  out.push_back({"attn_k", {kvDim, c.dim}});
-  out.push_back({"attn_v", {kvDim, c.dim}});
-  if (traits.qkNorm) {
-    out.push_back({"attn_q_norm", {c.headDim}});
-    out.push_back({"attn_k_norm", {c.headDim}});
-  }
-  out.push_back({"attn_output", {c.dim, qDim}});
+  addSelfAttentionTensors(c, {/*qkvBias=*/false, traits.qkNorm}, out);
   out.push_back({"post_attention_norm", {c.dim}});
   out.push_back({"ffn_norm", {c.dim}});
   out.push_back({"ffn_gate", {c.ffnDim, c.dim}});
@@ -57,14 +49,9 @@ void GemmaDecoderFamily::addLayerTensors(const ModelConfig &c,
 
 std::optional<StringRef>
 GemmaDecoderFamily::getHFLayerName(StringRef kind) const {
+  if (std::optional<StringRef> name = getHFSelfAttentionName(kind))
+    return name;
   return llvm::StringSwitch<std::optional<StringRef>>(kind)
-      .Case("attn_norm", "input_layernorm")
-      .Case("attn_q", "self_attn.q_proj")
-      .Case("attn_k", "self_attn.k_proj")
-      .Case("attn_v", "self_attn.v_proj")
-      .Case("attn_q_norm", "self_attn.q_norm")
-      .Case("attn_k_norm", "self_attn.k_norm")
-      .Case("attn_output", "self_attn.o_proj")
       .Case("post_attention_norm", "post_attention_layernorm")
       .Case("ffn_norm", "pre_feedforward_layernorm")
       .Case("ffn_gate", "mlp.gate_proj")
@@ -87,16 +74,9 @@ Value GemmaDecoderFamily::emitBlock(GraphEmitter &g, Value x,
                                     int64_t layer) const {
   std::string p = GraphEmitter::layerPrefix(layer);
   Value h = g.norm(x, p + "attn_norm");
-  Value q = g.linear(h, p + "attn_q");
-  Value k = g.linear(h, p + "attn_k");
-  Value v = g.linear(h, p + "attn_v");
-  if (traits.qkNorm) {
-    q = g.norm(q, p + "attn_q_norm");
-    k = g.norm(k, p + "attn_k_norm");
-  }
-  Value attn = g.attention(g.rope(q, layer), g.rope(k, layer), v, layer);
-  x = g.add(x, g.norm(g.linear(attn, p + "attn_output"),
-                      p + "post_attention_norm"));
+  Value attn =
+      emitSelfAttention(g, h, layer, {/*qkvBias=*/false, traits.qkNorm});
+  x = g.add(x, g.norm(attn, p + "post_attention_norm"));
   Value f = g.norm(x, p + "ffn_norm");
   Value act = g.geglu(g.linear(f, p + "ffn_gate"), g.linear(f, p + "ffn_up"));
   return g.add(x, g.norm(g.linear(act, p + "ffn_down"), p + "post_ffw_norm"));

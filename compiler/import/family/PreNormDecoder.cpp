@@ -12,22 +12,7 @@ using namespace tlmc;
 
 void PreNormDecoderFamily::addLayerTensors(const ModelConfig &c,
                                            TensorList &out) const {
-  int64_t qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
-  out.push_back({"attn_norm", {c.dim}});
-  out.push_back({"attn_q", {qDim, c.dim}});
-  if (traits.qkvBias)
-    out.push_back({"attn_q.bias", {qDim}});
-  out.push_back({"attn_k", {kvDim, c.dim}});
-  if (traits.qkvBias)
-    out.push_back({"attn_k.bias", {kvDim}});
-  out.push_back({"attn_v", {kvDim, c.dim}});
-  if (traits.qkvBias)
-    out.push_back({"attn_v.bias", {kvDim}});
-  if (traits.qkNorm) {
-    out.push_back({"attn_q_norm", {c.headDim}});
-    out.push_back({"attn_k_norm", {c.headDim}});
-  }
-  out.push_back({"attn_output", {c.dim, qDim}});
+  addSelfAttentionTensors(c, attentionShape(), out);
   out.push_back({"ffn_norm", {c.dim}});
   out.push_back({"ffn_gate", {c.ffnDim, c.dim}});
   out.push_back({"ffn_up", {c.ffnDim, c.dim}});
@@ -49,14 +34,9 @@ PreNormDecoderFamily::getHFLayerName(StringRef kind) const {
     if (kind == "ffn_up")
       return StringRef("mlp.gate_up_proj");
   }
+  if (std::optional<StringRef> name = getHFSelfAttentionName(kind))
+    return name;
   return llvm::StringSwitch<std::optional<StringRef>>(kind)
-      .Case("attn_norm", "input_layernorm")
-      .Case("attn_q", "self_attn.q_proj")
-      .Case("attn_k", "self_attn.k_proj")
-      .Case("attn_v", "self_attn.v_proj")
-      .Case("attn_q_norm", "self_attn.q_norm")
-      .Case("attn_k_norm", "self_attn.k_norm")
-      .Case("attn_output", "self_attn.o_proj")
       .Case("ffn_norm", "post_attention_layernorm")
       .Case("ffn_gate", "mlp.gate_proj")
       .Case("ffn_up", "mlp.up_proj")
@@ -108,17 +88,7 @@ Value PreNormDecoderFamily::emitBlock(GraphEmitter &g, Value x,
                                       int64_t layer) const {
   std::string p = GraphEmitter::layerPrefix(layer);
   Value h = g.norm(x, p + "attn_norm");
-  auto project = [&](StringRef kind) {
-    Value y = g.linear(h, p + kind.str());
-    return traits.qkvBias ? g.addBias(y, p + kind.str() + ".bias") : y;
-  };
-  Value q = project("attn_q"), k = project("attn_k"), v = project("attn_v");
-  if (traits.qkNorm) {
-    q = g.norm(q, p + "attn_q_norm");
-    k = g.norm(k, p + "attn_k_norm");
-  }
-  Value attn = g.attention(g.rope(q, layer), g.rope(k, layer), v, layer);
-  x = g.add(x, g.linear(attn, p + "attn_output"));
+  x = g.add(x, emitSelfAttention(g, h, layer, attentionShape()));
   Value f = g.norm(x, p + "ffn_norm");
   Value act = g.swiglu(g.linear(f, p + "ffn_gate"), g.linear(f, p + "ffn_up"));
   return g.add(x, g.linear(act, p + "ffn_down"));

@@ -13,6 +13,7 @@
 #define TLMC_COMPILER_IMPORT_FAMILY_PRENORMDECODER_H
 
 #include "compiler/import/family/Family.h"
+#include "compiler/import/family/SelfAttention.h"
 
 namespace tlmc {
 
@@ -59,6 +60,10 @@ public:
                         int64_t layer) const override;
 
 private:
+  SelfAttentionShape attentionShape() const {
+    return {traits.qkvBias, traits.qkNorm};
+  }
+
   PreNormDecoderTraits traits;
 };
 
