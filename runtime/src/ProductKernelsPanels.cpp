@@ -206,6 +206,73 @@ TLM_VNNI void panelTileVNNI(const uint8_t *panel, const QuantizedInputs &in,
     _mm512_storeu_ps(y + (token + t) * yStride, acc[t]);
 }
 
+/// Column group g of a panel's block (its 16 rows' 4 bytes each) as
+/// unsigned bytes; a Q4_0 block keeps groups g and g + 4 in one 64-byte
+/// line, low and high nibbles.
+template <bool Q4>
+TLM_VNNI_INLINE __m512i loadGroup(const uint8_t *block, int g) {
+  if (!Q4)
+    return _mm512_loadu_si512(block + 64 * g);
+  __m512i packed = _mm512_loadu_si512(block + 64 * (g & 3));
+  if (g >= 4)
+    packed = _mm512_srli_epi16(packed, 4);
+  return _mm512_and_si512(packed, _mm512_set1_epi8(0x0F));
+}
+
+/// Two panels x T tokens (from `token`) with vpdpbusd, into y's 32 columns
+/// (the second panel's at y + 16).
+///
+/// Register tiling: 2 x T s32 dot products and 2 x T f32 accumulators; per
+/// 4-byte column step of a block, 2 weight loads (one per panel) and T
+/// token words broadcast from memory feed 2T vpdpbusd, so the loads per
+/// vpdpbusd fall from 1.25 (one panel's 8 registers per block, a broadcast
+/// per vpdpbusd) to (2 + T) / 2T, and every s32 chain is one of 2T
+/// independent ones (no even/odd split). Per block and (panel, token): a
+/// conversion and two FMAs (scaleBlock, the same arithmetic as the
+/// one-panel kernel, so the two give the same bits). Bound: vpdpbusd and
+/// the FMAs share two pipes on Zen 5 (peak/vnni_int8 in tlmc-kernel-bench):
+/// 8 + 2 per 512 multiply-adds.
+template <bool Q4, int T>
+TLM_VNNI void panelPairTileVNNI(const uint8_t *panel0, const uint8_t *panel1,
+                                const QuantizedInputs &in, int64_t token,
+                                float *y, int64_t yStride) {
+  __m512 acc0[T], acc1[T];
+  for (int t = 0; t < T; ++t)
+    acc0[t] = acc1[t] = _mm512_setzero_ps();
+  const int8_t *x = in.values + token * in.columns;
+  for (int64_t b = 0; b < in.blocks; ++b) {
+    const uint8_t *block0 = panel0 + b * panelBlockBytes<Q4>();
+    const uint8_t *block1 = panel1 + b * panelBlockBytes<Q4>();
+    __m512i dot0[T], dot1[T];
+    for (int t = 0; t < T; ++t)
+      dot0[t] = dot1[t] = _mm512_setzero_si512();
+    for (int g = 0; g < 8; ++g) {
+      const __m512i w0 = loadGroup<Q4>(block0, g);
+      const __m512i w1 = loadGroup<Q4>(block1, g);
+      for (int t = 0; t < T; ++t) {
+        int32_t word;
+        memcpy(&word, x + t * in.columns + b * kBlock + 4 * g, 4);
+        const __m512i words = _mm512_set1_epi32(word);
+        dot0[t] = _mm512_dpbusd_epi32(dot0[t], w0, words);
+        dot1[t] = _mm512_dpbusd_epi32(dot1[t], w1, words);
+      }
+    }
+    const __m512 rowScales0 = _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i *>(block0 + weightBytes<Q4>())));
+    const __m512 rowScales1 = _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i *>(block1 + weightBytes<Q4>())));
+    for (int t = 0; t < T; ++t) {
+      const int64_t at = in.at(token + t, b);
+      acc0[t] = scaleBlock(dot0[t], in, at, rowScales0, acc0[t]);
+      acc1[t] = scaleBlock(dot1[t], in, at, rowScales1, acc1[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    _mm512_storeu_ps(y + (token + t) * yStride, acc0[t]);
+    _mm512_storeu_ps(y + (token + t) * yStride + kPanelRows, acc1[t]);
+  }
+}
+
 template <bool Q4>
 TLM_VNNI void panelVNNI(const uint8_t *panel, const QuantizedInputs &in,
                         int64_t first, int64_t tokens, float *y,
@@ -214,6 +281,38 @@ TLM_VNNI void panelVNNI(const uint8_t *panel, const QuantizedInputs &in,
     panelTileVNNI<Q4, decltype(tile)::value>(panel, in, first + t, y,
                                              yStride);
   });
+}
+
+/// Tokens per two-panel tile.
+constexpr int64_t kPairTokens = 4;
+
+/// Two adjacent panels (the second kPanelRows columns of y after the
+/// first's) x `tokens` (2 or more) tokens from `first`; a last single token
+/// takes the one-panel kernel. (Decode, one token, takes it panel by
+/// panel: its two chains per token hide vpdpbusd's latency when nothing
+/// else can, and its loop measured 1.2-1.4x faster than pairs in cache.)
+template <bool Q4>
+TLM_VNNI void panelPairVNNI(const uint8_t *panel0, const uint8_t *panel1,
+                            const QuantizedInputs &in, int64_t first,
+                            int64_t tokens, float *y, int64_t yStride) {
+  int64_t t = 0;
+  for (; t + kPairTokens <= tokens; t += kPairTokens)
+    panelPairTileVNNI<Q4, kPairTokens>(panel0, panel1, in, first + t, y,
+                                       yStride);
+  switch (tokens - t) {
+  case 3:
+    panelPairTileVNNI<Q4, 3>(panel0, panel1, in, first + t, y, yStride);
+    break;
+  case 2:
+    panelPairTileVNNI<Q4, 2>(panel0, panel1, in, first + t, y, yStride);
+    break;
+  case 1:
+    panelTileVNNI<Q4, 1>(panel0, in, first + t, y, yStride);
+    panelTileVNNI<Q4, 1>(panel1, in, first + t, y + kPanelRows, yStride);
+    break;
+  default:
+    break;
+  }
 }
 
 //===- AMX ----------------------------------------------------------------===//
@@ -429,7 +528,14 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
       scratch->format = kFormat;
     }
     const int64_t amxTokens = amx ? n - n % kTileTokens : 0;
-    for (int64_t p = 0; p < rows / kPanelRows; ++p) {
+    const int64_t panelCount = rows / kPanelRows;
+    int64_t p = 0;
+    if (!amxTokens && n >= 2)
+      for (; p + 2 <= panelCount; p += 2)
+        panelPairVNNI<Q4>(panels + p * panelBytes,
+                          panels + (p + 1) * panelBytes, in, 0, n,
+                          y + t0 * yStride + p * kPanelRows, yStride);
+    for (; p < panelCount; ++p) {
       const uint8_t *panel = panels + p * panelBytes;
       float *yp = y + t0 * yStride + p * kPanelRows;
       if (amxTokens)

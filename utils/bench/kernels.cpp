@@ -148,6 +148,30 @@ __attribute__((target("avx512f"))) void peakF32FMA(benchmark::State &state) {
       benchmark::Counter::kIs1000);
 }
 
+/// 16 independent vpdpbusd chains (u8 x s8 -> s32, 64 multiply-adds each):
+/// the int8 roofline of the VNNI kernels.
+__attribute__((target("avx512f,avx512vnni"))) void
+peakVNNIInt8(benchmark::State &state) {
+  if (!hostHas("avx512_vnni")) {
+    state.SkipWithError("no AVX512-VNNI on this host");
+    return;
+  }
+  __m512i chains[16];
+  for (int i = 0; i < 16; ++i)
+    chains[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  constexpr int64_t kSteps = 1 << 16;
+  for (auto _ : state)
+    for (int64_t k = 0; k < kSteps; ++k)
+      for (int i = 0; i < 16; ++i) {
+        chains[i] = _mm512_dpbusd_epi32(chains[i], a, b);
+        asm volatile("" : "+v"(chains[i]));
+      }
+  state.counters["MAC/s"] = benchmark::Counter(
+      double(kSteps) * 16 * 64, benchmark::Counter::kIsIterationInvariantRate,
+      benchmark::Counter::kIs1000);
+}
+
 struct alignas(64) TileConfig {
   uint8_t palette = 1, startRow = 0, reserved[14] = {};
   uint16_t bytesPerRow[16] = {};
@@ -229,6 +253,7 @@ const Shape kShapes[] = {
 
 int registerAll() {
   benchmark::RegisterBenchmark("peak/f32_fma", peakF32FMA);
+  benchmark::RegisterBenchmark("peak/vnni_int8", peakVNNIInt8);
   benchmark::RegisterBenchmark("threads/handoff", threadHandoff);
   benchmark::RegisterBenchmark("peak/amx_int8_k", peakAMXInt8)
       ->Arg(64)

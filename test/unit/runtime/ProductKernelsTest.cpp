@@ -203,40 +203,55 @@ TEST(ProductKernels, Q4_0PanelsAMXMatchesReference) {
   checkKernel(tlmrt_uk_q4_0x16_amx, /*q4=*/true, /*panels=*/true);
 }
 
-/// Tokens in AMX tiles and tokens one at a time give bitwise the same
-/// outputs (so a compiled model's prefill equals its decode steps).
-void checkAMXEqualsVNNI(Kernel amx, Kernel vnni, bool q4) {
+/// Tokens computed together (AMX tiles, two-panel VNNI tiles of 4 and the
+/// 3, 2 or 1 left) and tokens one at a time give bitwise the same outputs
+/// (so a compiled model's prefill equals its decode steps). 48 rows: a
+/// pair of panels and one alone.
+void checkTogetherEqualsOneAtATime(Kernel together, Kernel single, bool q4) {
   if (!__builtin_cpu_supports("avx512vnni"))
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   std::mt19937 rng(77);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  const int64_t rows = 48, columns = 1568, tokens = 37;
+  const int64_t rows = 48, columns = 1568;
   Weights w = makeWeights(q4, rows, columns, rng);
   std::vector<uint8_t> packed(w.bytes.size());
   ASSERT_TRUE(
       tlmc::packGGMLPanels(w.bytes, rows, columns, q4 ? 4 : 8, packed)
           .succeeded());
-  std::vector<float> x(tokens * columns), tiles(tokens * rows),
-      single(tokens * rows);
-  for (float &v : x)
-    v = normal(rng);
-  amx(x.data(), columns, tokens, packed.data(), rows, columns, tiles.data(),
-      rows);
-  for (int64_t t = 0; t < tokens; ++t)
-    vnni(x.data() + t * columns, columns, 1, packed.data(), rows, columns,
-         single.data() + t * rows, rows);
-  EXPECT_EQ(0, std::memcmp(tiles.data(), single.data(),
-                           tiles.size() * sizeof(float)));
+  for (int64_t tokens : {37, 38, 39, 40}) {
+    SCOPED_TRACE(testing::Message() << tokens << " tokens");
+    std::vector<float> x(tokens * columns), tiles(tokens * rows),
+        ones(tokens * rows);
+    for (float &v : x)
+      v = normal(rng);
+    together(x.data(), columns, tokens, packed.data(), rows, columns,
+             tiles.data(), rows);
+    for (int64_t t = 0; t < tokens; ++t)
+      single(x.data() + t * columns, columns, 1, packed.data(), rows, columns,
+             ones.data() + t * rows, rows);
+    EXPECT_EQ(0, std::memcmp(tiles.data(), ones.data(),
+                             tiles.size() * sizeof(float)));
+  }
 }
 
 TEST(ProductKernels, Q8_0PanelsAMXEqualsOneTokenAtATime) {
-  checkAMXEqualsVNNI(tlmrt_uk_q8_0x16_amx, tlmrt_uk_q8_0x16_avx512vnni,
-                     /*q4=*/false);
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q8_0x16_amx,
+                                tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
 }
 
 TEST(ProductKernels, Q4_0PanelsAMXEqualsOneTokenAtATime) {
-  checkAMXEqualsVNNI(tlmrt_uk_q4_0x16_amx, tlmrt_uk_q4_0x16_avx512vnni,
-                     /*q4=*/true);
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_amx,
+                                tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
+}
+
+TEST(ProductKernels, Q8_0PanelsVNNITilesEqualOneTokenAtATime) {
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q8_0x16_avx512vnni,
+                                tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
+}
+
+TEST(ProductKernels, Q4_0PanelsVNNITilesEqualOneTokenAtATime) {
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_avx512vnni,
+                                tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
 }
 
 /// f16/f32 weights: the exact product in double, against f32 sums. With
