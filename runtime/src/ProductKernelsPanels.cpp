@@ -38,7 +38,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/src/JobScratch.h"
+#include "runtime/src/JobInputs.h"
 #include "runtime/src/ProductKernels.h"
 #include "runtime/src/QuantizeInputs.h"
 #include "runtime/src/TokenTiles.h"
@@ -71,17 +71,18 @@ constexpr int64_t kPrefetchBytes = 4096;
 /// block into L1 4 KiB ahead, 12.0 for every line into L1; Q8_0 the same
 /// or better).
 constexpr int64_t kStreamPrefetchBytes = 8192;
-/// Stack budget for quantized inputs (values, and 8 bytes per block): the
+/// Stack budget for quantized inputs (values, and 8 bytes per block) outside
+/// a parallel job (and for calls a job's shared inputs cannot take): the
 /// AMX kernels want whole 16-token tiles of the widest products (32 tokens
 /// x 8192 columns), the VNNI ones are as fast a few tokens at a time. The
 /// runtime's workers get stacks for it (ThreadPool.cpp).
 template <bool AMX> constexpr int64_t quantizedBytes() {
   return AMX ? 384 * 1024 : 96 * 1024;
 }
-static_assert(quantizedBytes<true>() <= tlmrt::kJobScratchBytes,
-              "a thread's job scratch holds any call's quantized inputs");
 /// Tokens per AMX tile.
 constexpr int64_t kTileTokens = 16;
+static_assert(tlmrt::kJobInputSlice % kTileTokens == 0,
+              "threads quantizing a job's slices write whole scale lines");
 /// The widest Q4_0 product the AMX kernels unpack a panel of (wider ones
 /// take the VNNI path): 16 bytes per column on the stack.
 constexpr int64_t kMaxUnpackedColumns = 8192;
@@ -120,10 +121,11 @@ struct QuantizedInputs {
   }
 };
 
+/// Quantizes tokens [first, end) of x (row t at x + t * xStride) into `in`.
 template <bool Q4>
-TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
-                             QuantizedInputs &in) {
-  for (int64_t t = 0; t < tokens; ++t)
+TLM_VNNI void quantizeInputs(const float *x, int64_t xStride, int64_t first,
+                             int64_t end, QuantizedInputs &in) {
+  for (int64_t t = first; t < end; ++t)
     for (int64_t b = 0; b < in.blocks; ++b) {
       int32_t sum;
       float scale = quantizeBlock(x + t * xStride + b * kBlock,
@@ -478,73 +480,114 @@ TLM_AMX void panelAMX(const uint8_t *panel, const QuantizedInputs &in,
     panelTileAMX(tiles, in, t, /*prefetch=*/!Q4 && t == 0, y, yStride);
 }
 
+/// Quantized inputs laid out in `bytes`: `tokens` rows of values, then
+/// scales and corrections for `tokens` rounded up to whole runs of
+/// `tileTokens`.
+QuantizedInputs layOut(uint8_t *bytes, int64_t tokens, int64_t tileTokens,
+                       int64_t columns) {
+  QuantizedInputs in;
+  in.columns = columns;
+  in.blocks = columns / kBlock;
+  in.tileTokens = tileTokens;
+  const int64_t runs = (tokens + tileTokens - 1) / tileTokens;
+  in.values = reinterpret_cast<int8_t *>(bytes);
+  in.scales = reinterpret_cast<float *>(bytes + tokens * columns);
+  in.corrections = in.scales + runs * tileTokens * in.blocks;
+  return in;
+}
+
+/// Bytes layOut uses.
+int64_t laidOutBytes(int64_t tokens, int64_t tileTokens, int64_t columns) {
+  const int64_t runs = (tokens + tileTokens - 1) / tileTokens;
+  return tokens * columns + 8 * runs * tileTokens * (columns / kBlock);
+}
+
+/// Every panel x the `tokens` tokens `in` holds, into y: AMX tiles for
+/// whole 16-token tiles when `amx`, two-panel VNNI tiles for the rest.
+template <bool Q4>
+TLM_AMX void allPanels(const uint8_t *panels, int64_t rows,
+                       const QuantizedInputs &in, int64_t tokens, bool amx,
+                       uint8_t *unpacked, float *y, int64_t yStride) {
+  const int64_t panelBytes = in.blocks * panelBlockBytes<Q4>();
+  const int64_t amxTokens = amx ? tokens - tokens % kTileTokens : 0;
+  const int64_t panelCount = rows / kPanelRows;
+  int64_t p = 0;
+  if (!amxTokens && tokens >= 2)
+    for (; p + 2 <= panelCount; p += 2)
+      panelPairVNNI<Q4>(panels + p * panelBytes, panels + (p + 1) * panelBytes,
+                        in, 0, tokens, y + p * kPanelRows, yStride);
+  for (; p < panelCount; ++p) {
+    const uint8_t *panel = panels + p * panelBytes;
+    float *yp = y + p * kPanelRows;
+    if (amxTokens)
+      panelAMX<Q4>(panel, in, amxTokens, unpacked, yp, yStride);
+    panelVNNI<Q4>(panel, in, amxTokens, tokens - amxTokens, yp, yStride);
+  }
+}
+
 template <bool Q4, bool AMX>
 TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
                            const uint8_t *panels, int64_t rows,
                            int64_t columns, float *y, int64_t yStride) {
   const int64_t blocks = columns / kBlock;
-  const int64_t panelBytes = blocks * panelBlockBytes<Q4>();
   const int64_t bytesPerToken = columns + 8 * blocks;
   int64_t group = quantizedBytes<AMX>() / bytesPerToken;
   if (group == 0 || columns % kBlock || rows % kPanelRows)
     __builtin_trap(); // the compiler never packs such a weight
-  const bool amx = AMX && tokens >= kTileTokens && group >= kTileTokens &&
-                   (!Q4 || columns <= kMaxUnpackedColumns) && amxPermitted();
-  // Whole runs of tileTokens tokens per group (QuantizedInputs::at).
-  const int64_t tileTokens = group < kTileTokens ? group : kTileTokens;
-  group -= group % tileTokens;
-  // Inside a parallel job whose inputs fit one group, the thread's scratch
-  // keeps them quantized for its later chunks (JobScratch.h).
-  const tlmrt::CurrentJob job = tlmrt::currentJob();
-  tlmrt::JobScratch *scratch = tokens <= group ? job.scratch : nullptr;
-  constexpr int kFormat = (Q4 ? 1 : 0) | (AMX ? 2 : 0);
-  const bool quantized =
-      scratch && scratch->holds(job.job, x, xStride, tokens, columns, kFormat);
-  alignas(64) uint8_t storage[quantizedBytes<AMX>()];
-  QuantizedInputs in;
-  in.columns = columns;
-  in.blocks = blocks;
-  in.tileTokens = tileTokens;
-  uint8_t *bytes = scratch ? scratch->bytes : storage;
-  in.values = reinterpret_cast<int8_t *>(bytes);
-  in.scales = reinterpret_cast<float *>(bytes + group * columns);
-  in.corrections = in.scales + group * blocks;
+  const bool amxFits = AMX && (!Q4 || columns <= kMaxUnpackedColumns);
   // Q4_0 panels unpacked for the tile unit: 16 bytes per column.
   alignas(64) uint8_t unpacked[Q4 && AMX ? 16 * kMaxUnpackedColumns : 64];
-  if (amx) {
-    static const TileConfig config;
-    _tile_loadconfig(&config);
+  struct TileState { // the tile configuration while AMX tiles are in use
+    bool on = false;
+    TLM_AMX bool use(bool wanted) {
+      if (wanted && !on && amxPermitted()) {
+        static const TileConfig config;
+        _tile_loadconfig(&config);
+        on = true;
+      }
+      return wanted && on;
+    }
+    TLM_AMX ~TileState() {
+      if (on)
+        _tile_release();
+    }
+  } tiles;
+
+  // Inside a parallel job, the job's threads quantize the inputs together,
+  // once, into the pool's JobInputs (JobInputs.h), when they fit.
+  constexpr int kFormat = (Q4 ? 1 : 0) | (AMX ? 2 : 0);
+  tlmrt::JobInputs *shared = tlmrt::currentJobInputs();
+  if (shared && tokens >= 2 * tlmrt::kJobInputSlice &&
+      laidOutBytes(tokens, kTileTokens, columns) <= tlmrt::kJobInputBytes) {
+    const int64_t slices =
+        (tokens + tlmrt::kJobInputSlice - 1) / tlmrt::kJobInputSlice;
+    if (shared->claim({x, xStride, tokens, columns, kFormat}, slices)) {
+      QuantizedInputs in = layOut(shared->bytes, tokens, kTileTokens, columns);
+      shared->quantizeShared([&](int64_t slice) {
+        const int64_t first = slice * tlmrt::kJobInputSlice;
+        const int64_t end = first + tlmrt::kJobInputSlice;
+        quantizeInputs<Q4>(x, xStride, first, end < tokens ? end : tokens, in);
+      });
+      allPanels<Q4>(panels, rows, in, tokens, tiles.use(amxFits), unpacked, y,
+                    yStride);
+      return;
+    }
   }
+
+  // Otherwise in groups of tokens that fit the stack, whole runs of
+  // tileTokens tokens each (QuantizedInputs::at).
+  const int64_t tileTokens = group < kTileTokens ? group : kTileTokens;
+  group -= group % tileTokens;
+  alignas(64) uint8_t storage[quantizedBytes<AMX>()];
+  QuantizedInputs in = layOut(storage, group, tileTokens, columns);
+  const bool amx = tiles.use(amxFits && tokens >= kTileTokens &&
+                             group >= kTileTokens);
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
     const int64_t n = tokens - t0 < group ? tokens - t0 : group;
-    if (!quantized)
-      quantizeInputs<Q4>(x + t0 * xStride, xStride, n, in);
-    if (scratch && !quantized) {
-      scratch->job = job.job;
-      scratch->x = x;
-      scratch->xStride = xStride;
-      scratch->tokens = tokens;
-      scratch->columns = columns;
-      scratch->format = kFormat;
-    }
-    const int64_t amxTokens = amx ? n - n % kTileTokens : 0;
-    const int64_t panelCount = rows / kPanelRows;
-    int64_t p = 0;
-    if (!amxTokens && n >= 2)
-      for (; p + 2 <= panelCount; p += 2)
-        panelPairVNNI<Q4>(panels + p * panelBytes,
-                          panels + (p + 1) * panelBytes, in, 0, n,
-                          y + t0 * yStride + p * kPanelRows, yStride);
-    for (; p < panelCount; ++p) {
-      const uint8_t *panel = panels + p * panelBytes;
-      float *yp = y + t0 * yStride + p * kPanelRows;
-      if (amxTokens)
-        panelAMX<Q4>(panel, in, amxTokens, unpacked, yp, yStride);
-      panelVNNI<Q4>(panel, in, amxTokens, n - amxTokens, yp, yStride);
-    }
+    quantizeInputs<Q4>(x + t0 * xStride, xStride, 0, n, in);
+    allPanels<Q4>(panels, rows, in, n, amx, unpacked, y + t0 * yStride,
+                  yStride);
   }
-  if (amx)
-    _tile_release();
 }
 
 } // namespace

@@ -15,15 +15,17 @@
 // other waited). Taking its own block in order keeps a thread's weights one
 // stream, so the kernels' prefetch runs on across chunk boundaries (decode
 // is a stream of weights; a thread that hopped between chunks would wait
-// for memory at each). Chunks start at multiples of 4 or 16 features when the
-// count allows, and each feature is computed whole by one thread with the
-// same code, so results are bitwise the same for any thread count and any
-// order the chunks are taken in. Each thread has a JobScratch where the
-// int8 kernels keep their quantized inputs across the chunks of one job.
+// for memory at each). Chunks start at multiples of 4, 16 or 32 features
+// when the count allows (32: a pair of 16-row panels, which the int8 and
+// f16 kernels tile together), and each feature is computed whole by one
+// thread with the same code, so results are bitwise the same for any
+// thread count and any order the chunks are taken in. The pool's
+// JobInputs is where the int8 kernels quantize a job's inputs once, the
+// threads sharing the work (JobInputs.h).
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/src/JobScratch.h"
+#include "runtime/src/JobInputs.h"
 #include "runtime/src/Session.h"
 
 #include <pthread.h>
@@ -69,20 +71,17 @@ struct ThreadPool {
   int64_t chunkFeatures = 0;
   // One per thread (index 0: the caller).
   ChunkBlock *blocks = nullptr;
-  JobScratch *scratch = nullptr;
+  // The current job's quantized inputs, shared by its threads.
+  JobInputs *inputs = nullptr;
 };
 
 namespace {
-thread_local JobScratch *currentScratch = nullptr;
-thread_local uint64_t currentJobId = 0;
+thread_local JobInputs *currentInputs = nullptr;
 } // namespace
 
-CurrentJob currentJob() { return {currentScratch, currentJobId}; }
+JobInputs *currentJobInputs() { return currentInputs; }
 
-void setCurrentJob(JobScratch *scratch, uint64_t job) {
-  currentScratch = scratch;
-  currentJobId = job;
-}
+void setCurrentJobInputs(JobInputs *inputs) { currentInputs = inputs; }
 
 namespace {
 
@@ -107,9 +106,14 @@ struct WorkerStart {
 
 /// Chunks start at multiples of this many features when the count allows:
 /// weights packed in 16-row panels need multiples of 16 (4-row groups 4),
-/// and 16 f32 outputs are a cache line (no two threads write one).
+/// 16 f32 outputs are a cache line (no two threads write one), and the
+/// panel kernels tile pairs of panels (a chunk of an odd number of panels
+/// runs its last one alone, at ~0.75x the pairs' rate).
 int64_t splitUnit(int64_t count) {
-  return count % 16 == 0 ? 16 : count % 4 == 0 ? 4 : 1;
+  return count % 32 == 0   ? 32
+         : count % 16 == 0 ? 16
+         : count % 4 == 0  ? 4
+                           : 1;
 }
 
 /// Chunks per thread: enough to even out threads of different speeds (a
@@ -121,8 +125,8 @@ constexpr int64_t kChunksPerThread = 2;
 
 /// Takes and runs chunks of the current job until none is left: its own
 /// block's first, then the others'.
-void runChunks(ThreadPool *pool, int index, uint64_t job) {
-  setCurrentJob(&pool->scratch[index], job);
+void runChunks(ThreadPool *pool, int index) {
+  setCurrentJobInputs(pool->inputs);
   for (int k = 0; k < pool->threads; ++k) {
     ChunkBlock &block = pool->blocks[(index + k) % pool->threads];
     for (;;) {
@@ -136,7 +140,7 @@ void runChunks(ThreadPool *pool, int index, uint64_t job) {
                    pool->scalars[1]);
     }
   }
-  setCurrentJob(nullptr, 0);
+  setCurrentJobInputs(nullptr);
 }
 
 /// Waits until the generation moves past `seen`; returns the new one.
@@ -166,7 +170,7 @@ void *workerMain(void *arg) {
     seen = waitForWork(pool, seen);
     if (pool->stop.load(std::memory_order_acquire))
       break;
-    runChunks(pool, start.index, seen);
+    runChunks(pool, start.index);
     pool->pending.fetch_sub(1, std::memory_order_release);
   }
   return nullptr;
@@ -195,22 +199,21 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
   pool->threads = threads;
   pool->workers =
       static_cast<pthread_t *>(std::calloc(size_t(threads), sizeof(pthread_t)));
-  pool->scratch = static_cast<JobScratch *>(
-      std::aligned_alloc(alignof(JobScratch), threads * sizeof(JobScratch)));
+  pool->inputs = static_cast<JobInputs *>(
+      std::aligned_alloc(alignof(JobInputs), sizeof(JobInputs)));
   pool->blocks = static_cast<ChunkBlock *>(
       std::aligned_alloc(alignof(ChunkBlock), threads * sizeof(ChunkBlock)));
-  if (!pool->workers || !pool->scratch || !pool->blocks) {
+  if (!pool->workers || !pool->inputs || !pool->blocks) {
     std::free(pool->workers);
-    std::free(pool->scratch);
+    std::free(pool->inputs);
     std::free(pool->blocks);
     destroy(pool);
     *failed = true;
     return nullptr;
   }
-  for (int i = 0; i < threads; ++i) {
-    new (&pool->scratch[i]) JobScratch();
+  new (pool->inputs) JobInputs();
+  for (int i = 0; i < threads; ++i)
     new (&pool->blocks[i]) ChunkBlock();
-  }
   // The product kernels keep their quantized inputs on the stack (up to
   // ~0.5 MiB, ProductKernelsPanels.cpp): ask for enough whatever the libc's
   // default (musl's is 128 KiB).
@@ -246,8 +249,8 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
-  std::free(pool->scratch); // JobScratch and ChunkBlock are trivially
-  std::free(pool->blocks);  // destructible
+  std::free(pool->inputs); // JobInputs and ChunkBlock are trivially
+  std::free(pool->blocks); // destructible
   destroy(pool);
 }
 
@@ -279,10 +282,10 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                std::memory_order_relaxed);
     pool->blocks[i].end = chunks * (i + 1) / pool->threads;
   }
+  pool->inputs->reset();
   pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
-  tlmrt::runChunks(pool, 0,
-                   pool->generation.load(std::memory_order_relaxed));
+  tlmrt::runChunks(pool, 0);
   // The workers are awake and on their blocks: spin for them, yielding the
   // processor now and then in case one of them is waiting for it (more
   // threads than processors, or a busy machine).

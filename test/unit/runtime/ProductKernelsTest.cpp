@@ -15,6 +15,7 @@
 #include "codegen/Target/FloatPanels.h"
 #include "codegen/Target/GGMLPanels.h"
 #include "runtime/src/ProductKernels.h"
+#include "runtime/src/Session.h"
 
 #include <gtest/gtest.h>
 
@@ -252,6 +253,76 @@ TEST(ProductKernels, Q8_0PanelsVNNITilesEqualOneTokenAtATime) {
 TEST(ProductKernels, Q4_0PanelsVNNITilesEqualOneTokenAtATime) {
   checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_avx512vnni,
                                 tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
+}
+
+/// A product handed to the runtime's thread pool (tlmrt_parallel_for's
+/// kernel signature: its range of rows, the call in the "arena").
+struct PooledCall {
+  Kernel kernel;
+  const float *x;
+  int64_t xStride, tokens, columns, rowBytes;
+  float *y;
+  int64_t yStride;
+};
+
+void runPooledRows(const uint8_t *weights, uint8_t *arena, int64_t begin,
+                   int64_t end, int64_t, int64_t) {
+  const auto &c = *reinterpret_cast<const PooledCall *>(arena);
+  c.kernel(c.x, c.xStride, c.tokens, weights + begin * c.rowBytes,
+           end - begin, c.columns, c.y + begin, c.yStride);
+}
+
+/// On 2 and 3 threads (rows in chunks the threads take, inputs quantized
+/// once per job by all of them together) the outputs are bitwise those of
+/// one call on one thread, for token counts that do and do not fill the
+/// threads' slices, and for a second job right after the first.
+void checkThreadsEqualOneThread(Kernel kernel, bool q4) {
+  if (!__builtin_cpu_supports("avx512vnni"))
+    GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t rows = 192, columns = 576;
+  Weights w = makeWeights(q4, rows, columns, rng);
+  std::vector<uint8_t> packed(w.bytes.size());
+  ASSERT_TRUE(
+      tlmc::packGGMLPanels(w.bytes, rows, columns, q4 ? 4 : 8, packed)
+          .succeeded());
+  for (int threads : {2, 3}) {
+    bool failed = false;
+    tlmrt::ThreadPool *pool = tlmrt::createThreadPool(threads, &failed);
+    ASSERT_TRUE(pool && !failed);
+    for (int64_t tokens : {1, 16, 17, 37, 128}) {
+      SCOPED_TRACE(testing::Message()
+                   << threads << " threads, " << tokens << " tokens");
+      const int64_t xStride = columns + 16, yStride = rows + 8;
+      std::vector<float> x(tokens * xStride), one(tokens * yStride, -1.0f);
+      for (float &v : x)
+        v = normal(rng);
+      kernel(x.data(), xStride, tokens, packed.data(), rows, columns,
+             one.data(), yStride);
+      for (int job = 0; job < 2; ++job) {
+        std::vector<float> pooled(tokens * yStride, -1.0f);
+        PooledCall call{kernel, x.data(), xStride, tokens, columns,
+                        columns / 32 * (q4 ? 18 : 34), pooled.data(), yStride};
+        tlmrt_parallel_for(pool, runPooledRows, packed.data(),
+                           reinterpret_cast<uint8_t *>(&call), rows, 0, 0);
+        EXPECT_EQ(0, std::memcmp(one.data(), pooled.data(),
+                                 pooled.size() * sizeof(float)))
+            << "job " << job;
+      }
+    }
+    tlmrt::destroyThreadPool(pool);
+  }
+}
+
+TEST(ProductKernels, Q8_0PanelsOnThreadsEqualOneThread) {
+  checkThreadsEqualOneThread(tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
+  checkThreadsEqualOneThread(tlmrt_uk_q8_0x16_amx, /*q4=*/false);
+}
+
+TEST(ProductKernels, Q4_0PanelsOnThreadsEqualOneThread) {
+  checkThreadsEqualOneThread(tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
+  checkThreadsEqualOneThread(tlmrt_uk_q4_0x16_amx, /*q4=*/true);
 }
 
 /// f16/f32 weights: the exact product in double, against f32 sums. With
