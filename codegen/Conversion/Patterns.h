@@ -17,7 +17,8 @@ namespace tlmc {
 /// and contracted into FMAs. The order differs from a sequential C loop by
 /// rounding only (logits within ~1e-5 of llama2.c's); it does not depend on
 /// the thread count, since each output is still summed by one thread.
-/// Norms and softmax keep the reference's order: no flags there.
+/// Softmax keeps the reference's order; RMSNorm's sum of squares is only
+/// reassociated (TLMToLinalg.cpp).
 constexpr mlir::arith::FastMathFlags kProductFastMath =
     mlir::arith::FastMathFlags::reassoc | mlir::arith::FastMathFlags::contract;
 

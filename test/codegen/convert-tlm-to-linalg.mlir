@@ -21,8 +21,11 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     %n = tlm.weight_ref @norm : tensor<8xf32>
     %wq = tlm.weight_ref @wq : tensor<8x8xf16>
     %wk = tlm.weight_ref @wk : tensor<4x8xf32>
-    // RMSNorm: a sum-of-squares reduction, then the scaling.
+    // RMSNorm: a sum-of-squares reduction (reassociable, so it vectorizes),
+    // then the scaling.
     // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+    // CHECK: arith.mulf %{{.+}}, %{{.+}} fastmath<reassoc> : f32
+    // CHECK: arith.addf %{{.+}}, %{{.+}} fastmath<reassoc> : f32
     // CHECK: math.sqrt
     %h = tlm.rms_norm %x, %n {eps = 1.0e-5 : f32} : tensor<1x8xf32>, tensor<8xf32>
     // Linear: an f16 weight is extended on load; marked for threading.

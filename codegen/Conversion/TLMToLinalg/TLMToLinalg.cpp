@@ -4,8 +4,9 @@
 // buffers, AttentionLowering.cpp), computing what the reference
 // implementation computes, in the same order where rounding could tell
 // (RMSNorm's 1/sqrt, softmax before the weighted sum, RoPE's powf/cosf/sinf
-// in f32); only the matrix products' sums are reassociated (vectorized), so
-// a compiled model matches llama2.c's logits to ~1e-5.
+// in f32); only the matrix products' sums and RMSNorm's sum of squares are
+// reassociated (vectorized), so a compiled model matches llama2.c's logits
+// to ~1e-5.
 //
 //===----------------------------------------------------------------------===//
 
@@ -118,7 +119,11 @@ Value buildRMSNorm(PatternRewriter &rewriter, tlm::RMSNormOp op, Value x,
     AffineMap rowMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
     AffineMap colMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, ctx);
 
-  // ss[t] = sum_j x[t][j]^2
+  // ss[t] = sum_j x[t][j]^2, reassociated: the serial chain of 576 adds
+  // per row was ~40% of a SmolLM2 prefill layer's elementwise time; partial
+  // sums move ss by a few ulp, which 1 / sqrt(ss / n + eps) passes on as a
+  // relative ~1e-7 (logits stay within the golden tests' 1e-4 of
+  // llama2.c's).
   Value sums =
         linalg::FillOp::create(
             rewriter, op.getLoc(), ValueRange{e.f32(0.0)},
@@ -134,8 +139,13 @@ Value buildRMSNorm(PatternRewriter &rewriter, tlm::RMSNormOp op, Value x,
                                       IteratorType::reduction},
                [&](OpBuilder &b, Location loc, ValueRange args) {
                  Emitter in{b, loc};
+                 Value square = arith::MulFOp::create(
+                     b, loc, args[0], args[0], arith::FastMathFlags::reassoc);
                  linalg::YieldOp::create(
-                     b, loc, in.add(args[1], in.mul(args[0], args[0])));
+                     b, loc,
+                     arith::AddFOp::create(b, loc, args[1], square,
+                                           arith::FastMathFlags::reassoc)
+                         .getResult());
                })
                .getResult(0);
     // out = w[j] * (x * (1 / sqrt(ss / n + eps)))
