@@ -156,9 +156,12 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     multiply-adds, is outlined into a kernel
     `@<entry>_rows<N>(%weights, %arena, %begin, %end, %s0, %s1)` that
     computes output features [begin, end), and replaced by a call
-    `tlmrt_parallel_for(%ctx, @kernel, %weights, %arena, %features, %c0,
-    %c0)`. Each `scf.for` marked `tlmc.parallel_loop` (attention's heads)
-    becomes a kernel `@<entry>_loop<N>` over iterations [begin, end); what
+    `tlmrt_parallel_for(%ctx, @kernel, %weights, %arena, %features, %grain,
+    %c0, %c0)`, where the grain is 16 for weights packed in 16-row panels
+    (a range never splits a panel) and 1 otherwise. Each `scf.for` marked
+    `tlmc.parallel_loop` (attention's heads, `tlm-token-loops`' runs of
+    elementwise ops over a prefill's tokens) becomes a kernel
+    `@<entry>_loop<N>` over iterations [begin, end), grain 1; what
     its body reads from outside must be constants, planned views, memref
     arguments every caller passes as the same arena view (a layer's KV
     caches), or at most two index values (the position, the layer index),
@@ -187,9 +190,9 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     After:
     ```mlir
     %k = func.constant @decode_rows0 : (memref<Wxi8>, memref<Axi8>, index, index, index, index) -> ()
-    func.call @tlmrt_parallel_for(%ctx, %k, %weights, %arena, %c512, %c0, %c0) : (...) -> ()
+    func.call @tlmrt_parallel_for(%ctx, %k, %weights, %arena, %c512, %c1, %c0, %c0) : (...) -> ()
     %l = func.constant @decode_loop0 : (...) -> ()
-    func.call @tlmrt_parallel_for(%ctx, %l, %weights, %arena, %c9, %pos, %c0) : (...) -> ()
+    func.call @tlmrt_parallel_for(%ctx, %l, %weights, %arena, %c9, %c1, %pos, %c0) : (...) -> ()
     ```
   }];
   let options = [

@@ -128,10 +128,11 @@ struct TLMParallelizeRowsPass
   }
 
   /// Replaces nothing: calls the runtime's parallel-for on `kernel` over
-  /// [0, count) before `at`, with `scalars` (padded with zeros).
+  /// [0, count) in ranges at multiples of `grain` before `at`, with
+  /// `scalars` (padded with zeros).
   LogicalResult callParallelFor(Operation *at, func::FuncOp fn,
                                 func::FuncOp kernel, int64_t count,
-                                ValueRange scalars) {
+                                int64_t grain, ValueRange scalars) {
     ModuleOp module = fn->getParentOfType<ModuleOp>();
     FunctionType kernelType = kernel.getFunctionType();
     func::FuncOp parallelFor = getParallelFor(module, kernelType);
@@ -143,9 +144,10 @@ struct TLMParallelizeRowsPass
                                            SymbolRefAttr::get(kernel));
     SmallVector<Value> operands = {
         fn.getArguments().back(), fnPtr, fn.getArgument(0), fn.getArgument(1),
-        arith::ConstantIndexOp::create(cb, loc, count)};
+        arith::ConstantIndexOp::create(cb, loc, count),
+        arith::ConstantIndexOp::create(cb, loc, grain)};
     operands.append(scalars.begin(), scalars.end());
-    while (operands.size() < 5 + kKernelScalars)
+    while (operands.size() < 6 + kKernelScalars)
       operands.push_back(arith::ConstantIndexOp::create(cb, loc, 0));
     func::CallOp::create(cb, loc, parallelFor, operands);
     return success();
@@ -158,7 +160,7 @@ struct TLMParallelizeRowsPass
     MLIRContext *ctx = module.getContext();
     SmallVector<Type> inputs = {LLVM::LLVMPointerType::get(ctx), kernelType,
                                 kernelType.getInput(0), kernelType.getInput(1)};
-    inputs.append(1 + kKernelScalars, IndexType::get(ctx));
+    inputs.append(2 + kKernelScalars, IndexType::get(ctx)); // count, grain
     auto type = FunctionType::get(ctx, inputs, {});
     OpBuilder b(module.getBodyRegion());
     auto decl = func::FuncOp::create(b, module.getLoc(), kParallelForName, type);
@@ -270,7 +272,12 @@ struct TLMParallelizeRowsPass
     });
     func::ReturnOp::create(b, loc);
 
-    if (failed(callParallelFor(op, fn, kernel, features, {})))
+    // Weights packed in 16-row panels are split at panel boundaries.
+    int64_t grain = 1;
+    if (auto format = op->getAttrOfType<StringAttr>(kUKernelAttr);
+        format && format.getValue().ends_with("x16"))
+      grain = 16;
+    if (failed(callParallelFor(op, fn, kernel, features, grain, {})))
       return failure();
     op.erase();
     ++numKernels;
@@ -342,7 +349,8 @@ struct TLMParallelizeRowsPass
     b.setInsertionPointAfter(range);
     func::ReturnOp::create(b, loc);
 
-    if (failed(callParallelFor(loop, fn, kernel, *upper, scalars)))
+    if (failed(callParallelFor(loop, fn, kernel, *upper, /*grain=*/1,
+                               scalars)))
       return failure();
     loop.erase();
     ++numKernels;

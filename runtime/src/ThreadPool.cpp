@@ -104,24 +104,26 @@ struct WorkerStart {
   int index;
 };
 
-/// Chunks start at multiples of this many features when the count allows:
-/// weights packed in 16-row panels need multiples of 16 (4-row groups 4),
-/// 16 f32 outputs are a cache line (no two threads write one), and the
-/// panel kernels tile pairs of panels (a chunk of an odd number of panels
-/// runs its last one alone, at ~0.75x the pairs' rate).
-int64_t splitUnit(int64_t count) {
-  return count % 32 == 0   ? 32
-         : count % 16 == 0 ? 16
-         : count % 4 == 0  ? 4
-                           : 1;
-}
-
 /// Chunks per thread: enough to even out threads of different speeds (a
 /// thread ~25% slower hands its second chunk to the other), few enough
 /// that each chunk is long next to a kernel call's fixed cost (~200 products
 /// per decode step; with 4 chunks per thread decode on 2 threads measured
 /// ~5% slower than with one block each, 2 recovered it within noise).
 constexpr int64_t kChunksPerThread = 2;
+
+/// Chunks start at multiples of this many items: the largest of 32, 16
+/// and 4 that is a multiple of the kernel's grain, divides the count and
+/// still leaves kChunksPerThread chunks per thread; else the grain. 32:
+/// the panel kernels tile pairs of 16-row panels (a chunk of an odd number
+/// of panels runs its last one alone, at ~0.75x the pairs' rate); 16 f32
+/// outputs are a cache line (no two threads write one).
+int64_t splitUnit(int64_t count, int64_t grain, int threads) {
+  for (int64_t unit : {32, 16, 4})
+    if (unit % grain == 0 && count % unit == 0 &&
+        count / unit >= threads * kChunksPerThread)
+      return unit;
+  return grain;
+}
 
 /// Takes and runs chunks of the current job until none is left: its own
 /// block's first, then the others'.
@@ -258,8 +260,8 @@ void destroyThreadPool(ThreadPool *pool) {
 
 extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                    const uint8_t *weights, uint8_t *arena,
-                                   int64_t count, int64_t scalar0,
-                                   int64_t scalar1) {
+                                   int64_t count, int64_t grain,
+                                   int64_t scalar0, int64_t scalar1) {
   auto *pool = static_cast<tlmrt::ThreadPool *>(ctx);
   if (!pool || pool->threads <= 1 || count < pool->threads) {
     kernel(weights, arena, 0, count, scalar0, scalar1);
@@ -271,7 +273,9 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   pool->count = count;
   pool->scalars[0] = scalar0;
   pool->scalars[1] = scalar1;
-  const int64_t unit = tlmrt::splitUnit(count), units = count / unit;
+  const int64_t unit = tlmrt::splitUnit(count, grain > 0 ? grain : 1,
+                                        pool->threads);
+  const int64_t units = (count + unit - 1) / unit;
   int64_t chunkUnits = units / (pool->threads * tlmrt::kChunksPerThread);
   if (chunkUnits < 1)
     chunkUnits = 1;

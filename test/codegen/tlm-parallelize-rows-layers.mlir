@@ -11,7 +11,7 @@
 // CHECK-LABEL: func.func private @layer0
 // CHECK-SAME: (%[[W:.+]]: memref<8192xi8>, %[[A:.+]]: memref<1024xi8>, %{{.+}}: index, %[[CTX:.+]]: !llvm.ptr)
 // CHECK: %[[K:.+]] = constant @layer0_rows0
-// CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %{{.+}}, %{{.+}}, %{{.+}})
+// CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}})
 func.func private @layer0(%w: memref<8192xi8>, %arena: memref<1024xi8>, %layer: index, %ctx: !llvm.ptr) attributes {tlmc.layer = 0 : i64} {
   %c0 = arith.constant 0 : index
   %c256 = arith.constant 256 : index

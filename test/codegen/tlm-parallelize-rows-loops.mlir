@@ -23,7 +23,8 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<4096xi8>,
 // CHECK-NOT: scf.for
 // CHECK: %[[K:.+]] = constant @layer0_loop0
 // CHECK: %[[N:.+]] = arith.constant 4 : index
-// CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]], %[[LAYER]], %[[POS]])
+// CHECK: %[[G:.+]] = arith.constant 1 : index
+// CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]], %[[G]], %[[LAYER]], %[[POS]])
 func.func private @layer0(%w: memref<8192xi8>, %arena: memref<4096xi8>, %pos: index, %cache: memref<2x8x16xf32>, %layer: index, %ctx: !llvm.ptr) attributes {tlmc.layer = 0 : i64} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

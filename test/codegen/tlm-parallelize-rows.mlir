@@ -9,7 +9,7 @@
 #y = affine_map<(t, n, k) -> (t, n)>
 
 // The runtime's entry point, declared once for all kernels of the module.
-// CHECK: func.func private @tlmrt_parallel_for(!llvm.ptr, (memref<8192xi8>, memref<1024xi8>, index, index, index, index) -> (), memref<8192xi8>, memref<1024xi8>, index, index, index)
+// CHECK: func.func private @tlmrt_parallel_for(!llvm.ptr, (memref<8192xi8>, memref<1024xi8>, index, index, index, index) -> (), memref<8192xi8>, memref<1024xi8>, index, index, index, index)
 
 // CHECK-LABEL: func.func @m_decode
 // CHECK-SAME: (%[[W:.+]]: memref<8192xi8>, %[[A:.+]]: memref<1024xi8>, %{{.+}}: memref<1xi32>, %{{.+}}: index, %{{.+}}: memref<1x4xf32>, %[[CTX:.+]]: !llvm.ptr)
@@ -26,9 +26,10 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
   %z = memref.view %arena[%c512][] : memref<1024xi8> to memref<1x4xf32>
   // CHECK: %[[K:.+]] = constant @m_decode_rows0 : (memref<8192xi8>, memref<1024xi8>, index, index, index, index) -> ()
   // CHECK: %[[N:.+]] = arith.constant 32 : index
+  // CHECK: %[[G:.+]] = arith.constant 1 : index
   // CHECK: %[[Z0:.+]] = arith.constant 0 : index
   // CHECK: %[[Z1:.+]] = arith.constant 0 : index
-  // CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]], %[[Z0]], %[[Z1]])
+  // CHECK: call @tlmrt_parallel_for(%[[CTX]], %[[K]], %[[W]], %[[A]], %[[N]], %[[G]], %[[Z0]], %[[Z1]])
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %big : memref<1x64xf32>, memref<32x64xf32>) outs(%y : memref<1x32xf32>) attrs = {tlmc.parallel_rows} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
@@ -88,3 +89,27 @@ func.func @m_prefill(%w: memref<8192xi8>, %arena: memref<1024xi8>,
 // CHECK: %[[LOCAL:.+]] = linalg.index 1 : index
 // CHECK: %[[ABS:.+]] = arith.addi %[[LOCAL]], %[[B]] : index
 // CHECK: memref.load %[[ROWS]][%[[ABS]], %{{.+}}] : memref<32x64xf32>
+
+// Weights packed in 16-row panels (a `*x16` runtime kernel's format) are
+// split at multiples of 16 rows: the call's grain.
+// CHECK-LABEL: func.func @m_panels
+func.func @m_panels(%w: memref<8192xi8>, %arena: memref<1024xi8>,
+                    %tokens: memref<1xi32>, %pos: index,
+                    %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %x = memref.view %arena[%c0][] : memref<1024xi8> to memref<1x64xf32>
+  %big = memref.view %w[%c0][] : memref<8192xi8> to memref<32x64xf32>
+  %y = memref.view %arena[%c256][] : memref<1024xi8> to memref<1x32xf32>
+  // CHECK: %[[N:.+]] = arith.constant 32 : index
+  // CHECK: %[[G:.+]] = arith.constant 16 : index
+  // CHECK: call @tlmrt_parallel_for(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[N]], %[[G]], %{{.+}}, %{{.+}})
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %big : memref<1x64xf32>, memref<32x64xf32>) outs(%y : memref<1x32xf32>) attrs = {tlmc.parallel_rows, tlmc.ukernel = "q8_0x16"} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -239,7 +239,7 @@ void threadHandoff(benchmark::State &state) {
     return;
   }
   for (auto _ : state)
-    tlmrt_parallel_for(pool, emptyKernel, nullptr, nullptr, 64, 0, 0);
+    tlmrt_parallel_for(pool, emptyKernel, nullptr, nullptr, 64, 1, 0, 0);
   tlmrt::destroyThreadPool(pool);
 }
 

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define TLM_ABI_VERSION 5
+#define TLM_ABI_VERSION 6
 
 typedef enum tlm_status {
   TLM_OK = 0,
@@ -50,17 +50,19 @@ typedef void (*tlm_entry_fn)(const uint8_t *weights, uint8_t *arena,
                              float *logits, void *ctx);
 
 /** What generated code calls to split work over items [0, count) (a
- *  product's output features, attention's heads) across the pool's threads;
- *  `kernel` computes [begin, end), given `scalar0` and `scalar1` (what the
- *  work reads that changes per call: attention's position and layer). Each
- *  item is computed by exactly one thread, so results do not depend on the
- *  thread count. Defined by the runtime. */
+ *  product's output features, attention's heads, a prefill's tokens) across
+ *  the pool's threads; `kernel` computes [begin, end), given `scalar0` and
+ *  `scalar1` (what the work reads that changes per call: attention's
+ *  position and layer). Every range but the last starts and ends at a
+ *  multiple of `grain` (>= 1; 16 for weights packed in 16-row panels).
+ *  Each item is computed by exactly one thread, so results do not depend
+ *  on the thread count. Defined by the runtime. */
 typedef void (*tlm_kernel_fn)(const uint8_t *weights, uint8_t *arena,
                               int64_t begin, int64_t end, int64_t scalar0,
                               int64_t scalar1);
 void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                         const uint8_t *weights, uint8_t *arena, int64_t count,
-                        int64_t scalar0, int64_t scalar1);
+                        int64_t grain, int64_t scalar0, int64_t scalar1);
 
 /** The descriptor every compiled object defines (`<name>_model`). */
 typedef struct tlm_model {

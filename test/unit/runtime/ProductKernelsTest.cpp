@@ -305,7 +305,8 @@ void checkThreadsEqualOneThread(Kernel kernel, bool q4) {
         PooledCall call{kernel, x.data(), xStride, tokens, columns,
                         columns / 32 * (q4 ? 18 : 34), pooled.data(), yStride};
         tlmrt_parallel_for(pool, runPooledRows, packed.data(),
-                           reinterpret_cast<uint8_t *>(&call), rows, 0, 0);
+                           reinterpret_cast<uint8_t *>(&call), rows, 16, 0,
+                           0);
         EXPECT_EQ(0, std::memcmp(one.data(), pooled.data(),
                                  pooled.size() * sizeof(float)))
             << "job " << job;
