@@ -146,6 +146,59 @@ def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
   ];
 }
 
+def TLMTokenLoops : Pass<"tlm-token-loops", "mlir::ModuleOp"> {
+  let summary = "Group a prefill's elementwise ops into parallel loops over its tokens";
+  let description = [{
+    Runs after `tlm-plan-arena` and before `tlm-parallelize-rows`, on the
+    entry points and layer functions. Between two products a prefill runs
+    a string of elementwise ops over its tokens (norms, RoPE and its
+    tables, residual adds, SwiGLU, the fills and copies bufferization left)
+    that `tlm-parallelize-rows` does not split: on 2 threads one waited
+    while the other ran them, ~15% of a SmolLM2 prefill's time. Each op
+    here is token-local: a `linalg.generic`, `linalg.fill` or `memref.copy`
+    on planned views whose iteration dimension 0 is the token, indexing
+    dimension 0 of every buffer it touches by token or not at all (weights
+    read whole), whose body loads only the current token's row, and which
+    is not a product. A maximal run of such ops over the same token count
+    (only side-effect-free ops between them) becomes one
+    `scf.for %t = 0 to T` marked `tlmc.parallel_loop`, each op applied to
+    token t's rows (rank-keeping `memref.subview`s, `linalg.index 0`
+    replaced by t); `tlm-parallelize-rows` then hands the loop to the
+    thread pool. A run ends where two of its buffers overlap in the arena
+    without being the same view, or where a buffer one op writes is read
+    whole by another: rows could not be computed independently there.
+    Only runs of at least `min-work` elements are grouped (a decode step's
+    single token never is). Results are bitwise unchanged: every op does
+    the same arithmetic on the same elements.
+
+    Before:
+    ```mlir
+    linalg.fill ins(%zero : f32) outs(%ss : memref<128xf32>)
+    linalg.generic {iterator_types = ["parallel", "reduction"]} ins(%x : memref<128x64xf32>) outs(%ss : memref<128xf32>) {...}
+    ```
+    After:
+    ```mlir
+    scf.for %t = %c0 to %c128 step %c1 {
+      %s = memref.subview %ss[%t] [1] [1] : memref<128xf32> to memref<1xf32, strided<[1], offset: ?>>
+      linalg.fill ins(%zero : f32) outs(%s : ...)
+      %xt = memref.subview %x[%t, 0] [1, 64] [1, 1] : ...
+      linalg.generic {...} ins(%xt : ...) outs(%s : ...) {...}
+    } {tlmc.parallel_loop}
+    ```
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "65536",
+           "Smallest run (elements) worth a loop across threads">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numLoops", "loops", "runs of token-local ops grouped into loops">,
+    Statistic<"numOps", "ops", "token-local ops moved into loops">
+  ];
+}
+
 def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
   let summary = "Split large matrix products and parallel loops across the runtime's threads";
   let description = [{

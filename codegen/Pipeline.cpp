@@ -83,6 +83,9 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   TLMPlanArenaOptions arena;
   arena.symbolPrefix = options.symbolPrefix;
   pm.addPass(createTLMPlanArena(arena));
+  TLMTokenLoopsOptions tokenLoops;
+  tokenLoops.minWork = options.parallelMinWork;
+  pm.addPass(createTLMTokenLoops(tokenLoops));
   TLMParallelizeRowsOptions rows;
   rows.minWork = options.parallelMinWork;
   pm.addPass(createTLMParallelizeRows(rows));

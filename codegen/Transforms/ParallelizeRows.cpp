@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/Transforms/PlannedViews.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -30,69 +31,8 @@ namespace {
 
 constexpr llvm::StringLiteral kParallelForName = "tlmrt_parallel_for";
 
-/// The constant-offset view of function argument `argIndex` that `value`
-/// is, or null.
-memref::ViewOp getArgumentView(Value value, func::FuncOp fn) {
-  auto view = value.getDefiningOp<memref::ViewOp>();
-  if (!view || !view.getSizes().empty())
-    return {};
-  auto arg = dyn_cast<BlockArgument>(view.getSource());
-  if (!arg || arg.getOwner() != &fn.getBody().front() || arg.getArgNumber() > 1)
-    return {};
-  if (!view.getByteShift().getDefiningOp<arith::ConstantIndexOp>())
-    return {};
-  return view;
-}
-
 /// Values a kernel takes besides its range, as index arguments.
 constexpr unsigned kKernelScalars = 2;
-
-/// Where a kernel finds a buffer: a view at `offset` bytes of argument
-/// `argument` (0: weights, 1: arena).
-struct PlannedView {
-  unsigned argument;
-  int64_t offset;
-  MemRefType type;
-};
-
-std::optional<PlannedView> getPlannedView(Value value, func::FuncOp fn) {
-  memref::ViewOp view = getArgumentView(value, fn);
-  if (!view)
-    return std::nullopt;
-  return PlannedView{
-      cast<BlockArgument>(view.getSource()).getArgNumber(),
-      view.getByteShift().getDefiningOp<arith::ConstantIndexOp>().value(),
-      view.getType()};
-}
-
-/// The view every call of `fn` passes as memref argument `value`, if they
-/// all pass the same planned view (a layer function's KV caches).
-std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
-                                         ModuleOp module) {
-  auto arg = dyn_cast<BlockArgument>(value);
-  if (!arg || arg.getOwner() != &fn.getBody().front() ||
-      !isa<MemRefType>(arg.getType()))
-    return std::nullopt;
-  auto uses = SymbolTable::getSymbolUses(fn.getSymNameAttr(), module);
-  if (!uses)
-    return std::nullopt;
-  std::optional<PlannedView> passed;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto call = dyn_cast<func::CallOp>(use.getUser());
-    if (!call)
-      return std::nullopt;
-    auto caller = call->getParentOfType<func::FuncOp>();
-    std::optional<PlannedView> view =
-        getPlannedView(call.getOperand(arg.getArgNumber()), caller);
-    if (!view || (passed && (view->argument != passed->argument ||
-                             view->offset != passed->offset)))
-      return std::nullopt;
-    passed = view;
-  }
-  if (passed)
-    passed->type = cast<MemRefType>(arg.getType());
-  return passed;
-}
 
 struct TLMParallelizeRowsPass
     : tlmc::impl::TLMParallelizeRowsBase<TLMParallelizeRowsPass> {

@@ -14,9 +14,10 @@ llama.cpp keeps an f32 KV cache without flash attention (its default f16
 cache and flash attention's f16 queries alone move logits by ~0.4% of
 their spread, which would hide real differences). What remains is the
 order of the products' sums: measured max |diff| 1.3e-6 (stories260K),
-5.7e-6 (SmolLM2 shape) and 1.4e-5 (TinyLlama shape, F16) of the standard
-deviation of each position's logits. The bar is 1e-4 of it, and the 32
-greedy tokens must be identical.
+5.7e-6 (SmolLM2 shape) and 1.4e-5 (TinyLlama shape, F16, where llama.cpp
+keeps f32 inputs; see F16_TOLERANCE) of the standard deviation of each
+position's logits. The bar is 1e-4 of it, and the 32 greedy tokens must
+be identical.
 """
 import argparse
 import math
@@ -53,12 +54,24 @@ FAMILY_LAYERS = 4
 # bar is 5e-3, and the 32 greedy tokens must agree.
 GELU_TOLERANCE = 5e-3
 
+# F16 weights: on some CPUs llama.cpp's F16 products round their f32
+# inputs to f16 before the dot products (ggml-cpu's vec_dot_type for F16),
+# each input off by up to 2^-11 of its value; tlmc widens the weights and
+# keeps the inputs f32. Measured on the same files and the same tlmc
+# build: 1.4e-5 of the spread (TinyLlama shape) on an Intel Xeon (Emerald
+# Rapids), 3.8e-3 (TinyLlama) and 3.3e-3 (Phi-3, 2 layers) on an AMD EPYC
+# (Zen 5), where the F32 cases stay within 1e-4. Which rounding a machine
+# gets is llama.cpp's choice, not visible from here, so the bar is the
+# f16-input one, 5e-3 (the GELU cases' too), and the 32 greedy tokens must
+# be identical; the F32 cases keep 1e-4 for everything else in the graph.
+F16_TOLERANCE = 5e-3
+
 # name, modelgen shape, dtype, tolerance (x the logits' std), layers (None:
 # all of the shape's)
 CASES = [
     ("stories260K F32", None, None, 1e-4, None),
     ("SmolLM2-135M F32", "smollm2-135m", "f32", 1e-4, None),
-    ("TinyLlama-1.1B F16", "tinyllama-1.1b", "f16", 1e-4, None),
+    ("TinyLlama-1.1B F16", "tinyllama-1.1b", "f16", F16_TOLERANCE, None),
     ("SmolLM2-135M Q8_0", "smollm2-135m", "q8_0", Q_TOLERANCE, None),
     ("SmolLM2-135M Q4_0", "smollm2-135m", "q4_0", Q_TOLERANCE, None),
     # Llama-3 RoPE frequency factors (rope_freqs), 128k vocabulary.
@@ -70,7 +83,7 @@ CASES = [
     # fused qkv and gate_up in the file, split at import; rotate-half RoPE;
     # 2 layers at F16 (its 3072-wide layers and untied classifier would make
     # a 4-layer F32 file 2.2 GB).
-    ("Phi-3-mini F16", "phi3-mini", "f16", 1e-4, 2),
+    ("Phi-3-mini F16", "phi3-mini", "f16", F16_TOLERANCE, 2),
     # embeddings x sqrt(dim), (1 + w) norms before and after attention and
     # FFN, per-head q/k norms, GeGLU, query_pre_attn_scalar, and five local
     # layers (window, RoPE base 1e4) to one global (1e6): 6 layers, so that

@@ -197,6 +197,30 @@ def main():
                   logits[0] == logits[1] == logits[2],
                   "stories15M Q8_0 decode: 1, 2 and 3 threads give identical "
                   "tokens and bitwise identical logits")
+        # A 170-token prompt: @prefill_wide (128 tokens) and a chunk, their
+        # elementwise ops in loops over tokens across threads
+        # (tlm-token-loops) and their products' int8 inputs quantized by
+        # all threads together: bitwise the same on 1, 2 and 3 threads, and
+        # decode steps' logits.
+        ids = ",".join(str(5 + 11 * i % 500) for i in range(170))
+        wide = []
+        for t in (1, 2, 3):
+            path = os.path.join(a.work, f"s15m-wide{t}")
+            run([q8exe, "--prompt-tokens", ids, "-n", "180", "--temp", "0",
+                 "--tokens", "--threads", str(t), "--logits", path])
+            wide.append(read_floats(path) if os.path.exists(path) else [])
+        path = os.path.join(a.work, "s15m-wide-steps")
+        run([q8exe, "--prompt-tokens", ids, "-n", "180", "--temp", "0",
+             "--tokens", "--logits", path, "--no-prefill"])
+        steps = read_floats(path) if os.path.exists(path) else []
+        diff = (max(abs(u - v) for u, v in zip(wide[0], steps))
+                if wide[0] and steps else 1e9)
+        res.check(wide[0] and wide[0] == wide[1] == wide[2],
+                  "stories15M Q8_0, a 170-token prompt: 1, 2 and 3 threads "
+                  "give bitwise identical logits")
+        res.check(len(wide[0]) == len(steps) > 0 and diff == 0,
+                  f"stories15M Q8_0, a 170-token prompt: prefill gives decode "
+                  f"steps' logits (max |diff| {diff:.1e})")
 
     # Seeded sampling is reproducible and differs across seeds.
     s1 = run([exe, "-n", "100", "--temp", "1", "--seed", "5"]).stdout

@@ -138,7 +138,6 @@ Value buildRMSNorm(PatternRewriter &rewriter, tlm::RMSNormOp op, Value x,
                ArrayRef<IteratorType>{IteratorType::parallel,
                                       IteratorType::reduction},
                [&](OpBuilder &b, Location loc, ValueRange args) {
-                 Emitter in{b, loc};
                  Value square = arith::MulFOp::create(
                      b, loc, args[0], args[0], arith::FastMathFlags::reassoc);
                  linalg::YieldOp::create(

@@ -1,0 +1,74 @@
+//===- PlannedViews.cpp - buffers as constant-offset views of the arguments -===//
+
+#include "codegen/Transforms/PlannedViews.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+
+namespace tlmc {
+
+int64_t PlannedView::bytes() const {
+  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+}
+
+bool PlannedView::overlapsOther(const PlannedView &other) const {
+  if (argument != other.argument)
+    return false;
+  if (offset == other.offset && type == other.type)
+    return false;
+  return offset < other.offset + other.bytes() &&
+         other.offset < offset + bytes();
+}
+
+memref::ViewOp getArgumentView(Value value, func::FuncOp fn) {
+  auto view = value.getDefiningOp<memref::ViewOp>();
+  if (!view || !view.getSizes().empty())
+    return {};
+  auto arg = dyn_cast<BlockArgument>(view.getSource());
+  if (!arg || arg.getOwner() != &fn.getBody().front() || arg.getArgNumber() > 1)
+    return {};
+  if (!view.getByteShift().getDefiningOp<arith::ConstantIndexOp>())
+    return {};
+  return view;
+}
+
+std::optional<PlannedView> getPlannedView(Value value, func::FuncOp fn) {
+  memref::ViewOp view = getArgumentView(value, fn);
+  if (!view)
+    return std::nullopt;
+  return PlannedView{
+      cast<BlockArgument>(view.getSource()).getArgNumber(),
+      view.getByteShift().getDefiningOp<arith::ConstantIndexOp>().value(),
+      view.getType()};
+}
+
+std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
+                                         ModuleOp module) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner() != &fn.getBody().front() ||
+      !isa<MemRefType>(arg.getType()))
+    return std::nullopt;
+  auto uses = SymbolTable::getSymbolUses(fn.getSymNameAttr(), module);
+  if (!uses)
+    return std::nullopt;
+  std::optional<PlannedView> passed;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      return std::nullopt;
+    auto caller = call->getParentOfType<func::FuncOp>();
+    std::optional<PlannedView> view =
+        getPlannedView(call.getOperand(arg.getArgNumber()), caller);
+    if (!view || (passed && (view->argument != passed->argument ||
+                             view->offset != passed->offset)))
+      return std::nullopt;
+    passed = view;
+  }
+  if (passed)
+    passed->type = cast<MemRefType>(arg.getType());
+  return passed;
+}
+
+} // namespace tlmc
