@@ -100,14 +100,22 @@ func.func @scale(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 // CHECK-LABEL: func.func @windowed_attention
 func.func @windowed_attention(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %kc: memref<2x32x8xf32>, %vc: memref<2x32x8xf32>, %pos: index) -> tensor<1x16xf32> {
   // A token sees positions [count - 4, count) once more than 4 are cached:
-  // every loop over positions starts there, and scores are scaled by 0.25.
+  // every loop over positions starts there (the scores' from the block of
+  // 16 keys holding it, 4 FMA chains over the head), and scores are scaled
+  // by 0.25.
   // CHECK-DAG: %[[W:.+]] = arith.constant 4 : index
-  // CHECK-DAG: %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
+  // CHECK-DAG: %[[B:.+]] = arith.constant 16 : index
+  // CHECK-DAG: %[[SCALE:.+]] = arith.constant dense<2.500000e-01> : vector<16xf32>
   // CHECK: %[[BEYOND:.+]] = arith.cmpi ugt, %[[COUNT:.+]], %[[W]] : index
   // CHECK: %[[FROM:.+]] = arith.subi %[[COUNT]], %[[W]] : index
   // CHECK: %[[FIRST:.+]] = arith.select %[[BEYOND]], %[[FROM]], %{{.+}} : index
-  // CHECK: scf.for %{{.+}} = %[[FIRST]] to %[[COUNT]]
-  // CHECK: arith.mulf %{{.+}}, %[[SCALE]] : f32
+  // CHECK: %[[LANE:.+]] = arith.remui %[[FIRST]], %[[B]] : index
+  // CHECK: %[[START:.+]] = arith.subi %[[FIRST]], %[[LANE]] : index
+  // CHECK: scf.for %{{.+}} = %[[START]] to %[[COUNT]] step %[[B]]
+  // CHECK: scf.for {{.*}} iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+  // CHECK-COUNT-4: vector.fma
+  // CHECK: arith.mulf %{{.+}}, %[[SCALE]] : vector<16xf32>
+  // CHECK: vector.store
   // CHECK: scf.for %{{.+}} = %[[FIRST]] to %[[COUNT]]
   %o = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 1 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 8 : i64, window = 4 : i64, scale = 0.25 : f32}
       : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<2x32x8xf32>, memref<2x32x8xf32> -> tensor<1x16xf32>

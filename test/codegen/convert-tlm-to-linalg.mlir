@@ -40,13 +40,15 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // CHECK: math.sin
     // CHECK: tensor.extract
     %qr = tlm.rope %q, %pos {head_dim = 4 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x8xf32>
-    // Attention: append to the caches, then softmax and weighted sum, per
-    // head: across threads (the loop marked for tlm-parallelize-rows) when
-    // 2 x heads x tokens x head_dim x positions reaches 65536, the same
-    // loop inline otherwise.
+    // Attention: append to the caches (keys in blocks of 16 positions,
+    // through the cache as one run of elements), then softmax and weighted
+    // sum, per head: across threads (the loop marked for
+    // tlm-parallelize-rows) when 2 x heads x tokens x head_dim x positions
+    // reaches 65536, the same loop inline otherwise.
     // CHECK: bufferization.to_buffer
     // CHECK: scf.for
-    // CHECK: memref.store %{{.+}}, %[[KC]]
+    // CHECK: %[[KEYS:.+]] = memref.collapse_shape %[[KC]] {{\[\[}}0, 1, 2{{\]\]}} : memref<1x32x4xf32> into memref<128xf32>
+    // CHECK: memref.store %{{.+}}, %[[KEYS]][%{{.+}}] : memref<128xf32>
     // CHECK: memref.store %{{.+}}, %[[VC]]
     // CHECK: %[[WORK:.+]] = arith.muli %{{.+}}, %{{.+}} : index
     // CHECK: %[[ENOUGH:.+]] = arith.cmpi uge, %[[WORK]], %{{.+}} : index

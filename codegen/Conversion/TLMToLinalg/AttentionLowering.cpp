@@ -4,9 +4,18 @@
 // values are appended to the caches, then each new token's heads take a
 // softmax over the cached prefix and a weighted sum of values, in
 // llama2.c's steps (scores, maximum, exp and sum, normalize, sum of values).
-// A head's query, keys and values are vectors of head_dim: each score one
-// vector product and reduction, the weighted sum carried in registers
-// across positions in the reference's order.
+//
+// The key cache is laid out for the scores, not as its memref type reads:
+// per layer and KV head, blocks of kKeyBlock positions, each head_dim rows
+// of kKeyBlock keys' values (element (layer, p, kvh * hd + d) at
+// ((layer * kvHeads + kvh) * capacity + p - p % B) * hd + d * B + p % B).
+// A query's scores for B keys are then head_dim FMAs of a broadcast query
+// element into one vector of B scores, no reduction across lanes (a score
+// per key as a product and a 16-lane reduction cost ~13 instructions per
+// key; it was ~half of a SmolLM2 prefill's attention time). Nothing but
+// this lowering reads the cache (the runtime holds its bytes). Values stay
+// one row per position: the weighted sum reads v_s whole, carried in
+// registers across positions in the reference's order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,6 +46,15 @@ namespace {
 /// of 7: decode 32.2K tok/s with this guard, 31.4K splitting every call.
 constexpr int64_t kParallelAttentionWork = 65536;
 
+/// Keys per block of the key cache: 16 f32 lanes, one AVX-512 register
+/// (capacities that are not a multiple take the largest power of two that
+/// divides them).
+constexpr int64_t kKeyBlock = 16;
+
+/// Independent partial sums of a block's scores over the head's elements:
+/// enough FMA chains to cover an FMA's latency at two per cycle.
+constexpr int64_t kChains = 4;
+
 /// Attention on buffers: append k/v to the caches, then for each new token
 /// and head, softmax over the cached prefix and a weighted sum of values.
 struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
@@ -63,6 +81,28 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value kc = op.getKeyCache(), vc = op.getValueCache();
     Value layer = op.getLayerIndex() ? op.getLayerIndex()
                                      : e.index(op.getLayer());
+    int64_t kvHeads = op.getKvHeads();
+    int64_t block = kKeyBlock;
+    while (capacity % block)
+      block /= 2;
+    // The key cache as one run of elements, for the blocked layout.
+    auto flatKeys = [&](OpBuilder &b, Location loc) -> Value {
+      return memref::CollapseShapeOp::create(
+          b, loc, kc, ArrayRef<ReassociationIndices>{{0, 1, 2}});
+    };
+    // Where (layer, position, kvh * hd + d) of the key cache is.
+    auto keyAt = [&](OpBuilder &b, Location loc, Value position, Value kvh,
+                     Value d) -> Value {
+      Emitter in{b, loc};
+      Value slab = in.addIndex(in.mulIndex(layer, in.index(kvHeads)), kvh);
+      Value lane = arith::RemUIOp::create(b, loc, position, in.index(block));
+      Value start = in.subIndex(position, lane);
+      Value row = in.mulIndex(
+          in.addIndex(in.mulIndex(slab, in.index(capacity)), start),
+          in.index(headDim));
+      return in.addIndex(in.addIndex(row, in.mulIndex(d, in.index(block))),
+                         lane);
+    };
     // An f16 cache (--kv-cache=f16) stores rounded keys and values and
     // widens them as attention reads them; the arithmetic stays f32.
     Type cacheElement = cacheType.getElementType();
@@ -85,13 +125,17 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
         b, loc, c0, e.index(rows), c1, ValueRange{},
         [&](OpBuilder &b, Location loc, Value t, ValueRange) {
           Value p = arith::AddIOp::create(b, loc, pos, t);
+          Value keys = flatKeys(b, loc);
           scf::ForOp::create(
               b, loc, c0, e.index(kvWidth), c1, ValueRange{},
               [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+                Emitter in{b, loc};
                 Value kv = toCache(
                     b, loc, memref::LoadOp::create(b, loc, k, ValueRange{t, j}));
-                memref::StoreOp::create(b, loc, kv, kc,
-                                        ValueRange{layer, p, j});
+                Value kvh = arith::DivUIOp::create(b, loc, j, in.index(headDim));
+                Value d = arith::RemUIOp::create(b, loc, j, in.index(headDim));
+                memref::StoreOp::create(b, loc, kv, keys,
+                                        ValueRange{keyAt(b, loc, p, kvh, d)});
                 Value vv = toCache(
                     b, loc, memref::LoadOp::create(b, loc, v, ValueRange{t, j}));
                 memref::StoreOp::create(b, loc, vv, vc,
@@ -146,36 +190,77 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     arith::DivUIOp::create(b, loc, h, in.index(group));
                 Value kvBase =
                     arith::MulIOp::create(b, loc, kvHead, in.index(headDim));
-                // scores[s] = q . k_s * scale: the head's query a
-                // vector loaded once, each key one contiguous load, the
-                // products summed as a vector reduction (reassociated: a
-                // few ulp from the reference's serial order, where the
-                // serial chain cost 4 cycles per element).
+                // scores[s] = q . k_s * scale, `block` keys at a time from
+                // the blocked key cache: per element d of the head, one FMA
+                // of q[d] broadcast into the block's scores. The head's
+                // elements are summed in kChains interleaved partial sums
+                // (d mod kChains), added at the end: independent FMA chains
+                // rather than one of head_dim (the same order for every
+                // token, thread count and entry point). A block may start
+                // before `first` or end past `count`; those scores are
+                // never read.
                 VectorType headVector =
                     VectorType::get({headDim}, b.getF32Type());
-                Value query = vector::LoadOp::create(b, loc, headVector, q,
-                                                     ValueRange{t, qBase});
+                Value keys = flatKeys(b, loc);
+                int64_t chains = headDim % kChains == 0 ? kChains : 1;
+                VectorType blockVector = VectorType::get({block}, b.getF32Type());
+                VectorType cacheVector = VectorType::get({block}, cacheElement);
+                Value blockZeros = arith::ConstantOp::create(
+                    b, loc,
+                    DenseElementsAttr::get(blockVector, b.getF32FloatAttr(0.0)));
+                Value firstBlock = in.subIndex(
+                    first, arith::RemUIOp::create(b, loc, first, in.index(block)));
                 scf::ForOp::create(
-                    b, loc, first, count, c1, ValueRange{},
+                    b, loc, firstBlock, count, in.index(block), ValueRange{},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange) {
                       Emitter in{b, loc};
-                      Value key = vector::LoadOp::create(
-                          b, loc, VectorType::get({headDim}, cacheElement), kc,
-                          ValueRange{layer, s, kvBase});
-                      if (!cacheElement.isF32())
-                        key = arith::ExtFOp::create(b, loc, headVector, key);
-                      Value products =
-                          arith::MulFOp::create(b, loc, query, key);
-                      Value dot = vector::ReductionOp::create(
-                          b, loc, vector::CombiningKind::ADD, products, Value(),
-                          arith::FastMathFlags::reassoc);
-                      Value score = in.mul(dot, in.f32(scale));
+                      SmallVector<Value> init(chains, blockZeros);
+                      auto dots = scf::ForOp::create(
+                          b, loc, c0, in.index(headDim), in.index(chains), init,
+                          [&](OpBuilder &b, Location loc, Value d0,
+                              ValueRange acc) {
+                            Emitter in{b, loc};
+                            SmallVector<Value> next;
+                            for (int64_t c = 0; c < chains; ++c) {
+                              Value d = in.addIndex(d0, in.index(c));
+                              Value qd = memref::LoadOp::create(
+                                  b, loc, q, ValueRange{t, in.addIndex(qBase, d)});
+                              Value key = vector::LoadOp::create(
+                                  b, loc, cacheVector, keys,
+                                  ValueRange{keyAt(b, loc, s, kvHead, d)});
+                              if (!cacheElement.isF32())
+                                key = arith::ExtFOp::create(b, loc, blockVector,
+                                                            key);
+                              next.push_back(vector::FMAOp::create(
+                                  b, loc,
+                                  vector::BroadcastOp::create(b, loc,
+                                                              blockVector, qd),
+                                  key, acc[c]));
+                            }
+                            scf::YieldOp::create(b, loc, next);
+                          });
+                      SmallVector<Value> partial(dots.getResults());
+                      while (partial.size() > 1) {
+                        SmallVector<Value> halves;
+                        for (size_t i = 0; i < partial.size(); i += 2)
+                          halves.push_back(arith::AddFOp::create(
+                              b, loc, partial[i], partial[i + 1]));
+                        partial = halves;
+                      }
+                      auto splat = [&](float v) -> Value {
+                        return vector::BroadcastOp::create(b, loc, blockVector,
+                                                           in.f32(v));
+                      };
+                      Value score = arith::MulFOp::create(b, loc, partial[0],
+                                                          splat(scale));
                       if (softcap)
-                        score = in.mul(
-                            in.f32(*softcap),
+                        score = arith::MulFOp::create(
+                            b, loc, splat(*softcap),
                             math::TanhOp::create(
-                                b, loc, in.mul(score, in.f32(1.0f / *softcap))));
-                      memref::StoreOp::create(b, loc, score, scores,
+                                b, loc,
+                                arith::MulFOp::create(b, loc, score,
+                                                      splat(1.0f / *softcap))));
+                      vector::StoreOp::create(b, loc, score, scores,
                                               ValueRange{h, s});
                       scf::YieldOp::create(b, loc);
                     });
@@ -199,8 +284,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 Value maxScore = maxLoop.getResult(0);
                 // scores[s] = exp(scores[s] - max), in a loop of its own
                 // (independent per position: it vectorizes once exp is a
-                // polynomial, tlm-approximate-exp); then their sum, in
-                // order.
+                // polynomial, tlm-approximate-exp); then their sum,
+                // reassociable so it vectorizes (in order it was a chain of
+                // `count` dependent adds per head and token).
                 updateScores(b, loc, h, first, count, [&](Emitter &in, Value x) {
                   return math::ExpOp::create(in.b, in.loc,
                                              in.sub(x, maxScore))
@@ -209,45 +295,73 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 auto sumLoop = scf::ForOp::create(
                     b, loc, first, count, c1, ValueRange{in.f32(0.0)},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-                      Emitter in{b, loc};
                       Value ex =
                           memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
-                      scf::YieldOp::create(b, loc, in.add(acc[0], ex));
+                      scf::YieldOp::create(
+                          b, loc,
+                          arith::AddFOp::create(b, loc, acc[0], ex,
+                                                arith::FastMathFlags::reassoc)
+                              .getResult());
                     });
                 Value sum = sumLoop.getResult(0);
                 // scores[s] /= sum, once per position (as llama2.c does).
                 updateScores(b, loc, h, first, count, [&](Emitter &in, Value x) {
                   return in.div(x, sum);
                 });
-                // out[t][h*hd + i] = sum_s scores[s] * v_s[i], positions in
-                // order (the reference's rounding: a multiply, then an add,
-                // per position), the head's hd outputs a vector carried in
-                // registers across positions: one contiguous load of v_s
-                // per position, no store until the end.
+                // out[t][h*hd + i] = sum_s scores[s] * v_s[i], a multiply
+                // and an add per position (the reference's rounding), the
+                // head's hd outputs vectors carried in registers: one
+                // contiguous load of v_s per position, no store until the
+                // end. Even and odd positions go to two sums added at the
+                // end: with one, every position waited for the last one's
+                // add (a chain of `count` adds per output vector).
                 Value zeros = arith::ConstantOp::create(
                     b, loc,
                     DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
-                auto weighted = scf::ForOp::create(
-                    b, loc, first, count, c1, ValueRange{zeros},
+                auto weightedValue = [&](OpBuilder &b, Location loc,
+                                         Value s) -> Value {
+                  Value a =
+                      memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
+                  Value vs = vector::LoadOp::create(
+                      b, loc, VectorType::get({headDim}, cacheElement), vc,
+                      ValueRange{layer, s, kvBase});
+                  if (!cacheElement.isF32())
+                    vs = arith::ExtFOp::create(b, loc, headVector, vs);
+                  return arith::MulFOp::create(
+                      b, loc, vector::BroadcastOp::create(b, loc, headVector, a),
+                      vs);
+                };
+                Value pairs = in.subIndex(count, first);
+                Value pairsEnd = in.addIndex(
+                    first,
+                    in.subIndex(pairs, arith::RemUIOp::create(b, loc, pairs,
+                                                              in.index(2))));
+                auto paired = scf::ForOp::create(
+                    b, loc, first, pairsEnd, in.index(2),
+                    ValueRange{zeros, zeros},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-                      Value a =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
-                      Value vs = vector::LoadOp::create(
-                          b, loc,
-                          VectorType::get({headDim}, cacheElement), vc,
-                          ValueRange{layer, s, kvBase});
-                      if (!cacheElement.isF32())
-                        vs = arith::ExtFOp::create(b, loc, headVector, vs);
-                      Value scaled = arith::MulFOp::create(
-                          b, loc,
-                          vector::BroadcastOp::create(b, loc, headVector, a),
-                          vs);
+                      Emitter in{b, loc};
+                      Value even = arith::AddFOp::create(
+                          b, loc, acc[0], weightedValue(b, loc, s));
+                      Value odd = arith::AddFOp::create(
+                          b, loc, acc[1],
+                          weightedValue(b, loc, in.addIndex(s, c1)));
+                      scf::YieldOp::create(b, loc, ValueRange{even, odd});
+                    });
+                // The odd position out, if any, into the even sum.
+                auto weighted = scf::ForOp::create(
+                    b, loc, pairsEnd, count, c1,
+                    ValueRange{paired.getResult(0)},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       scf::YieldOp::create(
                           b, loc,
-                          arith::AddFOp::create(b, loc, acc[0], scaled)
+                          arith::AddFOp::create(b, loc, acc[0],
+                                                weightedValue(b, loc, s))
                               .getResult());
                     });
-                vector::StoreOp::create(b, loc, weighted.getResult(0), out,
+                Value weightedSum = arith::AddFOp::create(
+                    b, loc, weighted.getResult(0), paired.getResult(1));
+                vector::StoreOp::create(b, loc, weightedSum, out,
                                         ValueRange{t, qBase});
                 scf::YieldOp::create(b, loc);
               });

@@ -28,6 +28,16 @@ struct Emitter {
   mlir::Value add(mlir::Value x, mlir::Value y) {
     return mlir::arith::AddFOp::create(b, loc, x, y);
   }
+  /// Index arithmetic.
+  mlir::Value addIndex(mlir::Value x, mlir::Value y) {
+    return mlir::arith::AddIOp::create(b, loc, x, y);
+  }
+  mlir::Value subIndex(mlir::Value x, mlir::Value y) {
+    return mlir::arith::SubIOp::create(b, loc, x, y);
+  }
+  mlir::Value mulIndex(mlir::Value x, mlir::Value y) {
+    return mlir::arith::MulIOp::create(b, loc, x, y);
+  }
   mlir::Value sub(mlir::Value x, mlir::Value y) {
     return mlir::arith::SubFOp::create(b, loc, x, y);
   }
