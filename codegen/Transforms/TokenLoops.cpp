@@ -144,8 +144,7 @@ private:
         auto type = cast<MemRefType>(load.getMemRef().getType());
         if (!index || index.getDim() != 0 || type.getDimSize(0) != local.tokens)
           return std::nullopt;
-        if (load.getMemRef().getParentRegion() != &op.getRegion() &&
-            !addRows(local, load.getMemRef(), /*written=*/false))
+        if (!addRows(local, load.getMemRef(), /*written=*/false))
           return std::nullopt;
         continue;
       }
