@@ -252,6 +252,9 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     Option<"minWork", "min-work", "int64_t", "65536",
            "Smallest product (multiply-adds) worth splitting across threads">
   ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numKernels", "kernels", "products and loops outlined into kernels">,
     Statistic<"numSerial", "products-left-serial",

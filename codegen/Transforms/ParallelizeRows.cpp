@@ -17,7 +17,11 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <functional>
 
 namespace tlmc {
 #define GEN_PASS_DEF_TLMPARALLELIZEROWS
@@ -108,60 +112,113 @@ struct TLMParallelizeRowsPass
     return decl;
   }
 
-  LogicalResult outline(func::FuncOp fn, linalg::GenericOp op, int index) {
+  /// A product a kernel can compute: the planned views it reads and
+  /// writes (inputs, then the output) and what its body captures.
+  struct OutlinableProduct {
+    Operation *op = nullptr; // a linalg.generic
+    int64_t work = 0;
+    int64_t features = 0;
+    int64_t grain = 1;
+    SmallVector<PlannedView> views;
+    SetVector<Value> captured;
+  };
+
+  /// `op` as a product a kernel can compute, or nothing: not a product over
+  /// output features, or (with a warning when it is large enough to split)
+  /// one that reads what a kernel cannot rebuild.
+  std::optional<OutlinableProduct> analyzeProduct(func::FuncOp fn,
+                                                  linalg::GenericOp op) {
     // Output features are iteration dimension 1; every operand whose
     // indexing map reads it is narrowed along that result's dimension.
     if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2)
-      return success();
+      return std::nullopt;
+    OutlinableProduct product;
+    product.op = op;
     SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-    int64_t work = 1;
+    product.work = 1;
     for (int64_t b : bounds)
-      work *= ShapedType::isDynamic(b) ? 1 : b;
+      product.work *= ShapedType::isDynamic(b) ? 1 : b;
     // Sparse products loop inside the body: count the stored weights.
     if (auto nnz = op->getAttrOfType<IntegerAttr>(kParallelWorkAttr))
-      work = nnz.getInt() * bounds[0];
-    if (work < minWork)
-      return success();
+      product.work = nnz.getInt() * bounds[0];
 
     // A product that reads anything but constant-offset views of the
     // weights and the arena (or constants) cannot be rebuilt in a kernel.
     // It stays on one thread, correct but slow: say so, loudly, since the
     // planned pipeline never produces one (a lost thread is a bug).
-    auto leaveSerial = [&](StringRef what) {
+    auto leaveSerial = [&](StringRef what) -> std::optional<OutlinableProduct> {
+      if (product.work < minWork)
+        return std::nullopt;
       ++numSerial;
       op.emitWarning("tlm-parallelize-rows: a product of ")
-          << work << " multiply-adds stays on one thread: it reads " << what;
-      return success();
+          << product.work << " multiply-adds stays on one thread: it reads "
+          << what;
+      return std::nullopt;
     };
-    SmallVector<memref::ViewOp> views;
     for (OpOperand &operand : op->getOpOperands()) {
-      memref::ViewOp view = getArgumentView(operand.get(), fn);
+      std::optional<PlannedView> view = getPlannedView(operand.get(), fn);
       if (!view)
         return leaveSerial("a buffer that is not a planned view");
-      views.push_back(view);
+      product.views.push_back(*view);
     }
-    SetVector<Value> captured;
-    getUsedValuesDefinedAbove(op.getRegion(), captured);
-    for (Value v : captured) {
+    getUsedValuesDefinedAbove(op.getRegion(), product.captured);
+    for (Value v : product.captured) {
       Operation *def = v.getDefiningOp();
       if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
                    !getArgumentView(v, fn)))
         return leaveSerial("a value a kernel cannot rebuild");
     }
-    auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
-    int64_t features = yType.getDimSize(1);
+    product.features =
+        cast<MemRefType>(op.getDpsInits()[0].getType()).getDimSize(1);
+    // Weights packed in 16-row panels are split at panel boundaries.
+    if (auto format = op->getAttrOfType<StringAttr>(kUKernelAttr);
+        format && format.getValue().ends_with("x16"))
+      product.grain = 16;
+    return product;
+  }
 
-    // The kernel: rebuild the views from its own arguments, narrow what
-    // depends on the output feature to [begin, end), run the product.
-    std::string name = (fn.getSymName() + "_rows" + Twine(index)).str();
+  /// Whether `next` can join `group` in one job, run where `next` is: it
+  /// reads the same input (so they are independent of each other, and the
+  /// int8 kernels quantize that input once for all of them), and every op
+  /// between the group and `next` neither touches what the group writes
+  /// nor writes what it reads, so the group can wait until `next`.
+  static bool canJoin(ArrayRef<OutlinableProduct> group,
+                      const OutlinableProduct &next, func::FuncOp fn) {
+    const OutlinableProduct &last = group.back();
+    Operation *lastOp = last.op;
+    const PlannedView &input = group.front().views.front();
+    const PlannedView &nextInput = next.views.front();
+    if (lastOp->getBlock() != next.op->getBlock() ||
+        input.argument != nextInput.argument ||
+        input.offset != nextInput.offset || input.type != nextInput.type)
+      return false;
+    SmallVector<PlannedView> reads, writes;
+    for (const OutlinableProduct &member : group) {
+      llvm::append_range(reads, ArrayRef(member.views).drop_back());
+      writes.push_back(member.views.back());
+    }
+    for (Operation *op = lastOp->getNextNode(); op != next.op;
+         op = op->getNextNode())
+      if (!leavesAlone(op, reads, writes, fn))
+        return false;
+    int64_t grain = std::max(next.grain, group.front().grain);
+    return llvm::all_of(group,
+                        [&](const OutlinableProduct &member) {
+                          return member.features % grain == 0;
+                        }) &&
+           next.features % grain == 0;
+  }
+
+  /// Builds `product` at b on output features [begin, begin + count) of
+  /// its own, inside `kernel`.
+  void emitNarrowedProduct(OpBuilder &b, func::FuncOp fn, func::FuncOp kernel,
+                           const OutlinableProduct &product, Value begin,
+                           Value count) {
+    auto op = cast<linalg::GenericOp>(product.op);
     Location loc = op.getLoc();
-    func::FuncOp kernel = createKernel(fn, name, loc);
-    OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
-    auto rebuild = [&](memref::ViewOp view) -> Value {
-      return rebuildView(b, loc, kernel, *getPlannedView(view, fn));
+    auto rebuild = [&](const PlannedView &view) -> Value {
+      return rebuildView(b, loc, kernel, view);
     };
-    Value begin = kernel.getArgument(2), end = kernel.getArgument(3);
-    Value count = arith::SubIOp::create(b, loc, end, begin);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     auto narrow = [&](Value full, AffineMap map) -> Value {
       auto type = cast<MemRefType>(full.getType());
@@ -181,28 +238,28 @@ struct TLMParallelizeRowsPass
     };
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     SmallVector<Value> ins;
-    for (size_t i = 0; i + 1 < views.size(); ++i)
-      ins.push_back(narrow(rebuild(views[i]), maps[i]));
-    Value out = narrow(rebuild(views.back()), maps.back());
+    for (size_t i = 0; i + 1 < product.views.size(); ++i)
+      ins.push_back(narrow(rebuild(product.views[i]), maps[i]));
+    Value out = narrow(rebuild(product.views.back()), maps.back());
     // Canonicalization hoists the body's constants into the function, and
     // sparse bodies read whole weight buffers: bring them along.
     IRMapping mapping;
-    for (Value v : captured) {
-      if (memref::ViewOp view = getArgumentView(v, fn))
-        mapping.map(v, rebuild(view));
+    for (Value v : product.captured) {
+      if (std::optional<PlannedView> view = getPlannedView(v, fn))
+        mapping.map(v, rebuild(*view));
       else
         mapping.map(v, b.clone(*v.getDefiningOp())->getResult(0));
     }
-    auto product = linalg::GenericOp::create(
+    auto narrowed = linalg::GenericOp::create(
         b, loc, TypeRange{}, ins, ValueRange{out}, maps,
         op.getIteratorTypesArray());
-    op.getRegion().cloneInto(&product.getRegion(), mapping);
+    op.getRegion().cloneInto(&narrowed.getRegion(), mapping);
     // A runtime kernel may still compute it (tlm-use-ukernels).
     if (Attribute ukernel = op->getAttr(kUKernelAttr))
-      product->setAttr(kUKernelAttr, ukernel);
+      narrowed->setAttr(kUKernelAttr, ukernel);
     // The kernel iterates features [0, count) of narrowed operands; a body
     // that asks for its feature index gets the one it had inline.
-    product.walk([&](linalg::IndexOp index) {
+    narrowed.walk([&](linalg::IndexOp index) {
       if (index.getDim() != 1)
         return;
       OpBuilder ib(index);
@@ -210,24 +267,67 @@ struct TLMParallelizeRowsPass
       auto absolute = arith::AddIOp::create(ib, loc, index, begin);
       index.getResult().replaceAllUsesExcept(absolute, absolute);
     });
-    func::ReturnOp::create(b, loc);
+  }
 
-    // Weights packed in 16-row panels are split at panel boundaries.
-    int64_t grain = 1;
-    if (auto format = op->getAttrOfType<StringAttr>(kUKernelAttr);
-        format && format.getValue().ends_with("x16"))
-      grain = 16;
-    if (failed(callParallelFor(op, fn, kernel, features, grain, {})))
+  /// Outlines `group` (products that can share a job, canJoin) into one
+  /// kernel over their output features one after another, called where
+  /// the last of them was. A range that spans several products computes
+  /// its part of each.
+  LogicalResult outline(func::FuncOp fn, ArrayRef<OutlinableProduct> group,
+                        int index) {
+    int64_t work = 0, features = 0, grain = 1;
+    for (const OutlinableProduct &member : group) {
+      work += member.work;
+      features += member.features;
+      grain = std::max(grain, member.grain);
+    }
+    if (work < minWork)
+      return success();
+    std::string name = (fn.getSymName() + "_rows" + Twine(index)).str();
+    Location loc = group.back().op->getLoc();
+    func::FuncOp kernel = createKernel(fn, name, loc);
+    OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
+    Value begin = kernel.getArgument(2), end = kernel.getArgument(3);
+    if (group.size() == 1) {
+      emitNarrowedProduct(b, fn, kernel, group.front(), begin,
+                          arith::SubIOp::create(b, loc, end, begin));
+    } else {
+      // Each product's share of [begin, end): [max(begin, first),
+      // min(end, first + features)) shifted to its own features.
+      int64_t first = 0;
+      for (const OutlinableProduct &member : group) {
+        Value lo = arith::MaxSIOp::create(
+            b, loc, begin, arith::ConstantIndexOp::create(b, loc, first));
+        Value hi = arith::MinSIOp::create(
+            b, loc, end,
+            arith::ConstantIndexOp::create(b, loc, first + member.features));
+        Value some =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lo, hi);
+        auto ifOp = scf::IfOp::create(b, loc, some, /*withElseRegion=*/false);
+        OpBuilder tb = ifOp.getThenBodyBuilder();
+        Value own = arith::SubIOp::create(
+            tb, loc, lo, arith::ConstantIndexOp::create(tb, loc, first));
+        emitNarrowedProduct(tb, fn, kernel, member, own,
+                            arith::SubIOp::create(tb, loc, hi, lo));
+        first += member.features;
+      }
+    }
+    func::ReturnOp::create(b, loc);
+    if (failed(callParallelFor(group.back().op, fn, kernel, features, grain,
+                               {})))
       return failure();
-    op.erase();
+    for (const OutlinableProduct &member : group)
+      member.op->erase();
     ++numKernels;
     return success();
   }
 
   /// Outlines parallel loop `loop` of `fn` into a kernel over a range of
   /// its iterations. What the body reads from outside must be constants,
-  /// planned views, views every caller passes, or at most kKernelScalars
-  /// index values (handed to the kernel as arguments).
+  /// planned views, views every caller passes, side-effect-free ops on
+  /// those (recomputed in the kernel: a decode's `pos + 1` or a reshaped
+  /// cache, which CSE hoists out of the loop), or at most kKernelScalars
+  /// other index values (handed to the kernel as arguments).
   LogicalResult outlineLoop(func::FuncOp fn, scf::ForOp loop, int index) {
     std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
     std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound());
@@ -249,36 +349,48 @@ struct TLMParallelizeRowsPass
     SetVector<Value> captured;
     getUsedValuesDefinedAbove(loop.getRegion(), captured);
     SmallVector<Value> scalars;
-    DenseMap<Value, PlannedView> views;
-    for (Value v : captured) {
+    // Insertion-ordered, so kernels come out the same on every compile.
+    llvm::MapVector<Value, PlannedView> views;
+    // Ops the kernel runs again, operands before users.
+    SetVector<Operation *> recomputed;
+    std::function<bool(Value)> resolve = [&](Value v) {
       Operation *def = v.getDefiningOp();
-      if (def && def->hasTrait<OpTrait::ConstantLike>())
-        continue;
+      if (views.count(v) || llvm::is_contained(scalars, v) ||
+          (def && recomputed.contains(def)))
+        return true;
       std::optional<PlannedView> view = getPlannedView(v, fn);
       if (!view)
         view = getPassedView(v, fn, module);
-      if (view)
+      if (view) {
         views[v] = *view;
-      else if (v.getType().isIndex() && scalars.size() < kKernelScalars)
-        scalars.push_back(v);
-      else
+        return true;
+      }
+      if (def && def->getNumRegions() == 0 && def->getNumResults() == 1 &&
+          isMemoryEffectFree(def) &&
+          llvm::all_of(def->getOperands(), resolve)) {
+        recomputed.insert(def);
+        return true;
+      }
+      if (!v.getType().isIndex() || scalars.size() >= kKernelScalars)
+        return false;
+      scalars.push_back(v);
+      return true;
+    };
+    for (Value v : captured)
+      if (!resolve(v))
         return leaveSerial("a value a kernel cannot rebuild");
-    }
 
     std::string name = (fn.getSymName() + "_loop" + Twine(index)).str();
     Location loc = loop.getLoc();
     func::FuncOp kernel = createKernel(fn, name, loc);
     OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
     IRMapping mapping;
-    for (Value v : captured) {
-      if (auto it = views.find(v); it != views.end())
-        mapping.map(v, rebuildView(b, loc, kernel, it->second));
-      else if (Operation *def = v.getDefiningOp();
-               def && def->hasTrait<OpTrait::ConstantLike>())
-        mapping.map(v, b.clone(*def)->getResult(0));
-    }
+    for (auto [v, view] : views)
+      mapping.map(v, rebuildView(b, loc, kernel, view));
     for (auto [i, scalar] : llvm::enumerate(scalars))
       mapping.map(scalar, kernel.getArgument(4 + i));
+    for (Operation *op : recomputed)
+      b.clone(*op, mapping);
     auto range = scf::ForOp::create(b, loc, kernel.getArgument(2),
                                     kernel.getArgument(3),
                                     arith::ConstantIndexOp::create(b, loc, 1));
@@ -321,9 +433,21 @@ struct TLMParallelizeRowsPass
             loop && loop->hasAttr(kParallelLoopAttr))
           loops.push_back(loop);
       });
+      // Products that read the same input run as one job (q, k and v;
+      // gate and up): one handoff to the threads instead of several.
+      std::vector<SmallVector<OutlinableProduct, 3>> groups;
+      for (linalg::GenericOp op : products) {
+        std::optional<OutlinableProduct> product = analyzeProduct(fn, op);
+        if (!product)
+          continue;
+        if (!groups.empty() && canJoin(groups.back(), *product, fn))
+          groups.back().push_back(std::move(*product));
+        else
+          groups.push_back({std::move(*product)});
+      }
       int index = 0;
-      for (linalg::GenericOp op : products)
-        if (failed(outline(fn, op, index++)))
+      for (ArrayRef<OutlinableProduct> group : groups)
+        if (failed(outline(fn, group, index++)))
           return signalPassFailure();
       index = 0;
       for (scf::ForOp loop : loops)

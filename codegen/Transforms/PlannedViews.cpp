@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 
@@ -19,6 +20,11 @@ bool PlannedView::overlapsOther(const PlannedView &other) const {
   if (offset == other.offset && type == other.type)
     return false;
   return offset < other.offset + other.bytes() &&
+         other.offset < offset + bytes();
+}
+
+bool PlannedView::overlaps(const PlannedView &other) const {
+  return argument == other.argument && offset < other.offset + other.bytes() &&
          other.offset < offset + bytes();
 }
 
@@ -69,6 +75,30 @@ std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
   if (passed)
     passed->type = cast<MemRefType>(arg.getType());
   return passed;
+}
+
+bool leavesAlone(Operation *op, ArrayRef<PlannedView> reads,
+                 ArrayRef<PlannedView> writes, func::FuncOp fn) {
+  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+      getEffectsRecursively(op);
+  if (!effects)
+    return false;
+  for (const MemoryEffects::EffectInstance &effect : *effects) {
+    std::optional<PlannedView> touched;
+    if (Value value = effect.getValue())
+      touched = getPlannedView(value, fn);
+    if (!touched)
+      return false;
+    auto overlapsTouched = [&](const PlannedView &view) {
+      return view.overlaps(*touched);
+    };
+    if (llvm::any_of(writes, overlapsTouched))
+      return false;
+    if (!isa<MemoryEffects::Read>(effect.getEffect()) &&
+        llvm::any_of(reads, overlapsTouched))
+      return false;
+  }
+  return true;
 }
 
 } // namespace tlmc

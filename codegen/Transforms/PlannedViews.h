@@ -31,6 +31,8 @@ struct PlannedView {
   int64_t bytes() const;
   /// Whether the two share a byte and are not the same view.
   bool overlapsOther(const PlannedView &other) const;
+  /// Whether the two share a byte.
+  bool overlaps(const PlannedView &other) const;
 };
 
 /// The constant-offset view of argument 0 or 1 of `fn` that `value` is, or
@@ -46,6 +48,13 @@ std::optional<PlannedView> getPlannedView(mlir::Value value,
 std::optional<PlannedView> getPassedView(mlir::Value value,
                                          mlir::func::FuncOp fn,
                                          mlir::ModuleOp module);
+
+/// Whether `op` (and all it holds) writes none of `reads` and touches none
+/// of `writes`, so work that reads `reads` and writes `writes` may run
+/// after `op` instead of before it. False when `op` touches a buffer that
+/// is not a planned view, or has effects it does not name.
+bool leavesAlone(mlir::Operation *op, llvm::ArrayRef<PlannedView> reads,
+                 llvm::ArrayRef<PlannedView> writes, mlir::func::FuncOp fn);
 
 } // namespace tlmc
 

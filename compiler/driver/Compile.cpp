@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
@@ -233,6 +234,24 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   registerCodegenDialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // MLIR drops warnings when no handler is set, and the passes warn where
+  // the compiled code will run slower than it should (a product or loop
+  // left on one thread): the user sees them, one line each, as MLIR's own
+  // handler prints errors.
+  mlir::ScopedDiagnosticHandler printDiagnostics(
+      &context, [](mlir::Diagnostic &diagnostic) {
+        mlir::DiagnosticSeverity severity = diagnostic.getSeverity();
+        if (severity != mlir::DiagnosticSeverity::Error &&
+            severity != mlir::DiagnosticSeverity::Warning)
+          return mlir::success();
+        if (!llvm::isa<mlir::UnknownLoc>(diagnostic.getLocation()))
+          llvm::errs() << diagnostic.getLocation() << ": ";
+        llvm::errs() << (severity == mlir::DiagnosticSeverity::Error
+                             ? "error: "
+                             : "warning: ")
+                     << diagnostic.str() << "\n";
+        return mlir::success();
+      });
 
   GraphOptions graph;
   graph.prefillChunk = options.prefillChunk;

@@ -47,6 +47,51 @@ func.func private @layer0(%w: memref<8192xi8>, %arena: memref<4096xi8>, %pos: in
 
 // -----
 
+// A decode's heads loop reads `pos + 1` and a reshaped cache, both computed
+// before the loop (CSE shares them with the cache append). The kernel
+// computes them again from what it can rebuild, so the position and the
+// layer index still fit its two scalars.
+
+func.func @m_decode(%w: memref<8192xi8>, %arena: memref<4096xi8>,
+                    %tokens: memref<1xi32>, %pos: index,
+                    %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %c512 = arith.constant 512 : index
+  %c1 = arith.constant 1 : index
+  %cache = memref.view %arena[%c512][] : memref<4096xi8> to memref<2x8x16xf32>
+  func.call @layer0(%w, %arena, %pos, %cache, %c1, %ctx) : (memref<8192xi8>, memref<4096xi8>, index, memref<2x8x16xf32>, index, !llvm.ptr) -> ()
+  return
+}
+
+// CHECK-LABEL: func.func private @layer0
+// CHECK-SAME: (%{{.+}}: memref<8192xi8>, %{{.+}}: memref<4096xi8>, %[[POS:.+]]: index, %{{.+}}: memref<2x8x16xf32>, %[[LAYER:.+]]: index, %[[CTX:.+]]: !llvm.ptr)
+// CHECK: call @tlmrt_parallel_for(%[[CTX]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[POS]], %[[LAYER]])
+func.func private @layer0(%w: memref<8192xi8>, %arena: memref<4096xi8>, %pos: index, %cache: memref<2x8x16xf32>, %layer: index, %ctx: !llvm.ptr) attributes {tlmc.layer = 0 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %out = memref.view %arena[%c0][] : memref<4096xi8> to memref<4x16xf32>
+  %next = arith.addi %pos, %c1 : index
+  %flat = memref.collapse_shape %cache [[0, 1, 2]] : memref<2x8x16xf32> into memref<256xf32>
+  scf.for %h = %c0 to %c4 step %c1 {
+    %i = arith.muli %next, %h : index
+    %j = arith.addi %i, %layer : index
+    %v = memref.load %flat[%j] : memref<256xf32>
+    memref.store %v, %out[%h, %c0] : memref<4x16xf32>
+  } {tlmc.parallel_loop}
+  return
+}
+// CHECK-LABEL: func.func private @layer0_loop0
+// CHECK-SAME: (%{{.+}}: memref<8192xi8>, %[[KA:.+]]: memref<4096xi8>, %[[B:.+]]: index, %[[E:.+]]: index, %[[KPOS:.+]]: index, %[[KLAYER:.+]]: index)
+// CHECK-DAG: %[[CACHE:.+]] = memref.view %[[KA]][%{{.+}}][] : memref<4096xi8> to memref<2x8x16xf32>
+// CHECK-DAG: %[[NEXT:.+]] = arith.addi %[[KPOS]], %{{.+}} : index
+// CHECK-DAG: %[[FLAT:.+]] = memref.collapse_shape %[[CACHE]]
+// CHECK: scf.for %[[H:.+]] = %[[B]] to %[[E]]
+// CHECK: %[[I:.+]] = arith.muli %[[NEXT]], %[[H]]
+// CHECK: %[[J:.+]] = arith.addi %[[I]], %[[KLAYER]]
+// CHECK: memref.load %[[FLAT]][%[[J]]]
+
+// -----
+
 // Two callers passing the cache at different offsets: no kernel can rebuild
 // it, so the loop stays on one thread, with a warning (a lost thread is a
 // bug of the pipeline).

@@ -2,7 +2,8 @@
 
 // A product of 32x64 multiply-adds is outlined into a kernel over output
 // features [begin, end) and handed to the runtime's parallel-for; the 4x64
-// one is below min-work and stays inline.
+// one (on another input, so not joined to it: see
+// tlm-parallelize-rows-groups.mlir) is below min-work and stays inline.
 
 #x = affine_map<(t, n, k) -> (t, k)>
 #w = affine_map<(t, n, k) -> (n, k)>
@@ -24,6 +25,8 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
   %small = memref.view %w[%c512][] : memref<8192xi8> to memref<4x64xf32>
   %y = memref.view %arena[%c256][] : memref<1024xi8> to memref<1x32xf32>
   %z = memref.view %arena[%c512][] : memref<1024xi8> to memref<1x4xf32>
+  %c768 = arith.constant 768 : index
+  %x2 = memref.view %arena[%c768][] : memref<1024xi8> to memref<1x64xf32>
   // CHECK: %[[K:.+]] = constant @m_decode_rows0 : (memref<8192xi8>, memref<1024xi8>, index, index, index, index) -> ()
   // CHECK: %[[N:.+]] = arith.constant 32 : index
   // CHECK: %[[G:.+]] = arith.constant 1 : index
@@ -40,7 +43,7 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<1024xi8>,
   // CHECK: linalg.generic
   // CHECK-SAME: ins(%{{.+}}, %{{.+}} : memref<1x64xf32>, memref<4x64xf32>)
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %small : memref<1x64xf32>, memref<4x64xf32>) outs(%z : memref<1x4xf32>) attrs = {tlmc.parallel_rows} {
+      ins(%x2, %small : memref<1x64xf32>, memref<4x64xf32>) outs(%z : memref<1x4xf32>) attrs = {tlmc.parallel_rows} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32
