@@ -109,6 +109,10 @@ size_t encodeByteLevel(const TokenizerView &t, const char *text, size_t n,
 /// Decodes token `id` to bytes in `out` (capacity >= 4 * token length).
 size_t decodeByteLevel(const TokenizerView &t, uint32_t id, char *out);
 
+/// The first index of the largest of `n` values (NaNs never win; 0 when
+/// none is above -inf): greedy sampling.
+int32_t argmaxFirst(const float *values, int32_t n);
+
 } // namespace tlmrt
 
 struct tlm_session {

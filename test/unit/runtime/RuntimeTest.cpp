@@ -10,6 +10,7 @@
 
 #include "compiler/import/chat/ChatTemplate.h"
 #include "runtime/include/tlm/tlm.h"
+#include "runtime/src/Session.h"
 #include "test/support/StandInModel.h"
 #include "test/unit/TestSupport.h"
 #include "utils/modelgen/ModelWriter.h"
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#include <vector>
 
 using namespace tlmc;
 using namespace tlmc::test;
@@ -438,4 +440,40 @@ TEST(Runtime, ChatFormatFromTheContainer) {
   EXPECT_EQ(tlm_chat_format(p, conversation, 4, 0, text, sizeof text, &length),
             TLM_ERR_INVALID_ARGUMENT);
   tlm_session_close(p);
+}
+
+// Greedy sampling's argmax against the plain loop it replaced (first index
+// of the largest, NaNs skipped): ties across lanes and within one, the
+// maximum in the tail past the last full run of lanes, lengths around the
+// lane count, NaNs and infinities.
+TEST(Sampler, ArgmaxIsTheFirstLargest) {
+  auto plain = [](const std::vector<float> &v) {
+    int32_t best = -1;
+    for (int32_t i = 0; i < int32_t(v.size()); ++i)
+      if (v[i] > -INFINITY && (best < 0 || v[i] > v[best]))
+        best = i;
+    return best < 0 ? 0 : best;
+  };
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  for (int32_t n : {1, 2, 15, 16, 17, 31, 32, 33, 100, 49152}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> v(n);
+      // Few distinct values: many ties.
+      for (float &x : v)
+        x = float(next() % 7) - 3.0f;
+      if (trial % 4 == 1)
+        v[next() % n] = NAN;
+      if (trial % 4 == 2)
+        v[n - 1] = 100.0f; // in the tail
+      if (trial % 4 == 3)
+        for (float &x : v)
+          x = -INFINITY;
+      EXPECT_EQ(tlmrt::argmaxFirst(v.data(), n), plain(v))
+          << "n=" << n << " trial=" << trial;
+    }
+  }
 }
