@@ -211,14 +211,23 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     computes output features [begin, end), and replaced by a call
     `tlmrt_parallel_for(%ctx, @kernel, %weights, %arena, %features, %grain,
     %c0, %c0)`, where the grain is 16 for weights packed in 16-row panels
-    (a range never splits a panel) and 1 otherwise. Each `scf.for` marked
+    (a range never splits a panel) and 1 otherwise. Products that read the
+    same input (a layer's q, k and v; gate and up) become one kernel over
+    their output features one after another, called where the last of them
+    was, when the ops between them touch nothing the earlier ones write
+    and write nothing they read: one handoff to the threads instead of
+    three (a handoff costs ~0.5-1.1 us, and SmolLM2's k and v products
+    stream only ~60 KB each), and the int8 kernels quantize the shared
+    input once. Each `scf.for` marked
     `tlmc.parallel_loop` (attention's heads, `tlm-token-loops`' runs of
     elementwise ops over a prefill's tokens) becomes a kernel
     `@<entry>_loop<N>` over iterations [begin, end), grain 1; what
     its body reads from outside must be constants, planned views, memref
     arguments every caller passes as the same arena view (a layer's KV
-    caches), or at most two index values (the position, the layer index),
-    which the call hands over as %s0 and %s1.
+    caches), side-effect-free ops on those (recomputed in the kernel: a
+    decode's `pos + 1`, the reshaped key cache), or at most two other index
+    values (the position, the layer index), which the call hands over as
+    %s0 and %s1.
 
     Why 65536: handing a product to a second thread and waiting for it
     costs ~0.4-0.6 us with the worker spinning (`tlmc-kernel-bench

@@ -121,6 +121,9 @@ struct TLMParallelizeRowsPass
     int64_t grain = 1;
     SmallVector<PlannedView> views;
     SetVector<Value> captured;
+    /// The buffers it reads: its inputs and the views its body loads from
+    /// (the GGML block products read both weights and activations there).
+    SmallVector<PlannedView> reads;
   };
 
   /// `op` as a product a kernel can compute, or nothing: not a product over
@@ -167,7 +170,10 @@ struct TLMParallelizeRowsPass
       if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
                    !getArgumentView(v, fn)))
         return leaveSerial("a value a kernel cannot rebuild");
+      if (std::optional<PlannedView> view = getPlannedView(v, fn))
+        product.reads.push_back(*view);
     }
+    llvm::append_range(product.reads, ArrayRef(product.views).drop_back());
     product.features =
         cast<MemRefType>(op.getDpsInits()[0].getType()).getDimSize(1);
     // Weights packed in 16-row panels are split at panel boundaries.
@@ -186,15 +192,24 @@ struct TLMParallelizeRowsPass
                       const OutlinableProduct &next, func::FuncOp fn) {
     const OutlinableProduct &last = group.back();
     Operation *lastOp = last.op;
-    const PlannedView &input = group.front().views.front();
-    const PlannedView &nextInput = next.views.front();
-    if (lastOp->getBlock() != next.op->getBlock() ||
-        input.argument != nextInput.argument ||
-        input.offset != nextInput.offset || input.type != nextInput.type)
+    // The activations they read (arena views), as operands or in the body.
+    auto activations = [](const OutlinableProduct &product) {
+      SmallVector<std::pair<int64_t, Type>> read;
+      for (const PlannedView &view : product.reads)
+        if (view.argument == 1)
+          read.push_back({view.offset, view.type});
+      llvm::stable_sort(read, [](const auto &a, const auto &b) {
+        return a.first < b.first;
+      });
+      return read;
+    };
+    SmallVector<std::pair<int64_t, Type>> input = activations(group.front());
+    if (lastOp->getBlock() != next.op->getBlock() || input.empty() ||
+        input != activations(next))
       return false;
     SmallVector<PlannedView> reads, writes;
     for (const OutlinableProduct &member : group) {
-      llvm::append_range(reads, ArrayRef(member.views).drop_back());
+      llvm::append_range(reads, member.reads);
       writes.push_back(member.views.back());
     }
     for (Operation *op = lastOp->getNextNode(); op != next.op;

@@ -131,3 +131,96 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<2048xi8>,
   }
   return
 }
+
+// -----
+
+// GGUF block products read their weights and activations in the body (no
+// inputs): they join by the activations they load. Between them an op
+// writes that activation buffer, so they may not share a job: each gets
+// its own kernel, and the write stays between them.
+
+#y = affine_map<(t, n) -> (t, n)>
+
+// CHECK-LABEL: func.func @m_decode
+// CHECK: call @tlmrt_parallel_for
+// CHECK: linalg.fill
+// CHECK: call @tlmrt_parallel_for
+// CHECK-LABEL: func.func private @m_decode_rows1
+// CHECK-LABEL: func.func private @m_decode_rows0
+func.func @m_decode(%w: memref<8192xi8>, %arena: memref<2048xi8>,
+                    %tokens: memref<1xi32>, %pos: index,
+                    %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %c384 = arith.constant 384 : index
+  %one = arith.constant 1.0 : f32
+  %x = memref.view %arena[%c0][] : memref<2048xi8> to memref<1x64xf32>
+  %wq = memref.view %w[%c0][] : memref<8192xi8> to memref<32x64xf32>
+  %q = memref.view %arena[%c256][] : memref<2048xi8> to memref<1x32xf32>
+  %k = memref.view %arena[%c384][] : memref<2048xi8> to memref<1x32xf32>
+  linalg.generic {indexing_maps = [#y], iterator_types = ["parallel", "parallel"]}
+      outs(%q : memref<1x32xf32>) attrs = {tlmc.parallel_rows, tlmc.parallel_work = 2048 : i64} {
+  ^bb0(%acc: f32):
+    %n = linalg.index 1 : index
+    %a = memref.load %x[%c0, %n] : memref<1x64xf32>
+    %b = memref.load %wq[%n, %c0] : memref<32x64xf32>
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  }
+  linalg.fill ins(%one : f32) outs(%x : memref<1x64xf32>)
+  linalg.generic {indexing_maps = [#y], iterator_types = ["parallel", "parallel"]}
+      outs(%k : memref<1x32xf32>) attrs = {tlmc.parallel_rows, tlmc.parallel_work = 2048 : i64} {
+  ^bb0(%acc: f32):
+    %n = linalg.index 1 : index
+    %a = memref.load %x[%c0, %n] : memref<1x64xf32>
+    %b = memref.load %wq[%n, %c0] : memref<32x64xf32>
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// The same two block products with nothing between them share one kernel.
+
+#y = affine_map<(t, n) -> (t, n)>
+
+// CHECK-LABEL: func.func @m_decode
+// CHECK: %[[N:.+]] = arith.constant 64 : index
+// CHECK: call @tlmrt_parallel_for(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[N]],
+// CHECK-NOT: call @tlmrt_parallel_for
+// CHECK-LABEL: func.func private @m_decode_rows0
+// CHECK: scf.if
+// CHECK: scf.if
+// CHECK-NOT: func.func private @m_decode_rows1
+func.func @m_decode(%w: memref<8192xi8>, %arena: memref<2048xi8>,
+                    %tokens: memref<1xi32>, %pos: index,
+                    %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %c384 = arith.constant 384 : index
+  %x = memref.view %arena[%c0][] : memref<2048xi8> to memref<1x64xf32>
+  %wq = memref.view %w[%c0][] : memref<8192xi8> to memref<32x64xf32>
+  %q = memref.view %arena[%c256][] : memref<2048xi8> to memref<1x32xf32>
+  %k = memref.view %arena[%c384][] : memref<2048xi8> to memref<1x32xf32>
+  linalg.generic {indexing_maps = [#y], iterator_types = ["parallel", "parallel"]}
+      outs(%q : memref<1x32xf32>) attrs = {tlmc.parallel_rows, tlmc.parallel_work = 2048 : i64} {
+  ^bb0(%acc: f32):
+    %n = linalg.index 1 : index
+    %a = memref.load %x[%c0, %n] : memref<1x64xf32>
+    %b = memref.load %wq[%n, %c0] : memref<32x64xf32>
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  }
+  linalg.generic {indexing_maps = [#y], iterator_types = ["parallel", "parallel"]}
+      outs(%k : memref<1x32xf32>) attrs = {tlmc.parallel_rows, tlmc.parallel_work = 2048 : i64} {
+  ^bb0(%acc: f32):
+    %n = linalg.index 1 : index
+    %a = memref.load %x[%c0, %n] : memref<1x64xf32>
+    %b = memref.load %wq[%n, %c0] : memref<32x64xf32>
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  }
+  return
+}
