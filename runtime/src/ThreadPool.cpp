@@ -1,23 +1,20 @@
 //===- ThreadPool.cpp - the workers generated code runs products on --*- C++ -*-===//
 //
 // A fixed set of workers started with the session. tlmrt_parallel_for cuts
-// a product's output features into chunks (2 per thread), gives each
-// thread a contiguous block of them, and every thread, the caller
-// included, takes its own block's chunks in order and then the chunks
-// left in the others' blocks, until none is left; then the caller waits
-// for all of them: one barrier per product, spun
-// rather than slept through (a 135M model runs ~200 products per token, a
-// mutex and condition variable per product cost 2 threads more than they
-// gained). Taking chunks rather than fixed halves evens out threads that
-// run at different speeds (a core shared with another process, a cache
-// that is warm on one core only: in prefill profiles one thread's tile
-// products took ~25% longer than the other's on the same work, and the
-// other waited). Taking its own block in order keeps a thread's weights one
-// stream, so the kernels' prefetch runs on across chunk boundaries (decode
-// is a stream of weights; a thread that hopped between chunks would wait
-// for memory at each). Chunks start at multiples of 4, 16 or 32 features
-// when the count allows (32: a pair of 16-row panels, which the int8 and
-// f16 kernels tile together), and each feature is computed whole by one
+// a product's output features into chunks (kChunksPerThread per thread,
+// now one), gives each thread a contiguous block of them, and every
+// thread, the caller included, takes its own block's chunks in order and
+// then the chunks left in the others' blocks, until none is left; then the
+// caller waits for all of them: one barrier per product, spun rather than
+// slept through (a 135M model runs ~150 jobs per token, a mutex and
+// condition variable per job cost 2 threads more than they gained).
+// Taking its own block in order keeps a thread's weights one stream, so
+// the kernels' prefetch runs on (decode is a stream of weights); taking
+// what is left of the others' blocks means a worker that is late to a job
+// (woken, or busy elsewhere) does not hold the caller up. Chunks start at
+// multiples of 4, 16 or 32 features when the count allows (32: a pair of
+// 16-row panels, which the int8 and f16 kernels tile together), and each
+// feature is computed whole by one
 // thread with the same code, so results are bitwise the same for any
 // thread count and any order the chunks are taken in. The pool's
 // JobInputs is where the int8 kernels quantize a job's inputs once, the
@@ -104,12 +101,16 @@ struct WorkerStart {
   int index;
 };
 
-/// Chunks per thread: enough to even out threads of different speeds (a
-/// thread ~25% slower hands its second chunk to the other), few enough
-/// that each chunk is long next to a kernel call's fixed cost (~200 products
-/// per decode step; with 4 chunks per thread decode on 2 threads measured
-/// ~5% slower than with one block each, 2 recovered it within noise).
-constexpr int64_t kChunksPerThread = 2;
+/// Chunks per thread. One: each thread streams its block's weights as one
+/// run, and a thread that has not started its block when another is done
+/// hands it over whole. Measured on Zen 5 (SmolLM2-135M Q4_0, 2 threads,
+/// paired runs): decode +8% against 2 chunks per thread (each of a decode
+/// step's ~150 jobs is a few microseconds; a second chunk per thread is a
+/// second stream to ramp up and a second quantization of the input), 128-
+/// token prefill within noise (+2%). Two had been chosen so that a thread
+/// ~25% slower (a busy core) hands its second chunk to the other; on
+/// these machines the streams cost more than that imbalance.
+constexpr int64_t kChunksPerThread = 1;
 
 /// Chunks start at multiples of this many items: the largest of 32, 16
 /// and 4 that is a multiple of the kernel's grain, divides the count and
