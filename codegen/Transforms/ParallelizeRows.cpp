@@ -184,10 +184,10 @@ struct TLMParallelizeRowsPass
   }
 
   /// Whether `next` can join `group` in one job, run where `next` is: it
-  /// reads the same input (so they are independent of each other, and the
-  /// int8 kernels quantize that input once for all of them), and every op
-  /// between the group and `next` neither touches what the group writes
-  /// nor writes what it reads, so the group can wait until `next`.
+  /// reads the same activations (the int8 kernels quantize them once for
+  /// all), and every op from the group to `next`, `next` included, neither
+  /// touches what the group writes nor writes what it reads, so the group
+  /// can wait until `next` and run beside it.
   static bool canJoin(ArrayRef<OutlinableProduct> group,
                       const OutlinableProduct &next, func::FuncOp fn) {
     const OutlinableProduct &last = group.back();
@@ -212,7 +212,9 @@ struct TLMParallelizeRowsPass
       llvm::append_range(reads, member.reads);
       writes.push_back(member.views.back());
     }
-    for (Operation *op = lastOp->getNextNode(); op != next.op;
+    // `next` itself too: it must not write what the group reads or touch
+    // what it writes, since they will run at the same time.
+    for (Operation *op = lastOp->getNextNode(); op != next.op->getNextNode();
          op = op->getNextNode())
       if (!leavesAlone(op, reads, writes, fn))
         return false;
