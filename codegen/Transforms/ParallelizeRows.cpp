@@ -167,10 +167,10 @@ struct TLMParallelizeRowsPass
     getUsedValuesDefinedAbove(op.getRegion(), product.captured);
     for (Value v : product.captured) {
       Operation *def = v.getDefiningOp();
-      if (!def || (!def->hasTrait<OpTrait::ConstantLike>() &&
-                   !getArgumentView(v, fn)))
+      std::optional<PlannedView> view = getPlannedView(v, fn);
+      if (!def || (!def->hasTrait<OpTrait::ConstantLike>() && !view))
         return leaveSerial("a value a kernel cannot rebuild");
-      if (std::optional<PlannedView> view = getPlannedView(v, fn))
+      if (view)
         product.reads.push_back(*view);
     }
     llvm::append_range(product.reads, ArrayRef(product.views).drop_back());
@@ -218,12 +218,15 @@ struct TLMParallelizeRowsPass
          op = op->getNextNode())
       if (!leavesAlone(op, reads, writes, fn))
         return false;
-    int64_t grain = std::max(next.grain, group.front().grain);
-    return llvm::all_of(group,
-                        [&](const OutlinableProduct &member) {
-                          return member.features % grain == 0;
-                        }) &&
-           next.features % grain == 0;
+    // The job is split at the largest member's grain: every member must
+    // start and end on it.
+    int64_t grain = next.grain;
+    for (const OutlinableProduct &member : group)
+      grain = std::max(grain, member.grain);
+    return next.features % grain == 0 &&
+           llvm::all_of(group, [&](const OutlinableProduct &member) {
+             return member.features % grain == 0;
+           });
   }
 
   /// Builds `product` at b on output features [begin, begin + count) of

@@ -35,10 +35,10 @@ extern "C" void tlm_sampler_init(tlm_sampler *sampler, float temperature,
 
 /// Greedy decoding runs it on every token over the whole vocabulary
 /// (SmolLM2: 49152 logits), where a branch per logit took ~5% of a decode
-/// step on one thread. Instead kLanes running maxima, each keeping its first index:
-/// branch-free selects the compiler turns into vector compares and
-/// blends; the lanes then reduce to the first index of the maximum, the
-/// same one the plain loop finds.
+/// step on one thread. Instead kLanes running maxima, each keeping its
+/// first index: branch-free selects the compiler turns into vector
+/// compares and blends; the lanes then reduce to the first index of the
+/// maximum, the same one the plain loop finds.
 int32_t tlmrt::argmaxFirst(const float *p, int32_t n) {
   constexpr int32_t kLanes = 16;
   float best[kLanes];
