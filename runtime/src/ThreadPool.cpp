@@ -1,24 +1,32 @@
 //===- ThreadPool.cpp - the workers generated code runs products on --*- C++ -*-===//
 //
 // A fixed set of workers started with the session. tlmrt_parallel_for cuts
-// a product's output features into chunks (kChunksPerThread per thread,
-// now one), gives each thread a contiguous block of them, and every
-// thread, the caller included, takes its own block's chunks in order and
-// then the chunks left in the others' blocks, until none is left; then the
-// caller waits for all of them: one barrier per product, spun rather than
-// slept through (a 135M model runs ~150 jobs per token, a mutex and
-// condition variable per job cost 2 threads more than they gained).
-// Taking its own block in order keeps a thread's weights one stream, so
-// the kernels' prefetch runs on (decode is a stream of weights); taking
-// what is left of the others' blocks means a worker that is late to a job
-// (woken, or busy elsewhere) does not hold the caller up. Chunks start at
-// multiples of 4, 16 or 32 features when the count allows (32: a pair of
-// 16-row panels, which the int8 and f16 kernels tile together), and each
-// feature is computed whole by one
-// thread with the same code, so results are bitwise the same for any
-// thread count and any order the chunks are taken in. The pool's
-// JobInputs is where the int8 kernels quantize a job's inputs once, the
-// threads sharing the work (JobInputs.h).
+// a product's output features into units, gives each thread a contiguous
+// block of them, and every thread, the caller included, takes its own
+// block from the front and then what is left of the others' blocks from
+// the back, until none is left; then the caller waits for all of them:
+// one barrier per product, spun rather than slept through (a 135M model
+// runs ~150 jobs per token, a mutex and condition variable per job cost 2
+// threads more than they gained).
+//
+// Taking from the front keeps a thread's weights one stream (decode is a
+// stream of weights: a take continues where its last ended, so the
+// kernels' prefetch runs on). Taking the others' rest from the back, where
+// their owner will come last, balances the job: a worker that is late to
+// it, or slower (measured on Zen 5, 2 threads: the worker's half of a
+// decode product took 5-20% longer than the caller's, and the caller
+// waited ~10 us per layer for it), leaves its last units to the other.
+// Every take is half of what is left in the block (guided), at least one
+// unit, so a thread makes a few kernel calls per job and the two finish
+// within about one unit of each other.
+//
+// Units are multiples of 4, 16 or 32 features when the count allows (32:
+// a pair of 16-row panels, which the int8 and f16 kernels tile together),
+// and each feature is computed whole by one thread with the same code, so
+// results are bitwise the same for any thread count and any order the
+// units are taken in. The pool's JobInputs is where the int8 kernels
+// quantize a job's inputs once, the threads sharing the work
+// (JobInputs.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,12 +42,40 @@
 
 namespace tlmrt {
 
-/// A thread's block of a job's chunks: the next to take (by its owner, or
-/// by a thread that finished its own) and the end. One cache line each, so
-/// taking chunks from different blocks does not contend.
-struct alignas(64) ChunkBlock {
-  std::atomic<int64_t> next{0};
-  int64_t end = 0;
+/// A thread's block of a job's units: [front, back), packed in one word
+/// so that its owner (taking from the front) and a thread that finished
+/// its own block (taking from the back) agree on every take with one
+/// compare-and-swap. One cache line each, so the owners' takes do not
+/// contend.
+struct alignas(64) UnitBlock {
+  std::atomic<uint64_t> range{0};
+
+  static uint64_t pack(uint32_t front, uint32_t back) {
+    return uint64_t(front) | uint64_t(back) << 32;
+  }
+  void reset(int64_t front, int64_t back) {
+    range.store(pack(uint32_t(front), uint32_t(back)),
+                std::memory_order_relaxed);
+  }
+  /// Takes half of what is left (at least one unit) from the front, or
+  /// from the back; false when the block is empty.
+  bool take(bool fromFront, int64_t *begin, int64_t *end) {
+    uint64_t seen = range.load(std::memory_order_relaxed);
+    for (;;) {
+      uint32_t front = uint32_t(seen), back = uint32_t(seen >> 32);
+      if (front >= back)
+        return false;
+      uint32_t units = (back - front + 1) / 2;
+      uint64_t next = fromFront ? pack(front + units, back)
+                                : pack(front, back - units);
+      if (range.compare_exchange_weak(seen, next, std::memory_order_relaxed,
+                                      std::memory_order_relaxed)) {
+        *begin = fromFront ? front : back - units;
+        *end = fromFront ? front + units : back;
+        return true;
+      }
+    }
+  }
 };
 
 struct ThreadPool {
@@ -58,16 +94,16 @@ struct ThreadPool {
   pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
   int sleepers = 0; // guarded by mutex
   std::atomic<bool> stop{false};
-  // The current job: the kernel, its arguments, and its chunks of
-  // `chunkFeatures` features, handed out from one block per thread.
+  // The current job: the kernel, its arguments, and its units of
+  // `unitFeatures` features, handed out from one block per thread.
   tlm_kernel_fn kernel = nullptr;
   const uint8_t *weights = nullptr;
   uint8_t *arena = nullptr;
   int64_t count = 0;
   int64_t scalars[2] = {0, 0};
-  int64_t chunkFeatures = 0;
+  int64_t unitFeatures = 0;
   // One per thread (index 0: the caller).
-  ChunkBlock *blocks = nullptr;
+  UnitBlock *blocks = nullptr;
   // The current job's quantized inputs, shared by its threads.
   JobInputs *inputs = nullptr;
 };
@@ -101,43 +137,29 @@ struct WorkerStart {
   int index;
 };
 
-/// Chunks per thread. One: each thread streams its block's weights as one
-/// run, and a thread that has not started its block when another is done
-/// hands it over whole. Measured on Zen 5 (SmolLM2-135M Q4_0, 2 threads,
-/// paired runs): decode +8% against 2 chunks per thread (each of a decode
-/// step's ~150 jobs is a few microseconds; a second chunk per thread is a
-/// second stream to ramp up and a second quantization of the input), 128-
-/// token prefill within noise (+2%). Two had been chosen so that a thread
-/// ~25% slower (a busy core) hands its second chunk to the other; on
-/// these machines the streams cost more than that imbalance.
-constexpr int64_t kChunksPerThread = 1;
-
-/// Chunks start at multiples of this many items: the largest of 32, 16
+/// Units start at multiples of this many features: the largest of 32, 16
 /// and 4 that is a multiple of the kernel's grain, divides the count and
-/// still leaves kChunksPerThread chunks per thread; else the grain. 32:
-/// the panel kernels tile pairs of 16-row panels (a chunk of an odd number
-/// of panels runs its last one alone, at ~0.75x the pairs' rate); 16 f32
-/// outputs are a cache line (no two threads write one).
+/// still leaves each thread a unit; else the grain. 32: the panel kernels
+/// tile pairs of 16-row panels (a take of an odd number of panels runs its
+/// last one alone, at ~0.75x the pairs' rate); 16 f32 outputs are a cache
+/// line (no two threads write one).
 int64_t splitUnit(int64_t count, int64_t grain, int threads) {
   for (int64_t unit : {32, 16, 4})
-    if (unit % grain == 0 && count % unit == 0 &&
-        count / unit >= threads * kChunksPerThread)
+    if (unit % grain == 0 && count % unit == 0 && count / unit >= threads)
       return unit;
   return grain;
 }
 
-/// Takes and runs chunks of the current job until none is left: its own
-/// block's first, then the others'.
-void runChunks(ThreadPool *pool, int index) {
+/// Runs the current job's units until none is left: its own block's from
+/// the front, then the others' from the back.
+void runUnits(ThreadPool *pool, int index) {
   setCurrentJobInputs(pool->inputs);
   for (int k = 0; k < pool->threads; ++k) {
-    ChunkBlock &block = pool->blocks[(index + k) % pool->threads];
-    for (;;) {
-      int64_t chunk = block.next.fetch_add(1, std::memory_order_relaxed);
-      if (chunk >= block.end)
-        break;
-      int64_t begin = chunk * pool->chunkFeatures;
-      int64_t end = begin + pool->chunkFeatures;
+    UnitBlock &block = pool->blocks[(index + k) % pool->threads];
+    int64_t first, last;
+    while (block.take(/*fromFront=*/k == 0, &first, &last)) {
+      int64_t begin = first * pool->unitFeatures;
+      int64_t end = last * pool->unitFeatures;
       pool->kernel(pool->weights, pool->arena, begin,
                    end < pool->count ? end : pool->count, pool->scalars[0],
                    pool->scalars[1]);
@@ -173,7 +195,7 @@ void *workerMain(void *arg) {
     seen = waitForWork(pool, seen);
     if (pool->stop.load(std::memory_order_acquire))
       break;
-    runChunks(pool, start.index);
+    runUnits(pool, start.index);
     pool->pending.fetch_sub(1, std::memory_order_release);
   }
   return nullptr;
@@ -204,8 +226,8 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
       static_cast<pthread_t *>(std::calloc(size_t(threads), sizeof(pthread_t)));
   pool->inputs = static_cast<JobInputs *>(
       std::aligned_alloc(alignof(JobInputs), sizeof(JobInputs)));
-  pool->blocks = static_cast<ChunkBlock *>(
-      std::aligned_alloc(alignof(ChunkBlock), threads * sizeof(ChunkBlock)));
+  pool->blocks = static_cast<UnitBlock *>(
+      std::aligned_alloc(alignof(UnitBlock), threads * sizeof(UnitBlock)));
   if (!pool->workers || !pool->inputs || !pool->blocks) {
     std::free(pool->workers);
     std::free(pool->inputs);
@@ -216,7 +238,7 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
   }
   new (pool->inputs) JobInputs();
   for (int i = 0; i < threads; ++i)
-    new (&pool->blocks[i]) ChunkBlock();
+    new (&pool->blocks[i]) UnitBlock();
   // The product kernels keep their quantized inputs on the stack (up to
   // ~0.5 MiB, ProductKernelsPanels.cpp): ask for enough whatever the libc's
   // default (musl's is 128 KiB).
@@ -252,7 +274,7 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
-  std::free(pool->inputs); // JobInputs and ChunkBlock are trivially
+  std::free(pool->inputs); // JobInputs and UnitBlock are trivially
   std::free(pool->blocks); // destructible
   destroy(pool);
 }
@@ -277,20 +299,18 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   const int64_t unit = tlmrt::splitUnit(count, grain > 0 ? grain : 1,
                                         pool->threads);
   const int64_t units = (count + unit - 1) / unit;
-  int64_t chunkUnits = units / (pool->threads * tlmrt::kChunksPerThread);
-  if (chunkUnits < 1)
-    chunkUnits = 1;
-  pool->chunkFeatures = chunkUnits * unit;
-  const int64_t chunks = (count + pool->chunkFeatures - 1) / pool->chunkFeatures;
-  for (int i = 0; i < pool->threads; ++i) {
-    pool->blocks[i].next.store(chunks * i / pool->threads,
-                               std::memory_order_relaxed);
-    pool->blocks[i].end = chunks * (i + 1) / pool->threads;
+  if (units > int64_t(UINT32_MAX)) { // beyond a block's packed range
+    kernel(weights, arena, 0, count, scalar0, scalar1);
+    return;
   }
+  pool->unitFeatures = unit;
+  for (int i = 0; i < pool->threads; ++i)
+    pool->blocks[i].reset(units * i / pool->threads,
+                          units * (i + 1) / pool->threads);
   pool->inputs->reset();
   pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
-  tlmrt::runChunks(pool, 0);
+  tlmrt::runUnits(pool, 0);
   // The workers are awake and on their blocks: spin for them, yielding the
   // processor now and then in case one of them is waiting for it (more
   // threads than processors, or a busy machine).
