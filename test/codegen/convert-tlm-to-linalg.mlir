@@ -64,5 +64,28 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     %r = tlm.add %x, %s : tensor<1x8xf32>
     return %r : tensor<1x8xf32>
   }
+
+  // A chunk of 32 tokens: attention's loop runs over units of (head, block
+  // of 16 tokens), 2 heads x 2 blocks, each with its own row of scores, so
+  // that the threads split a chunk into more units than heads.
+  // CHECK-LABEL: func.func @chunk
+  func.func @chunk(%q: tensor<32x8xf32>, %k: tensor<32x4xf32>, %pos: index, %kc: memref<1x32x4xf32>, %vc: memref<1x32x4xf32>) -> tensor<32x8xf32> {
+    // CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
+    // CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index
+    // CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
+    // CHECK: %[[SCORES:.+]] = memref.alloc() : memref<4x32xf32>
+    // CHECK: scf.if
+    // CHECK: scf.for %[[U:.+]] = %{{.+}} to %[[C4]] step
+    // CHECK: %[[HEAD:.+]] = arith.divui %[[U]], %[[C2]] : index
+    // CHECK: %[[BLOCK:.+]] = arith.remui %[[U]], %[[C2]] : index
+    // CHECK: %[[FIRST:.+]] = arith.muli %[[BLOCK]], %[[C16]] : index
+    // CHECK: %[[END:.+]] = arith.addi %[[FIRST]], %[[C16]] : index
+    // CHECK: scf.for %{{.+}} = %[[FIRST]] to %[[END]] step
+    // CHECK: vector.store %{{.+}}, %[[SCORES]][%[[U]], %{{.+}}]
+    // CHECK: } {tlmc.parallel_loop}
+    %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64}
+        : tensor<32x8xf32>, tensor<32x4xf32>, tensor<32x4xf32>, memref<1x32x4xf32>, memref<1x32x4xf32> -> tensor<32x8xf32>
+    return %a : tensor<32x8xf32>
+  }
 }
 // CHECK-NOT: tlm.

@@ -46,6 +46,14 @@ namespace {
 /// of 7: decode 32.2K tok/s with this guard, 31.4K splitting every call.
 constexpr int64_t kParallelAttentionWork = 65536;
 
+/// Tokens per unit of a prefill's attention: the heads loop runs over
+/// (head, block of this many new tokens) so that a chunk's work splits
+/// into more units than heads (SmolLM2's 9 heads on 2 threads left one
+/// thread 5 heads and the other 4: 211 us per 128-token layer where 300 on
+/// one thread would ideally halve to 150), each of which the pool's
+/// guided blocks balance.
+constexpr int64_t kTokensPerUnit = 16;
+
 /// Keys per block of the key cache: 16 f32 lanes, one AVX-512 register
 /// (capacities that are not a multiple take the largest power of two that
 /// divides them).
@@ -113,10 +121,18 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     };
     Value out = memref::AllocOp::create(
         b, loc, MemRefType::get({rows, width}, b.getF32Type()));
-    // One row of scores per head: heads run on different threads
-    // (tlm-parallelize-rows outlines the heads loop).
+    // The loop below runs over units of (head, block of new tokens), each
+    // computed whole by one thread; a chunk of more than kTokensPerUnit
+    // tokens (a multiple of it) has several blocks per head.
+    int64_t tokensPerUnit =
+        rows > kTokensPerUnit && rows % kTokensPerUnit == 0 ? kTokensPerUnit
+                                                            : rows;
+    int64_t blocksPerHead = rows / tokensPerUnit;
+    int64_t units = heads * blocksPerHead;
+    // One row of scores per unit: units run on different threads
+    // (tlm-parallelize-rows outlines the units loop).
     Value scores = memref::AllocOp::create(
-        b, loc, MemRefType::get({heads, capacity}, b.getF32Type()));
+        b, loc, MemRefType::get({units, capacity}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
     Value pos = op.getPos();
 
@@ -145,31 +161,40 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           scf::YieldOp::create(b, loc);
         });
 
-    // Heads outside, tokens inside: each head's outputs for every new token
-    // are computed by one thread, in the same order for any thread count.
+    // Units outside, tokens inside: each (head, token) output is computed
+    // by one thread, with the same code for any thread count and any
+    // grouping of tokens into units.
     float scale = op.getScale() ? op.getScale()->convertToFloat()
                                 : 1.0f / std::sqrt(float(headDim));
     std::optional<int64_t> window = op.getWindow();
     std::optional<float> softcap;
     if (op.getSoftcap())
       softcap = op.getSoftcap()->convertToFloat();
-    // scores[h][s] = f(scores[h][s]) for s in [first, count), in place.
-    auto updateScores = [&](OpBuilder &b, Location loc, Value h, Value first,
+    // scores[u][s] = f(scores[u][s]) for s in [first, count), in place.
+    auto updateScores = [&](OpBuilder &b, Location loc, Value u, Value first,
                             Value count, auto f) {
       scf::ForOp::create(
           b, loc, first, count, c1, ValueRange{},
           [&](OpBuilder &b, Location loc, Value s, ValueRange) {
             Emitter in{b, loc};
-            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
+            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
             memref::StoreOp::create(b, loc, f(in, x), scores,
-                                    ValueRange{h, s});
+                                    ValueRange{u, s});
             scf::YieldOp::create(b, loc);
           });
     };
-    auto headBody = [&](OpBuilder &b, Location loc, Value h, ValueRange) {
+    auto unitBody = [&](OpBuilder &b, Location loc, Value u, ValueRange) {
           Emitter in{b, loc};
+          Value h = u, firstToken = c0;
+          if (blocksPerHead > 1) {
+            h = arith::DivUIOp::create(b, loc, u, in.index(blocksPerHead));
+            firstToken = in.mulIndex(
+                arith::RemUIOp::create(b, loc, u, in.index(blocksPerHead)),
+                in.index(tokensPerUnit));
+          }
           scf::ForOp::create(
-              b, loc, c0, in.index(rows), c1, ValueRange{},
+              b, loc, firstToken, in.addIndex(firstToken, in.index(tokensPerUnit)),
+              c1, ValueRange{},
               [&](OpBuilder &b, Location loc, Value t, ValueRange) {
                 Emitter in{b, loc};
                 Value last = arith::AddIOp::create(b, loc, pos, t);
@@ -261,7 +286,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                                 arith::MulFOp::create(b, loc, score,
                                                       splat(1.0f / *softcap))));
                       vector::StoreOp::create(b, loc, score, scores,
-                                              ValueRange{h, s});
+                                              ValueRange{u, s});
                       scf::YieldOp::create(b, loc);
                     });
                 // Their maximum, in a loop of its own: a maximum is exact in
@@ -272,7 +297,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
                       Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
                       scf::YieldOp::create(
                           b, loc,
                           arith::MaxNumFOp::create(
@@ -287,7 +312,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 // polynomial, tlm-approximate-exp); then their sum,
                 // reassociable so it vectorizes (in order it was a chain of
                 // `count` dependent adds per head and token).
-                updateScores(b, loc, h, first, count, [&](Emitter &in, Value x) {
+                updateScores(b, loc, u, first, count, [&](Emitter &in, Value x) {
                   return math::ExpOp::create(in.b, in.loc,
                                              in.sub(x, maxScore))
                       .getResult();
@@ -296,7 +321,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     b, loc, first, count, c1, ValueRange{in.f32(0.0)},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Value ex =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
+                          memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
                       scf::YieldOp::create(
                           b, loc,
                           arith::AddFOp::create(b, loc, acc[0], ex,
@@ -305,7 +330,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     });
                 Value sum = sumLoop.getResult(0);
                 // scores[s] /= sum, once per position (as llama2.c does).
-                updateScores(b, loc, h, first, count, [&](Emitter &in, Value x) {
+                updateScores(b, loc, u, first, count, [&](Emitter &in, Value x) {
                   return in.div(x, sum);
                 });
                 // out[t][h*hd + i] = sum_s scores[s] * v_s[i], a multiply
@@ -321,7 +346,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 auto weightedValue = [&](OpBuilder &b, Location loc,
                                          Value s) -> Value {
                   Value a =
-                      memref::LoadOp::create(b, loc, scores, ValueRange{h, s});
+                      memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
                   Value vs = vector::LoadOp::create(
                       b, loc, VectorType::get({headDim}, cacheElement), vc,
                       ValueRange{layer, s, kvBase});
@@ -379,14 +404,14 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     scf::IfOp::create(
         b, loc, enough,
         [&](OpBuilder &b, Location loc) {
-          auto parallel = scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(heads),
-                                             c1, ValueRange{}, headBody);
+          auto parallel = scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(units),
+                                             c1, ValueRange{}, unitBody);
           parallel->setAttr(kParallelLoopAttr, b.getUnitAttr());
           scf::YieldOp::create(b, loc);
         },
         [&](OpBuilder &b, Location loc) {
-          scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(heads), c1,
-                             ValueRange{}, headBody);
+          scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(units), c1,
+                             ValueRange{}, unitBody);
           scf::YieldOp::create(b, loc);
         });
     Value result = bufferization::ToTensorOp::create(
