@@ -84,7 +84,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   arena.symbolPrefix = options.symbolPrefix;
   pm.addPass(createTLMPlanArena(arena));
   TLMTokenLoopsOptions tokenLoops;
-  tokenLoops.minWork = options.parallelMinWork;
+  tokenLoops.minWork = options.tokenLoopMinWork;
   pm.addPass(createTLMTokenLoops(tokenLoops));
   TLMParallelizeRowsOptions rows;
   rows.minWork = options.parallelMinWork;

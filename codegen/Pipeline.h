@@ -16,6 +16,9 @@ struct LoweringOptions {
   /// Products of at least this many multiply-adds run on the runtime's
   /// threads (see tlm-parallelize-rows and its min-work).
   int64_t parallelMinWork = 65536;
+  /// Runs of a prefill's elementwise ops of at least this much work run on
+  /// the threads (see tlm-token-loops and its min-work).
+  int64_t tokenLoopMinWork = 262144;
   /// Sparse weights in 32-feature blocks with AVX-512 permutes (x86-64 with
   /// AVX-512F only); must match the layout the container is written with.
   bool sparseBlocks = false;

@@ -12,6 +12,7 @@
 #include "codegen/Passes.h"
 #include "codegen/Transforms/PlannedViews.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -35,7 +36,21 @@ struct Access {
   bool written;
 };
 
-/// A token-local op: its token count, its accesses and its elements.
+/// What one transcendental function (exp, sin, cos, pow, tanh, log, erf)
+/// of an element costs in the work a run is measured by, against 1 for
+/// every other element an op touches: a polynomial or libm call of ~15-30
+/// instructions against one load, op and store. It sets which runs are
+/// worth the threads: SmolLM2's RoPE (a table of sines and cosines per
+/// token) and SwiGLU (an exp per element) ran 1.4x faster on 2 threads,
+/// while its norms and residual adds, as many elements but no
+/// transcendentals, ran 1.2-2x slower (each thread reads rows the other
+/// thread's product wrote: cache lines move between cores at ~28 GB/s
+/// here against ~80 from a core's own cache).
+constexpr int64_t kTranscendentalCost = 16;
+
+/// A token-local op: its token count, its accesses and its work (elements,
+/// each transcendental function of an element counting kTranscendentalCost
+/// more).
 struct TokenLocal {
   int64_t tokens = 0;
   SmallVector<Access> accesses;
@@ -133,7 +148,13 @@ private:
     int64_t elements = 1;
     for (int64_t bound : op.getStaticLoopRanges())
       elements *= ShapedType::isDynamic(bound) ? 1 : bound;
-    local.work = elements;
+    int64_t transcendentals = 0;
+    op.getRegion().walk([&](Operation *inner) {
+      transcendentals +=
+          isa<math::ExpOp, math::SinOp, math::CosOp, math::PowFOp,
+              math::TanhOp, math::LogOp, math::ErfOp>(inner);
+    });
+    local.work = elements * (1 + kTranscendentalCost * transcendentals);
     // The body: no writes, and loads only of the current token's row.
     Block &body = op.getRegion().front();
     for (Operation &inner : body.without_terminator()) {

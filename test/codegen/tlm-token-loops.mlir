@@ -147,3 +147,46 @@ func.func @small(%w: memref<4096xi8>, %arena: memref<4096xi8>,
   linalg.fill ins(%one : f32) outs(%a : memref<8x4xf32>)
   return
 }
+
+// -----
+
+// Work weighs each transcendental of an element as 16 more: an exp over
+// 8 x 4 elements (32 x 17 = 544) reaches min-work 64 where the same
+// elements added (32) do not.
+#rows = affine_map<(t, j) -> (t, j)>
+// CHECK-LABEL: func.func @exp
+// CHECK: scf.for
+// CHECK: math.exp
+// CHECK: } {tlmc.parallel_loop}
+func.func @exp(%w: memref<4096xi8>, %arena: memref<4096xi8>,
+               %tokens: memref<8xi32>, %pos: index,
+               %logits: memref<8x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %x = memref.view %arena[%c0][] : memref<4096xi8> to memref<8x4xf32>
+  %y = memref.view %arena[%c512][] : memref<4096xi8> to memref<8x4xf32>
+  linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<8x4xf32>) outs(%y : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+// CHECK-LABEL: func.func @add
+// CHECK-NOT: scf.for
+func.func @add(%w: memref<4096xi8>, %arena: memref<4096xi8>,
+               %tokens: memref<8xi32>, %pos: index,
+               %logits: memref<8x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %x = memref.view %arena[%c0][] : memref<4096xi8> to memref<8x4xf32>
+  %y = memref.view %arena[%c512][] : memref<4096xi8> to memref<8x4xf32>
+  linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<8x4xf32>) outs(%y : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
