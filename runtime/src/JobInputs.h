@@ -1,18 +1,26 @@
 //===- JobInputs.h - a product's quantized inputs, shared by a job's threads -===//
 //
-// tlmrt_parallel_for hands out a product's output features in chunks that
-// the threads take as they finish the last (ThreadPool.cpp); every chunk
+// tlmrt_parallel_for hands out a product's output features in units that
+// the threads take as they finish the last (ThreadPool.cpp); every unit
 // reads the same inputs, which the int8 kernels quantize. Quantized per
 // thread, a prefill chunk's inputs cost each thread the whole quantization
 // (measured ~2.7x the one-thread time of it on 2 threads). Instead the pool
 // keeps one JobInputs: the first thread of a job to call a kernel describes
 // the call, then every thread that arrives takes slices of tokens to
 // quantize until none is left, and waits until all are done (each slice
-// is short, and is only ever taken by a running thread). Later chunks of
+// is short, and is only ever taken by a running thread). Later units of
 // the job find them ready. The pool allocates it once (no allocation after
 // init) and resets it before each job; outside a job (one thread, or a
 // product too small to split) there is none and the kernels quantize on
 // their stack.
+//
+// A job's calls too small to share (a decode step's one token: a slice per
+// thread would be a wait for the one that took it) are quantized by each
+// thread once per job into its ThreadInputs: a thread makes several calls
+// per job (the pool's guided takes, and q/k/v or gate/up run as one job
+// call one product each on the same input), and quantizing the input per
+// call cost ~2.5-5 us per decode job on 2 threads (SmolLM2-135M, rdtsc
+// around the jobs: the fixed cost grew with the input's columns).
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,9 +64,12 @@ struct JobInputs {
   int64_t slices = 0;
   alignas(64) std::atomic<int64_t> nextSlice{0};
   alignas(64) std::atomic<int64_t> doneSlices{0};
+  /// The current job, unique in the process (ThreadInputs' key).
+  uint64_t job = 0;
 
   /// Before a job starts (no thread is in one).
   void reset() {
+    job = nextJobId();
     state.store(0, std::memory_order_relaxed);
     nextSlice.store(0, std::memory_order_relaxed);
     doneSlices.store(0, std::memory_order_relaxed);
@@ -67,6 +78,10 @@ struct JobInputs {
   /// Whether this job's inputs are (or will be) those of `call`; the first
   /// caller of a job describes its call with `slices` slices.
   bool claim(const JobInputsKey &call, int64_t sliceCount) {
+    // Read first: once described, the line stays shared between the
+    // threads' caches instead of moving for a failed compare-and-swap.
+    if (state.load(std::memory_order_acquire) == 2)
+      return key == call;
     int expected = 0;
     if (state.compare_exchange_strong(expected, 1,
                                       std::memory_order_acquire)) {
@@ -83,7 +98,7 @@ struct JobInputs {
   /// Runs `quantize(slice)` on slices no thread has taken, then waits
   /// until every slice is done.
   template <typename Quantize> void quantizeShared(Quantize quantize) {
-    for (;;) {
+    while (nextSlice.load(std::memory_order_relaxed) < slices) {
       int64_t slice = nextSlice.fetch_add(1, std::memory_order_relaxed);
       if (slice >= slices)
         break;
@@ -92,6 +107,11 @@ struct JobInputs {
     }
     while (doneSlices.load(std::memory_order_acquire) < slices)
       relax();
+  }
+
+  static uint64_t nextJobId() {
+    static std::atomic<uint64_t> jobs{0};
+    return jobs.fetch_add(1, std::memory_order_relaxed) + 1;
   }
 
   static void relax() {
@@ -103,9 +123,32 @@ struct JobInputs {
   }
 };
 
-/// The calling thread's job inputs while it runs a job's chunks; null
+/// Bytes of a thread's own quantized inputs: one token of up to ~58K
+/// columns (values and 8 bytes per 32-column block).
+constexpr int64_t kThreadInputBytes = 1 << 16;
+
+/// A thread's quantized inputs of the current job's small calls.
+struct ThreadInputs {
+  alignas(64) uint8_t bytes[kThreadInputBytes];
+  JobInputsKey key;
+  uint64_t job = 0;
+
+  /// Whether `bytes` already hold `call`'s inputs, quantized earlier in
+  /// job `jobId`; if not, they are about to (the caller quantizes).
+  bool holds(const JobInputsKey &call, uint64_t jobId) {
+    if (job == jobId && key == call)
+      return true;
+    job = jobId;
+    key = call;
+    return false;
+  }
+};
+
+/// The calling thread's job inputs while it runs a job's units; null
 /// otherwise.
 JobInputs *currentJobInputs();
+/// The calling thread's own inputs (any thread that runs kernels).
+ThreadInputs &threadInputs();
 void setCurrentJobInputs(JobInputs *inputs);
 
 } // namespace tlmrt

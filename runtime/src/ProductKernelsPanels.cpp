@@ -576,6 +576,20 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
     }
   }
 
+  // A job's small calls (decode): once per thread and job, into the
+  // thread's own inputs, which the thread's later calls of the job on the
+  // same input reuse.
+  if (shared && tokens < kTileTokens &&
+      laidOutBytes(tokens, tokens, columns) <= tlmrt::kThreadInputBytes) {
+    tlmrt::ThreadInputs &own = tlmrt::threadInputs();
+    QuantizedInputs in = layOut(own.bytes, tokens, tokens, columns);
+    if (!own.holds({x, xStride, tokens, columns, kFormat}, shared->job))
+      quantizeInputs<Q4>(x, xStride, 0, tokens, in);
+    allPanels<Q4>(panels, rows, in, tokens, /*amx=*/false, unpacked, y,
+                  yStride);
+    return;
+  }
+
   // Otherwise in groups of tokens that fit the stack, whole runs of
   // tileTokens tokens each (QuantizedInputs::at).
   const int64_t tileTokens = group < kTileTokens ? group : kTileTokens;

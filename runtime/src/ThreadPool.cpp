@@ -116,6 +116,12 @@ JobInputs *currentJobInputs() { return currentInputs; }
 
 void setCurrentJobInputs(JobInputs *inputs) { currentInputs = inputs; }
 
+ThreadInputs &threadInputs() {
+  // Zero-initialized (constant) thread storage: no allocation, no guard.
+  static thread_local ThreadInputs inputs;
+  return inputs;
+}
+
 namespace {
 
 /// How long a worker spins before it sleeps: ~2^14 pauses, a few hundred

@@ -272,10 +272,12 @@ void runPooledRows(const uint8_t *weights, uint8_t *arena, int64_t begin,
            end - begin, c.columns, c.y + begin, c.yStride);
 }
 
-/// On 2 and 3 threads (rows in chunks the threads take, inputs quantized
-/// once per job by all of them together) the outputs are bitwise those of
-/// one call on one thread, for token counts that do and do not fill the
-/// threads' slices, and for a second job right after the first.
+/// On 2 and 3 threads (rows in units the threads take, inputs quantized
+/// once per job by all of them together, or by each thread once per job
+/// for a few tokens) the outputs are bitwise those of one call on one
+/// thread, for token counts that do and do not fill the threads' slices,
+/// and for a second job right after the first on new values at the same
+/// address (what a thread quantized in the first must not be reused).
 void checkThreadsEqualOneThread(Kernel kernel, bool q4) {
   if (!__builtin_cpu_supports("avx512vnni"))
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
@@ -296,11 +298,11 @@ void checkThreadsEqualOneThread(Kernel kernel, bool q4) {
                    << threads << " threads, " << tokens << " tokens");
       const int64_t xStride = columns + 16, yStride = rows + 8;
       std::vector<float> x(tokens * xStride), one(tokens * yStride, -1.0f);
-      for (float &v : x)
-        v = normal(rng);
-      kernel(x.data(), xStride, tokens, packed.data(), rows, columns,
-             one.data(), yStride);
       for (int job = 0; job < 2; ++job) {
+        for (float &v : x)
+          v = normal(rng);
+        kernel(x.data(), xStride, tokens, packed.data(), rows, columns,
+               one.data(), yStride);
         std::vector<float> pooled(tokens * yStride, -1.0f);
         PooledCall call{kernel, x.data(), xStride, tokens, columns,
                         columns / 32 * (q4 ? 18 : 34), pooled.data(), yStride};
