@@ -18,9 +18,10 @@
 // thread would be a wait for the one that took it) are quantized by each
 // thread once per job into its ThreadInputs: a thread makes several calls
 // per job (the pool's guided takes, and q/k/v or gate/up run as one job
-// call one product each on the same input), and quantizing the input per
-// call cost ~2.5-5 us per decode job on 2 threads (SmolLM2-135M, rdtsc
-// around the jobs: the fixed cost grew with the input's columns).
+// call one product each on the same input, on one thread too), and
+// quantizing the input per call cost ~2.5-5 us per decode job on 2
+// threads (SmolLM2-135M, rdtsc around the jobs: the fixed cost grew with
+// the input's columns).
 //
 //===----------------------------------------------------------------------===//
 
@@ -149,6 +150,9 @@ struct ThreadInputs {
 JobInputs *currentJobInputs();
 /// The calling thread's own inputs (any thread that runs kernels).
 ThreadInputs &threadInputs();
+/// The job the calling thread runs (tlmrt_parallel_for, on the pool or
+/// alone), unique in the process; 0 outside one.
+uint64_t currentJobId();
 void setCurrentJobInputs(JobInputs *inputs);
 
 } // namespace tlmrt

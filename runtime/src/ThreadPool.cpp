@@ -110,9 +110,12 @@ struct ThreadPool {
 
 namespace {
 thread_local JobInputs *currentInputs = nullptr;
+thread_local uint64_t currentJob = 0;
 } // namespace
 
 JobInputs *currentJobInputs() { return currentInputs; }
+
+uint64_t currentJobId() { return currentJob; }
 
 void setCurrentJobInputs(JobInputs *inputs) { currentInputs = inputs; }
 
@@ -156,10 +159,20 @@ int64_t splitUnit(int64_t count, int64_t grain, int threads) {
   return grain;
 }
 
+/// Runs `kernel` over all `count` features on the calling thread, as a
+/// job of its own (its calls on one input quantize it once).
+void runAlone(tlm_kernel_fn kernel, const uint8_t *weights, uint8_t *arena,
+              int64_t count, int64_t scalar0, int64_t scalar1) {
+  currentJob = JobInputs::nextJobId();
+  kernel(weights, arena, 0, count, scalar0, scalar1);
+  currentJob = 0;
+}
+
 /// Runs the current job's units until none is left: its own block's from
 /// the front, then the others' from the back.
 void runUnits(ThreadPool *pool, int index) {
   setCurrentJobInputs(pool->inputs);
+  currentJob = pool->inputs->job;
   for (int k = 0; k < pool->threads; ++k) {
     UnitBlock &block = pool->blocks[(index + k) % pool->threads];
     int64_t first, last;
@@ -172,6 +185,7 @@ void runUnits(ThreadPool *pool, int index) {
     }
   }
   setCurrentJobInputs(nullptr);
+  currentJob = 0;
 }
 
 /// Waits until the generation moves past `seen`; returns the new one.
@@ -293,7 +307,7 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                    int64_t scalar0, int64_t scalar1) {
   auto *pool = static_cast<tlmrt::ThreadPool *>(ctx);
   if (!pool || pool->threads <= 1 || count < pool->threads) {
-    kernel(weights, arena, 0, count, scalar0, scalar1);
+    tlmrt::runAlone(kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
   pool->kernel = kernel;
@@ -306,7 +320,7 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                         pool->threads);
   const int64_t units = (count + unit - 1) / unit;
   if (units > int64_t(UINT32_MAX)) { // beyond a block's packed range
-    kernel(weights, arena, 0, count, scalar0, scalar1);
+    tlmrt::runAlone(kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
   pool->unitFeatures = unit;
