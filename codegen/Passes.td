@@ -122,7 +122,9 @@ def TLMPlanArena : Pass<"tlm-plan-arena", "mlir::ModuleOp"> {
     view at an offset chosen by a liveness-based first-fit plan, so buffers
     whose lifetimes do not overlap share bytes. The logits are produced in
     the arena too and copied out at the end, so generated kernels address
-    only weights and arena. All entry points share the largest plan's
+    only weights and arena; a buffer bufferization copies into the logits
+    as its last use is replaced by them (the classifier writes the staged
+    logits, one copy instead of two). All entry points share the largest plan's
     arena. Generated code then never allocates; the arena size is recorded
     on each function as `tlmc.arena_bytes`.
 

@@ -16,7 +16,8 @@ func.func @decode(%w: memref<64xi8>, %tokens: memref<1xi32>, %pos: index,
   %x = memref.alloc() : memref<1x4xf32>
   call @layer0(%w, %x) : (memref<64xi8>, memref<1x4xf32>) -> ()
   memref.copy %x, %logits : memref<1x4xf32> to memref<1x4xf32>
-  %v = memref.load %kc[%pos, %pos, %pos] : memref<1x4x2xf32>
+  // %x is read after the copy: it keeps its own bytes (no forwarding).
+  %v = memref.load %x[%pos, %pos] : memref<1x4xf32>
   memref.store %v, %vc[%pos, %pos, %pos] : memref<1x4x2xf32>
   return
 }

@@ -42,3 +42,22 @@ func.func @decode(%w: memref<64xi8>, %tokens: memref<1xi32>, %pos: index,
   // CHECK-NOT: memref.alloc
   return
 }
+
+// Logits computed in a buffer of their own and copied into the argument as
+// that buffer's last use: the ops write the staged logits instead, and the
+// one copy left is the staged logits out.
+// CHECK-LABEL: func.func @m_forwarded
+// CHECK-SAME: (%{{.+}}: memref<64xi8>, %[[A:.+]]: memref<320xi8>, %{{.+}}: memref<1xi32>, %{{.+}}: index, %[[L:.+]]: memref<1x4xf32>, %{{.+}}: !llvm.ptr)
+func.func @forwarded(%w: memref<64xi8>, %tokens: memref<1xi32>, %pos: index,
+                     %kc: memref<1x4x2xf32>, %vc: memref<1x4x2xf32>,
+                     %logits: memref<1x4xf32>) {
+  %cst = arith.constant 1.0 : f32
+  // CHECK: %[[STAGED:.+]] = memref.view %[[A]][%{{.+}}][] : memref<320xi8> to memref<1x4xf32>
+  // CHECK: linalg.fill {{.*}} outs(%[[STAGED]] : memref<1x4xf32>)
+  // CHECK-NEXT: memref.copy %[[STAGED]], %[[L]] : memref<1x4xf32> to memref<1x4xf32>
+  // CHECK-NEXT: return
+  %a = memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
+  linalg.fill ins(%cst : f32) outs(%a : memref<1x4xf32>)
+  memref.copy %a, %logits : memref<1x4xf32> to memref<1x4xf32>
+  return
+}
