@@ -148,8 +148,9 @@ struct ThreadInputs {
 /// The calling thread's job inputs while it runs a job's units; null
 /// otherwise.
 JobInputs *currentJobInputs();
-/// The calling thread's own inputs (any thread that runs kernels).
-ThreadInputs &threadInputs();
+/// The calling thread's own inputs while it runs a job (the pool keeps
+/// one per thread, allocated with it); null otherwise.
+ThreadInputs *currentThreadInputs();
 /// The job the calling thread runs (tlmrt_parallel_for, on the pool or
 /// alone), unique in the process; 0 outside one.
 uint64_t currentJobId();

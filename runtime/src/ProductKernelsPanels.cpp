@@ -579,12 +579,12 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
   // A job's small calls (decode): once per thread and job, into the
   // thread's own inputs, which the thread's later calls of the job on the
   // same input reuse.
-  const uint64_t job = tlmrt::currentJobId();
-  if (job && tokens < kTileTokens &&
+  tlmrt::ThreadInputs *own = tlmrt::currentThreadInputs();
+  if (own && tokens < kTileTokens &&
       laidOutBytes(tokens, tokens, columns) <= tlmrt::kThreadInputBytes) {
-    tlmrt::ThreadInputs &own = tlmrt::threadInputs();
-    QuantizedInputs in = layOut(own.bytes, tokens, tokens, columns);
-    if (!own.holds({x, xStride, tokens, columns, kFormat}, job))
+    QuantizedInputs in = layOut(own->bytes, tokens, tokens, columns);
+    if (!own->holds({x, xStride, tokens, columns, kFormat},
+                    tlmrt::currentJobId()))
       quantizeInputs<Q4>(x, xStride, 0, tokens, in);
     allPanels<Q4>(panels, rows, in, tokens, /*amx=*/false, unpacked, y,
                   yStride);

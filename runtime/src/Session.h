@@ -22,8 +22,9 @@ namespace tlmrt {
 
 struct ThreadPool;
 
-/// Starts `threads - 1` workers (the caller is the last one); null when
-/// `threads` <= 1 or on failure (then `*failed` is set).
+/// Starts `threads - 1` workers (the caller is the last one; none for one
+/// thread, whose pool only holds its quantized inputs); null on failure
+/// (then `*failed` is set).
 ThreadPool *createThreadPool(int threads, bool *failed);
 void destroyThreadPool(ThreadPool *pool);
 

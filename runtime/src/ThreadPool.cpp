@@ -104,13 +104,17 @@ struct ThreadPool {
   int64_t unitFeatures = 0;
   // One per thread (index 0: the caller).
   UnitBlock *blocks = nullptr;
-  // The current job's quantized inputs, shared by its threads.
+  // The current job's quantized inputs, shared by its threads (none on
+  // one thread).
   JobInputs *inputs = nullptr;
+  // Each thread's own quantized inputs (index 0: the caller).
+  ThreadInputs *own = nullptr;
 };
 
 namespace {
 thread_local JobInputs *currentInputs = nullptr;
 thread_local uint64_t currentJob = 0;
+thread_local ThreadInputs *currentOwn = nullptr;
 } // namespace
 
 JobInputs *currentJobInputs() { return currentInputs; }
@@ -119,11 +123,7 @@ uint64_t currentJobId() { return currentJob; }
 
 void setCurrentJobInputs(JobInputs *inputs) { currentInputs = inputs; }
 
-ThreadInputs &threadInputs() {
-  // Zero-initialized (constant) thread storage: no allocation, no guard.
-  static thread_local ThreadInputs inputs;
-  return inputs;
-}
+ThreadInputs *currentThreadInputs() { return currentOwn; }
 
 namespace {
 
@@ -160,12 +160,20 @@ int64_t splitUnit(int64_t count, int64_t grain, int threads) {
 }
 
 /// Runs `kernel` over all `count` features on the calling thread, as a
-/// job of its own (its calls on one input quantize it once).
-void runAlone(tlm_kernel_fn kernel, const uint8_t *weights, uint8_t *arena,
-              int64_t count, int64_t scalar0, int64_t scalar1) {
+/// job of its own when there is a pool (its calls on one input quantize it
+/// once, into the caller's inputs).
+void runAlone(ThreadPool *pool, tlm_kernel_fn kernel, const uint8_t *weights,
+              uint8_t *arena, int64_t count, int64_t scalar0,
+              int64_t scalar1) {
+  if (!pool) {
+    kernel(weights, arena, 0, count, scalar0, scalar1);
+    return;
+  }
   currentJob = JobInputs::nextJobId();
+  currentOwn = &pool->own[0];
   kernel(weights, arena, 0, count, scalar0, scalar1);
   currentJob = 0;
+  currentOwn = nullptr;
 }
 
 /// Runs the current job's units until none is left: its own block's from
@@ -173,6 +181,7 @@ void runAlone(tlm_kernel_fn kernel, const uint8_t *weights, uint8_t *arena,
 void runUnits(ThreadPool *pool, int index) {
   setCurrentJobInputs(pool->inputs);
   currentJob = pool->inputs->job;
+  currentOwn = &pool->own[index];
   for (int k = 0; k < pool->threads; ++k) {
     UnitBlock &block = pool->blocks[(index + k) % pool->threads];
     int64_t first, last;
@@ -186,6 +195,7 @@ void runUnits(ThreadPool *pool, int index) {
   }
   setCurrentJobInputs(nullptr);
   currentJob = 0;
+  currentOwn = nullptr;
 }
 
 /// Waits until the generation moves past `seen`; returns the new one.
@@ -234,8 +244,8 @@ void publish(ThreadPool *pool) {
 
 ThreadPool *createThreadPool(int threads, bool *failed) {
   *failed = false;
-  if (threads <= 1)
-    return nullptr;
+  if (threads < 1)
+    threads = 1;
   ThreadPool *pool = create<ThreadPool>();
   if (!pool) {
     *failed = true;
@@ -244,19 +254,27 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
   pool->threads = threads;
   pool->workers =
       static_cast<pthread_t *>(std::calloc(size_t(threads), sizeof(pthread_t)));
-  pool->inputs = static_cast<JobInputs *>(
-      std::aligned_alloc(alignof(JobInputs), sizeof(JobInputs)));
+  if (threads > 1)
+    pool->inputs = static_cast<JobInputs *>(
+        std::aligned_alloc(alignof(JobInputs), sizeof(JobInputs)));
   pool->blocks = static_cast<UnitBlock *>(
       std::aligned_alloc(alignof(UnitBlock), threads * sizeof(UnitBlock)));
-  if (!pool->workers || !pool->inputs || !pool->blocks) {
+  pool->own = static_cast<ThreadInputs *>(
+      std::aligned_alloc(alignof(ThreadInputs), threads * sizeof(ThreadInputs)));
+  if (!pool->workers || (threads > 1 && !pool->inputs) || !pool->blocks ||
+      !pool->own) {
     std::free(pool->workers);
     std::free(pool->inputs);
     std::free(pool->blocks);
+    std::free(pool->own);
     destroy(pool);
     *failed = true;
     return nullptr;
   }
-  new (pool->inputs) JobInputs();
+  if (pool->inputs)
+    new (pool->inputs) JobInputs();
+  for (int i = 0; i < threads; ++i)
+    new (&pool->own[i]) ThreadInputs();
   for (int i = 0; i < threads; ++i)
     new (&pool->blocks[i]) UnitBlock();
   // The product kernels keep their quantized inputs on the stack (up to
@@ -294,8 +312,9 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
-  std::free(pool->inputs); // JobInputs and UnitBlock are trivially
-  std::free(pool->blocks); // destructible
+  std::free(pool->inputs); // JobInputs, UnitBlock and ThreadInputs are
+  std::free(pool->blocks); // trivially destructible
+  std::free(pool->own);
   destroy(pool);
 }
 
@@ -307,7 +326,7 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                    int64_t scalar0, int64_t scalar1) {
   auto *pool = static_cast<tlmrt::ThreadPool *>(ctx);
   if (!pool || pool->threads <= 1 || count < pool->threads) {
-    tlmrt::runAlone(kernel, weights, arena, count, scalar0, scalar1);
+    tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
   pool->kernel = kernel;
@@ -320,7 +339,7 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                         pool->threads);
   const int64_t units = (count + unit - 1) / unit;
   if (units > int64_t(UINT32_MAX)) { // beyond a block's packed range
-    tlmrt::runAlone(kernel, weights, arena, count, scalar0, scalar1);
+    tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
   pool->unitFeatures = unit;
