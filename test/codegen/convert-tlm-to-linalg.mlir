@@ -1,4 +1,5 @@
 // RUN: tlmc-opt %s --convert-tlm-to-linalg | %FileCheck %s
+// RUN: tlmc-opt %s --convert-tlm-to-linalg | %FileCheck %s --check-prefix=PREFETCH
 
 // Weights become views of a leading %weights argument at the offsets of the
 // weight layout (64-byte aligned, declaration order); graph ops become
@@ -18,6 +19,16 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // CHECK-DAG: memref.view %[[W]][%[[C0]]][] : memref<320xi8> to memref<8xf32>
     // CHECK-DAG: memref.view %[[W]][%[[C64]]][] : memref<320xi8> to memref<8x8xf16>
     // CHECK-DAG: memref.view %[[W]][%[[C192]]][] : memref<320xi8> to memref<4x8xf32>
+    // A decode step first asks for the key cache lines its new key will be
+    // stored in (one element per line: kv_heads x head_dim of them), for
+    // writing, before the products that compute the key.
+    // PREFETCH-LABEL: func.func @step
+    // PREFETCH-SAME: %[[KC:[^:]+]]: memref<1x32x4xf32>, %{{[^:]+}}: memref<1x32x4xf32>)
+    // PREFETCH: %[[PKEYS:.+]] = memref.collapse_shape %[[KC]] {{\[\[}}0, 1, 2{{\]\]}}
+    // PREFETCH-NEXT: scf.for
+    // PREFETCH: memref.prefetch %[[PKEYS]][%{{.+}}], write, locality<3>, data : memref<128xf32>
+    // PREFETCH: memref.view
+    // PREFETCH: linalg.generic
     %n = tlm.weight_ref @norm : tensor<8xf32>
     %wq = tlm.weight_ref @wq : tensor<8x8xf16>
     %wk = tlm.weight_ref @wk : tensor<4x8xf32>
@@ -69,6 +80,10 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // of 16 tokens), 2 heads x 2 blocks, each with its own row of scores, so
   // that the threads split a chunk into more units than heads.
   // CHECK-LABEL: func.func @chunk
+  // A chunk's append is a small part of its work (and fills whole
+  // lines): no prefetch.
+  // PREFETCH-LABEL: func.func @chunk
+  // PREFETCH-NOT: memref.prefetch
   func.func @chunk(%q: tensor<32x8xf32>, %k: tensor<32x4xf32>, %pos: index, %kc: memref<1x32x4xf32>, %vc: memref<1x32x4xf32>) -> tensor<32x8xf32> {
     // CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
     // CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index

@@ -25,6 +25,7 @@
 #include "dialects/tlm/IR/TLMOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -101,8 +102,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           b, loc, kc, ArrayRef<ReassociationIndices>{{0, 1, 2}});
     };
     // Where (layer, position, kvh * hd + d) of the key cache is.
-    auto keyAt = [&](OpBuilder &b, Location loc, Value position, Value kvh,
-                     Value d) -> Value {
+    auto keyOfLayerAt = [&](OpBuilder &b, Location loc, Value layer,
+                            Value position, Value kvh, Value d) -> Value {
       Emitter in{b, loc};
       Value slab = in.addIndex(in.mulIndex(layer, in.index(kvHeads)), kvh);
       Value lane = arith::RemUIOp::create(b, loc, position, in.index(block));
@@ -113,6 +114,42 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       return in.addIndex(in.addIndex(row, in.mulIndex(d, in.index(block))),
                          lane);
     };
+    auto keyAt = [&](OpBuilder &b, Location loc, Value position, Value kvh,
+                     Value d) -> Value {
+      return keyOfLayerAt(b, loc, layer, position, kvh, d);
+    };
+    // A decode step stores its new key as one element in each of head_dim
+    // x kv_heads cache lines (the blocked layout), lines that the weights
+    // streamed since the last step have evicted: it asks for them, for
+    // writing, at its function's start, so that they arrive while the
+    // layer's first products run instead of stalling the append after them.
+    auto func = op->getParentOfType<func::FuncOp>();
+    auto isEntryArgument = [&](Value v) {
+      auto argument = dyn_cast<BlockArgument>(v);
+      return func && argument && argument.getOwner() == &func.front();
+    };
+    if (rows == 1 && isEntryArgument(op.getPos()) && isEntryArgument(kc) &&
+        (!op.getLayerIndex() || isEntryArgument(op.getLayerIndex()))) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&func.front());
+      Emitter at{b, loc};
+      Value entryLayer = op.getLayerIndex() ? op.getLayerIndex()
+                                            : at.index(op.getLayer());
+      Value keys = flatKeys(b, loc);
+      scf::ForOp::create(
+          b, loc, at.index(0), at.index(kvHeads * headDim), at.index(1),
+          ValueRange{},
+          [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+            Emitter in{b, loc};
+            Value kvh = arith::DivUIOp::create(b, loc, j, in.index(headDim));
+            Value d = arith::RemUIOp::create(b, loc, j, in.index(headDim));
+            memref::PrefetchOp::create(
+                b, loc, keys,
+                ValueRange{keyOfLayerAt(b, loc, entryLayer, op.getPos(), kvh, d)},
+                /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
+            scf::YieldOp::create(b, loc);
+          });
+    }
     // An f16 cache (--kv-cache=f16) stores rounded keys and values and
     // widens them as attention reads them; the arithmetic stays f32.
     Type cacheElement = cacheType.getElementType();
