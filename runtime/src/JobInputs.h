@@ -154,7 +154,6 @@ ThreadInputs *currentThreadInputs();
 /// The job the calling thread runs (tlmrt_parallel_for, on the pool or
 /// alone), unique in the process; 0 outside one.
 uint64_t currentJobId();
-void setCurrentJobInputs(JobInputs *inputs);
 
 } // namespace tlmrt
 

@@ -112,18 +112,27 @@ struct ThreadPool {
 };
 
 namespace {
-thread_local JobInputs *currentInputs = nullptr;
-thread_local uint64_t currentJob = 0;
-thread_local ThreadInputs *currentOwn = nullptr;
+/// The job the calling thread runs: its id, its shared inputs (none when
+/// run alone) and the thread's own; all null outside a job.
+struct ThreadJob {
+  uint64_t id = 0;
+  JobInputs *shared = nullptr;
+  ThreadInputs *own = nullptr;
+};
+thread_local ThreadJob currentJob;
+
+/// Makes `job` the calling thread's current job while it lives.
+struct InJob {
+  explicit InJob(ThreadJob job) { currentJob = job; }
+  ~InJob() { currentJob = ThreadJob(); }
+};
 } // namespace
 
-JobInputs *currentJobInputs() { return currentInputs; }
+JobInputs *currentJobInputs() { return currentJob.shared; }
 
-uint64_t currentJobId() { return currentJob; }
+uint64_t currentJobId() { return currentJob.id; }
 
-void setCurrentJobInputs(JobInputs *inputs) { currentInputs = inputs; }
-
-ThreadInputs *currentThreadInputs() { return currentOwn; }
+ThreadInputs *currentThreadInputs() { return currentJob.own; }
 
 namespace {
 
@@ -169,19 +178,14 @@ void runAlone(ThreadPool *pool, tlm_kernel_fn kernel, const uint8_t *weights,
     kernel(weights, arena, 0, count, scalar0, scalar1);
     return;
   }
-  currentJob = JobInputs::nextJobId();
-  currentOwn = &pool->own[0];
+  InJob job({JobInputs::nextJobId(), nullptr, &pool->own[0]});
   kernel(weights, arena, 0, count, scalar0, scalar1);
-  currentJob = 0;
-  currentOwn = nullptr;
 }
 
 /// Runs the current job's units until none is left: its own block's from
 /// the front, then the others' from the back.
 void runUnits(ThreadPool *pool, int index) {
-  setCurrentJobInputs(pool->inputs);
-  currentJob = pool->inputs->job;
-  currentOwn = &pool->own[index];
+  InJob job({pool->inputs->job, pool->inputs, &pool->own[index]});
   for (int k = 0; k < pool->threads; ++k) {
     UnitBlock &block = pool->blocks[(index + k) % pool->threads];
     int64_t first, last;
@@ -193,9 +197,6 @@ void runUnits(ThreadPool *pool, int index) {
                    pool->scalars[1]);
     }
   }
-  setCurrentJobInputs(nullptr);
-  currentJob = 0;
-  currentOwn = nullptr;
 }
 
 /// Waits until the generation moves past `seen`; returns the new one.
