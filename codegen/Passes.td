@@ -103,7 +103,12 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
            "panels for the runtime's kernels (codegen/Target/FloatPanels.h)">,
     Option<"ggmlPanels", "ggml-panels", "bool", "false",
            "Store GGUF Q8_0/Q4_0 weights read only by products in 16-row "
-           "panels for the runtime's kernels (codegen/Target/GGMLPanels.h)">
+           "panels for the runtime's kernels (codegen/Target/GGMLPanels.h)">,
+    Option<"attentionHeadsPerPass", "attention-heads-per-pass", "int64_t", "1",
+           "Query heads of one KV group whose scores one pass over the keys "
+           "computes, sharing each key load (a prefill's units then take "
+           "whole KV groups); as many as the target's vector registers hold "
+           "4 partial sums of (selectAttentionHeadsPerPass)">
   ];
   let statistics = [
     Statistic<"numLoweredOps", "lowered-ops", "tlm ops lowered">,

@@ -63,6 +63,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   toLinalg.sparseBlocks = options.sparseBlocks;
   toLinalg.ggmlPanels = options.ggmlPanels;
   toLinalg.floatPanels = options.floatPanels;
+  toLinalg.attentionHeadsPerPass = options.attentionHeadsPerPass;
   pm.addPass(createConvertTLMToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -127,6 +128,11 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Runtime micro-kernels products may call (avx512, "
                      "avx512vnni or amx)"),
       llvm::cl::init("")};
+  Option<int64_t> attentionHeadsPerPass{
+      *this, "attention-heads-per-pass",
+      llvm::cl::desc("Query heads of a KV group whose attention scores one "
+                     "pass over the keys computes (4 on AVX-512 targets)"),
+      llvm::cl::init(1)};
 };
 } // namespace
 
@@ -142,6 +148,7 @@ void tlmc::registerCodegenPasses() {
         lowering.productKernels = options.productKernels;
         lowering.ggmlPanels = packsGGMLPanels(options.productKernels);
         lowering.floatPanels = packsFloatPanels(options.productKernels);
+        lowering.attentionHeadsPerPass = options.attentionHeadsPerPass;
         buildLoweringPipeline(pm, lowering);
       });
 }

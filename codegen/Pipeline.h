@@ -31,6 +31,9 @@ struct LoweringOptions {
   /// f16 weights packed in 16-row panels (needs productKernels); must match
   /// the layout the container is written with.
   bool floatPanels = false;
+  /// Query heads of a KV group whose attention scores one pass over the
+  /// keys computes (selectAttentionHeadsPerPass).
+  int64_t attentionHeadsPerPass = 1;
   /// The target has no f16 <-> f32 conversions: expand them into integer
   /// arithmetic (tlm-expand-f16-conversions; see needsSoftF16).
   bool softF16 = false;

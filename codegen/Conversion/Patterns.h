@@ -33,8 +33,11 @@ mlir::Value loadWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value viewWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value weights, const WeightSlot &slot);
 
-/// tlm.attention -> scf loops on its caches (AttentionLowering.cpp).
-void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// tlm.attention -> scf loops on its caches (AttentionLowering.cpp); the
+/// scores of up to `headsPerPass` query heads of a KV group are computed in
+/// one pass over the keys.
+void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns,
+                                       int64_t headsPerPass);
 
 /// A product written out by hand: a linalg.generic over (token, output
 /// feature), marked for row threading with `work` multiply-adds per token,

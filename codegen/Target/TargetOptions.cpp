@@ -170,6 +170,18 @@ std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
   return info->checkFeatures("+amx-tile,+amx-int8") ? "amx" : "avx512vnni";
 }
 
+int64_t tlmc::selectAttentionHeadsPerPass(const llvm::TargetMachine &machine) {
+  // A pass keeps 4 partial sums of a block of 16 scores per head in
+  // registers: 4 heads' are 16 of AVX-512's 32 registers of 16 floats. With
+  // 16 registers of 8 (AVX2) or 32 of 4 (NEON) one head's already take half
+  // of them, so a pass keeps to one head there.
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  return machine.getTargetTriple().getArch() == llvm::Triple::x86_64 && info &&
+                 info->checkFeatures("+avx512f")
+             ? 4
+             : 1;
+}
+
 bool tlmc::needsSoftF16(const llvm::TargetMachine &machine) {
   const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
   return machine.getTargetTriple().isRISCV() && info &&

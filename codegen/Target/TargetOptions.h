@@ -64,6 +64,11 @@ std::string listProductKernelSets();
 /// (the generated products run instead).
 std::string selectProductKernels(const llvm::TargetMachine &machine);
 
+/// Query heads of a KV group whose attention scores one pass over the keys
+/// computes on `machine` (ConvertTLMToLinalg's attention-heads-per-pass): 4
+/// with AVX-512's 32 vector registers, else 1.
+int64_t selectAttentionHeadsPerPass(const llvm::TargetMachine &machine);
+
 /// Whether `machine` lacks instructions converting f16 to and from f32
 /// (RISC-V without Zfhmin): the lowering then expands them
 /// (LoweringOptions::softF16).

@@ -296,6 +296,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
   lowering.productKernels = productKernels;
   lowering.softF16 = needsSoftF16(**machine);
+  lowering.attentionHeadsPerPass = selectAttentionHeadsPerPass(**machine);
   lowering.ggmlPanels = layoutOptions.ggmlPanels;
   lowering.floatPanels = layoutOptions.floatPanels;
   buildLoweringPipeline(pm, lowering);

@@ -1,5 +1,6 @@
 // RUN: tlmc-opt %s --convert-tlm-to-linalg | %FileCheck %s
 // RUN: tlmc-opt %s --convert-tlm-to-linalg | %FileCheck %s --check-prefix=PREFETCH
+// RUN: tlmc-opt %s --convert-tlm-to-linalg=attention-heads-per-pass=2 | %FileCheck %s --check-prefix=GROUPED
 
 // Weights become views of a leading %weights argument at the offsets of the
 // weight layout (64-byte aligned, declaration order); graph ops become
@@ -101,6 +102,31 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64}
         : tensor<32x8xf32>, tensor<32x4xf32>, tensor<32x4xf32>, memref<1x32x4xf32>, memref<1x32x4xf32> -> tensor<32x8xf32>
     return %a : tensor<32x8xf32>
+  }
+
+  // 2 KV groups x 8 blocks of 16 tokens are enough units for the threads:
+  // with attention-heads-per-pass a unit takes both heads of a group (16
+  // units of 2 rows of scores) and each key vector loaded feeds both
+  // heads' FMAs; without it, one head's.
+  // CHECK-LABEL: func.func @grouped
+  // CHECK: memref.alloc() : memref<32x128xf32>
+  // CHECK: %[[KEY:.+]] = vector.load %{{.+}} : memref<1024xf32>, vector<16xf32>
+  // CHECK: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
+  // CHECK-NOT: vector.fma %{{.+}}, %[[KEY]],
+  // CHECK: vector.load %{{.+}} : memref<1024xf32>, vector<16xf32>
+  // GROUPED-LABEL: func.func @grouped
+  // GROUPED: memref.alloc() : memref<32x128xf32>
+  // GROUPED: scf.for %[[U:.+]] = %{{.+}} to %[[UNITS:.+]] step
+  // GROUPED: %[[FIRSTROW:.+]] = arith.muli %[[U]], %[[C2:.+]] : index
+  // GROUPED: %[[KEY:.+]] = vector.load %{{.+}} : memref<1024xf32>, vector<16xf32>
+  // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
+  // GROUPED-NOT: vector.load %{{.+}} : memref<1024xf32>
+  // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
+  // GROUPED: } {tlmc.parallel_loop}
+  func.func @grouped(%q: tensor<128x16xf32>, %k: tensor<128x8xf32>, %pos: index, %kc: memref<1x128x8xf32>, %vc: memref<1x128x8xf32>) -> tensor<128x16xf32> {
+    %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 4 : i64}
+        : tensor<128x16xf32>, tensor<128x8xf32>, tensor<128x8xf32>, memref<1x128x8xf32>, memref<1x128x8xf32> -> tensor<128x16xf32>
+    return %a : tensor<128x16xf32>
   }
 }
 // CHECK-NOT: tlm.

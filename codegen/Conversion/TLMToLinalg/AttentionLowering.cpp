@@ -17,6 +17,14 @@
 // one row per position: the weighted sum reads v_s whole, carried in
 // registers across positions in the reference's order.
 //
+// A prefill chunk's units take all the query heads of a KV group, and one
+// pass over a block of keys computes the scores of up to headsPerPass of
+// them: each key vector is loaded once for them all, where one head per
+// pass needed a key load and a query broadcast per FMA (SmolLM2's 3 heads
+// per group: a 128-token layer's attention on Zen 5 went from ~290-380 to
+// ~216-222 us on 1 thread). Each head keeps its own partial sums in the
+// same order, so its scores are bitwise the same either way.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/Patterns.h"
@@ -66,10 +74,21 @@ constexpr int64_t kKeyBlock = 16;
 /// enough FMA chains to cover an FMA's latency at two per cycle.
 constexpr int64_t kChains = 4;
 
+/// Units from which a unit takes all the heads of a KV group rather than
+/// one: enough for a few threads' guided blocks to balance (a 128-token
+/// chunk of SmolLM2 has 3 KV groups x 8 blocks of tokens = 24).
+constexpr int64_t kMinGroupedUnits = 16;
+
 /// Attention on buffers: append k/v to the caches, then for each new token
 /// and head, softmax over the cached prefix and a weighted sum of values.
 struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerAttention(MLIRContext *ctx, int64_t headsPerPass)
+      : OpRewritePattern(ctx), headsPerPass(std::max<int64_t>(headsPerPass, 1)) {}
+
+  /// Query heads whose scores one pass over a block of keys computes: each
+  /// key vector is loaded once for all of them (ConvertTLMToLinalg's
+  /// attention-heads-per-pass).
+  int64_t headsPerPass;
   LogicalResult matchAndRewrite(tlm::AttentionOp op,
                                 PatternRewriter &b) const override {
     Location loc = op.getLoc();
@@ -167,11 +186,20 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
         rows > kTokensPerUnit && rows % kTokensPerUnit == 0 ? kTokensPerUnit
                                                             : rows;
     int64_t blocksPerHead = rows / tokensPerUnit;
-    int64_t units = heads * blocksPerHead;
-    // One row of scores per unit: units run on different threads
+    // A unit takes all the heads of a KV group when the keys are read a
+    // pass for several heads (headsPerPass) and the units are still enough
+    // for the threads to balance; a decode step's (one per KV group: 3 for
+    // SmolLM2 on 2 threads would leave one thread 2 of them) stay per head.
+    int64_t headsPerUnit =
+        headsPerPass > 1 && kvHeads * blocksPerHead >= kMinGroupedUnits
+            ? group
+            : 1;
+    int64_t units = heads / headsPerUnit * blocksPerHead;
+    // One row of scores per head of a unit: units run on different threads
     // (tlm-parallelize-rows outlines the units loop).
     Value scores = memref::AllocOp::create(
-        b, loc, MemRefType::get({units, capacity}, b.getF32Type()));
+        b, loc,
+        MemRefType::get({units * headsPerUnit, capacity}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
     Value pos = op.getPos();
 
@@ -222,215 +250,251 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
             scf::YieldOp::create(b, loc);
           });
     };
+    // scores[row][s] = q_head . k_s * scale for s in [firstBlock, count),
+    // for `heads.size()` heads of one KV group (row and head given per
+    // head) in one pass over the keys: per element d, one load of `block`
+    // keys from the blocked key cache and, per head, one FMA of q[d]
+    // broadcast into the block's scores. A head's elements are summed in
+    // kChains interleaved partial sums (d mod kChains), added at the end:
+    // independent FMA chains rather than one of head_dim, in the same order
+    // for every token, thread count, entry point and heads per pass, so a
+    // head's scores are bitwise the same computed alone or with others. A
+    // block may start before `first` or end past `count`; those scores are
+    // never read.
+    int64_t chains = headDim % kChains == 0 ? kChains : 1;
+    VectorType blockVector = VectorType::get({block}, b.getF32Type());
+    VectorType cacheVector = VectorType::get({block}, cacheElement);
+    auto emitScores = [&](OpBuilder &b, Location loc, Value t,
+                          ArrayRef<std::pair<Value, Value>> heads,
+                          Value kvHead, Value firstBlock, Value count) {
+      Emitter in{b, loc};
+      Value keys = flatKeys(b, loc);
+      Value blockZeros = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(blockVector, b.getF32FloatAttr(0.0)));
+      scf::ForOp::create(
+          b, loc, firstBlock, count, in.index(block), ValueRange{},
+          [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+            Emitter in{b, loc};
+            SmallVector<Value> init(heads.size() * chains, blockZeros);
+            auto dots = scf::ForOp::create(
+                b, loc, c0, in.index(headDim), in.index(chains), init,
+                [&](OpBuilder &b, Location loc, Value d0, ValueRange acc) {
+                  Emitter in{b, loc};
+                  SmallVector<Value> next(acc.begin(), acc.end());
+                  for (int64_t c = 0; c < chains; ++c) {
+                    Value d = in.addIndex(d0, in.index(c));
+                    Value key = vector::LoadOp::create(
+                        b, loc, cacheVector, keys,
+                        ValueRange{keyAt(b, loc, s, kvHead, d)});
+                    if (!cacheElement.isF32())
+                      key = arith::ExtFOp::create(b, loc, blockVector, key);
+                    for (auto [j, head] : llvm::enumerate(heads)) {
+                      Value qBase = in.mulIndex(head.second, in.index(headDim));
+                      Value qd = memref::LoadOp::create(
+                          b, loc, q, ValueRange{t, in.addIndex(qBase, d)});
+                      Value &sum = next[j * chains + c];
+                      sum = vector::FMAOp::create(
+                          b, loc,
+                          vector::BroadcastOp::create(b, loc, blockVector, qd),
+                          key, sum);
+                    }
+                  }
+                  scf::YieldOp::create(b, loc, next);
+                });
+            auto splat = [&](float v) -> Value {
+              return vector::BroadcastOp::create(b, loc, blockVector,
+                                                 in.f32(v));
+            };
+            for (auto [j, head] : llvm::enumerate(heads)) {
+              SmallVector<Value> partial(
+                  dots.getResults().slice(j * chains, chains));
+              while (partial.size() > 1) {
+                SmallVector<Value> halves;
+                for (size_t i = 0; i < partial.size(); i += 2)
+                  halves.push_back(arith::AddFOp::create(b, loc, partial[i],
+                                                         partial[i + 1]));
+                partial = halves;
+              }
+              Value score =
+                  arith::MulFOp::create(b, loc, partial[0], splat(scale));
+              if (softcap)
+                score = arith::MulFOp::create(
+                    b, loc, splat(*softcap),
+                    math::TanhOp::create(
+                        b, loc,
+                        arith::MulFOp::create(b, loc, score,
+                                              splat(1.0f / *softcap))));
+              vector::StoreOp::create(b, loc, score, scores,
+                                      ValueRange{head.first, s});
+            }
+            scf::YieldOp::create(b, loc);
+          });
+    };
+    // scores[row][s] for s in [first, count) -> their softmax, in place.
+    auto emitSoftmax = [&](OpBuilder &b, Location loc, Value row, Value first,
+                           Value count) {
+      Emitter in{b, loc};
+      // Their maximum, in a loop of its own: a maximum is exact in any
+      // order, so this one vectorizes (llama2.c's serial `if (x > max)`
+      // chain is what the scores loop was bound by).
+      auto maxLoop = scf::ForOp::create(
+          b, loc, first, count, c1,
+          ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
+          [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
+            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{row, s});
+            scf::YieldOp::create(
+                b, loc,
+                arith::MaxNumFOp::create(b, loc, iter[0], x,
+                                         arith::FastMathFlags::nnan |
+                                             arith::FastMathFlags::nsz)
+                    .getResult());
+          });
+      Value maxScore = maxLoop.getResult(0);
+      // scores[s] = exp(scores[s] - max), in a loop of its own (independent
+      // per position: it vectorizes once exp is a polynomial,
+      // tlm-approximate-exp); then their sum, reassociable so it vectorizes
+      // (in order it was a chain of `count` dependent adds per head and
+      // token).
+      updateScores(b, loc, row, first, count, [&](Emitter &in, Value x) {
+        return math::ExpOp::create(in.b, in.loc, in.sub(x, maxScore))
+            .getResult();
+      });
+      auto sumLoop = scf::ForOp::create(
+          b, loc, first, count, c1, ValueRange{in.f32(0.0)},
+          [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+            Value ex = memref::LoadOp::create(b, loc, scores, ValueRange{row, s});
+            scf::YieldOp::create(b, loc,
+                                 arith::AddFOp::create(
+                                     b, loc, acc[0], ex,
+                                     arith::FastMathFlags::reassoc)
+                                     .getResult());
+          });
+      Value sum = sumLoop.getResult(0);
+      // scores[s] /= sum, once per position (as llama2.c does).
+      updateScores(b, loc, row, first, count,
+                   [&](Emitter &in, Value x) { return in.div(x, sum); });
+    };
+    // out[t][h*hd + i] = sum_s scores[row][s] * v_s[i], a multiply and an
+    // add per position (the reference's rounding), the head's hd outputs
+    // vectors carried in registers: one contiguous load of v_s per
+    // position, no store until the end. Even and odd positions go to two
+    // sums added at the end: with one, every position waited for the last
+    // one's add (a chain of `count` adds per output vector).
+    VectorType headVector = VectorType::get({headDim}, b.getF32Type());
+    auto emitWeightedSum = [&](OpBuilder &b, Location loc, Value t, Value row,
+                               Value h, Value kvBase, Value first,
+                               Value count) {
+      Emitter in{b, loc};
+      Value zeros = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
+      auto weightedValue = [&](OpBuilder &b, Location loc, Value s) -> Value {
+        Value a = memref::LoadOp::create(b, loc, scores, ValueRange{row, s});
+        Value vs = vector::LoadOp::create(
+            b, loc, VectorType::get({headDim}, cacheElement), vc,
+            ValueRange{layer, s, kvBase});
+        if (!cacheElement.isF32())
+          vs = arith::ExtFOp::create(b, loc, headVector, vs);
+        return arith::MulFOp::create(
+            b, loc, vector::BroadcastOp::create(b, loc, headVector, a), vs);
+      };
+      Value pairs = in.subIndex(count, first);
+      Value pairsEnd = in.addIndex(
+          first, in.subIndex(pairs, arith::RemUIOp::create(b, loc, pairs,
+                                                           in.index(2))));
+      auto paired = scf::ForOp::create(
+          b, loc, first, pairsEnd, in.index(2), ValueRange{zeros, zeros},
+          [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+            Emitter in{b, loc};
+            Value even =
+                arith::AddFOp::create(b, loc, acc[0], weightedValue(b, loc, s));
+            Value odd = arith::AddFOp::create(
+                b, loc, acc[1], weightedValue(b, loc, in.addIndex(s, c1)));
+            scf::YieldOp::create(b, loc, ValueRange{even, odd});
+          });
+      // The odd position out, if any, into the even sum.
+      auto weighted = scf::ForOp::create(
+          b, loc, pairsEnd, count, c1, ValueRange{paired.getResult(0)},
+          [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+            scf::YieldOp::create(
+                b, loc,
+                arith::AddFOp::create(b, loc, acc[0], weightedValue(b, loc, s))
+                    .getResult());
+          });
+      Value weightedSum = arith::AddFOp::create(b, loc, weighted.getResult(0),
+                                                paired.getResult(1));
+      vector::StoreOp::create(b, loc, weightedSum, out,
+                              ValueRange{t, in.mulIndex(h, in.index(headDim))});
+    };
+    // A unit: `headsPerUnit` heads (of one KV group) for `tokensPerUnit`
+    // tokens; its head j's scores are row u * headsPerUnit + j.
     auto unitBody = [&](OpBuilder &b, Location loc, Value u, ValueRange) {
-          Emitter in{b, loc};
-          Value h = u, firstToken = c0;
-          if (blocksPerHead > 1) {
-            h = arith::DivUIOp::create(b, loc, u, in.index(blocksPerHead));
-            firstToken = in.mulIndex(
-                arith::RemUIOp::create(b, loc, u, in.index(blocksPerHead)),
-                in.index(tokensPerUnit));
-          }
-          scf::ForOp::create(
-              b, loc, firstToken, in.addIndex(firstToken, in.index(tokensPerUnit)),
-              c1, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value t, ValueRange) {
-                Emitter in{b, loc};
-                Value last = arith::AddIOp::create(b, loc, pos, t);
-                Value count = arith::AddIOp::create(b, loc, last, c1);
-                // The positions the token sees: all before it, or the
-                // window's most recent ones (count - window when positive).
-                Value first = c0;
-                if (window) {
-                  Value w = in.index(*window);
-                  Value beyond = arith::CmpIOp::create(
-                      b, loc, arith::CmpIPredicate::ugt, count, w);
-                  first = arith::SelectOp::create(
-                      b, loc, beyond, arith::SubIOp::create(b, loc, count, w),
-                      c0);
-                }
-                Value qBase = arith::MulIOp::create(b, loc, h, in.index(headDim));
-                Value kvHead =
-                    arith::DivUIOp::create(b, loc, h, in.index(group));
-                Value kvBase =
-                    arith::MulIOp::create(b, loc, kvHead, in.index(headDim));
-                // scores[s] = q . k_s * scale, `block` keys at a time from
-                // the blocked key cache: per element d of the head, one FMA
-                // of q[d] broadcast into the block's scores. The head's
-                // elements are summed in kChains interleaved partial sums
-                // (d mod kChains), added at the end: independent FMA chains
-                // rather than one of head_dim (the same order for every
-                // token, thread count and entry point). A block may start
-                // before `first` or end past `count`; those scores are
-                // never read.
-                VectorType headVector =
-                    VectorType::get({headDim}, b.getF32Type());
-                Value keys = flatKeys(b, loc);
-                int64_t chains = headDim % kChains == 0 ? kChains : 1;
-                VectorType blockVector = VectorType::get({block}, b.getF32Type());
-                VectorType cacheVector = VectorType::get({block}, cacheElement);
-                Value blockZeros = arith::ConstantOp::create(
-                    b, loc,
-                    DenseElementsAttr::get(blockVector, b.getF32FloatAttr(0.0)));
-                Value firstBlock = in.subIndex(
-                    first, arith::RemUIOp::create(b, loc, first, in.index(block)));
-                scf::ForOp::create(
-                    b, loc, firstBlock, count, in.index(block), ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
-                      Emitter in{b, loc};
-                      SmallVector<Value> init(chains, blockZeros);
-                      auto dots = scf::ForOp::create(
-                          b, loc, c0, in.index(headDim), in.index(chains), init,
-                          [&](OpBuilder &b, Location loc, Value d0,
-                              ValueRange acc) {
-                            Emitter in{b, loc};
-                            SmallVector<Value> next;
-                            for (int64_t c = 0; c < chains; ++c) {
-                              Value d = in.addIndex(d0, in.index(c));
-                              Value qd = memref::LoadOp::create(
-                                  b, loc, q, ValueRange{t, in.addIndex(qBase, d)});
-                              Value key = vector::LoadOp::create(
-                                  b, loc, cacheVector, keys,
-                                  ValueRange{keyAt(b, loc, s, kvHead, d)});
-                              if (!cacheElement.isF32())
-                                key = arith::ExtFOp::create(b, loc, blockVector,
-                                                            key);
-                              next.push_back(vector::FMAOp::create(
-                                  b, loc,
-                                  vector::BroadcastOp::create(b, loc,
-                                                              blockVector, qd),
-                                  key, acc[c]));
-                            }
-                            scf::YieldOp::create(b, loc, next);
-                          });
-                      SmallVector<Value> partial(dots.getResults());
-                      while (partial.size() > 1) {
-                        SmallVector<Value> halves;
-                        for (size_t i = 0; i < partial.size(); i += 2)
-                          halves.push_back(arith::AddFOp::create(
-                              b, loc, partial[i], partial[i + 1]));
-                        partial = halves;
-                      }
-                      auto splat = [&](float v) -> Value {
-                        return vector::BroadcastOp::create(b, loc, blockVector,
-                                                           in.f32(v));
-                      };
-                      Value score = arith::MulFOp::create(b, loc, partial[0],
-                                                          splat(scale));
-                      if (softcap)
-                        score = arith::MulFOp::create(
-                            b, loc, splat(*softcap),
-                            math::TanhOp::create(
-                                b, loc,
-                                arith::MulFOp::create(b, loc, score,
-                                                      splat(1.0f / *softcap))));
-                      vector::StoreOp::create(b, loc, score, scores,
-                                              ValueRange{u, s});
-                      scf::YieldOp::create(b, loc);
-                    });
-                // Their maximum, in a loop of its own: a maximum is exact in
-                // any order, so this one vectorizes (llama2.c's serial
-                // `if (x > max)` chain is what the scores loop was bound by).
-                auto maxLoop = scf::ForOp::create(
-                    b, loc, first, count, c1,
-                    ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
-                      Value x =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
-                      scf::YieldOp::create(
-                          b, loc,
-                          arith::MaxNumFOp::create(
-                              b, loc, iter[0], x,
-                              arith::FastMathFlags::nnan |
-                                  arith::FastMathFlags::nsz)
-                              .getResult());
-                    });
-                Value maxScore = maxLoop.getResult(0);
-                // scores[s] = exp(scores[s] - max), in a loop of its own
-                // (independent per position: it vectorizes once exp is a
-                // polynomial, tlm-approximate-exp); then their sum,
-                // reassociable so it vectorizes (in order it was a chain of
-                // `count` dependent adds per head and token).
-                updateScores(b, loc, u, first, count, [&](Emitter &in, Value x) {
-                  return math::ExpOp::create(in.b, in.loc,
-                                             in.sub(x, maxScore))
-                      .getResult();
-                });
-                auto sumLoop = scf::ForOp::create(
-                    b, loc, first, count, c1, ValueRange{in.f32(0.0)},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-                      Value ex =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
-                      scf::YieldOp::create(
-                          b, loc,
-                          arith::AddFOp::create(b, loc, acc[0], ex,
-                                                arith::FastMathFlags::reassoc)
-                              .getResult());
-                    });
-                Value sum = sumLoop.getResult(0);
-                // scores[s] /= sum, once per position (as llama2.c does).
-                updateScores(b, loc, u, first, count, [&](Emitter &in, Value x) {
-                  return in.div(x, sum);
-                });
-                // out[t][h*hd + i] = sum_s scores[s] * v_s[i], a multiply
-                // and an add per position (the reference's rounding), the
-                // head's hd outputs vectors carried in registers: one
-                // contiguous load of v_s per position, no store until the
-                // end. Even and odd positions go to two sums added at the
-                // end: with one, every position waited for the last one's
-                // add (a chain of `count` adds per output vector).
-                Value zeros = arith::ConstantOp::create(
-                    b, loc,
-                    DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
-                auto weightedValue = [&](OpBuilder &b, Location loc,
-                                         Value s) -> Value {
-                  Value a =
-                      memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
-                  Value vs = vector::LoadOp::create(
-                      b, loc, VectorType::get({headDim}, cacheElement), vc,
-                      ValueRange{layer, s, kvBase});
-                  if (!cacheElement.isF32())
-                    vs = arith::ExtFOp::create(b, loc, headVector, vs);
-                  return arith::MulFOp::create(
-                      b, loc, vector::BroadcastOp::create(b, loc, headVector, a),
-                      vs);
-                };
-                Value pairs = in.subIndex(count, first);
-                Value pairsEnd = in.addIndex(
-                    first,
-                    in.subIndex(pairs, arith::RemUIOp::create(b, loc, pairs,
-                                                              in.index(2))));
-                auto paired = scf::ForOp::create(
-                    b, loc, first, pairsEnd, in.index(2),
-                    ValueRange{zeros, zeros},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-                      Emitter in{b, loc};
-                      Value even = arith::AddFOp::create(
-                          b, loc, acc[0], weightedValue(b, loc, s));
-                      Value odd = arith::AddFOp::create(
-                          b, loc, acc[1],
-                          weightedValue(b, loc, in.addIndex(s, c1)));
-                      scf::YieldOp::create(b, loc, ValueRange{even, odd});
-                    });
-                // The odd position out, if any, into the even sum.
-                auto weighted = scf::ForOp::create(
-                    b, loc, pairsEnd, count, c1,
-                    ValueRange{paired.getResult(0)},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-                      scf::YieldOp::create(
-                          b, loc,
-                          arith::AddFOp::create(b, loc, acc[0],
-                                                weightedValue(b, loc, s))
-                              .getResult());
-                    });
-                Value weightedSum = arith::AddFOp::create(
-                    b, loc, weighted.getResult(0), paired.getResult(1));
-                vector::StoreOp::create(b, loc, weightedSum, out,
-                                        ValueRange{t, qBase});
-                scf::YieldOp::create(b, loc);
-              });
-          scf::YieldOp::create(b, loc);
-        };
+      Emitter in{b, loc};
+      Value headUnit = u, firstToken = c0;
+      if (blocksPerHead > 1) {
+        headUnit = arith::DivUIOp::create(b, loc, u, in.index(blocksPerHead));
+        firstToken = in.mulIndex(
+            arith::RemUIOp::create(b, loc, u, in.index(blocksPerHead)),
+            in.index(tokensPerUnit));
+      }
+      // x * n + j, without the ops where n is 1 and j 0.
+      auto affine = [&](OpBuilder &b, Value x, int64_t n, Value j) {
+        Emitter in{b, loc};
+        Value scaled = n == 1 ? x : in.mulIndex(x, in.index(n));
+        return j ? in.addIndex(scaled, j) : scaled;
+      };
+      Value firstHead = affine(b, headUnit, headsPerUnit, nullptr);
+      Value firstRow = affine(b, u, headsPerUnit, nullptr);
+      Value kvHead = arith::DivUIOp::create(b, loc, firstHead, in.index(group));
+      Value kvBase = in.mulIndex(kvHead, in.index(headDim));
+      scf::ForOp::create(
+          b, loc, firstToken, in.addIndex(firstToken, in.index(tokensPerUnit)),
+          c1, ValueRange{},
+          [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+            Emitter in{b, loc};
+            Value last = arith::AddIOp::create(b, loc, pos, t);
+            Value count = arith::AddIOp::create(b, loc, last, c1);
+            // The positions the token sees: all before it, or the window's
+            // most recent ones (count - window when positive).
+            Value first = c0;
+            if (window) {
+              Value w = in.index(*window);
+              Value beyond = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::ugt, count, w);
+              first = arith::SelectOp::create(
+                  b, loc, beyond, arith::SubIOp::create(b, loc, count, w), c0);
+            }
+            Value firstBlock = in.subIndex(
+                first, arith::RemUIOp::create(b, loc, first, in.index(block)));
+            // Scores, `headsPerPass` heads per pass over the keys.
+            for (int64_t j0 = 0; j0 < headsPerUnit; j0 += headsPerPass) {
+              SmallVector<std::pair<Value, Value>> heads;
+              for (int64_t j = j0; j < std::min(headsPerUnit, j0 + headsPerPass);
+                   ++j) {
+                Value offset = j ? in.index(j) : nullptr;
+                heads.push_back({affine(b, firstRow, 1, offset),
+                                 affine(b, firstHead, 1, offset)});
+              }
+              emitScores(b, loc, t, heads, kvHead, firstBlock, count);
+            }
+            // Then each head's softmax and weighted sum of values.
+            auto finishHead = [&](OpBuilder &b, Location loc, Value j) {
+              emitSoftmax(b, loc, affine(b, firstRow, 1, j), first, count);
+              emitWeightedSum(b, loc, t, affine(b, firstRow, 1, j),
+                              affine(b, firstHead, 1, j), kvBase, first, count);
+            };
+            if (headsPerUnit == 1)
+              finishHead(b, loc, nullptr);
+            else
+              scf::ForOp::create(
+                  b, loc, c0, in.index(headsPerUnit), c1, ValueRange{},
+                  [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+                    finishHead(b, loc, j);
+                    scf::YieldOp::create(b, loc);
+                  });
+            scf::YieldOp::create(b, loc);
+          });
+      scf::YieldOp::create(b, loc);
+    };
     // Across threads only when there is enough work to pay for the handoff
     // (a few microseconds): the multiply-adds of scores and weighted sums,
     // ~2 x heads x tokens x head_dim x positions, known only at run time.
@@ -462,6 +526,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
 
 } // namespace
 
-void tlmc::populateAttentionLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerAttention>(patterns.getContext());
+void tlmc::populateAttentionLoweringPatterns(RewritePatternSet &patterns,
+                                             int64_t headsPerPass) {
+  patterns.add<LowerAttention>(patterns.getContext(), headsPerPass);
 }

@@ -594,7 +594,7 @@ struct ConvertTLMToLinalgPass
                  LowerElementwise<tlm::SoftcapOp, softcapBody>,
                  LowerElementwise<tlm::AddOp, addBody>, LowerLayerNorm,
                  LowerAddPositions, LowerAddBias>(&getContext());
-    populateAttentionLoweringPatterns(patterns);
+    populateAttentionLoweringPatterns(patterns, attentionHeadsPerPass);
     populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;
     auto isLowered = [](Operation *op) {
