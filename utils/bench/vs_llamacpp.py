@@ -13,10 +13,13 @@ size. The table gives the medians over the rounds, their ratio, each
 process's peak RSS, and decode as a share of the bandwidth roofline: the
 weight bytes a decode step reads (every weight once; for an untied
 classifier one row of the embedding table) over the read bandwidth that
-tlmc-membw measures in the same run, for a buffer of that many bytes (a
+tlmc-membw measures in each round, for a buffer of that many bytes (a
 model smaller than the last-level cache streams from the cache, not from
 DRAM: this machine's 300 MB L3 holds a 143 MB model), next to the model's
-runs, and the DRAM bandwidth (a 1 GiB buffer) before and after.
+runs, and the DRAM bandwidth (a 1 GiB buffer) before and after. Thread
+counts alternate within each round too, and a second table gives the
+round-by-round ratio of more threads to fewer for both systems and for the
+read bandwidth.
 
     utils/bench/vs-llamacpp.sh [--rounds N] [--threads 1,2] [--models ...]
 
@@ -42,6 +45,9 @@ MODELS = {
     "tinyllama-1.1b-q4_0": ("TinyLlama-1.1B Q4_0", "tinyllama-1.1b", "q4_0"),
     "tinyllama-1.1b-q8_0": ("TinyLlama-1.1B Q8_0", "tinyllama-1.1b", "q8_0"),
 }
+# Models whose decode reads fewer bytes than this run small_reps timed
+# runs per process.
+SMALL_MODEL_BYTES = 16 << 20
 DEFAULT_MODELS = ["stories260K-f32", "smollm2-135m-f16", "smollm2-135m-q8_0",
                   "smollm2-135m-q4_0", "tinyllama-1.1b-q4_0"]
 
@@ -152,6 +158,9 @@ def main():
     p.add_argument("--pp", type=int, default=128)
     p.add_argument("--tg", type=int, default=128)
     p.add_argument("--context", type=int, default=512)
+    p.add_argument("--small-reps", type=int, default=20,
+                   help="timed runs per process (their median) for models "
+                        "under 16 MiB")
     p.add_argument("--out-dir", default=None)
     p.add_argument("--command", default="utils/bench/vs-llamacpp.sh")
     a = p.parse_args()
@@ -201,29 +210,48 @@ def main():
         print(f"[{label}] compiled in {compile_s:.1f} s, {compile_kib / 1024:.0f}"
               f" MiB peak, text {text / 1024:.0f} KiB", flush=True)
         per_token = weight_bytes_per_token(tlmc, gguf)
-        for t in threads:
-            working_set_bw = bandwidth(membw, t, per_token / 2**20 + 1)
-            res = {"tlmc": [], "llama.cpp": []}
-            rss = {"tlmc": 0, "llama.cpp": 0}
-            for _ in range(a.rounds):
+        # Timed runs per process (their median): one for models whose
+        # prefill takes tens of milliseconds; stories260K's takes ~1.5 ms
+        # in tlmc, where one run is mostly the machine's jitter.
+        reps = a.small_reps if per_token < SMALL_MODEL_BYTES else 1
+        # Thread counts alternate within each round (as the two systems
+        # do), so that a ratio of 2 threads to 1 compares processes run
+        # seconds apart, not minutes: this machine's speed drifts by tens
+        # of percent over minutes.
+        res = {t: {"tlmc": [], "llama.cpp": []} for t in threads}
+        rss = {t: {"tlmc": 0, "llama.cpp": 0} for t in threads}
+        bws = {t: [] for t in threads}
+        for _ in range(a.rounds):
+            for t in threads:
+                bws[t].append(bandwidth(membw, t, per_token / 2**20 + 1))
                 for system, cmd in (
                         ("tlmc", [out, "--bench", f"{a.pp},{a.tg}", "--reps",
-                                  "1", "--threads", str(t)]),
+                                  str(reps), "--threads", str(t)]),
                         ("llama.cpp", [peer, gguf, "bench", "--pp", str(a.pp),
-                                       "--tg", str(a.tg), "--reps", "1",
+                                       "--tg", str(a.tg), "--reps", str(reps),
                                        "--threads", str(t), "--context",
                                        str(a.context)])):
                     r, _, kib = timed(cmd)
-                    res[system].append(parse_bench(r.stdout))
-                    rss[system] = max(rss[system], kib)
-            med = {s: {k: statistics.median(b[k] for b in res[s])
+                    res[t][system].append(parse_bench(r.stdout))
+                    rss[t][system] = max(rss[t][system], kib)
+        base = threads[0]
+        for t in threads:
+            med = {s: {k: statistics.median(b[k] for b in res[t][s])
                        for k in ("pp_tok_s", "tg_tok_s", "ttft_ms")}
-                   for s in res}
+                   for s in res[t]}
+            # Per-round ratios to the first thread count, then their median.
+            scaling = {
+                f"{s}_{k}": statistics.median(
+                    x[k] / y[k] for x, y in zip(res[t][s], res[base][s]))
+                for s in res[t] for k in ("pp_tok_s", "tg_tok_s")}
+            scaling["membw"] = statistics.median(
+                x / y for x, y in zip(bws[t], bws[base]))
             row = dict(label=label, threads=t, bytes_per_token=per_token,
-                       bandwidth=working_set_bw,
+                       bandwidth=statistics.median(bws[t]), base=base,
+                       scaling=scaling,
                        ours=med["tlmc"], peer=med["llama.cpp"],
-                       rss_ours=rss["tlmc"] / 1024,
-                       rss_peer=rss["llama.cpp"] / 1024,
+                       rss_ours=rss[t]["tlmc"] / 1024,
+                       rss_peer=rss[t]["llama.cpp"] / 1024,
                        pp_ratio=med["tlmc"]["pp_tok_s"] / med["llama.cpp"]["pp_tok_s"],
                        tg_ratio=med["tlmc"]["tg_tok_s"] / med["llama.cpp"]["tg_tok_s"])
             rows.append(row)
@@ -244,8 +272,12 @@ def main():
                  "(@node-llama-cpp/linux-x64 CPU variants), threadpool "
                  "attached, context as below, f16 KV cache (its default)")
     lines.append(f"- each number: median of {a.rounds} interleaved rounds, one "
-                 f"process per system per round (short warm-up, then one "
-                 f"timed run); prefill pp{a.pp} from position 0, decode "
+                 f"process per system and thread count per round (short "
+                 f"warm-up, then one timed run, or the median of "
+                 f"{a.small_reps} for a model under 16 MiB, both systems "
+                 f"alike; within a round the thread "
+                 f"counts and the two systems alternate); prefill pp{a.pp} "
+                 f"from position 0, decode "
                  f"tg{a.tg} after a 4-token prompt; context {a.context} "
                  "for both")
     lines.append("- DRAM read bandwidth (tlmc-membw, 1 GiB, before/after): " +
@@ -273,6 +305,26 @@ def main():
             f"{100 * r['ours']['tg_tok_s'] / roof:.0f}% / "
             f"{100 * r['peer']['tg_tok_s'] / roof:.0f}% | "
             f"{r['rss_ours']:.0f} / {r['rss_peer']:.0f} |")
+    scaled = [r for r in rows if r["threads"] != r["base"]]
+    if scaled:
+        lines.append("\n## More threads against fewer, round by round\n")
+        lines.append("Each cell is the median over the rounds of one round's "
+                     "ratio (tok/s at the row's threads over tok/s at the "
+                     "first thread count, processes seconds apart). The last "
+                     "column is the same ratio of tlmc-membw's read "
+                     "bandwidth for the model's decode bytes, measured in "
+                     "each round: what the machine's memory gives a "
+                     "bandwidth-bound decode.\n")
+        lines.append("| model | threads | prefill tlmc | prefill llama.cpp | "
+                     "decode tlmc | decode llama.cpp | read bandwidth |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for r in scaled:
+            sc = r["scaling"]
+            lines.append(
+                f"| {r['label']} | {r['threads']} vs {r['base']} | "
+                f"{sc['tlmc_pp_tok_s']:.2f}x | {sc['llama.cpp_pp_tok_s']:.2f}x | "
+                f"{sc['tlmc_tg_tok_s']:.2f}x | {sc['llama.cpp_tg_tok_s']:.2f}x | "
+                f"{sc['membw']:.2f}x |")
     lines.append("\n## tlmc compile\n")
     lines.append("| model | GGUF MiB | compile s | compiler peak RSS MiB "
                  "(x file) | object text KiB | container MiB (x file) |")
