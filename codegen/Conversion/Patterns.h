@@ -39,6 +39,10 @@ mlir::Value viewWeightSlot(mlir::OpBuilder &b, mlir::Location loc,
 void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns,
                                        int64_t headsPerPass);
 
+/// tlm.rope -> tables of its angles and a rotation, vector loops where a
+/// head is whole vectors (RoPELowering.cpp).
+void populateRoPELoweringPatterns(mlir::RewritePatternSet &patterns);
+
 /// A product written out by hand: a linalg.generic over (token, output
 /// feature), marked for row threading with `work` multiply-adds per token,
 /// whose body is `body(builder, loc, inputBuffer, token, row)` -> the

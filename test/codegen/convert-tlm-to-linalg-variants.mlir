@@ -2,7 +2,8 @@
 
 // The graph variants model families add to the LLaMA block, one case each:
 // a projection bias, a per-head RMSNorm, Llama-3 RoPE frequency factors,
-// rotate-half RoPE pairing, and Gemma's GeGLU, scale and windowed attention.
+// rotate-half RoPE pairing, RoPE on heads of whole vectors (both pairings),
+// and Gemma's GeGLU, scale and windowed attention.
 
 module attributes {tlm.config = #tlm.config<arch = "qwen2", vocab = 16, dim = 8, ffn_dim = 12, layers = 1, heads = 2, kv_heads = 1, head_dim = 4, context_length = 32, rope_theta = 1.0e6 : f32, rope_style = rotate_half, norm_eps = 1.0e-6 : f32, tied_embeddings = true, bos = 1, eos = 2>} {
   tlm.weight @bias : tensor<8xf32>
@@ -62,6 +63,60 @@ func.func @rope_rotate_half(%k: tensor<1x8xf32>, %pos: index) -> tensor<1x8xf32>
   // CHECK: arith.cmpi ult, %{{.+}}, %[[HALF]] : index
   %y = tlm.rope %k, %pos {head_dim = 4 : i64, theta = 1.0e6 : f32, style = #tlm.rope_style<rotate_half>} : tensor<1x8xf32>
   return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// A head of whole 16-lane vectors rotates as vectors: adjacent pairs swap
+// partners within the vector and read each pair's angle in both its lanes;
+// the first of a pair subtracts (its sine times -1).
+// CHECK-LABEL: func.func @rope_vector_adjacent
+func.func @rope_vector_adjacent(%k: tensor<2x32xf32>, %pos: index) -> tensor<2x32xf32> {
+  // CHECK: %[[SIGNS:.+]] = arith.constant dense<[-1.000000e+00, 1.000000e+00, {{.+}}]> : vector<16xf32>
+  // CHECK: math.cos
+  // CHECK: math.sin
+  // CHECK: %[[OUT:.+]] = memref.alloc() : memref<2x32xf32>
+  // CHECK: scf.for %[[ROW:.+]] = %{{.+}} to %{{.+}} step
+  // CHECK: scf.for %[[HEAD:.+]] = %{{.+}} to %{{.+}} step
+  // CHECK: %[[X:.+]] = vector.load %{{.+}}[%[[ROW]], %[[COL:.+]]] : memref<2x32xf32>, vector<16xf32>
+  // CHECK: %[[PARTNER:.+]] = vector.shuffle %[[X]], %[[X]] [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14]
+  // CHECK: %[[C8:.+]] = vector.load %{{.+}}[%[[ROW]], %{{.+}}] : memref<2x8xf32>, vector<8xf32>
+  // CHECK: %[[S8:.+]] = vector.load %{{.+}}[%[[ROW]], %{{.+}}] : memref<2x8xf32>, vector<8xf32>
+  // CHECK: %[[C:.+]] = vector.shuffle %[[C8]], %[[C8]] [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]
+  // CHECK: %[[S:.+]] = vector.shuffle %[[S8]], %[[S8]] [0, 0, 1, 1,
+  // CHECK: %[[SIGNED:.+]] = arith.mulf %[[S]], %[[SIGNS]] : vector<16xf32>
+  // CHECK: %[[XC:.+]] = arith.mulf %[[X]], %[[C]] : vector<16xf32>
+  // CHECK: %[[PS:.+]] = arith.mulf %[[PARTNER]], %[[SIGNED]] : vector<16xf32>
+  // CHECK: %[[R:.+]] = arith.addf %[[XC]], %[[PS]] : vector<16xf32>
+  // CHECK: vector.store %[[R]], %[[OUT]][%[[ROW]], %[[COL]]]
+  // CHECK-NOT: tensor.extract
+  %y = tlm.rope %k, %pos {head_dim = 16 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+// Rotate-half heads of whole vectors: the first half's partners are the
+// second half's vector (and subtract), the second half's the first's.
+// CHECK-LABEL: func.func @rope_vector_rotate_half
+func.func @rope_vector_rotate_half(%k: tensor<2x64xf32>, %pos: index) -> tensor<2x64xf32> {
+  // CHECK: scf.for %[[ROW:.+]] = %{{.+}} to %{{.+}} step
+  // CHECK: %[[BASE:.+]] = arith.muli %{{.+}}, %{{.+}} : index
+  // CHECK: %[[X:.+]] = vector.load %{{.+}}[%[[ROW]], %[[BASE]]] : memref<2x64xf32>, vector<16xf32>
+  // CHECK: %[[UPPER:.+]] = arith.addi %[[BASE]], %{{.+}} : index
+  // CHECK: %[[PARTNER:.+]] = vector.load %{{.+}}[%[[ROW]], %[[UPPER]]] : memref<2x64xf32>, vector<16xf32>
+  // CHECK: vector.load %{{.+}} : memref<2x16xf32>, vector<16xf32>
+  // CHECK: %[[S:.+]] = vector.load %{{.+}} : memref<2x16xf32>, vector<16xf32>
+  // CHECK: %[[NEG:.+]] = arith.negf %[[S]] : vector<16xf32>
+  // CHECK: arith.mulf %[[PARTNER]], %[[NEG]] : vector<16xf32>
+  // CHECK: vector.store
+  // CHECK: %[[SECOND:.+]] = arith.addi %[[BASE]], %{{.+}} : index
+  // CHECK: vector.load %{{.+}}[%[[ROW]], %[[SECOND]]]
+  // CHECK: vector.load %{{.+}}[%[[ROW]], %[[BASE]]]
+  // CHECK-NOT: arith.negf
+  // CHECK: vector.store
+  %y = tlm.rope %k, %pos {head_dim = 32 : i64, theta = 1.0e6 : f32, style = #tlm.rope_style<rotate_half>} : tensor<2x64xf32>
+  return %y : tensor<2x64xf32>
 }
 
 // -----

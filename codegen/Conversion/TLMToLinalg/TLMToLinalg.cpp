@@ -1,7 +1,8 @@
 //===- TLMToLinalg.cpp - lower the tlm graph to upstream dialects ---*- C++ -*-===//
 //
 // Each tlm op becomes linalg.generic ops on tensors (attention: scf loops on
-// buffers, AttentionLowering.cpp), computing what the reference
+// buffers, AttentionLowering.cpp; RoPE's rotation: vector loops where a head
+// is whole vectors, RoPELowering.cpp), computing what the reference
 // implementation computes, in the same order where rounding could tell
 // (RMSNorm's 1/sqrt, softmax before the weighted sum, RoPE's powf/cosf/sinf
 // in f32); only the matrix products' sums and RMSNorm's sum of squares are
@@ -252,96 +253,6 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
   }
 };
 
-struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tlm::RoPEOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    auto shape = op.getType().getShape();
-    int64_t headDim = op.getHeadDim();
-    float theta = op.getTheta().convertToFloat();
-    bool adjacent = op.getStyle() == tlm::RopeStyle::Adjacent;
-    Value input = op.getInput(), pos = op.getPos();
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
-    auto toF32 = [&](Value index) {
-      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-      return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
-    };
-    // cos and sin of each (token, pair) angle, once: every head (and both
-    // elements of a pair) reads the same ones, where computing them per
-    // element cost a powf and a sincosf each (~7% of a prefill).
-    // freq = 1 / theta^(2*pair / head_dim), divided by the pair's factor
-    // when the op has them; angle = (pos + row) * freq.
-    std::optional<ArrayRef<float>> factors = op.getFreqFactors();
-    Value factorTable;
-    if (factors)
-      factorTable = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(
-              RankedTensorType::get({headDim / 2}, b.getF32Type()), *factors));
-    SmallVector<int64_t> tableShape{shape[0], headDim / 2};
-    auto angleTable = [&](bool sine) {
-      return e.elementwise(tableShape, ValueRange{}, [&](ValueRange) {
-        Value row = linalg::IndexOp::create(b, loc, 0);
-        Value pair = linalg::IndexOp::create(b, loc, 1);
-        Value twoPair = arith::MulIOp::create(b, loc, pair, e.index(2));
-        Value exponent = e.div(toF32(twoPair), e.f32(double(headDim)));
-        Value freq = e.div(e.f32(1.0),
-                           math::PowFOp::create(b, loc, e.f32(theta), exponent));
-        if (factorTable)
-          freq = e.div(freq, tensor::ExtractOp::create(b, loc, factorTable,
-                                                       ValueRange{pair}));
-        Value angle =
-            e.mul(toF32(arith::AddIOp::create(b, loc, pos, row)), freq);
-        return sine ? math::SinOp::create(b, loc, angle).getResult()
-                    : math::CosOp::create(b, loc, angle).getResult();
-      });
-    };
-    Value cosines = angleTable(false), sines = angleTable(true);
-    Value result = e.elementwise(shape, ValueRange{input}, [&](ValueRange args) {
-      Value row = linalg::IndexOp::create(b, loc, 0);
-      Value col = linalg::IndexOp::create(b, loc, 1);
-      Value hd = e.index(headDim);
-      Value i = arith::RemUIOp::create(b, loc, col, hd);
-      // The pair this element belongs to, its partner, and which half it is.
-      Value pair, partner, isFirst;
-      if (adjacent) {
-        Value two = e.index(2);
-        pair = arith::DivUIOp::create(b, loc, i, two);
-        Value odd = arith::RemUIOp::create(b, loc, i, two);
-        isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, odd,
-                                        e.index(0));
-        partner = arith::SelectOp::create(
-            b, loc, isFirst, arith::AddIOp::create(b, loc, col, e.index(1)),
-            arith::SubIOp::create(b, loc, col, e.index(1)));
-      } else {
-        Value half = e.index(headDim / 2);
-        isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
-                                        half);
-        pair = arith::SelectOp::create(b, loc, isFirst, i,
-                                       arith::SubIOp::create(b, loc, i, half));
-        partner = arith::SelectOp::create(
-            b, loc, isFirst, arith::AddIOp::create(b, loc, col, half),
-            arith::SubIOp::create(b, loc, col, half));
-      }
-      Value c =
-          tensor::ExtractOp::create(b, loc, cosines, ValueRange{row, pair});
-      Value s = tensor::ExtractOp::create(b, loc, sines, ValueRange{row, pair});
-      Value other =
-          tensor::ExtractOp::create(b, loc, input, ValueRange{row, partner});
-      // first:  x*c - other*s      second: other*s + x*c  (other = first)
-      Value x = args[0];
-      Value first = e.sub(e.mul(x, c), e.mul(other, s));
-      Value second = e.add(e.mul(other, s), e.mul(x, c));
-      return arith::SelectOp::create(b, loc, isFirst, first, second)
-          .getResult();
-    });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
 /// An op whose operands are all elementwise inputs of its result: one
 /// linalg.generic, the body `body(emitter, op, operand elements)`.
 template <typename OpTy, Value (*body)(Emitter &, OpTy, ValueRange)>
@@ -585,7 +496,7 @@ struct ConvertTLMToLinalgPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear, LowerRoPE,
+    patterns.add<LowerEmbedding, LowerRMSNorm, LowerLinear,
                  LowerElementwise<tlm::SiLUOp, siluBody>,
                  LowerElementwise<tlm::SwiGLUOp, swigluBody>,
                  LowerElementwise<tlm::GELUOp, geluBody>,
@@ -595,6 +506,7 @@ struct ConvertTLMToLinalgPass
                  LowerElementwise<tlm::AddOp, addBody>, LowerLayerNorm,
                  LowerAddPositions, LowerAddBias>(&getContext());
     populateAttentionLoweringPatterns(patterns, attentionHeadsPerPass);
+    populateRoPELoweringPatterns(patterns);
     populateCompressToLinalgPatterns(patterns, layout);
     int64_t before = 0;
     auto isLowered = [](Operation *op) {
