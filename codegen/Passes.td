@@ -61,11 +61,16 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
     - `embedding`, `rms_norm`, `layer_norm`, `linear`, `add_bias`, `rope`,
       `add_positions`, `silu`, `swiglu`, `gelu`, `geglu` (GELU's tanh form
       as x·sigmoid(2u): one exp), `scale`, `softcap` (libm tanh), `add`
-      become `linalg.generic` ops (f16/bf16 weights are extended on load);
+      become `linalg.generic` ops (f16/bf16 weights are extended on load),
+      but a `rope` whose heads are whole 16-lane vectors rotates in scf
+      loops of vector ops on buffers (partners by shuffle or by the other
+      half's load), bracketed like attention;
     - `attention` becomes scf loops over buffers (its KV cache is a buffer
       already), bracketed by `bufferization.to_buffer`/`to_tensor`; a
       `window` starts every loop over positions at the window's first, a
-      `softcap` squashes each scaled score;
+      `softcap` squashes each scaled score; with `attention-heads-per-pass`
+      a prefill chunk's units take whole KV groups and one pass over the
+      keys scores several heads;
     - `weight_ref @w` becomes a `memref.view` of a new leading function
       argument, `%weights: memref<Nxi8>`, at the offset the weight layout
       (codegen/Target/WeightLayout.h) gives `@w`, and the `tlm.weight`
