@@ -83,12 +83,14 @@ constexpr int64_t kMinGroupedUnits = 16;
 /// and head, softmax over the cached prefix and a weighted sum of values.
 struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
   LowerAttention(MLIRContext *ctx, int64_t headsPerPass)
-      : OpRewritePattern(ctx), headsPerPass(std::max<int64_t>(headsPerPass, 1)) {}
+      : OpRewritePattern(ctx),
+        headsPerPass(std::max<int64_t>(headsPerPass, 1)) {}
 
   /// Query heads whose scores one pass over a block of keys computes: each
   /// key vector is loaded once for all of them (ConvertTLMToLinalg's
   /// attention-heads-per-pass).
   int64_t headsPerPass;
+
   LogicalResult matchAndRewrite(tlm::AttentionOp op,
                                 PatternRewriter &b) const override {
     Location loc = op.getLoc();

@@ -53,10 +53,10 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
     int64_t headDim = op.getHeadDim();
     bool adjacent = op.getStyle() == tlm::RopeStyle::Adjacent;
     auto [cosines, sines] = emitAngleTables(e, op);
-    bool wholeVectors =
-        type.getElementType().isF32() && shape.size() == 2 &&
-        !ShapedType::isDynamicShape(shape) && shape[1] % headDim == 0 &&
-        headDim % (adjacent ? kLanes : 2 * kLanes) == 0;
+    bool wholeVectors = type.getElementType().isF32() && shape.size() == 2 &&
+                        !ShapedType::isDynamicShape(shape) &&
+                        shape[1] % headDim == 0 &&
+                        headDim % (adjacent ? kLanes : 2 * kLanes) == 0;
     Value result = wholeVectors
                        ? rotateVectors(e, op, cosines, sines, adjacent)
                        : rotateElements(e, op, cosines, sines, adjacent);
@@ -93,8 +93,8 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
         Value pair = linalg::IndexOp::create(b, loc, 1);
         Value twoPair = arith::MulIOp::create(b, loc, pair, e.index(2));
         Value exponent = e.div(toF32(twoPair), e.f32(double(headDim)));
-        Value freq = e.div(e.f32(1.0),
-                           math::PowFOp::create(b, loc, e.f32(theta), exponent));
+        Value freq = e.div(
+            e.f32(1.0), math::PowFOp::create(b, loc, e.f32(theta), exponent));
         if (factorTable)
           freq = e.div(freq, tensor::ExtractOp::create(b, loc, factorTable,
                                                        ValueRange{pair}));
@@ -176,9 +176,10 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
                     // second half's elements, and subtract.
                     int64_t half = headDim / 2;
                     bool first = i < half;
-                    partners = load(
-                        lanes, x,
-                        in.addIndex(base, in.index(first ? i + half : i - half)));
+                    partners =
+                        load(lanes, x,
+                             in.addIndex(
+                                 base, in.index(first ? i + half : i - half)));
                     Value pair = in.index(first ? i : i - half);
                     c = load(lanes, cosTable, pair);
                     s = load(lanes, sinTable, pair);
@@ -243,8 +244,8 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
               tensor::ExtractOp::create(b, loc, cosines, ValueRange{row, pair});
           Value s =
               tensor::ExtractOp::create(b, loc, sines, ValueRange{row, pair});
-          Value other =
-              tensor::ExtractOp::create(b, loc, input, ValueRange{row, partner});
+          Value other = tensor::ExtractOp::create(b, loc, input,
+                                                  ValueRange{row, partner});
           // first:  x*c - other*s      second: other*s + x*c  (other = first)
           Value x = args[0];
           Value first = e.sub(e.mul(x, c), e.mul(other, s));
