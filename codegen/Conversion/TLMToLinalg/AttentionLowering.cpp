@@ -102,14 +102,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     int64_t kvWidth = op.getKey().getType().getDimSize(1);
     auto cacheType = op.getKeyCache().getType();
     int64_t capacity = cacheType.getDimSize(1);
-    auto bufferOf = [&](Value tensor) {
-      auto t = cast<RankedTensorType>(tensor.getType());
-      return bufferization::ToBufferOp::create(
-          b, loc, MemRefType::get(t.getShape(), t.getElementType()), tensor,
-          /*read_only=*/true);
-    };
-    Value q = bufferOf(op.getQuery()), k = bufferOf(op.getKey()),
-          v = bufferOf(op.getValue());
+    Value q = e.readOnlyBuffer(op.getQuery());
+    Value k = e.readOnlyBuffer(op.getKey());
+    Value v = e.readOnlyBuffer(op.getValue());
     Value kc = op.getKeyCache(), vc = op.getValueCache();
     Value layer = op.getLayerIndex() ? op.getLayerIndex()
                                      : e.index(op.getLayer());
@@ -271,6 +266,10 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                           Value kvHead, Value firstBlock, Value count) {
       Emitter in{b, loc};
       Value keys = flatKeys(b, loc);
+      // Where each head's query starts in the token's row.
+      SmallVector<Value> qBases;
+      for (const auto &head : heads)
+        qBases.push_back(in.mulIndex(head.second, in.index(headDim)));
       Value blockZeros = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(blockVector, b.getF32FloatAttr(0.0)));
       scf::ForOp::create(
@@ -290,8 +289,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                         ValueRange{keyAt(b, loc, s, kvHead, d)});
                     if (!cacheElement.isF32())
                       key = arith::ExtFOp::create(b, loc, blockVector, key);
-                    for (auto [j, head] : llvm::enumerate(heads)) {
-                      Value qBase = in.mulIndex(head.second, in.index(headDim));
+                    for (auto [j, qBase] : llvm::enumerate(qBases)) {
                       Value qd = memref::LoadOp::create(
                           b, loc, q, ValueRange{t, in.addIndex(qBase, d)});
                       Value &sum = next[j * chains + c];
@@ -438,14 +436,16 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
             arith::RemUIOp::create(b, loc, u, in.index(blocksPerHead)),
             in.index(tokensPerUnit));
       }
-      // x * n + j, without the ops where n is 1 and j 0.
-      auto affine = [&](OpBuilder &b, Value x, int64_t n, Value j) {
-        Emitter in{b, loc};
-        Value scaled = n == 1 ? x : in.mulIndex(x, in.index(n));
-        return j ? in.addIndex(scaled, j) : scaled;
+      // A unit's first head and first row of scores; head j of the unit
+      // is j after them (no ops for a unit of one head).
+      Value firstHead = headUnit, firstRow = u;
+      if (headsPerUnit > 1) {
+        firstHead = in.mulIndex(headUnit, in.index(headsPerUnit));
+        firstRow = in.mulIndex(u, in.index(headsPerUnit));
+      }
+      auto plus = [&](OpBuilder &b, Value x, Value j) {
+        return j ? Emitter{b, loc}.addIndex(x, j) : x;
       };
-      Value firstHead = affine(b, headUnit, headsPerUnit, nullptr);
-      Value firstRow = affine(b, u, headsPerUnit, nullptr);
       Value kvHead = arith::DivUIOp::create(b, loc, firstHead, in.index(group));
       Value kvBase = in.mulIndex(kvHead, in.index(headDim));
       scf::ForOp::create(
@@ -473,16 +473,17 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
               for (int64_t j = j0; j < std::min(headsPerUnit, j0 + headsPerPass);
                    ++j) {
                 Value offset = j ? in.index(j) : nullptr;
-                heads.push_back({affine(b, firstRow, 1, offset),
-                                 affine(b, firstHead, 1, offset)});
+                heads.push_back(
+                    {plus(b, firstRow, offset), plus(b, firstHead, offset)});
               }
               emitScores(b, loc, t, heads, kvHead, firstBlock, count);
             }
             // Then each head's softmax and weighted sum of values.
             auto finishHead = [&](OpBuilder &b, Location loc, Value j) {
-              emitSoftmax(b, loc, affine(b, firstRow, 1, j), first, count);
-              emitWeightedSum(b, loc, t, affine(b, firstRow, 1, j),
-                              affine(b, firstHead, 1, j), kvBase, first, count);
+              Value row = plus(b, firstRow, j);
+              emitSoftmax(b, loc, row, first, count);
+              emitWeightedSum(b, loc, t, row, plus(b, firstHead, j), kvBase,
+                              first, count);
             };
             if (headsPerUnit == 1)
               finishHead(b, loc, nullptr);

@@ -5,6 +5,7 @@
 #define TLMC_CODEGEN_CONVERSION_TLMTOLINALG_EMITTER_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -60,6 +61,15 @@ struct Emitter {
     return mlir::linalg::FillOp::create(b, loc, mlir::ValueRange{f32(0.0)},
                                         mlir::ValueRange{emptyF32(shape)})
         .getResult(0);
+  }
+  /// `tensor` as a read-only buffer, for ops lowered to loops on buffers
+  /// (attention, RoPE's vector rotation).
+  mlir::Value readOnlyBuffer(mlir::Value tensor) {
+    auto type = mlir::cast<mlir::RankedTensorType>(tensor.getType());
+    return mlir::bufferization::ToBufferOp::create(
+        b, loc,
+        mlir::MemRefType::get(type.getShape(), type.getElementType()), tensor,
+        /*read_only=*/true);
   }
   /// An elementwise generic over a 2-D result shaped like `shape`.
   mlir::Value

@@ -117,14 +117,9 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
     auto type = op.getType();
     int64_t rows = type.getDimSize(0), width = type.getDimSize(1);
     int64_t headDim = op.getHeadDim();
-    auto bufferOf = [&](Value tensor) -> Value {
-      auto t = cast<RankedTensorType>(tensor.getType());
-      return bufferization::ToBufferOp::create(
-          b, loc, MemRefType::get(t.getShape(), t.getElementType()), tensor,
-          /*read_only=*/true);
-    };
-    Value x = bufferOf(op.getInput());
-    Value cosTable = bufferOf(cosines), sinTable = bufferOf(sines);
+    Value x = e.readOnlyBuffer(op.getInput());
+    Value cosTable = e.readOnlyBuffer(cosines);
+    Value sinTable = e.readOnlyBuffer(sines);
     Value out = memref::AllocOp::create(
         b, loc, MemRefType::get({rows, width}, b.getF32Type()));
     VectorType lanes = VectorType::get({kLanes}, b.getF32Type());
