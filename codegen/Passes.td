@@ -70,7 +70,10 @@ def ConvertTLMToLinalg : Pass<"convert-tlm-to-linalg", "mlir::ModuleOp"> {
       `window` starts every loop over positions at the window's first, a
       `softcap` squashes each scaled score; with `attention-heads-per-pass`
       a prefill chunk's units take whole KV groups and one pass over the
-      keys scores several heads;
+      keys scores several heads; a token that sees more positions than a
+      row of scores holds (1024) takes them a tile at a time with a
+      running maximum and sum (online softmax), the rest keep llama2.c's
+      steps;
     - `weight_ref @w` becomes a `memref.view` of a new leading function
       argument, `%weights: memref<Nxi8>`, at the offset the weight layout
       (codegen/Target/WeightLayout.h) gives `@w`, and the `tlm.weight`

@@ -128,5 +128,44 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
         : tensor<128x16xf32>, tensor<128x8xf32>, tensor<128x8xf32>, memref<1x128x8xf32>, memref<1x128x8xf32> -> tensor<128x16xf32>
     return %a : tensor<128x16xf32>
   }
+
+  // A cache of 2048 positions, more than a row of scores holds (1024): a
+  // token that sees at most 1024 positions keeps the reference's steps over
+  // one row (normalized per position before the sum of values); one that
+  // sees more takes them a tile of 1024 at a time, with a running maximum
+  // and sum per head, rescaling the running sum of values, and divides it
+  // by the sum at the end.
+  // CHECK-LABEL: func.func @long_context
+  // PREFETCH-LABEL: func.func @long_context
+  // PREFETCH: memref.prefetch
+  // CHECK-DAG: %[[TILE:.+]] = arith.constant 1024 : index
+  // CHECK-DAG: %[[SCORES:.+]] = memref.alloc() : memref<2x1024xf32>
+  // CHECK-DAG: %[[STATE:.+]] = memref.alloc() : memref<2x2xf32>
+  // CHECK: %[[FITS:.+]] = arith.cmpi ule, %[[SEEN:.+]], %[[TILE]] : index
+  // CHECK: scf.if %[[FITS]] {
+  // CHECK: vector.store %{{.+}}, %[[SCORES]]
+  // CHECK: math.exp
+  // CHECK: arith.divf %{{.+}}, %{{.+}} : f32
+  // CHECK: } else {
+  // CHECK: scf.for %[[BASE:.+]] = %[[FIRSTBLOCK:.+]] to %[[SEEN]] step %[[TILE]] {
+  // CHECK: arith.minui
+  // CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[BASE]], %[[FIRSTBLOCK]] : index
+  // CHECK: vector.store %{{.+}}, %[[SCORES]]
+  // CHECK: memref.load %[[STATE]]
+  // CHECK: %[[NEWMAX:.+]] = arith.select %[[FIRST]]
+  // CHECK: math.exp
+  // CHECK: %[[RESCALE:.+]] = math.exp
+  // CHECK: arith.select %[[FIRST]]
+  // CHECK: memref.store %[[NEWMAX]], %[[STATE]]
+  // CHECK: vector.broadcast %[[RESCALE]] : f32 to vector<4xf32>
+  // CHECK: arith.select %[[FIRST]], %{{.+}}, %{{.+}} : vector<4xf32>
+  // CHECK: }
+  // CHECK: arith.divf %{{.+}}, %{{.+}} : vector<4xf32>
+  // CHECK: } {tlmc.parallel_loop}
+  func.func @long_context(%q: tensor<1x8xf32>, %k: tensor<1x4xf32>, %pos: index, %kc: memref<1x2048x4xf32>, %vc: memref<1x2048x4xf32>) -> tensor<1x8xf32> {
+    %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64}
+        : tensor<1x8xf32>, tensor<1x4xf32>, tensor<1x4xf32>, memref<1x2048x4xf32>, memref<1x2048x4xf32> -> tensor<1x8xf32>
+    return %a : tensor<1x8xf32>
+  }
 }
 // CHECK-NOT: tlm.

@@ -74,6 +74,16 @@ constexpr int64_t kKeyBlock = 16;
 /// enough FMA chains to cover an FMA's latency at two per cycle.
 constexpr int64_t kChains = 4;
 
+/// Positions of a row of scores. A token that sees at most this many
+/// keeps llama2.c's steps over one row (scores, maximum, exp and sum,
+/// normalize, sum of values); one that sees more takes them a tile at a
+/// time with a running maximum and sum (online softmax), so the scores in
+/// the arena are a tile per unit and head whatever the context: SmolLM2's
+/// 128-token chunk at a context of 8192 keeps 288 KB of scores, not 2.3 MB
+/// (and a 32k-context Qwen2.5-0.5B 460 KB, not 14.7 MB). It is a multiple
+/// of kKeyBlock.
+constexpr int64_t kSoftmaxTile = 1024;
+
 /// Units from which a unit takes all the heads of a KV group rather than
 /// one: enough for a few threads' guided blocks to balance (a 128-token
 /// chunk of SmolLM2 has 3 KV groups x 8 blocks of tokens = 24).
@@ -193,10 +203,16 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
             : 1;
     int64_t units = heads / headsPerUnit * blocksPerHead;
     // One row of scores per head of a unit: units run on different threads
-    // (tlm-parallelize-rows outlines the units loop).
+    // (tlm-parallelize-rows outlines the units loop). A row holds a tile
+    // of positions: a token that sees more takes them a tile at a time
+    // (online softmax), with its running maximum and sum in runningState.
+    int64_t tile = std::min(capacity, kSoftmaxTile);
     Value scores = memref::AllocOp::create(
-        b, loc,
-        MemRefType::get({units * headsPerUnit, capacity}, b.getF32Type()));
+        b, loc, MemRefType::get({units * headsPerUnit, tile}, b.getF32Type()));
+    Value runningState;
+    if (capacity > tile)
+      runningState = memref::AllocOp::create(
+          b, loc, MemRefType::get({units * headsPerUnit, 2}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
     Value pos = op.getPos();
 
@@ -234,36 +250,56 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     std::optional<float> softcap;
     if (op.getSoftcap())
       softcap = op.getSoftcap()->convertToFloat();
+    // A row of scores holds the positions [base, base + tile) of one head
+    // and token: every loop below takes the row's base and reads position s
+    // at s - base.
+    auto scoreAt = [&](OpBuilder &b, Location loc, Value base, Value s) {
+      return Emitter{b, loc}.subIndex(s, base);
+    };
     // scores[u][s] = f(scores[u][s]) for s in [first, count), in place.
-    auto updateScores = [&](OpBuilder &b, Location loc, Value u, Value first,
-                            Value count, auto f) {
+    auto updateScores = [&](OpBuilder &b, Location loc, Value u, Value base,
+                            Value first, Value count, auto f) {
       scf::ForOp::create(
           b, loc, first, count, c1, ValueRange{},
           [&](OpBuilder &b, Location loc, Value s, ValueRange) {
             Emitter in{b, loc};
-            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{u, s});
+            Value at = scoreAt(b, loc, base, s);
+            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{u, at});
             memref::StoreOp::create(b, loc, f(in, x), scores,
-                                    ValueRange{u, s});
+                                    ValueRange{u, at});
             scf::YieldOp::create(b, loc);
           });
     };
-    // scores[row][s] = q_head . k_s * scale for s in [firstBlock, count),
-    // for `heads.size()` heads of one KV group (row and head given per
-    // head) in one pass over the keys: per element d, one load of `block`
-    // keys from the blocked key cache and, per head, one FMA of q[d]
-    // broadcast into the block's scores. A head's elements are summed in
-    // kChains interleaved partial sums (d mod kChains), added at the end:
-    // independent FMA chains rather than one of head_dim, in the same order
-    // for every token, thread count, entry point and heads per pass, so a
-    // head's scores are bitwise the same computed alone or with others. A
-    // block may start before `first` or end past `count`; those scores are
-    // never read.
+    // init folded with scores[u][s] for s in [first, count) by `combine`.
+    auto foldScores = [&](OpBuilder &b, Location loc, Value u, Value base,
+                          Value first, Value count, Value init, auto combine) {
+      return scf::ForOp::create(
+                 b, loc, first, count, c1, ValueRange{init},
+                 [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+                   Value x = memref::LoadOp::create(
+                       b, loc, scores,
+                       ValueRange{u, scoreAt(b, loc, base, s)});
+                   scf::YieldOp::create(b, loc, combine(b, loc, acc[0], x));
+                 })
+          .getResult(0);
+    };
+    // scores[row][s - base] = q_head . k_s * scale for s in [firstBlock,
+    // count), for `heads.size()` heads of one KV group (row and head given
+    // per head) in one pass over the keys: per element d, one load of
+    // `block` keys from the blocked key cache and, per head, one FMA of
+    // q[d] broadcast into the block's scores. A head's elements are summed
+    // in kChains interleaved partial sums (d mod kChains), added at the
+    // end: independent FMA chains rather than one of head_dim, in the same
+    // order for every token, thread count, entry point and heads per pass,
+    // so a head's scores are bitwise the same computed alone or with
+    // others. A block may start before `first` or end past `count`; those
+    // scores are never read.
     int64_t chains = headDim % kChains == 0 ? kChains : 1;
     VectorType blockVector = VectorType::get({block}, b.getF32Type());
     VectorType cacheVector = VectorType::get({block}, cacheElement);
     auto emitScores = [&](OpBuilder &b, Location loc, Value t,
                           ArrayRef<std::pair<Value, Value>> heads,
-                          Value kvHead, Value firstBlock, Value count) {
+                          Value kvHead, Value base, Value count) {
       Emitter in{b, loc};
       Value keys = flatKeys(b, loc);
       // Where each head's query starts in the token's row.
@@ -273,7 +309,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       Value blockZeros = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(blockVector, b.getF32FloatAttr(0.0)));
       scf::ForOp::create(
-          b, loc, firstBlock, count, in.index(block), ValueRange{},
+          b, loc, base, count, in.index(block), ValueRange{},
           [&](OpBuilder &b, Location loc, Value s, ValueRange) {
             Emitter in{b, loc};
             SmallVector<Value> init(heads.size() * chains, blockZeros);
@@ -305,6 +341,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
               return vector::BroadcastOp::create(b, loc, blockVector,
                                                  in.f32(v));
             };
+            Value at = scoreAt(b, loc, base, s);
             for (auto [j, head] : llvm::enumerate(heads)) {
               SmallVector<Value> partial(
                   dots.getResults().slice(j * chains, chains));
@@ -325,70 +362,60 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                         arith::MulFOp::create(b, loc, score,
                                               splat(1.0f / *softcap))));
               vector::StoreOp::create(b, loc, score, scores,
-                                      ValueRange{head.first, s});
+                                      ValueRange{head.first, at});
             }
             scf::YieldOp::create(b, loc);
           });
     };
-    // scores[row][s] for s in [first, count) -> their softmax, in place.
-    auto emitSoftmax = [&](OpBuilder &b, Location loc, Value row, Value first,
-                           Value count) {
-      Emitter in{b, loc};
-      // Their maximum, in a loop of its own: a maximum is exact in any
-      // order, so this one vectorizes (llama2.c's serial `if (x > max)`
-      // chain is what the scores loop was bound by).
-      auto maxLoop = scf::ForOp::create(
-          b, loc, first, count, c1,
-          ValueRange{in.f32(-std::numeric_limits<float>::infinity())},
-          [&](OpBuilder &b, Location loc, Value s, ValueRange iter) {
-            Value x = memref::LoadOp::create(b, loc, scores, ValueRange{row, s});
-            scf::YieldOp::create(
-                b, loc,
-                arith::MaxNumFOp::create(b, loc, iter[0], x,
-                                         arith::FastMathFlags::nnan |
-                                             arith::FastMathFlags::nsz)
-                    .getResult());
+    // The maximum of a row's scores over [first, count), in a loop of its
+    // own: a maximum is exact in any order, so this one vectorizes
+    // (llama2.c's serial `if (x > max)` chain is what the scores loop was
+    // bound by).
+    auto emitMax = [&](OpBuilder &b, Location loc, Value row, Value base,
+                       Value first, Value count) {
+      return foldScores(
+          b, loc, row, base, first, count,
+          Emitter{b, loc}.f32(-std::numeric_limits<float>::infinity()),
+          [](OpBuilder &b, Location loc, Value x, Value y) -> Value {
+            return arith::MaxNumFOp::create(b, loc, x, y,
+                                            arith::FastMathFlags::nnan |
+                                                arith::FastMathFlags::nsz);
           });
-      Value maxScore = maxLoop.getResult(0);
-      // scores[s] = exp(scores[s] - max), in a loop of its own (independent
-      // per position: it vectorizes once exp is a polynomial,
-      // tlm-approximate-exp); then their sum, reassociable so it vectorizes
-      // (in order it was a chain of `count` dependent adds per head and
-      // token).
-      updateScores(b, loc, row, first, count, [&](Emitter &in, Value x) {
+    };
+    // scores[s] = exp(scores[s] - max) over [first, count), in a loop of
+    // its own (independent per position: it vectorizes once exp is a
+    // polynomial, tlm-approximate-exp); returns their sum, reassociable so
+    // that it vectorizes (in order it was a chain of `count` dependent adds
+    // per head and token).
+    auto emitExpAndSum = [&](OpBuilder &b, Location loc, Value row, Value base,
+                             Value first, Value count, Value maxScore) {
+      updateScores(b, loc, row, base, first, count, [&](Emitter &in, Value x) {
         return math::ExpOp::create(in.b, in.loc, in.sub(x, maxScore))
             .getResult();
       });
-      auto sumLoop = scf::ForOp::create(
-          b, loc, first, count, c1, ValueRange{in.f32(0.0)},
-          [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-            Value ex = memref::LoadOp::create(b, loc, scores, ValueRange{row, s});
-            scf::YieldOp::create(b, loc,
-                                 arith::AddFOp::create(
-                                     b, loc, acc[0], ex,
-                                     arith::FastMathFlags::reassoc)
-                                     .getResult());
+      return foldScores(
+          b, loc, row, base, first, count, Emitter{b, loc}.f32(0.0),
+          [](OpBuilder &b, Location loc, Value acc, Value x) -> Value {
+            return arith::AddFOp::create(b, loc, acc, x,
+                                         arith::FastMathFlags::reassoc);
           });
-      Value sum = sumLoop.getResult(0);
-      // scores[s] /= sum, once per position (as llama2.c does).
-      updateScores(b, loc, row, first, count,
-                   [&](Emitter &in, Value x) { return in.div(x, sum); });
     };
-    // out[t][h*hd + i] = sum_s scores[row][s] * v_s[i], a multiply and an
-    // add per position (the reference's rounding), the head's hd outputs
-    // vectors carried in registers: one contiguous load of v_s per
-    // position, no store until the end. Even and odd positions go to two
-    // sums added at the end: with one, every position waited for the last
-    // one's add (a chain of `count` adds per output vector).
+    // sum_s scores[row][s] * v_s[i] for s in [first, count), a vector of
+    // the head's hd outputs: a multiply and an add per position (the
+    // reference's rounding), the sums carried in registers, one contiguous
+    // load of v_s per position. Even and odd positions go to two sums added
+    // at the end: with one, every position waited for the last one's add
+    // (a chain of `count` adds per output vector).
     VectorType headVector = VectorType::get({headDim}, b.getF32Type());
-    auto emitWeightedSum = [&](OpBuilder &b, Location loc, Value t, Value row,
-                               Value h, Value kvBase, Value first,
-                               Value count) {
+    auto emitWeightedSum = [&](OpBuilder &b, Location loc, Value row,
+                               Value kvBase, Value base, Value first,
+                               Value count) -> Value {
       Emitter in{b, loc};
       Value zeros = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
       auto weightedValue = [&](OpBuilder &b, Location loc, Value s) -> Value {
-        Value a = memref::LoadOp::create(b, loc, scores, ValueRange{row, s});
+        Value a = memref::LoadOp::create(
+            b, loc, scores, ValueRange{row, scoreAt(b, loc, base, s)});
         Value vs = vector::LoadOp::create(
             b, loc, VectorType::get({headDim}, cacheElement), vc,
             ValueRange{layer, s, kvBase});
@@ -420,10 +447,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 arith::AddFOp::create(b, loc, acc[0], weightedValue(b, loc, s))
                     .getResult());
           });
-      Value weightedSum = arith::AddFOp::create(b, loc, weighted.getResult(0),
-                                                paired.getResult(1));
-      vector::StoreOp::create(b, loc, weightedSum, out,
-                              ValueRange{t, in.mulIndex(h, in.index(headDim))});
+      return arith::AddFOp::create(b, loc, weighted.getResult(0),
+                                   paired.getResult(1));
     };
     // A unit: `headsPerUnit` heads (of one KV group) for `tokensPerUnit`
     // tokens; its head j's scores are row u * headsPerUnit + j.
@@ -448,6 +473,131 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       };
       Value kvHead = arith::DivUIOp::create(b, loc, firstHead, in.index(group));
       Value kvBase = in.mulIndex(kvHead, in.index(headDim));
+      // f(j) for each head j of the unit (j null for a unit of one head).
+      auto forEachHead = [&](OpBuilder &b, Location loc, auto f) {
+        if (headsPerUnit == 1)
+          return f(b, loc, Value());
+        scf::ForOp::create(
+            b, loc, c0, Emitter{b, loc}.index(headsPerUnit), c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+              f(b, loc, j);
+              scf::YieldOp::create(b, loc);
+            });
+      };
+      // Every head's scores for the positions [base, count) of token t,
+      // `headsPerPass` heads per pass over the keys.
+      auto scoreHeads = [&](OpBuilder &b, Location loc, Value t, Value base,
+                            Value count) {
+        Emitter in{b, loc};
+        for (int64_t j0 = 0; j0 < headsPerUnit; j0 += headsPerPass) {
+          SmallVector<std::pair<Value, Value>> heads;
+          for (int64_t j = j0; j < std::min(headsPerUnit, j0 + headsPerPass);
+               ++j) {
+            Value offset = j ? in.index(j) : nullptr;
+            heads.push_back(
+                {plus(b, firstRow, offset), plus(b, firstHead, offset)});
+          }
+          emitScores(b, loc, t, heads, kvHead, base, count);
+        }
+      };
+      auto outputAt = [&](OpBuilder &b, Location loc, Value t, Value j) {
+        Emitter in{b, loc};
+        return SmallVector<Value>{
+            t, in.mulIndex(plus(b, firstHead, j), in.index(headDim))};
+      };
+      // Positions [first, count) in one row of scores from firstBlock:
+      // llama2.c's steps (scores, maximum, exp and sum, normalize, sum of
+      // values), in its order of rounding.
+      auto wholeRow = [&](OpBuilder &b, Location loc, Value t, Value first,
+                          Value firstBlock, Value count) {
+        scoreHeads(b, loc, t, firstBlock, count);
+        forEachHead(b, loc, [&](OpBuilder &b, Location loc, Value j) {
+          Value row = plus(b, firstRow, j);
+          Value maxScore = emitMax(b, loc, row, firstBlock, first, count);
+          Value sum =
+              emitExpAndSum(b, loc, row, firstBlock, first, count, maxScore);
+          // scores[s] /= sum, once per position (as llama2.c does).
+          updateScores(b, loc, row, firstBlock, first, count,
+                       [&](Emitter &in, Value x) { return in.div(x, sum); });
+          vector::StoreOp::create(b, loc,
+                                  emitWeightedSum(b, loc, row, kvBase,
+                                                  firstBlock, first, count),
+                                  out, outputAt(b, loc, t, j));
+        });
+      };
+      // Positions [first, count) a tile of scores at a time (online
+      // softmax): per head, the running maximum m and sum l of exp(score -
+      // m) in runningState[row] and the running weighted sum in the
+      // output; a tile with a larger maximum rescales both by exp(m_old -
+      // m_new), and the output is divided by l at the end. Tiles start at
+      // firstBlock + i * tile, absolute positions, so a token's result is
+      // the same for any chunking and thread count.
+      auto tiledRows = [&](OpBuilder &b, Location loc, Value t, Value first,
+                           Value firstBlock, Value count) {
+        Emitter in{b, loc};
+        scf::ForOp::create(
+            b, loc, firstBlock, count, in.index(tile), ValueRange{},
+            [&](OpBuilder &b, Location loc, Value base, ValueRange) {
+              Emitter in{b, loc};
+              Value end = arith::MinUIOp::create(
+                  b, loc, in.addIndex(base, in.index(tile)), count);
+              Value from = arith::MaxUIOp::create(b, loc, first, base);
+              Value isFirst = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::eq, base, firstBlock);
+              scoreHeads(b, loc, t, base, end);
+              forEachHead(b, loc, [&](OpBuilder &b, Location loc, Value j) {
+                Emitter in{b, loc};
+                Value row = plus(b, firstRow, j);
+                // The first tile starts the state; the values the selects
+                // leave out are not yet written, and never used.
+                Value oldMax = memref::LoadOp::create(
+                    b, loc, runningState, ValueRange{row, c0});
+                Value oldSum = memref::LoadOp::create(
+                    b, loc, runningState, ValueRange{row, c1});
+                Value tileMax = emitMax(b, loc, row, base, from, end);
+                Value newMax = arith::SelectOp::create(
+                    b, loc, isFirst, tileMax,
+                    arith::MaxNumFOp::create(b, loc, oldMax, tileMax,
+                                             arith::FastMathFlags::nnan |
+                                                 arith::FastMathFlags::nsz));
+                Value tileSum =
+                    emitExpAndSum(b, loc, row, base, from, end, newMax);
+                Value rescale = math::ExpOp::create(
+                    b, loc, in.sub(oldMax, newMax));
+                Value newSum = arith::SelectOp::create(
+                    b, loc, isFirst, tileSum,
+                    in.add(in.mul(oldSum, rescale), tileSum));
+                memref::StoreOp::create(b, loc, newMax, runningState,
+                                        ValueRange{row, c0});
+                memref::StoreOp::create(b, loc, newSum, runningState,
+                                        ValueRange{row, c1});
+                Value tileValues =
+                    emitWeightedSum(b, loc, row, kvBase, base, from, end);
+                SmallVector<Value> at = outputAt(b, loc, t, j);
+                Value old = vector::LoadOp::create(b, loc, headVector, out, at);
+                Value rescaled = arith::MulFOp::create(
+                    b, loc, old,
+                    vector::BroadcastOp::create(b, loc, headVector, rescale));
+                Value values = arith::SelectOp::create(
+                    b, loc, isFirst, tileValues,
+                    in.add(rescaled, tileValues));
+                vector::StoreOp::create(b, loc, values, out, at);
+              });
+              scf::YieldOp::create(b, loc);
+            });
+        forEachHead(b, loc, [&](OpBuilder &b, Location loc, Value j) {
+          Value sum = memref::LoadOp::create(
+              b, loc, runningState, ValueRange{plus(b, firstRow, j), c1});
+          SmallVector<Value> at = outputAt(b, loc, t, j);
+          Value values = vector::LoadOp::create(b, loc, headVector, out, at);
+          vector::StoreOp::create(
+              b, loc,
+              arith::DivFOp::create(
+                  b, loc, values,
+                  vector::BroadcastOp::create(b, loc, headVector, sum)),
+              out, at);
+        });
+      };
       scf::ForOp::create(
           b, loc, firstToken, in.addIndex(firstToken, in.index(tokensPerUnit)),
           c1, ValueRange{},
@@ -467,33 +617,26 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
             }
             Value firstBlock = in.subIndex(
                 first, arith::RemUIOp::create(b, loc, first, in.index(block)));
-            // Scores, `headsPerPass` heads per pass over the keys.
-            for (int64_t j0 = 0; j0 < headsPerUnit; j0 += headsPerPass) {
-              SmallVector<std::pair<Value, Value>> heads;
-              for (int64_t j = j0; j < std::min(headsPerUnit, j0 + headsPerPass);
-                   ++j) {
-                Value offset = j ? in.index(j) : nullptr;
-                heads.push_back(
-                    {plus(b, firstRow, offset), plus(b, firstHead, offset)});
-              }
-              emitScores(b, loc, t, heads, kvHead, firstBlock, count);
+            if (!runningState) {
+              wholeRow(b, loc, t, first, firstBlock, count);
+              scf::YieldOp::create(b, loc);
+              return;
             }
-            // Then each head's softmax and weighted sum of values.
-            auto finishHead = [&](OpBuilder &b, Location loc, Value j) {
-              Value row = plus(b, firstRow, j);
-              emitSoftmax(b, loc, row, first, count);
-              emitWeightedSum(b, loc, t, row, plus(b, firstHead, j), kvBase,
-                              first, count);
-            };
-            if (headsPerUnit == 1)
-              finishHead(b, loc, nullptr);
-            else
-              scf::ForOp::create(
-                  b, loc, c0, in.index(headsPerUnit), c1, ValueRange{},
-                  [&](OpBuilder &b, Location loc, Value j, ValueRange) {
-                    finishHead(b, loc, j);
-                    scf::YieldOp::create(b, loc);
-                  });
+            // A token that sees more than a tile of positions takes them a
+            // tile at a time; the rest keep the reference's steps.
+            Value fits = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ule,
+                in.subIndex(count, firstBlock), in.index(tile));
+            scf::IfOp::create(
+                b, loc, fits,
+                [&](OpBuilder &b, Location loc) {
+                  wholeRow(b, loc, t, first, firstBlock, count);
+                  scf::YieldOp::create(b, loc);
+                },
+                [&](OpBuilder &b, Location loc) {
+                  tiledRows(b, loc, t, first, firstBlock, count);
+                  scf::YieldOp::create(b, loc);
+                });
             scf::YieldOp::create(b, loc);
           });
       scf::YieldOp::create(b, loc);
