@@ -4,7 +4,7 @@
  *       [--top-k K] [--seed S] [--threads K] [--tokens] [--perplexity FILE]
  *       [--weights FILE] [--map] [--logits FILE] [--no-prefill] [--ignore-eos]
  *       [--dump-logits FILE] [--prompt-tokens ID,ID,...]
- *       [--bench PP,TG [--reps R]] [--chat [--system TEXT]] [--version]
+ *       [--bench PP,TG[,D] [--reps R]] [--chat [--system TEXT]] [--version]
  *       [--help]
  *
  * `OUT --help` lists them with their defaults. A bad option gets one line
@@ -20,7 +20,8 @@
  * writes the logits of every prompt position (f32, position-major), the
  * form utils/peer's llama.cpp driver writes too. --bench PP,TG measures a
  * PP-token prefill and TG decode steps after a 4-token prompt, R times
- * after a warm-up, and prints the medians (as utils/peer's driver does).
+ * after a warm-up, and prints the medians (as utils/peer's driver does);
+ * --bench PP,TG,D runs both after D tokens of context (llama-bench's -d).
  * --chat converses in the model's chat format (chat.c): -p is then one user
  * message answered once, else each line of standard input is a turn.
  * The model is whatever the
@@ -57,7 +58,8 @@ typedef struct options {
   int no_prefill;          /* feed the prompt one decode step at a time */
   int ignore_eos;          /* run all -n positions (benchmarks) */
   const char *prompt_tokens; /* comma-separated ids instead of -p */
-  int bench_pp, bench_tg;  /* --bench PP,TG */
+  int bench_pp, bench_tg;  /* --bench PP,TG[,D] */
+  int bench_depth;         /* D: context evaluated before each timed run */
   int reps;
   int max_new;             /* --max-new-tokens: generated tokens, or 0 */
   int version;             /* --version */
@@ -88,7 +90,8 @@ static void usage(FILE *out, const char *argv0) {
           "  --dump-logits FILE    every prompt position's logits (f32); with\n"
           "                        --perplexity, every scored position's\n"
           "  --perplexity FILE     perplexity on FILE's paragraphs\n"
-          "  --bench PP,TG         time a PP-token prefill and TG decode steps\n"
+          "  --bench PP,TG[,D]     time a PP-token prefill and TG decode steps\n"
+          "                        (after D tokens of context, default 0)\n"
           "  --reps R              --bench repetitions (default 5)\n"
           "  --weights FILE        the container (default: this program's path + .tlmw)\n"
           "  --map                 map the container (lazy, shared with the OS cache;\n"
@@ -168,6 +171,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->ignore_eos = 0;
   o->prompt_tokens = NULL;
   o->bench_pp = o->bench_tg = -1;
+  o->bench_depth = 0;
   o->reps = 5;
   o->version = 0;
   o->chat = 0;
@@ -256,9 +260,12 @@ static int parse_args(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--reps"))
       o->reps = (int)number_in(argv0, a, v, 1, 1e6, "a count >= 1");
     else if (!strcmp(a, "--bench")) {
-      if (sscanf(v, "%d,%d", &o->bench_pp, &o->bench_tg) != 2 ||
-          o->bench_pp < 0 || o->bench_tg < 0)
-        bad_option(argv0, a, "expected PP,TG (two counts)");
+      int end = 0;
+      int counts = sscanf(v, "%d,%d%n,%d%n", &o->bench_pp, &o->bench_tg, &end,
+                          &o->bench_depth, &end);
+      if (counts < 2 || v[end] || o->bench_pp < 0 || o->bench_tg < 0 ||
+          o->bench_depth < 0)
+        bad_option(argv0, a, "expected PP,TG or PP,TG,D (counts)");
     }
   }
   if (o->system && !o->chat)
@@ -474,19 +481,24 @@ static double median(double *v, int n) {
 /* The benchmark utils/bench/vs-llamacpp.sh runs beside llama.cpp's: a
  * PP-token prefill from position 0, and TG decode steps after a 4-token
  * prompt, each R times after a short warm-up; pseudo-random token ids (a
- * fixed seed); the medians. */
+ * fixed seed); the medians. With a depth D, both start after D tokens of
+ * context, evaluated untimed. */
 static int bench(tlm_session *s, const options *o) {
   enum { kPrompt = 4 };
   const tlm_config *c = tlm_session_config(s);
-  if (o->bench_pp > c->context || o->bench_tg + kPrompt > c->context) {
-    fprintf(stderr, "error: --bench %d,%d needs a context of %d; the model "
-                    "was compiled for %d\n", o->bench_pp, o->bench_tg,
-            o->bench_pp > o->bench_tg + kPrompt ? o->bench_pp
-                                               : o->bench_tg + kPrompt,
-            c->context);
+  int depth = o->bench_depth;
+  int tg_prefix = depth > 0 ? depth : kPrompt;
+  int needed = depth + o->bench_pp > tg_prefix + o->bench_tg
+                   ? depth + o->bench_pp
+                   : tg_prefix + o->bench_tg;
+  if (needed > c->context) {
+    fprintf(stderr, "error: --bench %d,%d,%d needs a context of %d; the "
+                    "model was compiled for %d\n", o->bench_pp, o->bench_tg,
+            depth, needed, c->context);
     return 1;
   }
-  size_t n = (size_t)(o->bench_pp > kPrompt ? o->bench_pp : kPrompt);
+  size_t n = (size_t)(depth + o->bench_pp > tg_prefix ? depth + o->bench_pp
+                                                       : tg_prefix);
   int32_t *tokens = malloc(sizeof(int32_t) * n);
   double *pp_seconds = malloc(sizeof(double) * (size_t)o->reps);
   double *tg_seconds = malloc(sizeof(double) * (size_t)o->reps);
@@ -510,15 +522,17 @@ static int bench(tlm_session *s, const options *o) {
     }
     if (pp > 0) {
       tlm_reset(s);
+      if (depth > 0 && tlm_eval(s, tokens, (size_t)depth, NULL) != TLM_OK)
+        goto failed;
       double t0 = now_seconds();
-      if (tlm_eval(s, tokens, (size_t)pp, NULL) != TLM_OK)
+      if (tlm_eval(s, tokens + depth, (size_t)pp, NULL) != TLM_OK)
         goto failed;
       if (rep >= 0)
         pp_seconds[rep] = now_seconds() - t0;
     }
     if (tg > 0) {
       tlm_reset(s);
-      if (tlm_eval(s, tokens, kPrompt, NULL) != TLM_OK)
+      if (tlm_eval(s, tokens, (size_t)tg_prefix, NULL) != TLM_OK)
         goto failed;
       int32_t token = tokens[0];
       double t0 = now_seconds();
@@ -535,6 +549,8 @@ static int bench(tlm_session *s, const options *o) {
   }
   printf("bench pp=%d tg=%d threads=%d context=%d", o->bench_pp, o->bench_tg,
          o->threads, c->context);
+  if (depth > 0)
+    printf(" depth=%d", depth);
   if (o->bench_pp > 0) {
     double m = median(pp_seconds, o->reps);
     printf(" pp_tok_s=%.2f ttft_ms=%.3f", o->bench_pp / m, 1e3 * m);

@@ -36,7 +36,11 @@ def main():
                           (["--temp", "-1"], "--temp: expected a temperature"),
                           (["--top-p", "0"], "--top-p: expected 0 < P <= 1"),
                           (["-n", "ten"], "-n: expected positions >= 1, got 'ten'"),
-                          (["--threads"], "--threads: needs a value")):
+                          (["--threads"], "--threads: needs a value"),
+                          (["--bench", "16,8,x"],
+                           "--bench: expected PP,TG or PP,TG,D"),
+                          (["--bench", "16"],
+                           "--bench: expected PP,TG or PP,TG,D")):
         r = run([exe] + args)
         lines = r.stderr.strip().splitlines()
         res.check(r.returncode == 1 and len(lines) == 1 and
@@ -50,6 +54,18 @@ def main():
     r = run([exe, "-n", "100000", "--temp", "0", "-p", "Once"])
     res.check(r.returncode == 0 and "more than the model's context of 512"
               in r.stderr, "-n 100000: clamped to the context, with a note",
+              r.stderr)
+    # --bench with a depth: both runs after D tokens, which the context
+    # must hold (one line naming what it needs).
+    r = run([exe, "--bench", "16,8,32", "--reps", "1"])
+    res.check(r.returncode == 0 and "depth=32" in r.stdout and
+              "pp_tok_s=" in r.stdout and "tg_tok_s=" in r.stdout,
+              "--bench 16,8,32: prefill and decode timed after 32 tokens",
+              r.stdout + r.stderr)
+    r = run([exe, "--bench", "16,8,500", "--reps", "1"])
+    res.check(r.returncode == 1 and r.stderr.startswith(
+              "error: --bench 16,8,500 needs a context of 516"),
+              "--bench past the context: one line naming what it needs",
               r.stderr)
     r = run([exe, "--max-new-tokens", "5", "--temp", "0", "--ignore-eos",
              "--tokens", "-p", "Once upon a time"])

@@ -13,10 +13,11 @@
 //     (as tlmc's), so that only the products' arithmetic differs.
 //
 //   tlmc-llamacpp MODEL.gguf bench --pp P --tg G [--threads T] [--reps R]
-//       [--context C]
-//     as llama-bench measures: a context of C (default P + G + prompt)
+//       [--context C] [--depth D]
+//     as llama-bench measures: a context of C (default D + P + G + prompt)
 //     tokens, a short warm-up, then R timed runs of a P-token prefill and of G
-//     decode steps after a 4-token prompt; prints the medians as
+//     decode steps after a 4-token prompt, or both after D tokens of context
+//     (llama-bench's -d); prints the medians as
 //     "bench pp_tok_s=... tg_tok_s=... ttft_ms=...".
 //
 //   tlmc-llamacpp MODEL.gguf quantize --out OUT.gguf --type q8_0|q4_0
@@ -56,6 +57,7 @@ struct Options {
   std::string model, mode, dumpLogits, out, type;
   std::vector<llama_token> promptTokens;
   int greedy = 0, threads = 1, pp = 128, tg = 128, reps = 5, context = 0;
+  int depth = 0; // bench: tokens of context before each timed run
 };
 
 std::vector<llama_token> parseTokens(const char *list) {
@@ -106,6 +108,8 @@ Options parseOptions(int argc, char **argv) {
       o.reps = std::max(1, number());
     else if (a == "--context")
       o.context = number();
+    else if (a == "--depth")
+      o.depth = number();
     else if (a == "--out")
       o.out = v;
     else if (a == "--type")
@@ -241,10 +245,13 @@ double median(std::vector<double> v) {
 
 int runBench(const Options &o) {
   constexpr int kPrompt = 4; // decode runs after a short prompt
-  int nCtx = o.context ? o.context : o.pp + o.tg + kPrompt;
-  if (nCtx < std::max(o.pp, o.tg + kPrompt))
+  // With a depth, both runs start after that many tokens (llama-bench's
+  // -d); decode otherwise after a short prompt.
+  int tgPrefix = o.depth ? o.depth : kPrompt;
+  int nCtx = o.context ? o.context : o.depth + o.pp + o.tg + kPrompt;
+  if (nCtx < std::max(o.depth + o.pp, tgPrefix + o.tg))
     fail("--context is smaller than the runs need");
-  Peer peer(o, nCtx, std::max(o.pp, kPrompt));
+  Peer peer(o, nCtx, std::max({o.pp, tgPrefix, o.depth}));
   std::mt19937 rng(1234);
   auto randomTokens = [&](int n) {
     std::vector<llama_token> t(static_cast<size_t>(n));
@@ -263,6 +270,8 @@ int runBench(const Options &o) {
     int tg = rep < 0 ? std::min(o.tg, 8) : o.tg;
     if (pp > 0) {
       peer.clear();
+      if (o.depth)
+        peer.eval(randomTokens(o.depth), false);
       std::vector<llama_token> prompt = randomTokens(pp);
       auto t0 = clock::now();
       peer.eval(prompt, false);
@@ -271,7 +280,7 @@ int runBench(const Options &o) {
     }
     if (tg > 0) {
       peer.clear();
-      peer.eval(randomTokens(kPrompt), false);
+      peer.eval(randomTokens(tgPrefix), false);
       llama_token token = llama_token(rng() % uint32_t(peer.vocab));
       auto t0 = clock::now();
       for (int i = 0; i < tg; ++i) {
@@ -284,6 +293,8 @@ int runBench(const Options &o) {
   }
   std::printf("bench pp=%d tg=%d threads=%d context=%d", o.pp, o.tg,
               o.threads, nCtx);
+  if (o.depth)
+    std::printf(" depth=%d", o.depth);
   if (!ppSeconds.empty())
     std::printf(" pp_tok_s=%.2f ttft_ms=%.3f", o.pp / median(ppSeconds),
                 1e3 * median(ppSeconds));
