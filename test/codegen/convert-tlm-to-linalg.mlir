@@ -122,6 +122,14 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
   // GROUPED-NOT: vector.load %{{.+}} : memref<1024xf32>
   // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
+  // Then the weighted sums of both heads share each value load: two
+  // products of it, one per head's score, and four sums (even and odd
+  // positions of each head) carried by the loop.
+  // GROUPED: scf.for %{{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+  // GROUPED: %[[VALUE:.+]] = vector.load %{{.+}} : memref<1x128x8xf32>, vector<4xf32>
+  // GROUPED: arith.mulf %{{.+}}, %[[VALUE]] : vector<4xf32>
+  // GROUPED-NOT: vector.load
+  // GROUPED: arith.mulf %{{.+}}, %[[VALUE]] : vector<4xf32>
   // GROUPED: } {tlmc.parallel_loop}
   func.func @grouped(%q: tensor<128x16xf32>, %k: tensor<128x8xf32>, %pos: index, %kc: memref<1x128x8xf32>, %vc: memref<1x128x8xf32>) -> tensor<128x16xf32> {
     %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 4 : i64}
@@ -140,7 +148,7 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // PREFETCH: memref.prefetch
   // CHECK-DAG: %[[TILE:.+]] = arith.constant 1024 : index
   // CHECK-DAG: %[[SCORES:.+]] = memref.alloc() : memref<2x1024xf32>
-  // CHECK-DAG: %[[STATE:.+]] = memref.alloc() : memref<2x2xf32>
+  // CHECK-DAG: %[[STATE:.+]] = memref.alloc() : memref<2x3xf32>
   // CHECK: %[[FITS:.+]] = arith.cmpi ule, %[[SEEN:.+]], %[[TILE]] : index
   // CHECK: scf.if %[[FITS]] {
   // CHECK: vector.store %{{.+}}, %[[SCORES]]
@@ -157,7 +165,9 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // CHECK: %[[RESCALE:.+]] = math.exp
   // CHECK: arith.select %[[FIRST]]
   // CHECK: memref.store %[[NEWMAX]], %[[STATE]]
-  // CHECK: vector.broadcast %[[RESCALE]] : f32 to vector<4xf32>
+  // CHECK: memref.store %[[RESCALE]], %[[STATE]]
+  // CHECK: %[[SAVED:.+]] = memref.load %[[STATE]]
+  // CHECK: vector.broadcast %[[SAVED]] : f32 to vector<4xf32>
   // CHECK: arith.select %[[FIRST]], %{{.+}}, %{{.+}} : vector<4xf32>
   // CHECK: }
   // CHECK: arith.divf %{{.+}}, %{{.+}} : vector<4xf32>

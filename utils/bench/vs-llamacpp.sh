@@ -6,7 +6,9 @@
 # systems interleaved; a markdown table and an SVG chart in docs/benchmarks/.
 #
 #   utils/bench/vs-llamacpp.sh [--rounds N] [--threads 1,2] [--models a,b]
-#                              [--out-dir DIR]
+#                              [--depth D] [--out-dir DIR]
+#
+# --depth D times both runs after D tokens of context (llama-bench's -d).
 #
 #===-------------------------------------------------------------------------===#
 set -euo pipefail

@@ -22,6 +22,11 @@ round-by-round ratio of more threads to fewer for both systems and for the
 read bandwidth.
 
     utils/bench/vs-llamacpp.sh [--rounds N] [--threads 1,2] [--models ...]
+                               [--depth D]
+
+With --depth D both runs start after D tokens of context, evaluated
+untimed (llama-bench's -d): long prompts and chats, where attention reads
+a KV cache of D positions. The report is then named ...-depthD.
 
 Writes a markdown report and an SVG chart (--out-dir, default
 docs/benchmarks/) and prints the table.
@@ -158,12 +163,18 @@ def main():
     p.add_argument("--pp", type=int, default=128)
     p.add_argument("--tg", type=int, default=128)
     p.add_argument("--context", type=int, default=512)
+    p.add_argument("--depth", type=int, default=0,
+                   help="tokens of context before each timed prefill and "
+                        "decode (llama-bench's -d); the context grows to "
+                        "hold them")
     p.add_argument("--small-reps", type=int, default=20,
                    help="timed runs per process (their median) for models "
                         "under 16 MiB")
     p.add_argument("--out-dir", default=None)
     p.add_argument("--command", default="utils/bench/vs-llamacpp.sh")
     a = p.parse_args()
+    # A depth needs room after it: the runs' own tokens and the prompt.
+    a.context = max(a.context, a.depth + max(a.pp, a.tg) + 4)
     bins = os.path.join(a.build, "bin")
     tlmc = os.path.join(bins, "tlmc")
     modelgen = os.path.join(bins, "tlmc-modelgen")
@@ -200,7 +211,7 @@ def main():
         out = os.path.join(work, key)
         _, compile_s, compile_kib = timed(
             [tlmc, "compile", gguf, "-o", out, "--exe", "--context",
-             str(a.context)])
+             str(a.context), "--context-beyond-training"])
         text = int(run(["size", out + ".o"]).stdout.splitlines()[1].split()[0])
         compiles.append(dict(label=label, seconds=compile_s,
                              rss_mib=compile_kib / 1024,
@@ -225,12 +236,13 @@ def main():
             for t in threads:
                 bws[t].append(bandwidth(membw, t, per_token / 2**20 + 1))
                 for system, cmd in (
-                        ("tlmc", [out, "--bench", f"{a.pp},{a.tg}", "--reps",
-                                  str(reps), "--threads", str(t)]),
+                        ("tlmc", [out, "--bench", f"{a.pp},{a.tg},{a.depth}",
+                                  "--reps", str(reps), "--threads", str(t)]),
                         ("llama.cpp", [peer, gguf, "bench", "--pp", str(a.pp),
                                        "--tg", str(a.tg), "--reps", str(reps),
                                        "--threads", str(t), "--context",
-                                       str(a.context)])):
+                                       str(a.context), "--depth",
+                                       str(a.depth)])):
                     r, _, kib = timed(cmd)
                     res[t][system].append(parse_bench(r.stdout))
                     rss[t][system] = max(rss[t][system], kib)
@@ -264,8 +276,9 @@ def main():
 
     lines = []
     lines.append(f"# tlmc vs llama.cpp, {started:%Y-%m-%d}\n")
+    depth = f" --depth {a.depth}" if a.depth else ""
     lines.append(f"- command: `{a.command} --rounds {a.rounds} --threads "
-                 f"{a.threads} --models {a.models}`")
+                 f"{a.threads} --models {a.models}{depth}`")
     lines.append(f"- CPU: {cpu_model()}, {os.cpu_count()} cores; "
                  f"started {started:%Y-%m-%d %H:%M} UTC")
     lines.append("- peer: llama.cpp v0.5.0 from node-llama-cpp@3.22.1 "
@@ -276,10 +289,13 @@ def main():
                  f"warm-up, then one timed run, or the median of "
                  f"{a.small_reps} for a model under 16 MiB, both systems "
                  f"alike; within a round the thread "
-                 f"counts and the two systems alternate); prefill pp{a.pp} "
-                 f"from position 0, decode "
-                 f"tg{a.tg} after a 4-token prompt; context {a.context} "
-                 "for both")
+                 f"counts and the two systems alternate); " +
+                 (f"prefill pp{a.pp} and decode tg{a.tg}, each after "
+                  f"{a.depth} tokens of context (untimed); "
+                  if a.depth else
+                  f"prefill pp{a.pp} from position 0, decode tg{a.tg} after "
+                  "a 4-token prompt; ") +
+                 f"context {a.context} for both")
     lines.append("- DRAM read bandwidth (tlmc-membw, 1 GiB, before/after): " +
                  ", ".join(f"{t} thread(s) {bw_before[t]:.1f}/{bw_after[t]:.1f} GB/s"
                            for t in threads))
@@ -287,7 +303,9 @@ def main():
                  "the weight bytes one decode step reads (the GGUF's tensors; "
                  "an untied embedding table counts one row), measured beside "
                  "the model's runs (column GB/s: a model that fits in the "
-                 "last-level cache streams faster than DRAM)\n")
+                 "last-level cache streams faster than DRAM)" +
+                 ("; with a depth, decode also reads the KV cache, which "
+                  "this roofline leaves out" if a.depth else "") + "\n")
     lines.append("| model | threads | prefill tok/s tlmc | llama.cpp | ratio "
                  "| decode tok/s tlmc | llama.cpp | ratio | TTFT pp"
                  f"{a.pp} ms tlmc / llama.cpp | MB/token | GB/s | decode % of "
@@ -341,7 +359,8 @@ def main():
     out_dir = a.out_dir or os.path.join(os.path.dirname(__file__), "..", "..",
                                         "docs", "benchmarks")
     os.makedirs(out_dir, exist_ok=True)
-    stem = os.path.join(out_dir, f"vs-llamacpp-{started:%Y-%m-%d}")
+    stem = os.path.join(out_dir, f"vs-llamacpp-{started:%Y-%m-%d}" +
+                        (f"-depth{a.depth}" if a.depth else ""))
     with open(stem + ".md", "w") as f:
         f.write(report + f"\n![ratios]({os.path.basename(stem)}.svg)\n")
     svg_chart(rows, stem + ".svg")

@@ -23,7 +23,13 @@
 // pass needed a key load and a query broadcast per FMA (SmolLM2's 3 heads
 // per group: a 128-token layer's attention on Zen 5 went from ~290-380 to
 // ~216-222 us on 1 thread). Each head keeps its own partial sums in the
-// same order, so its scores are bitwise the same either way.
+// same order, so its scores are bitwise the same either way. The weighted
+// sums of values share v_s loads across the unit's heads the same way
+// (SmolLM2 Q8_0 128 tokens after 1536 of context: 490 -> 725 tok/s).
+//
+// A token that sees more than a row of scores (kSoftmaxTile positions)
+// takes them a tile at a time with a running maximum and sum per head
+// (online softmax); the arena holds a tile of scores per unit and head.
 //
 //===----------------------------------------------------------------------===//
 
@@ -83,6 +89,10 @@ constexpr int64_t kChains = 4;
 /// (and a 32k-context Qwen2.5-0.5B 460 KB, not 14.7 MB). It is a multiple
 /// of kKeyBlock.
 constexpr int64_t kSoftmaxTile = 1024;
+
+/// Vector registers the weighted sums of one pass may take for their
+/// partial sums (of AVX-512's 32; the rest hold v_s and the scores).
+constexpr int64_t kValueRegisters = 24;
 
 /// Units from which a unit takes all the heads of a KV group rather than
 /// one: enough for a few threads' guided blocks to balance (a 128-token
@@ -202,17 +212,28 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
             ? group
             : 1;
     int64_t units = heads / headsPerUnit * blocksPerHead;
+    // Heads whose weighted sums share each v_s load: as many as keep their
+    // even and odd sums (2 x head_dim / 16 registers each) within 24 of
+    // the 32 vector registers that heads per pass > 1 means (AVX-512),
+    // the rest for v_s and the broadcast scores. SmolLM2's head_dim 64:
+    // 3 heads (its whole KV group); 128: 1.
+    int64_t valueHeadsPerPass = 1;
+    if (headsPerPass > 1)
+      valueHeadsPerPass = std::clamp<int64_t>(
+          kValueRegisters / (2 * llvm::divideCeil(headDim, kKeyBlock)), 1,
+          headsPerPass);
     // One row of scores per head of a unit: units run on different threads
     // (tlm-parallelize-rows outlines the units loop). A row holds a tile
     // of positions: a token that sees more takes them a tile at a time
-    // (online softmax), with its running maximum and sum in runningState.
+    // (online softmax), with its running maximum, sum and the tile's
+    // rescaling of them in runningState.
     int64_t tile = std::min(capacity, kSoftmaxTile);
     Value scores = memref::AllocOp::create(
         b, loc, MemRefType::get({units * headsPerUnit, tile}, b.getF32Type()));
     Value runningState;
     if (capacity > tile)
       runningState = memref::AllocOp::create(
-          b, loc, MemRefType::get({units * headsPerUnit, 2}, b.getF32Type()));
+          b, loc, MemRefType::get({units * headsPerUnit, 3}, b.getF32Type()));
     Value c0 = e.index(0), c1 = e.index(1);
     Value pos = op.getPos();
 
@@ -400,55 +421,79 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                                          arith::FastMathFlags::reassoc);
           });
     };
-    // sum_s scores[row][s] * v_s[i] for s in [first, count), a vector of
-    // the head's hd outputs: a multiply and an add per position (the
-    // reference's rounding), the sums carried in registers, one contiguous
-    // load of v_s per position. Even and odd positions go to two sums added
-    // at the end: with one, every position waited for the last one's add
-    // (a chain of `count` adds per output vector).
+    // sum_s scores[row][s] * v_s[i] for s in [first, count), for each of
+    // `rows` (heads of one KV group): per head a vector of its hd outputs,
+    // a multiply and an add per position (the reference's rounding), the
+    // sums carried in registers, one contiguous load of v_s per position
+    // for all the heads. Even and odd positions go to two sums per head
+    // added at the end: with one, every position waited for the last one's
+    // add (a chain of `count` adds per output vector). A head's sums are in
+    // the same order however many heads share the loads, so its result is
+    // bitwise the same alone or with others.
     VectorType headVector = VectorType::get({headDim}, b.getF32Type());
-    auto emitWeightedSum = [&](OpBuilder &b, Location loc, Value row,
-                               Value kvBase, Value base, Value first,
-                               Value count) -> Value {
+    auto emitWeightedSums = [&](OpBuilder &b, Location loc,
+                                ArrayRef<Value> rows, Value kvBase, Value base,
+                                Value first,
+                                Value count) -> SmallVector<Value> {
       Emitter in{b, loc};
+      size_t n = rows.size();
       Value zeros = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
-      auto weightedValue = [&](OpBuilder &b, Location loc, Value s) -> Value {
-        Value a = memref::LoadOp::create(
-            b, loc, scores, ValueRange{row, scoreAt(b, loc, base, s)});
+      // Each head's score at s times v_s.
+      auto weightedValues = [&](OpBuilder &b, Location loc, Value s) {
         Value vs = vector::LoadOp::create(
             b, loc, VectorType::get({headDim}, cacheElement), vc,
             ValueRange{layer, s, kvBase});
         if (!cacheElement.isF32())
           vs = arith::ExtFOp::create(b, loc, headVector, vs);
-        return arith::MulFOp::create(
-            b, loc, vector::BroadcastOp::create(b, loc, headVector, a), vs);
+        Value at = scoreAt(b, loc, base, s);
+        SmallVector<Value> products;
+        for (Value row : rows) {
+          Value a = memref::LoadOp::create(b, loc, scores, ValueRange{row, at});
+          products.push_back(arith::MulFOp::create(
+              b, loc, vector::BroadcastOp::create(b, loc, headVector, a), vs));
+        }
+        return products;
       };
       Value pairs = in.subIndex(count, first);
       Value pairsEnd = in.addIndex(
           first, in.subIndex(pairs, arith::RemUIOp::create(b, loc, pairs,
                                                            in.index(2))));
+      // Head j's even sum is iter_arg 2j, its odd one 2j + 1.
       auto paired = scf::ForOp::create(
-          b, loc, first, pairsEnd, in.index(2), ValueRange{zeros, zeros},
+          b, loc, first, pairsEnd, in.index(2),
+          SmallVector<Value>(2 * n, zeros),
           [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
             Emitter in{b, loc};
-            Value even =
-                arith::AddFOp::create(b, loc, acc[0], weightedValue(b, loc, s));
-            Value odd = arith::AddFOp::create(
-                b, loc, acc[1], weightedValue(b, loc, in.addIndex(s, c1)));
-            scf::YieldOp::create(b, loc, ValueRange{even, odd});
+            SmallVector<Value> even = weightedValues(b, loc, s);
+            SmallVector<Value> odd =
+                weightedValues(b, loc, in.addIndex(s, c1));
+            SmallVector<Value> next;
+            for (size_t j = 0; j < n; ++j) {
+              next.push_back(arith::AddFOp::create(b, loc, acc[2 * j], even[j]));
+              next.push_back(
+                  arith::AddFOp::create(b, loc, acc[2 * j + 1], odd[j]));
+            }
+            scf::YieldOp::create(b, loc, next);
           });
-      // The odd position out, if any, into the even sum.
+      // The odd position out, if any, into the even sums.
+      SmallVector<Value> evens;
+      for (size_t j = 0; j < n; ++j)
+        evens.push_back(paired.getResult(2 * j));
       auto weighted = scf::ForOp::create(
-          b, loc, pairsEnd, count, c1, ValueRange{paired.getResult(0)},
+          b, loc, pairsEnd, count, c1, evens,
           [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-            scf::YieldOp::create(
-                b, loc,
-                arith::AddFOp::create(b, loc, acc[0], weightedValue(b, loc, s))
-                    .getResult());
+            SmallVector<Value> last = weightedValues(b, loc, s);
+            SmallVector<Value> next;
+            for (size_t j = 0; j < n; ++j)
+              next.push_back(arith::AddFOp::create(b, loc, acc[j], last[j]));
+            scf::YieldOp::create(b, loc, next);
           });
-      return arith::AddFOp::create(b, loc, weighted.getResult(0),
-                                   paired.getResult(1));
+      SmallVector<Value> sums;
+      for (size_t j = 0; j < n; ++j)
+        sums.push_back(arith::AddFOp::create(b, loc, weighted.getResult(j),
+                                             paired.getResult(2 * j + 1)));
+      return sums;
     };
     // A unit: `headsPerUnit` heads (of one KV group) for `tokensPerUnit`
     // tokens; its head j's scores are row u * headsPerUnit + j.
@@ -500,6 +545,21 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           emitScores(b, loc, t, heads, kvHead, base, count);
         }
       };
+      // f(js, rows) for the unit's heads in passes of valueHeadsPerPass
+      // (offsets j, null for the first, and their rows of scores): the
+      // weighted sums of a pass share each v_s load.
+      auto forEachValuePass = [&](OpBuilder &b, Location loc, auto f) {
+        Emitter in{b, loc};
+        for (int64_t j0 = 0; j0 < headsPerUnit; j0 += valueHeadsPerPass) {
+          SmallVector<Value> js, rows;
+          for (int64_t j = j0;
+               j < std::min(headsPerUnit, j0 + valueHeadsPerPass); ++j) {
+            js.push_back(j ? in.index(j) : nullptr);
+            rows.push_back(plus(b, firstRow, js.back()));
+          }
+          f(b, loc, js, rows);
+        }
+      };
       auto outputAt = [&](OpBuilder &b, Location loc, Value t, Value j) {
         Emitter in{b, loc};
         return SmallVector<Value>{
@@ -519,10 +579,13 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           // scores[s] /= sum, once per position (as llama2.c does).
           updateScores(b, loc, row, firstBlock, first, count,
                        [&](Emitter &in, Value x) { return in.div(x, sum); });
-          vector::StoreOp::create(b, loc,
-                                  emitWeightedSum(b, loc, row, kvBase,
-                                                  firstBlock, first, count),
-                                  out, outputAt(b, loc, t, j));
+        });
+        forEachValuePass(b, loc, [&](OpBuilder &b, Location loc,
+                                     ArrayRef<Value> js, ArrayRef<Value> rows) {
+          SmallVector<Value> sums = emitWeightedSums(
+              b, loc, rows, kvBase, firstBlock, first, count);
+          for (auto [j, sum] : llvm::zip(js, sums))
+            vector::StoreOp::create(b, loc, sum, out, outputAt(b, loc, t, j));
         });
       };
       // Positions [first, count) a tile of scores at a time (online
@@ -571,17 +634,30 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                                         ValueRange{row, c0});
                 memref::StoreOp::create(b, loc, newSum, runningState,
                                         ValueRange{row, c1});
-                Value tileValues =
-                    emitWeightedSum(b, loc, row, kvBase, base, from, end);
-                SmallVector<Value> at = outputAt(b, loc, t, j);
-                Value old = vector::LoadOp::create(b, loc, headVector, out, at);
-                Value rescaled = arith::MulFOp::create(
-                    b, loc, old,
-                    vector::BroadcastOp::create(b, loc, headVector, rescale));
-                Value values = arith::SelectOp::create(
-                    b, loc, isFirst, tileValues,
-                    in.add(rescaled, tileValues));
-                vector::StoreOp::create(b, loc, values, out, at);
+                memref::StoreOp::create(b, loc, rescale, runningState,
+                                        ValueRange{row, in.index(2)});
+              });
+              forEachValuePass(b, loc, [&](OpBuilder &b, Location loc,
+                                           ArrayRef<Value> js,
+                                           ArrayRef<Value> rows) {
+                Emitter in{b, loc};
+                SmallVector<Value> tileValues =
+                    emitWeightedSums(b, loc, rows, kvBase, base, from, end);
+                for (auto [j, row, values] : llvm::zip(js, rows, tileValues)) {
+                  Value rescale = memref::LoadOp::create(
+                      b, loc, runningState, ValueRange{row, in.index(2)});
+                  SmallVector<Value> at = outputAt(b, loc, t, j);
+                  Value old =
+                      vector::LoadOp::create(b, loc, headVector, out, at);
+                  Value rescaled = arith::MulFOp::create(
+                      b, loc, old,
+                      vector::BroadcastOp::create(b, loc, headVector, rescale));
+                  vector::StoreOp::create(
+                      b, loc,
+                      arith::SelectOp::create(b, loc, isFirst, values,
+                                              in.add(rescaled, values)),
+                      out, at);
+                }
               });
               scf::YieldOp::create(b, loc);
             });
