@@ -137,6 +137,30 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     return %a : tensor<128x16xf32>
   }
 
+  // A decode step of 2 KV groups: with attention-heads-per-pass its units
+  // are the groups too (2 units of 2 heads, one pass over the keys for
+  // both); without, one unit per head.
+  // CHECK-LABEL: func.func @decode_groups
+  // PREFETCH-LABEL: func.func @decode_groups
+  // CHECK: } {tlmc.parallel_loop}
+  // CHECK-NEXT: } else {
+  // CHECK-NEXT: scf.for %{{.+}} = %{{.+}} to %[[C4:.+]] step
+  // GROUPED-LABEL: func.func @decode_groups
+  // GROUPED: %[[ENOUGH:.+]] = arith.cmpi uge
+  // GROUPED-NEXT: scf.if %[[ENOUGH]] {
+  // GROUPED-NEXT: scf.for %[[U:.+]] = %{{.+}} to %[[C2:.+]] step
+  // GROUPED: arith.muli %[[U]], %[[C2]] : index
+  // GROUPED: %[[KEY:.+]] = vector.load %{{.+}} : memref<256xf32>, vector<16xf32>
+  // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
+  // GROUPED-NOT: vector.load %{{.+}} : memref<256xf32>
+  // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
+  // GROUPED: } {tlmc.parallel_loop}
+  func.func @decode_groups(%q: tensor<1x16xf32>, %k: tensor<1x8xf32>, %pos: index, %kc: memref<1x32x8xf32>, %vc: memref<1x32x8xf32>) -> tensor<1x16xf32> {
+    %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 4 : i64}
+        : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<1x32x8xf32>, memref<1x32x8xf32> -> tensor<1x16xf32>
+    return %a : tensor<1x16xf32>
+  }
+
   // A cache of 2048 positions, more than a row of scores holds (1024): a
   // token that sees at most 1024 positions keeps the reference's steps over
   // one row (normalized per position before the sum of values); one that

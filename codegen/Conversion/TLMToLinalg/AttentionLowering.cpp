@@ -1,4 +1,4 @@
-//===- AttentionLowering.cpp - tlm.attention as loops on its caches -*- C++ -*-===//
+//===- AttentionLowering.cpp - tlm.attention as loops on its caches ------===//
 //
 // Causal grouped-query attention as scf loops on buffers: the new keys and
 // values are appended to the caches, then each new token's heads take a
@@ -17,15 +17,16 @@
 // one row per position: the weighted sum reads v_s whole, carried in
 // registers across positions in the reference's order.
 //
-// A prefill chunk's units take all the query heads of a KV group, and one
-// pass over a block of keys computes the scores of up to headsPerPass of
-// them: each key vector is loaded once for them all, where one head per
-// pass needed a key load and a query broadcast per FMA (SmolLM2's 3 heads
-// per group: a 128-token layer's attention on Zen 5 went from ~290-380 to
-// ~216-222 us on 1 thread). Each head keeps its own partial sums in the
-// same order, so its scores are bitwise the same either way. The weighted
-// sums of values share v_s loads across the unit's heads the same way
-// (SmolLM2 Q8_0 128 tokens after 1536 of context: 490 -> 725 tok/s).
+// A unit takes all the query heads of a KV group (a prefill chunk's and,
+// from 2 KV groups, a decode step's), and one pass over a block of keys
+// computes the scores of up to headsPerPass of them: each key vector is
+// loaded once for them all, where one head per pass needed a key load and
+// a query broadcast per FMA (SmolLM2's 3 heads per group: a 128-token
+// layer's attention on Zen 5 went from ~290-380 to ~216-222 us on 1
+// thread). Each head keeps its own partial sums in the same order, so its
+// scores are bitwise the same either way. The weighted sums of values
+// share v_s loads across the unit's heads the same way (SmolLM2 Q8_0 128
+// tokens after 1536 of context: 490 -> 725 tok/s).
 //
 // A token that sees more than a row of scores (kSoftmaxTile positions)
 // takes them a tile at a time with a running maximum and sum per head
@@ -126,8 +127,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value k = e.readOnlyBuffer(op.getKey());
     Value v = e.readOnlyBuffer(op.getValue());
     Value kc = op.getKeyCache(), vc = op.getValueCache();
-    Value layer = op.getLayerIndex() ? op.getLayerIndex()
-                                     : e.index(op.getLayer());
+    Value layer =
+        op.getLayerIndex() ? op.getLayerIndex() : e.index(op.getLayer());
     int64_t kvHeads = op.getKvHeads();
     int64_t block = kKeyBlock;
     while (capacity % block)
@@ -144,9 +145,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       Value slab = in.addIndex(in.mulIndex(layer, in.index(kvHeads)), kvh);
       Value lane = arith::RemUIOp::create(b, loc, position, in.index(block));
       Value start = in.subIndex(position, lane);
-      Value row = in.mulIndex(
-          in.addIndex(in.mulIndex(slab, in.index(capacity)), start),
-          in.index(headDim));
+      Value row =
+          in.mulIndex(in.addIndex(in.mulIndex(slab, in.index(capacity)), start),
+                      in.index(headDim));
       return in.addIndex(in.addIndex(row, in.mulIndex(d, in.index(block))),
                          lane);
     };
@@ -169,19 +170,19 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&func.front());
       Emitter at{b, loc};
-      Value entryLayer = op.getLayerIndex() ? op.getLayerIndex()
-                                            : at.index(op.getLayer());
+      Value entryLayer =
+          op.getLayerIndex() ? op.getLayerIndex() : at.index(op.getLayer());
       Value keys = flatKeys(b, loc);
       scf::ForOp::create(
           b, loc, at.index(0), at.index(kvHeads * headDim), at.index(1),
-          ValueRange{},
-          [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+          ValueRange{}, [&](OpBuilder &b, Location loc, Value j, ValueRange) {
             Emitter in{b, loc};
             Value kvh = arith::DivUIOp::create(b, loc, j, in.index(headDim));
             Value d = arith::RemUIOp::create(b, loc, j, in.index(headDim));
             memref::PrefetchOp::create(
                 b, loc, keys,
-                ValueRange{keyOfLayerAt(b, loc, entryLayer, op.getPos(), kvh, d)},
+                ValueRange{
+                    keyOfLayerAt(b, loc, entryLayer, op.getPos(), kvh, d)},
                 /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
             scf::YieldOp::create(b, loc);
           });
@@ -199,18 +200,22 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     // The loop below runs over units of (head, block of new tokens), each
     // computed whole by one thread; a chunk of more than kTokensPerUnit
     // tokens (a multiple of it) has several blocks per head.
-    int64_t tokensPerUnit =
-        rows > kTokensPerUnit && rows % kTokensPerUnit == 0 ? kTokensPerUnit
-                                                            : rows;
+    int64_t tokensPerUnit = rows > kTokensPerUnit && rows % kTokensPerUnit == 0
+                                ? kTokensPerUnit
+                                : rows;
     int64_t blocksPerHead = rows / tokensPerUnit;
     // A unit takes all the heads of a KV group when the keys are read a
     // pass for several heads (headsPerPass) and the units are still enough
-    // for the threads to balance; a decode step's (one per KV group: 3 for
-    // SmolLM2 on 2 threads would leave one thread 2 of them) stay per head.
-    int64_t headsPerUnit =
-        headsPerPass > 1 && kvHeads * blocksPerHead >= kMinGroupedUnits
-            ? group
-            : 1;
+    // for the threads to balance. A decode step's do from 2 KV groups:
+    // reading its keys and values once for the group's heads outweighs
+    // the imbalance of so few units (SmolLM2 Q8_0, 3 units on 2 threads,
+    // against 9 heads, alternated: decode after 0-128 positions +0-10% in
+    // 9 of 10 pairs, after 1536 +12% on 1 thread and +30% on 2). Past
+    // that many threads per KV group some would wait: splitting a decode
+    // step's positions across threads is what would serve them.
+    bool groupedUnits =
+        rows == 1 ? kvHeads >= 2 : kvHeads * blocksPerHead >= kMinGroupedUnits;
+    int64_t headsPerUnit = headsPerPass > 1 && groupedUnits ? group : 1;
     int64_t units = heads / headsPerUnit * blocksPerHead;
     // Heads whose weighted sums share each v_s load: as many as keep their
     // even and odd sums (2 x head_dim / 16 registers each) within 24 of
@@ -248,13 +253,16 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
               [&](OpBuilder &b, Location loc, Value j, ValueRange) {
                 Emitter in{b, loc};
                 Value kv = toCache(
-                    b, loc, memref::LoadOp::create(b, loc, k, ValueRange{t, j}));
-                Value kvh = arith::DivUIOp::create(b, loc, j, in.index(headDim));
+                    b, loc,
+                    memref::LoadOp::create(b, loc, k, ValueRange{t, j}));
+                Value kvh =
+                    arith::DivUIOp::create(b, loc, j, in.index(headDim));
                 Value d = arith::RemUIOp::create(b, loc, j, in.index(headDim));
                 memref::StoreOp::create(b, loc, kv, keys,
                                         ValueRange{keyAt(b, loc, p, kvh, d)});
                 Value vv = toCache(
-                    b, loc, memref::LoadOp::create(b, loc, v, ValueRange{t, j}));
+                    b, loc,
+                    memref::LoadOp::create(b, loc, v, ValueRange{t, j}));
                 memref::StoreOp::create(b, loc, vv, vc,
                                         ValueRange{layer, p, j});
                 scf::YieldOp::create(b, loc);
@@ -298,8 +306,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                  b, loc, first, count, c1, ValueRange{init},
                  [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                    Value x = memref::LoadOp::create(
-                       b, loc, scores,
-                       ValueRange{u, scoreAt(b, loc, base, s)});
+                       b, loc, scores, ValueRange{u, scoreAt(b, loc, base, s)});
                    scf::YieldOp::create(b, loc, combine(b, loc, acc[0], x));
                  })
           .getResult(0);
@@ -319,8 +326,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     VectorType blockVector = VectorType::get({block}, b.getF32Type());
     VectorType cacheVector = VectorType::get({block}, cacheElement);
     auto emitScores = [&](OpBuilder &b, Location loc, Value t,
-                          ArrayRef<std::pair<Value, Value>> heads,
-                          Value kvHead, Value base, Value count) {
+                          ArrayRef<std::pair<Value, Value>> heads, Value kvHead,
+                          Value base, Value count) {
       Emitter in{b, loc};
       Value keys = flatKeys(b, loc);
       // Where each head's query starts in the token's row.
@@ -431,10 +438,9 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     // the same order however many heads share the loads, so its result is
     // bitwise the same alone or with others.
     VectorType headVector = VectorType::get({headDim}, b.getF32Type());
-    auto emitWeightedSums = [&](OpBuilder &b, Location loc,
-                                ArrayRef<Value> rows, Value kvBase, Value base,
-                                Value first,
-                                Value count) -> SmallVector<Value> {
+    auto emitWeightedSums =
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value kvBase,
+            Value base, Value first, Value count) -> SmallVector<Value> {
       Emitter in{b, loc};
       size_t n = rows.size();
       Value zeros = arith::ConstantOp::create(
@@ -466,11 +472,11 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
             Emitter in{b, loc};
             SmallVector<Value> even = weightedValues(b, loc, s);
-            SmallVector<Value> odd =
-                weightedValues(b, loc, in.addIndex(s, c1));
+            SmallVector<Value> odd = weightedValues(b, loc, in.addIndex(s, c1));
             SmallVector<Value> next;
             for (size_t j = 0; j < n; ++j) {
-              next.push_back(arith::AddFOp::create(b, loc, acc[2 * j], even[j]));
+              next.push_back(
+                  arith::AddFOp::create(b, loc, acc[2 * j], even[j]));
               next.push_back(
                   arith::AddFOp::create(b, loc, acc[2 * j + 1], odd[j]));
             }
@@ -580,13 +586,15 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           updateScores(b, loc, row, firstBlock, first, count,
                        [&](Emitter &in, Value x) { return in.div(x, sum); });
         });
-        forEachValuePass(b, loc, [&](OpBuilder &b, Location loc,
-                                     ArrayRef<Value> js, ArrayRef<Value> rows) {
-          SmallVector<Value> sums = emitWeightedSums(
-              b, loc, rows, kvBase, firstBlock, first, count);
-          for (auto [j, sum] : llvm::zip(js, sums))
-            vector::StoreOp::create(b, loc, sum, out, outputAt(b, loc, t, j));
-        });
+        forEachValuePass(b, loc,
+                         [&](OpBuilder &b, Location loc, ArrayRef<Value> js,
+                             ArrayRef<Value> rows) {
+                           SmallVector<Value> sums = emitWeightedSums(
+                               b, loc, rows, kvBase, firstBlock, first, count);
+                           for (auto [j, sum] : llvm::zip(js, sums))
+                             vector::StoreOp::create(b, loc, sum, out,
+                                                     outputAt(b, loc, t, j));
+                         });
       };
       // Positions [first, count) a tile of scores at a time (online
       // softmax): per head, the running maximum m and sum l of exp(score -
@@ -613,10 +621,10 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 Value row = plus(b, firstRow, j);
                 // The first tile starts the state; the values the selects
                 // leave out are not yet written, and never used.
-                Value oldMax = memref::LoadOp::create(
-                    b, loc, runningState, ValueRange{row, c0});
-                Value oldSum = memref::LoadOp::create(
-                    b, loc, runningState, ValueRange{row, c1});
+                Value oldMax = memref::LoadOp::create(b, loc, runningState,
+                                                      ValueRange{row, c0});
+                Value oldSum = memref::LoadOp::create(b, loc, runningState,
+                                                      ValueRange{row, c1});
                 Value tileMax = emitMax(b, loc, row, base, from, end);
                 Value newMax = arith::SelectOp::create(
                     b, loc, isFirst, tileMax,
@@ -625,8 +633,8 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                                                  arith::FastMathFlags::nsz));
                 Value tileSum =
                     emitExpAndSum(b, loc, row, base, from, end, newMax);
-                Value rescale = math::ExpOp::create(
-                    b, loc, in.sub(oldMax, newMax));
+                Value rescale =
+                    math::ExpOp::create(b, loc, in.sub(oldMax, newMax));
                 Value newSum = arith::SelectOp::create(
                     b, loc, isFirst, tileSum,
                     in.add(in.mul(oldSum, rescale), tileSum));
@@ -637,28 +645,31 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                 memref::StoreOp::create(b, loc, rescale, runningState,
                                         ValueRange{row, in.index(2)});
               });
-              forEachValuePass(b, loc, [&](OpBuilder &b, Location loc,
-                                           ArrayRef<Value> js,
-                                           ArrayRef<Value> rows) {
-                Emitter in{b, loc};
-                SmallVector<Value> tileValues =
-                    emitWeightedSums(b, loc, rows, kvBase, base, from, end);
-                for (auto [j, row, values] : llvm::zip(js, rows, tileValues)) {
-                  Value rescale = memref::LoadOp::create(
-                      b, loc, runningState, ValueRange{row, in.index(2)});
-                  SmallVector<Value> at = outputAt(b, loc, t, j);
-                  Value old =
-                      vector::LoadOp::create(b, loc, headVector, out, at);
-                  Value rescaled = arith::MulFOp::create(
-                      b, loc, old,
-                      vector::BroadcastOp::create(b, loc, headVector, rescale));
-                  vector::StoreOp::create(
-                      b, loc,
-                      arith::SelectOp::create(b, loc, isFirst, values,
-                                              in.add(rescaled, values)),
-                      out, at);
-                }
-              });
+              forEachValuePass(
+                  b, loc,
+                  [&](OpBuilder &b, Location loc, ArrayRef<Value> js,
+                      ArrayRef<Value> rows) {
+                    Emitter in{b, loc};
+                    SmallVector<Value> tileValues =
+                        emitWeightedSums(b, loc, rows, kvBase, base, from, end);
+                    for (auto [j, row, values] :
+                         llvm::zip(js, rows, tileValues)) {
+                      Value rescale = memref::LoadOp::create(
+                          b, loc, runningState, ValueRange{row, in.index(2)});
+                      SmallVector<Value> at = outputAt(b, loc, t, j);
+                      Value old =
+                          vector::LoadOp::create(b, loc, headVector, out, at);
+                      Value rescaled = arith::MulFOp::create(
+                          b, loc, old,
+                          vector::BroadcastOp::create(b, loc, headVector,
+                                                      rescale));
+                      vector::StoreOp::create(
+                          b, loc,
+                          arith::SelectOp::create(b, loc, isFirst, values,
+                                                  in.add(rescaled, values)),
+                          out, at);
+                    }
+                  });
               scf::YieldOp::create(b, loc);
             });
         forEachHead(b, loc, [&](OpBuilder &b, Location loc, Value j) {
@@ -722,23 +733,21 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     // ~2 x heads x tokens x head_dim x positions, known only at run time.
     // Otherwise the same loop runs inline, giving the same results.
     Value positions = arith::AddIOp::create(b, loc, pos, e.index(rows));
-    Value work = arith::MulIOp::create(
-        b, loc, positions, e.index(2 * heads * rows * headDim));
+    Value work = arith::MulIOp::create(b, loc, positions,
+                                       e.index(2 * heads * rows * headDim));
     Value enough = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
                                          work, e.index(kParallelAttentionWork));
+    auto unitsLoop = [&](OpBuilder &b, Location loc, bool parallel) {
+      auto loop = scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(units),
+                                     c1, ValueRange{}, unitBody);
+      if (parallel)
+        loop->setAttr(kParallelLoopAttr, b.getUnitAttr());
+      scf::YieldOp::create(b, loc);
+    };
     scf::IfOp::create(
         b, loc, enough,
-        [&](OpBuilder &b, Location loc) {
-          auto parallel = scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(units),
-                                             c1, ValueRange{}, unitBody);
-          parallel->setAttr(kParallelLoopAttr, b.getUnitAttr());
-          scf::YieldOp::create(b, loc);
-        },
-        [&](OpBuilder &b, Location loc) {
-          scf::ForOp::create(b, loc, c0, Emitter{b, loc}.index(units), c1,
-                             ValueRange{}, unitBody);
-          scf::YieldOp::create(b, loc);
-        });
+        [&](OpBuilder &b, Location loc) { unitsLoop(b, loc, true); },
+        [&](OpBuilder &b, Location loc) { unitsLoop(b, loc, false); });
     Value result = bufferization::ToTensorOp::create(
         b, loc, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     b.replaceOp(op, result);
