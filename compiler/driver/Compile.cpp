@@ -305,14 +305,18 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
 
   ContainerPlan plan;
   const ModelConfig &c = model.config;
-  // The caches as compiled: KV-head pruning may have narrowed them.
+  // The caches as compiled: KV-head pruning may have narrowed them, and
+  // their capacity is the context in whole blocks of positions.
+  int64_t cachePositions = 0;
   for (auto fn : module->getOps<mlir::func::FuncOp>())
     if (fn.getNumArguments() == 4)
-      if (auto cache = llvm::dyn_cast<mlir::MemRefType>(fn.getArgumentTypes()[2]))
+      if (auto cache = llvm::dyn_cast<mlir::MemRefType>(fn.getArgumentTypes()[2])) {
         plan.kvCacheBytes =
             2 * llvm::alignTo(uint64_t(cache.getNumElements()) *
                                   (cache.getElementTypeBitWidth() / 8),
                               64);
+        cachePositions = cache.getDimSize(1);
+      }
   if (!plan.kvCacheBytes)
     return makeError("internal error: no KV cache argument on the entry points");
   plan.prefillChunk = uint32_t(std::min(options.prefillChunk, c.context));
@@ -446,7 +450,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
         "activations {8:f1} MiB; a session needs {9:f1} MiB\n",
         layout.totalBytes, mib(layout.totalBytes),
         options.embedWeights ? "in the object" : "from the container",
-        plan.kvCacheBytes, mib(plan.kvCacheBytes), c.layers, c.context,
+        plan.kvCacheBytes, mib(plan.kvCacheBytes), c.layers, cachePositions,
         options.kvCacheF16 ? "f16" : "f32",
         mib(plan.arenaBytes - plan.kvCacheBytes),
         mib(layout.totalBytes + plan.arenaBytes));

@@ -68,6 +68,22 @@ def main():
     res.check(outs[0] and outs[0] == outs[1],
               "f16 KV cache: the 'once' story's greedy tokens are unchanged")
 
+    # A context that 16 does not divide: the caches hold whole blocks of 16
+    # positions (100 -> 112), which nothing past the context reads; the
+    # logits and tokens are bitwise those of the full context.
+    odd = compile_model(a.tlmc, os.path.join(s260, "stories260K.bin"),
+                        os.path.join(a.work, "s260ctx100"), "--context", "100")
+    outs = []
+    for binary, name in ((exe, "ctx512"), (odd, "ctx100")):
+        path = os.path.join(a.work, name + ".logits")
+        r = run([binary, "-p", LONG_PROMPT, "-n", "100", "--temp", "0",
+                 "--tokens", "--logits", path])
+        outs.append((r.stdout, read_floats(path) if os.path.exists(path)
+                     else []))
+    res.check(outs[0][0] and outs[0] == outs[1],
+              "--context 100 (caches of 112 positions): the same tokens and "
+              "logits as --context 512")
+
     # Prefill (chunks of 16 + decode tail) versus one decode step per token.
     chunked, single = (os.path.join(a.work, n) for n in ("chunked", "single"))
     r1 = run([exe, "-p", LONG_PROMPT, "-n", "64", "--temp", "0", "--tokens",
