@@ -174,10 +174,7 @@ def main():
     p.add_argument("--command", default="utils/bench/vs-llamacpp.sh")
     a = p.parse_args()
     # A depth needs room after it: the runs' own tokens and the prompt,
-    # rounded up to a multiple of 256 as contexts are chosen (the key
-    # cache's blocks of 16 positions need a capacity they divide: at 1668
-    # tlmc's scores run 4 keys per vector, and SmolLM2 Q8_0's prefill after
-    # 1536 tokens measured 349-366 tok/s against 606-621 at 2048).
+    # rounded up to a multiple of 256 as contexts are usually chosen.
     needed = a.depth + max(a.pp, a.tg) + 4
     a.context = max(a.context, -(-needed // 256) * 256)
     bins = os.path.join(a.build, "bin")
