@@ -155,50 +155,6 @@ TLM_AVX512 void f16PanelTile(const float *x, int64_t xStride,
     _mm512_storeu_ps(y + t * yStride, _mm512_add_ps(even[t], odd[t]));
 }
 
-//===- f16 panel pairs streamed (decode) ----------------------------------===//
-//
-// One token, two panels at a time: per pair of columns 4 conversions and 4
-// FMAs into 4 accumulators (each panel's even and odd columns), each output
-// summed in f16PanelTile's order, so results are bitwise the same. What it
-// is for: f16PanelTile<1> has 2 FMA chains, each one FMA per pair of
-// columns, paced by the 4-cycle FMA latency: 64 bytes of weights per 4
-// cycles, measured 48-52 GB/s with the weights in L2 (tlmc-kernel-bench
-// f16x16_avx512, 1536x576 and 576x1536, 1 token, Zen 5) against a
-// 1-thread DRAM stream of ~35, too little headroom for the stream to run
-// at the memory's rate (F16 decode ran at ~24 GB/s where Q8_0's reached
-// ~31, docs/benchmarks/vs-llamacpp-2026-12-02-zen5-s15.md). With 4 chains
-// the bound is the issue rate of the conversions and FMAs (2 FMA ports):
-// 59-68 GB/s in L2.
-
-TLM_AVX512 void f16PanelPairStream(const float *x, const uint16_t *panel,
-                                   int64_t columns, float *y) {
-  const uint16_t *other = panel + kPanelRows * columns;
-  __m512 even0 = _mm512_setzero_ps();
-  __m512 odd0 = even0, even1 = even0, odd1 = even0;
-  int64_t c = 0;
-  for (; c + 2 <= columns; c += 2) {
-    // Two columns are one cache line of each panel.
-    _mm_prefetch(reinterpret_cast<const char *>(panel + c * kPanelRows) +
-                     kPanelPrefetchBytes,
-                 _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char *>(other + c * kPanelRows) +
-                     kPanelPrefetchBytes,
-                 _MM_HINT_T0);
-    __m512 a = _mm512_set1_ps(x[c]), b = _mm512_set1_ps(x[c + 1]);
-    even0 = _mm512_fmadd_ps(loadPanelColumn(panel, c), a, even0);
-    even1 = _mm512_fmadd_ps(loadPanelColumn(other, c), a, even1);
-    odd0 = _mm512_fmadd_ps(loadPanelColumn(panel, c + 1), b, odd0);
-    odd1 = _mm512_fmadd_ps(loadPanelColumn(other, c + 1), b, odd1);
-  }
-  if (c < columns) {
-    __m512 a = _mm512_set1_ps(x[c]);
-    even0 = _mm512_fmadd_ps(loadPanelColumn(panel, c), a, even0);
-    even1 = _mm512_fmadd_ps(loadPanelColumn(other, c), a, even1);
-  }
-  _mm512_storeu_ps(y, _mm512_add_ps(even0, odd0));
-  _mm512_storeu_ps(y + kPanelRows, _mm512_add_ps(even1, odd1));
-}
-
 //===- f16 panel pairs, converted once per call (prefill) ----------------===//
 //
 // With several token tiles per call, f16PanelTile converts every column
@@ -305,10 +261,6 @@ TLM_AVX512 void f16Panels(const float *x, int64_t xStride, int64_t tokens,
     for (; p + 2 <= rows / kPanelRows; p += 2)
       f16PanelPair(x, xStride, tokens, panels + p * kPanelRows * columns,
                    columns, y + p * kPanelRows, yStride);
-  if (tokens == 1)
-    for (; p + 2 <= rows / kPanelRows; p += 2)
-      f16PanelPairStream(x, panels + p * kPanelRows * columns, columns,
-                         y + p * kPanelRows);
   for (; p < rows / kPanelRows; ++p) {
     const uint16_t *panel = panels + p * kPanelRows * columns;
     float *yp = y + p * kPanelRows;
