@@ -3,6 +3,7 @@
 utils/bench/int8_fidelity.py reads logits files with read_logit_rows too."""
 import array
 import glob
+import math
 import os
 import subprocess
 import sys
@@ -64,6 +65,22 @@ def read_logit_rows(path, vocab):
     with open(path, "rb") as f:
         data.frombytes(f.read())
     return [data[i * vocab:(i + 1) * vocab] for i in range(len(data) // vocab)]
+
+
+def spread(row):
+    """The standard deviation of a row of logits: the scale logit
+    differences are judged against."""
+    mean = sum(row) / len(row)
+    return math.sqrt(sum((x - mean) ** 2 for x in row) / len(row))
+
+
+def tokens_of(line_prefix, text):
+    """The ids on the line of `text` that starts with `line_prefix` (the
+    generator's and tlmc-llamacpp's "generated_tokens:")."""
+    for line in text.splitlines():
+        if line.startswith(line_prefix):
+            return [int(t) for t in line[len(line_prefix):].split()]
+    return []
 
 
 def golden_cases(golden):

@@ -26,10 +26,10 @@ step per token, and on 1 and 2 threads, give bitwise the same logits at
 every position (tiles start at absolute positions), and the same tokens.
 """
 import argparse
-import math
 import os
 
-from e2e_common import Results, compile_model, read_logit_rows, run
+from e2e_common import (Results, compile_model, read_logit_rows, run,
+                        spread, tokens_of)
 
 TOLERANCE = 2e-4
 PROMPT = 1400
@@ -38,16 +38,8 @@ GREEDY = 16
 VOCAB = 512
 
 
-def spread(row):
-    mean = sum(row) / len(row)
-    return math.sqrt(sum((x - mean) ** 2 for x in row) / len(row))
-
-
 def generated(text):
-    for line in text.splitlines():
-        if line.startswith("generated_tokens:"):
-            return [int(t) for t in line.split()[1:]]
-    return []
+    return tokens_of("generated_tokens:", text)
 
 
 def main():

@@ -20,10 +20,10 @@ position's logits. The bar is 1e-4 of it, and the 32 greedy tokens must
 be identical.
 """
 import argparse
-import math
 import os
 
-from e2e_common import SKIP, Results, compile_model, read_logit_rows, run
+from e2e_common import (SKIP, Results, compile_model, read_logit_rows, run,
+                        spread, tokens_of)
 
 # Q8_0/Q4_0: both quantize the products' inputs to int8 per 32 values with
 # an f16 scale (llama.cpp's q8_0; tlmc's VNNI kernels do the same) and
@@ -107,18 +107,6 @@ GREEDY_CASES = ("stories260K F32", "SmolLM2-135M F32", "TinyLlama-1.1B F16",
                 "Phi-3-mini F16", "Gemma-3-270M F32", "Gemma-2 block F32",
                 "GPT-2-124M F32")
 GREEDY = 32
-
-
-def spread(row):
-    mean = sum(row) / len(row)
-    return math.sqrt(sum((x - mean) ** 2 for x in row) / len(row))
-
-
-def tokens_of(line_prefix, text):
-    for line in text.splitlines():
-        if line.startswith(line_prefix):
-            return [int(t) for t in line[len(line_prefix):].split()]
-    return []
 
 
 def main():

@@ -535,36 +535,36 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
               scf::YieldOp::create(b, loc);
             });
       };
-      // Every head's scores for the positions [base, count) of token t,
-      // `headsPerPass` heads per pass over the keys.
-      auto scoreHeads = [&](OpBuilder &b, Location loc, Value t, Value base,
-                            Value count) {
+      // f(js, rows) for the unit's heads in passes of `perPass` (their
+      // offsets j, null for the first, and their rows of scores).
+      auto forEachPass = [&](OpBuilder &b, Location loc, int64_t perPass,
+                             auto f) {
         Emitter in{b, loc};
-        for (int64_t j0 = 0; j0 < headsPerUnit; j0 += headsPerPass) {
-          SmallVector<std::pair<Value, Value>> heads;
-          for (int64_t j = j0; j < std::min(headsPerUnit, j0 + headsPerPass);
-               ++j) {
-            Value offset = j ? in.index(j) : nullptr;
-            heads.push_back(
-                {plus(b, firstRow, offset), plus(b, firstHead, offset)});
-          }
-          emitScores(b, loc, t, heads, kvHead, base, count);
-        }
-      };
-      // f(js, rows) for the unit's heads in passes of valueHeadsPerPass
-      // (offsets j, null for the first, and their rows of scores): the
-      // weighted sums of a pass share each v_s load.
-      auto forEachValuePass = [&](OpBuilder &b, Location loc, auto f) {
-        Emitter in{b, loc};
-        for (int64_t j0 = 0; j0 < headsPerUnit; j0 += valueHeadsPerPass) {
+        for (int64_t j0 = 0; j0 < headsPerUnit; j0 += perPass) {
           SmallVector<Value> js, rows;
-          for (int64_t j = j0;
-               j < std::min(headsPerUnit, j0 + valueHeadsPerPass); ++j) {
+          for (int64_t j = j0; j < std::min(headsPerUnit, j0 + perPass); ++j) {
             js.push_back(j ? in.index(j) : nullptr);
             rows.push_back(plus(b, firstRow, js.back()));
           }
           f(b, loc, js, rows);
         }
+      };
+      // Every head's scores for the positions [base, count) of token t,
+      // `headsPerPass` heads per pass over the keys.
+      auto scoreHeads = [&](OpBuilder &b, Location loc, Value t, Value base,
+                            Value count) {
+        forEachPass(b, loc, headsPerPass,
+                    [&](OpBuilder &b, Location loc, ArrayRef<Value> js,
+                        ArrayRef<Value> rows) {
+                      SmallVector<std::pair<Value, Value>> heads;
+                      for (auto [j, row] : llvm::zip(js, rows))
+                        heads.push_back({row, plus(b, firstHead, j)});
+                      emitScores(b, loc, t, heads, kvHead, base, count);
+                    });
+      };
+      // The weighted sums of a pass share each v_s load.
+      auto forEachValuePass = [&](OpBuilder &b, Location loc, auto f) {
+        forEachPass(b, loc, valueHeadsPerPass, f);
       };
       auto outputAt = [&](OpBuilder &b, Location loc, Value t, Value j) {
         Emitter in{b, loc};
