@@ -15,11 +15,14 @@
 
 namespace tlmrt {
 
-/// A new T on the heap, or null when out of memory.
+/// A new T on the heap, or null when out of memory (aligned_alloc for a
+/// type aligned beyond malloc's, such as one holding cache lines).
 template <typename T, typename... Args> T *create(Args &&...args) {
-  static_assert(alignof(T) <= alignof(std::max_align_t),
-                "malloc does not align this type");
-  void *memory = std::malloc(sizeof(T));
+  constexpr size_t align = alignof(T);
+  void *memory =
+      align <= alignof(std::max_align_t)
+          ? std::malloc(sizeof(T))
+          : std::aligned_alloc(align, (sizeof(T) + align - 1) / align * align);
   return memory ? new (memory) T{std::forward<Args>(args)...} : nullptr;
 }
 

@@ -65,12 +65,9 @@ struct JobInputs {
   int64_t slices = 0;
   alignas(64) std::atomic<int64_t> nextSlice{0};
   alignas(64) std::atomic<int64_t> doneSlices{0};
-  /// The current job, unique in the process (ThreadInputs' key).
-  uint64_t job = 0;
 
   /// Before a job starts (no thread is in one).
   void reset() {
-    job = nextJobId();
     state.store(0, std::memory_order_relaxed);
     nextSlice.store(0, std::memory_order_relaxed);
     doneSlices.store(0, std::memory_order_relaxed);
@@ -110,11 +107,6 @@ struct JobInputs {
       relax();
   }
 
-  static uint64_t nextJobId() {
-    static std::atomic<uint64_t> jobs{0};
-    return jobs.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
-
   static void relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -152,7 +144,7 @@ JobInputs *currentJobInputs();
 /// one per thread, allocated with it); null otherwise.
 ThreadInputs *currentThreadInputs();
 /// The job the calling thread runs (tlmrt_parallel_for, on the pool or
-/// alone), unique in the process; 0 outside one.
+/// alone), unique in its pool; 0 outside one.
 uint64_t currentJobId();
 
 } // namespace tlmrt

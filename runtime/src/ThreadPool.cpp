@@ -7,7 +7,12 @@
 // the back, until none is left; then the caller waits for all of them:
 // one barrier per product, spun rather than slept through (a 135M model
 // runs ~150 jobs per token, a mutex and condition variable per job cost 2
-// threads more than they gained).
+// threads more than they gained). What crosses between the cores per job
+// is kept to the least: the job in one line the workers spin on, a done
+// line per worker only the caller reads, blocks nobody resets (JobLine,
+// DoneLine, UnitBlock below): an empty job on 2 threads went from ~1.25
+// to ~0.85 us (tlmc-kernel-bench threads/handoff; the cores' round trip
+// here is ~0.55 us).
 //
 // Taking from the front keeps a thread's weights one stream (decode is a
 // stream of weights: a take continues where its last ended, so the
@@ -42,66 +47,107 @@
 
 namespace tlmrt {
 
+/// A job as the workers see it: everything they need in one cache line,
+/// the generation that announces it last. The workers spin reading this
+/// line, so one transfer of it between the cores brings a worker the whole
+/// job. On this kind of VM a line takes ~300 ns from one core to the other
+/// (utils: a ping-pong of two atomics, ~550 ns round trip), so every line a
+/// worker must fetch before it can start, or that the caller must see
+/// before it can go on, costs that much on each of the ~150 jobs of a
+/// token: spreading the job over the pool's fields, the blocks the caller
+/// reset and the inputs' job id cost ~1.25 us per empty job
+/// (tlmc-kernel-bench threads/handoff).
+struct alignas(64) JobLine {
+  /// Bumped (release) after the fields below are written; the job's id.
+  std::atomic<uint64_t> generation{0};
+  tlm_kernel_fn kernel = nullptr;
+  const uint8_t *weights = nullptr;
+  uint8_t *arena = nullptr;
+  int64_t scalars[2] = {0, 0};
+  int64_t count = 0;
+  /// Units of `unitFeatures` features, `units` of them.
+  uint32_t unitFeatures = 0;
+  uint32_t units = 0;
+};
+static_assert(sizeof(JobLine) == 64, "a job is one cache line");
+
+/// What a worker says when it has finished a job: the job's generation, in
+/// a line of its own that only the caller reads.
+struct alignas(64) DoneLine {
+  std::atomic<uint64_t> generation{0};
+};
+
 /// A thread's block of a job's units: [front, back), packed in one word
-/// so that its owner (taking from the front) and a thread that finished
-/// its own block (taking from the back) agree on every take with one
-/// compare-and-swap. One cache line each, so the owners' takes do not
-/// contend.
+/// with the job's generation (its low 16 bits), so that its owner (taking
+/// from the front) and a thread that finished its own block (taking from
+/// the back) agree on every take with one compare-and-swap. A word that
+/// still holds an earlier job's tag stands for the block's whole initial
+/// range, which both threads compute from the job line: nobody resets the
+/// blocks between jobs (that was a line per worker the caller wrote and
+/// the worker then had to fetch back). Every block is taken from in every
+/// job (its owner starts there), so a tag is never more than one job old
+/// and 16 bits cannot wrap onto the current one. One cache line each, so
+/// the owners' takes do not contend.
 struct alignas(64) UnitBlock {
   std::atomic<uint64_t> range{0};
 
-  static uint64_t pack(uint32_t front, uint32_t back) {
-    return uint64_t(front) | uint64_t(back) << 32;
+  static constexpr uint64_t kUnitMask = (uint64_t(1) << 24) - 1;
+  static uint64_t pack(uint64_t tag, uint64_t front, uint64_t back) {
+    return (tag & 0xffff) << 48 | (front & kUnitMask) << 24 |
+           (back & kUnitMask);
   }
-  void reset(int64_t front, int64_t back) {
-    range.store(pack(uint32_t(front), uint32_t(back)),
-                std::memory_order_relaxed);
-  }
-  /// Takes half of what is left (at least one unit) from the front, or
+  /// Takes half of what is left (at least one unit) of job `tag`, whose
+  /// initial range for this block is [first, last), from the front or
   /// from the back; false when the block is empty.
-  bool take(bool fromFront, int64_t *begin, int64_t *end) {
+  bool take(uint64_t tag, uint64_t first, uint64_t last, bool fromFront,
+            int64_t *begin, int64_t *end) {
     uint64_t seen = range.load(std::memory_order_relaxed);
     for (;;) {
-      uint32_t front = uint32_t(seen), back = uint32_t(seen >> 32);
+      uint64_t front = first, back = last;
+      if ((seen >> 48) == (tag & 0xffff)) {
+        front = (seen >> 24) & kUnitMask;
+        back = seen & kUnitMask;
+      }
       if (front >= back)
         return false;
-      uint32_t units = (back - front + 1) / 2;
-      uint64_t next = fromFront ? pack(front + units, back)
-                                : pack(front, back - units);
+      uint64_t units = (back - front + 1) / 2;
+      uint64_t next = fromFront ? pack(tag, front + units, back)
+                                : pack(tag, front, back - units);
       if (range.compare_exchange_weak(seen, next, std::memory_order_relaxed,
                                       std::memory_order_relaxed)) {
-        *begin = fromFront ? front : back - units;
-        *end = fromFront ? front + units : back;
+        *begin = int64_t(fromFront ? front : back - units);
+        *end = int64_t(fromFront ? front + units : back);
         return true;
       }
     }
   }
 };
 
+/// The most units a job can have (a block's packed range).
+constexpr int64_t kMaxUnits = int64_t(UnitBlock::kUnitMask);
+
 struct ThreadPool {
   int threads = 1;
   pthread_t *workers = nullptr;
   int started = 0;
-  // A product is handed out by bumping `generation` (release: the job
-  // fields below are written before it) and finished when `pending` drops
-  // to 0. Workers spin on `generation` for a while (a decode step runs a
-  // product every few microseconds, and waking a sleeping thread costs
-  // tens of them), then sleep on `wake`; `sleepers` says whether the
-  // caller must signal.
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> pending{0};
+  // The current job; workers spin on its generation for a while (a decode
+  // step runs a product every few microseconds, and waking a sleeping
+  // thread costs tens of them), then sleep on `wake`. `sleepers` says
+  // whether the caller must signal: a worker counts itself in before it
+  // checks the generation a last time under the mutex, and the caller
+  // bumps the generation before it reads `sleepers` (both sequentially
+  // consistent), so either the caller sees the sleeper or the sleeper sees
+  // the job. Without sleepers, handing out a job takes no lock.
+  JobLine job;
+  // One per worker (index 0, the caller's, unused).
+  DoneLine *done = nullptr;
+  alignas(64) std::atomic<int> sleepers{0};
+  std::atomic<bool> stop{false};
   pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-  int sleepers = 0; // guarded by mutex
-  std::atomic<bool> stop{false};
-  // The current job: the kernel, its arguments, and its units of
-  // `unitFeatures` features, handed out from one block per thread.
-  tlm_kernel_fn kernel = nullptr;
-  const uint8_t *weights = nullptr;
-  uint8_t *arena = nullptr;
-  int64_t count = 0;
-  int64_t scalars[2] = {0, 0};
-  int64_t unitFeatures = 0;
+  // Ids of jobs run alone on the caller (their ThreadInputs' key), apart
+  // from the generations.
+  uint64_t aloneJobs = 0;
   // One per thread (index 0: the caller).
   UnitBlock *blocks = nullptr;
   // The current job's quantized inputs, shared by its threads (none on
@@ -178,23 +224,30 @@ void runAlone(ThreadPool *pool, tlm_kernel_fn kernel, const uint8_t *weights,
     kernel(weights, arena, 0, count, scalar0, scalar1);
     return;
   }
-  InJob job({JobInputs::nextJobId(), nullptr, &pool->own[0]});
+  // Ids apart from the generations (which stay below 2^63).
+  InJob job({uint64_t(1) << 63 | ++pool->aloneJobs, nullptr, &pool->own[0]});
   kernel(weights, arena, 0, count, scalar0, scalar1);
 }
 
-/// Runs the current job's units until none is left: its own block's from
-/// the front, then the others' from the back.
-void runUnits(ThreadPool *pool, int index) {
-  InJob job({pool->inputs->job, pool->inputs, &pool->own[index]});
-  for (int k = 0; k < pool->threads; ++k) {
-    UnitBlock &block = pool->blocks[(index + k) % pool->threads];
-    int64_t first, last;
-    while (block.take(/*fromFront=*/k == 0, &first, &last)) {
-      int64_t begin = first * pool->unitFeatures;
-      int64_t end = last * pool->unitFeatures;
-      pool->kernel(pool->weights, pool->arena, begin,
-                   end < pool->count ? end : pool->count, pool->scalars[0],
-                   pool->scalars[1]);
+/// Runs job `job` (a copy of the job line, generation `id`) until none of
+/// its units is left: the own block's from the front, then the others'
+/// from the back.
+void runUnits(ThreadPool *pool, int index, const JobLine &job, uint64_t id) {
+  InJob in({id, pool->inputs, &pool->own[index]});
+  const int threads = pool->threads;
+  const uint64_t units = job.units;
+  for (int k = 0; k < threads; ++k) {
+    const int b = (index + k) % threads;
+    const uint64_t first = units * b / threads;
+    const uint64_t last = units * (b + 1) / threads;
+    int64_t from, to;
+    while (pool->blocks[b].take(id, first, last, /*fromFront=*/k == 0, &from,
+                                &to)) {
+      int64_t begin = from * job.unitFeatures;
+      int64_t end = to * job.unitFeatures;
+      job.kernel(job.weights, job.arena, begin,
+                 end < job.count ? end : job.count, job.scalars[0],
+                 job.scalars[1]);
     }
   }
 }
@@ -202,17 +255,18 @@ void runUnits(ThreadPool *pool, int index) {
 /// Waits until the generation moves past `seen`; returns the new one.
 uint64_t waitForWork(ThreadPool *pool, uint64_t seen) {
   for (int i = 0; i < kSpinPauses; ++i) {
-    uint64_t now = pool->generation.load(std::memory_order_acquire);
+    uint64_t now = pool->job.generation.load(std::memory_order_acquire);
     if (now != seen)
       return now;
     cpuRelax();
   }
   pthread_mutex_lock(&pool->mutex);
-  ++pool->sleepers;
+  pool->sleepers.fetch_add(1, std::memory_order_seq_cst);
   uint64_t now;
-  while ((now = pool->generation.load(std::memory_order_acquire)) == seen)
+  while ((now = pool->job.generation.load(std::memory_order_seq_cst)) ==
+         seen)
     pthread_cond_wait(&pool->wake, &pool->mutex);
-  --pool->sleepers;
+  pool->sleepers.fetch_sub(1, std::memory_order_relaxed);
   pthread_mutex_unlock(&pool->mutex);
   return now;
 }
@@ -226,18 +280,29 @@ void *workerMain(void *arg) {
     seen = waitForWork(pool, seen);
     if (pool->stop.load(std::memory_order_acquire))
       break;
-    runUnits(pool, start.index);
-    pool->pending.fetch_sub(1, std::memory_order_release);
+    // The caller rewrites the line only after every worker is done.
+    JobLine job;
+    job.kernel = pool->job.kernel;
+    job.weights = pool->job.weights;
+    job.arena = pool->job.arena;
+    job.scalars[0] = pool->job.scalars[0];
+    job.scalars[1] = pool->job.scalars[1];
+    job.count = pool->job.count;
+    job.unitFeatures = pool->job.unitFeatures;
+    job.units = pool->job.units;
+    runUnits(pool, start.index, job, seen);
+    pool->done[start.index].generation.store(seen, std::memory_order_release);
   }
   return nullptr;
 }
 
 /// Publishes a new generation (a job, or the stop) and wakes sleepers.
 void publish(ThreadPool *pool) {
-  pool->generation.fetch_add(1, std::memory_order_release);
+  pool->job.generation.fetch_add(1, std::memory_order_seq_cst);
+  if (pool->sleepers.load(std::memory_order_seq_cst) == 0)
+    return;
   pthread_mutex_lock(&pool->mutex);
-  if (pool->sleepers)
-    pthread_cond_broadcast(&pool->wake);
+  pthread_cond_broadcast(&pool->wake);
   pthread_mutex_unlock(&pool->mutex);
 }
 
@@ -262,12 +327,15 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
       std::aligned_alloc(alignof(UnitBlock), threads * sizeof(UnitBlock)));
   pool->own = static_cast<ThreadInputs *>(
       std::aligned_alloc(alignof(ThreadInputs), threads * sizeof(ThreadInputs)));
+  pool->done = static_cast<DoneLine *>(
+      std::aligned_alloc(alignof(DoneLine), threads * sizeof(DoneLine)));
   if (!pool->workers || (threads > 1 && !pool->inputs) || !pool->blocks ||
-      !pool->own) {
+      !pool->own || !pool->done) {
     std::free(pool->workers);
     std::free(pool->inputs);
     std::free(pool->blocks);
     std::free(pool->own);
+    std::free(pool->done);
     destroy(pool);
     *failed = true;
     return nullptr;
@@ -276,8 +344,10 @@ ThreadPool *createThreadPool(int threads, bool *failed) {
     new (pool->inputs) JobInputs();
   for (int i = 0; i < threads; ++i)
     new (&pool->own[i]) ThreadInputs();
-  for (int i = 0; i < threads; ++i)
+  for (int i = 0; i < threads; ++i) {
     new (&pool->blocks[i]) UnitBlock();
+    new (&pool->done[i]) DoneLine();
+  }
   // The product kernels keep their quantized inputs on the stack (up to
   // ~0.5 MiB, ProductKernelsPanels.cpp): ask for enough whatever the libc's
   // default (musl's is 128 KiB).
@@ -313,9 +383,10 @@ void destroyThreadPool(ThreadPool *pool) {
   for (int i = 1; i <= pool->started; ++i)
     pthread_join(pool->workers[i], nullptr);
   std::free(pool->workers);
-  std::free(pool->inputs); // JobInputs, UnitBlock and ThreadInputs are
-  std::free(pool->blocks); // trivially destructible
+  std::free(pool->inputs); // JobInputs, UnitBlock, ThreadInputs and
+  std::free(pool->blocks); // DoneLine are trivially destructible
   std::free(pool->own);
+  std::free(pool->done);
   destroy(pool);
 }
 
@@ -330,34 +401,36 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
     tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
-  pool->kernel = kernel;
-  pool->weights = weights;
-  pool->arena = arena;
-  pool->count = count;
-  pool->scalars[0] = scalar0;
-  pool->scalars[1] = scalar1;
   const int64_t unit = tlmrt::splitUnit(count, grain > 0 ? grain : 1,
                                         pool->threads);
   const int64_t units = (count + unit - 1) / unit;
-  if (units > int64_t(UINT32_MAX)) { // beyond a block's packed range
+  if (units > tlmrt::kMaxUnits) { // beyond a block's packed range
     tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
-  pool->unitFeatures = unit;
-  for (int i = 0; i < pool->threads; ++i)
-    pool->blocks[i].reset(units * i / pool->threads,
-                          units * (i + 1) / pool->threads);
+  // The job line, then its generation (publish): the workers' copy.
+  tlmrt::JobLine &job = pool->job;
+  job.kernel = kernel;
+  job.weights = weights;
+  job.arena = arena;
+  job.scalars[0] = scalar0;
+  job.scalars[1] = scalar1;
+  job.count = count;
+  job.unitFeatures = uint32_t(unit);
+  job.units = uint32_t(units);
   pool->inputs->reset();
-  pool->pending.store(pool->threads - 1, std::memory_order_relaxed);
   tlmrt::publish(pool);
-  tlmrt::runUnits(pool, 0);
+  const uint64_t id = job.generation.load(std::memory_order_relaxed);
+  tlmrt::runUnits(pool, 0, job, id);
   // The workers are awake and on their blocks: spin for them, yielding the
   // processor now and then in case one of them is waiting for it (more
   // threads than processors, or a busy machine).
-  for (int spins = 1; pool->pending.load(std::memory_order_acquire) > 0;
-       ++spins) {
-    tlmrt::cpuRelax();
-    if (spins % tlmrt::kSpinPauses == 0)
-      sched_yield();
-  }
+  for (int i = 1; i < pool->threads; ++i)
+    for (int spins = 1;
+         pool->done[i].generation.load(std::memory_order_acquire) != id;
+         ++spins) {
+      tlmrt::cpuRelax();
+      if (spins % tlmrt::kSpinPauses == 0)
+        sched_yield();
+    }
 }
