@@ -108,8 +108,16 @@ struct alignas(64) UnitBlock {
         front = (seen >> 24) & kUnitMask;
         back = seen & kUnitMask;
       }
-      if (front >= back)
+      if (front >= back) {
+        // An empty initial range still takes the job's tag, so that no
+        // word ever lags more than one job behind.
+        if ((seen >> 48) != (tag & 0xffff) &&
+            !range.compare_exchange_weak(seen, pack(tag, front, back),
+                                         std::memory_order_relaxed,
+                                         std::memory_order_relaxed))
+          continue;
         return false;
+      }
       uint64_t units = (back - front + 1) / 2;
       uint64_t next = fromFront ? pack(tag, front + units, back)
                                 : pack(tag, front, back - units);

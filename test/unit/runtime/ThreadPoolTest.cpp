@@ -85,4 +85,37 @@ TEST(ThreadPool, EveryFeatureOnceInUnitsWhenThreadsSteal) {
   }
 }
 
+TEST(ThreadPool, BlocksStayRightPastTheirTagsWrapping) {
+  // A block's word carries the low 16 bits of its job's generation; one
+  // whose initial range is empty (fewer units than threads) must still
+  // take each job's tag, or 2^16 jobs later its old, used-up word would
+  // pass for the current job's and its units would never run. On 2
+  // threads (no more than this machine's cores, or the jobs would wait on
+  // the scheduler): a job of 6 units (both blocks used up), 2^16 - 1 jobs
+  // of one unit (block 0 empty), and again a job of 6 units, whose
+  // generation has the first one's low bits.
+  bool failed = false;
+  tlmrt::ThreadPool *pool = tlmrt::createThreadPool(2, &failed);
+  ASSERT_TRUE(pool && !failed);
+  Record small(16), large(96);
+  small.unit = large.unit = 16;
+  auto run = [&](Record &record) {
+    tlmrt_parallel_for(pool, recordRange, nullptr,
+                       reinterpret_cast<uint8_t *>(&record),
+                       int64_t(record.hits.size()), 16, 0, 0);
+  };
+  run(large);
+  for (int job = 1; job < (1 << 16); ++job)
+    run(small);
+  run(large);
+  int wrong = 0;
+  for (auto &hit : small.hits)
+    wrong += hit.load() != (1 << 16) - 1;
+  for (auto &hit : large.hits)
+    wrong += hit.load() != 2;
+  EXPECT_EQ(0, wrong) << "features not computed once per job";
+  EXPECT_EQ(0, small.misaligned.load() + large.misaligned.load());
+  tlmrt::destroyThreadPool(pool);
+}
+
 } // namespace
