@@ -56,14 +56,15 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // through the cache as one run of elements), then softmax and weighted
     // sum, per head: across threads (the loop marked for
     // tlm-parallelize-rows) when 2 x heads x tokens x head_dim x positions
-    // reaches 65536, the same loop inline otherwise.
+    // reaches 65536 (a model this narrow; see @decode_wide), the same loop
+    // inline otherwise.
     // CHECK: bufferization.to_buffer
     // CHECK: scf.for
     // CHECK: %[[KEYS:.+]] = memref.collapse_shape %[[KC]] {{\[\[}}0, 1, 2{{\]\]}} : memref<1x32x4xf32> into memref<128xf32>
     // CHECK: memref.store %{{.+}}, %[[KEYS]][%{{.+}}] : memref<128xf32>
     // CHECK: memref.store %{{.+}}, %[[VC]]
     // CHECK: %[[WORK:.+]] = arith.muli %{{.+}}, %{{.+}} : index
-    // CHECK: %[[ENOUGH:.+]] = arith.cmpi uge, %[[WORK]], %{{.+}} : index
+    // CHECK: %[[ENOUGH:.+]] = arith.cmpi uge, %[[WORK]], %c65536 : index
     // CHECK: scf.if %[[ENOUGH]] {
     // CHECK: math.exp
     // CHECK: } {tlmc.parallel_loop}
@@ -159,6 +160,17 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 4 : i64}
         : tensor<1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<1x32x8xf32>, memref<1x32x8xf32> -> tensor<1x16xf32>
     return %a : tensor<1x16xf32>
+  }
+
+  // In a model whose width squared reaches 65536 (its products run on
+  // threads already), attention splits across threads from 16384
+  // multiply-adds instead of 65536.
+  // CHECK-LABEL: func.func @decode_wide
+  // CHECK: arith.cmpi uge, %{{.+}}, %c16384 : index
+  func.func @decode_wide(%q: tensor<1x256xf32>, %k: tensor<1x64xf32>, %pos: index, %kc: memref<1x32x64xf32>, %vc: memref<1x32x64xf32>) -> tensor<1x256xf32> {
+    %a = tlm.attention %q, %k, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 4 : i64, kv_heads = 1 : i64, head_dim = 64 : i64}
+        : tensor<1x256xf32>, tensor<1x64xf32>, tensor<1x64xf32>, memref<1x32x64xf32>, memref<1x32x64xf32> -> tensor<1x256xf32>
+    return %a : tensor<1x256xf32>
   }
 
   // A cache of 2048 positions, more than a row of scores holds (1024): a
