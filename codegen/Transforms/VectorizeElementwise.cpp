@@ -12,6 +12,7 @@
 
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -106,15 +107,53 @@ struct TLMVectorizeElementwisePass
     auto rows = scf::ForOp::create(b, loc, index(0),
                                    index(outType.getDimSize(0)), index(1));
     b.setInsertionPointToStart(rows.getBody());
+    auto vectorOf = [](Type scalar) { return VectorType::get({kLanes}, scalar); };
+    // What depends only on the row (operands read by row, values from
+    // outside the body, and arith ops or square roots of those: a norm's
+    // 1 / sqrt(sum / n + eps)) is computed once per row as scalars before
+    // the columns loop. LLVM cannot hoist it itself: the row's operand is
+    // reloaded from the arena, which the loop stores to. The same IEEE
+    // operations on the same values, so results are bitwise unchanged.
+    IRMapping rowScalars;
+    for (OpOperand &operand : op->getOpOperands()) {
+      BlockArgument arg = body.getArgument(operand.getOperandNumber());
+      if (!arg.use_empty() &&
+          *getAccess(op.getMatchingIndexingMap(&operand)) == Access::Row)
+        rowScalars.map(arg, memref::LoadOp::create(b, loc, operand.get(),
+                                                   ValueRange{rows.getInductionVar()}));
+    }
+    auto isRowScalar = [&](Value v) {
+      return rowScalars.contains(v) || v.getParentBlock() != &body;
+    };
+    for (Operation &inner : body.without_terminator()) {
+      bool exact = isa<arith::ArithDialect>(inner.getDialect()) ||
+                   isa<math::SqrtOp>(inner);
+      if (exact && llvm::all_of(inner.getOperands(), isRowScalar)) {
+        Operation *scalar = b.clone(inner, rowScalars);
+        rowScalars.map(inner.getResult(0), scalar->getResult(0));
+      }
+    }
     auto columns = scf::ForOp::create(
         b, loc, index(0), index(outType.getDimSize(1)), index(kLanes));
     b.setInsertionPointToStart(columns.getBody());
     SmallVector<Value, 2> at{rows.getInductionVar(), columns.getInductionVar()};
-    auto vectorOf = [](Type scalar) { return VectorType::get({kLanes}, scalar); };
     IRMapping mapping;
+    // Row scalars and values from outside the body (hoisted constants)
+    // are broadcast, once per row, before the columns loop.
+    auto lookup = [&](Value v) -> Value {
+      if (Value mapped = mapping.lookupOrNull(v))
+        return mapped;
+      Value scalar = rowScalars.lookupOrDefault(v);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(columns);
+      Value splat =
+          vector::BroadcastOp::create(b, loc, vectorOf(v.getType()), scalar);
+      mapping.map(v, splat);
+      return splat;
+    };
     for (OpOperand &operand : op->getOpOperands()) {
       BlockArgument arg = body.getArgument(operand.getOperandNumber());
-      if (arg.use_empty())
+      if (arg.use_empty() || rowScalars.contains(arg))
         continue;
       Value loaded;
       switch (*getAccess(op.getMatchingIndexingMap(&operand))) {
@@ -127,22 +166,13 @@ struct TLMVectorizeElementwisePass
                                         operand.get(), ValueRange{at[1]});
         break;
       case Access::Row:
-        loaded = vector::BroadcastOp::create(
-            b, loc, vectorOf(arg.getType()),
-            memref::LoadOp::create(b, loc, operand.get(), ValueRange{at[0]}));
-        break;
+        llvm_unreachable("row operands are row scalars");
       }
       mapping.map(arg, loaded);
     }
-    // Values from outside the body (hoisted constants) are broadcast.
-    auto lookup = [&](Value v) -> Value {
-      if (Value mapped = mapping.lookupOrNull(v))
-        return mapped;
-      Value splat = vector::BroadcastOp::create(b, loc, vectorOf(v.getType()), v);
-      mapping.map(v, splat);
-      return splat;
-    };
     for (Operation &inner : body.without_terminator()) {
+      if (rowScalars.contains(inner.getResult(0)))
+        continue;
       OperationState state(inner.getLoc(), inner.getName());
       for (Value operand : inner.getOperands())
         state.addOperands(lookup(operand));

@@ -2,7 +2,9 @@
 
 // A norm's scaling (an element, a per-column weight, a per-row scalar)
 // becomes a loop over rows around a loop over 16-column vectors running the
-// same ops; a row width that is not a multiple of 16 keeps its generic.
+// same ops; what depends only on the row (the scalar and arith on it) is
+// computed once per row before the columns loop and broadcast; a row width
+// that is not a multiple of 16 keeps its generic.
 
 #id = affine_map<(r, c) -> (r, c)>
 #col = affine_map<(r, c) -> (c)>
@@ -12,14 +14,13 @@
 // CHECK-SAME: (%[[X:.+]]: memref<2x32xf32>, %[[W:.+]]: memref<32xf32>, %[[S:.+]]: memref<2xf32>, %[[Y:.+]]: memref<2x32xf32>)
 // CHECK: %[[TWO:.+]] = arith.constant 2.000000e+00 : f32
 // CHECK: scf.for %[[R:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK:   %[[SS:.+]] = memref.load %[[S]][%[[R]]] : memref<2xf32>
+// CHECK:   %[[D:.+]] = arith.divf %[[SS]], %[[TWO]] : f32
+// CHECK:   %[[DV:.+]] = vector.broadcast %[[D]] : f32 to vector<16xf32>
 // CHECK:   scf.for %[[C:.+]] = %{{.+}} to %{{.+}} step %[[C16:.+]] {
 // CHECK:     %[[XV:.+]] = vector.load %[[X]][%[[R]], %[[C]]] : memref<2x32xf32>, vector<16xf32>
 // CHECK:     %[[WV:.+]] = vector.load %[[W]][%[[C]]] : memref<32xf32>, vector<16xf32>
-// CHECK:     %[[SS:.+]] = memref.load %[[S]][%[[R]]] : memref<2xf32>
-// CHECK:     %[[SV:.+]] = vector.broadcast %[[SS]] : f32 to vector<16xf32>
-// CHECK:     %[[TV:.+]] = vector.broadcast %[[TWO]] : f32 to vector<16xf32>
-// CHECK:     %[[D:.+]] = arith.divf %[[SV]], %[[TV]] : vector<16xf32>
-// CHECK:     %[[M:.+]] = arith.mulf %[[XV]], %[[D]] : vector<16xf32>
+// CHECK:     %[[M:.+]] = arith.mulf %[[XV]], %[[DV]] : vector<16xf32>
 // CHECK:     %[[P:.+]] = arith.mulf %[[WV]], %[[M]] : vector<16xf32>
 // CHECK:     vector.store %[[P]], %[[Y]][%[[R]], %[[C]]] : memref<2x32xf32>, vector<16xf32>
 // CHECK-NOT: linalg.generic
