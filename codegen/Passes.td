@@ -406,8 +406,12 @@ def TLMVectorizeElementwise : Pass<"tlm-vectorize-elementwise", "mlir::func::Fun
     elementwise scalar ops becomes an `scf.for` over rows around an
     `scf.for` over columns in steps of 16 whose body is the generic's on
     `vector<16x...>`: loads, the same ops (values from outside the body
-    broadcast), a store. The same operations on the same elements: results
-    are bitwise unchanged.
+    broadcast), a store. What depends only on the row (operands read by
+    row and arith or sqrt on them, a norm's 1/sqrt(sum/n + eps)) is
+    computed once per row as scalars before the columns loop and
+    broadcast: LLVM cannot hoist it, since the row's operand is reloaded
+    from the arena the loop stores to. The same operations on the same
+    elements: results are bitwise unchanged.
 
     Before:
     ```mlir
