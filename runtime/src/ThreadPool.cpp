@@ -57,9 +57,7 @@ namespace tlmrt {
 /// token: spreading the job over the pool's fields, the blocks the caller
 /// reset and the inputs' job id cost ~1.25 us per empty job
 /// (tlmc-kernel-bench threads/handoff).
-struct alignas(64) JobLine {
-  /// Bumped (release) after the fields below are written; the job's id.
-  std::atomic<uint64_t> generation{0};
+struct Job {
   tlm_kernel_fn kernel = nullptr;
   const uint8_t *weights = nullptr;
   uint8_t *arena = nullptr;
@@ -68,6 +66,11 @@ struct alignas(64) JobLine {
   /// Units of `unitFeatures` features, `units` of them.
   uint32_t unitFeatures = 0;
   uint32_t units = 0;
+};
+struct alignas(64) JobLine {
+  /// Bumped (release) after `job` is written; the job's id.
+  std::atomic<uint64_t> generation{0};
+  Job job;
 };
 static_assert(sizeof(JobLine) == 64, "a job is one cache line");
 
@@ -96,6 +99,10 @@ struct alignas(64) UnitBlock {
     return (tag & 0xffff) << 48 | (front & kUnitMask) << 24 |
            (back & kUnitMask);
   }
+  /// Whether `word` was packed for job `tag`.
+  static bool isOf(uint64_t word, uint64_t tag) {
+    return (word >> 48) == (tag & 0xffff);
+  }
   /// Takes half of what is left (at least one unit) of job `tag`, whose
   /// initial range for this block is [first, last), from the front or
   /// from the back; false when the block is empty.
@@ -104,14 +111,14 @@ struct alignas(64) UnitBlock {
     uint64_t seen = range.load(std::memory_order_relaxed);
     for (;;) {
       uint64_t front = first, back = last;
-      if ((seen >> 48) == (tag & 0xffff)) {
+      if (isOf(seen, tag)) {
         front = (seen >> 24) & kUnitMask;
         back = seen & kUnitMask;
       }
       if (front >= back) {
         // An empty initial range still takes the job's tag, so that no
         // word ever lags more than one job behind.
-        if ((seen >> 48) != (tag & 0xffff) &&
+        if (!isOf(seen, tag) &&
             !range.compare_exchange_weak(seen, pack(tag, front, back),
                                          std::memory_order_relaxed,
                                          std::memory_order_relaxed))
@@ -146,7 +153,7 @@ struct ThreadPool {
   // bumps the generation before it reads `sleepers` (both sequentially
   // consistent), so either the caller sees the sleeper or the sleeper sees
   // the job. Without sleepers, handing out a job takes no lock.
-  JobLine job;
+  JobLine current;
   // One per worker (index 0, the caller's, unused).
   DoneLine *done = nullptr;
   alignas(64) std::atomic<int> sleepers{0};
@@ -237,10 +244,9 @@ void runAlone(ThreadPool *pool, tlm_kernel_fn kernel, const uint8_t *weights,
   kernel(weights, arena, 0, count, scalar0, scalar1);
 }
 
-/// Runs job `job` (a copy of the job line, generation `id`) until none of
-/// its units is left: the own block's from the front, then the others'
-/// from the back.
-void runUnits(ThreadPool *pool, int index, const JobLine &job, uint64_t id) {
+/// Runs `job` (generation `id`) until none of its units is left: the own
+/// block's from the front, then the others' from the back.
+void runUnits(ThreadPool *pool, int index, const Job &job, uint64_t id) {
   InJob in({id, pool->inputs, &pool->own[index]});
   const int threads = pool->threads;
   const uint64_t units = job.units;
@@ -263,7 +269,7 @@ void runUnits(ThreadPool *pool, int index, const JobLine &job, uint64_t id) {
 /// Waits until the generation moves past `seen`; returns the new one.
 uint64_t waitForWork(ThreadPool *pool, uint64_t seen) {
   for (int i = 0; i < kSpinPauses; ++i) {
-    uint64_t now = pool->job.generation.load(std::memory_order_acquire);
+    uint64_t now = pool->current.generation.load(std::memory_order_acquire);
     if (now != seen)
       return now;
     cpuRelax();
@@ -271,7 +277,7 @@ uint64_t waitForWork(ThreadPool *pool, uint64_t seen) {
   pthread_mutex_lock(&pool->mutex);
   pool->sleepers.fetch_add(1, std::memory_order_seq_cst);
   uint64_t now;
-  while ((now = pool->job.generation.load(std::memory_order_seq_cst)) ==
+  while ((now = pool->current.generation.load(std::memory_order_seq_cst)) ==
          seen)
     pthread_cond_wait(&pool->wake, &pool->mutex);
   pool->sleepers.fetch_sub(1, std::memory_order_relaxed);
@@ -289,15 +295,7 @@ void *workerMain(void *arg) {
     if (pool->stop.load(std::memory_order_acquire))
       break;
     // The caller rewrites the line only after every worker is done.
-    JobLine job;
-    job.kernel = pool->job.kernel;
-    job.weights = pool->job.weights;
-    job.arena = pool->job.arena;
-    job.scalars[0] = pool->job.scalars[0];
-    job.scalars[1] = pool->job.scalars[1];
-    job.count = pool->job.count;
-    job.unitFeatures = pool->job.unitFeatures;
-    job.units = pool->job.units;
+    const Job job = pool->current.job;
     runUnits(pool, start.index, job, seen);
     pool->done[start.index].generation.store(seen, std::memory_order_release);
   }
@@ -306,7 +304,7 @@ void *workerMain(void *arg) {
 
 /// Publishes a new generation (a job, or the stop) and wakes sleepers.
 void publish(ThreadPool *pool) {
-  pool->job.generation.fetch_add(1, std::memory_order_seq_cst);
+  pool->current.generation.fetch_add(1, std::memory_order_seq_cst);
   if (pool->sleepers.load(std::memory_order_seq_cst) == 0)
     return;
   pthread_mutex_lock(&pool->mutex);
@@ -416,8 +414,8 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
     tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
     return;
   }
-  // The job line, then its generation (publish): the workers' copy.
-  tlmrt::JobLine &job = pool->job;
+  // The job line, then its generation (publish).
+  tlmrt::Job &job = pool->current.job;
   job.kernel = kernel;
   job.weights = weights;
   job.arena = arena;
@@ -428,7 +426,8 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   job.units = uint32_t(units);
   pool->inputs->reset();
   tlmrt::publish(pool);
-  const uint64_t id = job.generation.load(std::memory_order_relaxed);
+  const uint64_t id =
+      pool->current.generation.load(std::memory_order_relaxed);
   tlmrt::runUnits(pool, 0, job, id);
   // The workers are awake and on their blocks: spin for them, yielding the
   // processor now and then in case one of them is waiting for it (more
