@@ -182,6 +182,10 @@ def TLMTokenLoops : Pass<"tlm-token-loops", "mlir::ModuleOp"> {
     thread pool. A run ends where two of its buffers overlap in the arena
     without being the same view, or where a buffer one op writes is read
     whole by another: rows could not be computed independently there.
+    A product's epilogue (an elementwise op right after it that reads its
+    output: SwiGLU after up, a residual add after o or down;
+    `ProductEpilogues.h`) ends a run and stays out of any: it runs in the
+    product's job, on the features each thread computed.
     Only runs of at least `min-work` work are grouped (a decode step's
     single token never is): an op's work is its elements, each
     transcendental function of an element (exp, sin, cos, pow, tanh, log,
@@ -252,6 +256,26 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     values (the position, the layer index), which the call hands over as
     %s0 and %s1.
 
+    A product's epilogue (`ProductEpilogues.h`: an elementwise
+    `linalg.generic` right after it that reads its output element by
+    element, such as a residual add after the o and down projections)
+    runs in the product's kernel: after the products, each range
+    [begin, end) runs it on those features, as a loop over 16-feature
+    slices (`tlm-vectorize-elementwise` makes each slice a vector), and the
+    job is split at multiples of 16. A thread then reads only what it just
+    wrote, where a serial step between two jobs read the halves both cores
+    wrote. An epilogue of a group of several products must read all their
+    outputs, equally wide (SwiGLU on gate and up): the job then runs over
+    their common features, each range computing its part of every product
+    before the epilogue. It must not write what the products read, nor
+    read their outputs other than element by element (writing one in place
+    is fine). Its buffers are planned views or layer arguments the callers
+    pass as different arena views (a layer's input and output): the call
+    hands their byte offsets in the arena as %s0 and %s1. When its result
+    is only copied to a layer argument before the return (bufferization's
+    out-parameter) and its body does not read its output, it writes that
+    argument and the copy goes.
+
     Why 65536: handing a product to a second thread and waiting for it
     costs ~0.4-0.6 us with the worker spinning (`tlmc-kernel-bench
     threads/handoff`, 2 threads), and a product whose weights sit in the
@@ -289,6 +313,8 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numKernels", "kernels", "products and loops outlined into kernels">,
+    Statistic<"numEpilogues", "epilogues",
+              "elementwise ops run in a product's job on its ranges">,
     Statistic<"numSerial", "products-left-serial",
               "large enough products (and parallel loops) left on one thread "
               "because they read "

@@ -14,6 +14,7 @@
 
 #include "codegen/Passes.h"
 #include "codegen/Transforms/PlannedViews.h"
+#include "codegen/Transforms/ProductEpilogues.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -22,6 +23,7 @@
 #include "llvm/ADT/MapVector.h"
 
 #include <functional>
+#include <numeric>
 
 namespace tlmc {
 #define GEN_PASS_DEF_TLMPARALLELIZEROWS
@@ -125,6 +127,201 @@ struct TLMParallelizeRowsPass
     /// (the GGML block products read both weights and activations there).
     SmallVector<PlannedView> reads;
   };
+
+  /// Where a kernel finds one of an epilogue's buffers: a planned view, or
+  /// a layer argument the callers pass as different arena views (the
+  /// layer's input and output), from its byte offset in the arena, which
+  /// the call hands over as scalar `scalar`.
+  struct EpilogueBuffer {
+    std::optional<PlannedView> fixed;
+    unsigned scalar = 0;
+    MemRefType type;
+  };
+
+  /// A group's epilogue (ProductEpilogues.h) as the kernel computes it.
+  struct OutlinableEpilogue {
+    linalg::GenericOp op;
+    /// Its output copied into a layer argument right before the return
+    /// (bufferization's out-parameter): it writes there instead.
+    memref::CopyOp copyOut;
+    /// Its operands' buffers in order, the output last.
+    SmallVector<EpilogueBuffer> buffers;
+    /// The layer arguments whose offsets the call passes (%s0, %s1).
+    SmallVector<Value> scalarArguments;
+    /// Whether it reads every product of a group of several (SwiGLU on
+    /// gate and up): the job then runs over their common features, each
+    /// range computing its part of every product, then the epilogue on it.
+    bool zipped = false;
+  };
+
+  /// `group`'s epilogue, if a kernel can run it on each range of the
+  /// group's features after the products: what it reads and writes is
+  /// found as EpilogueBuffers, it writes nothing the products read and
+  /// reads nothing they write other than their outputs element by element
+  /// (writing one of those in place is fine: a range is one thread's), and
+  /// in a group of several it reads every output and all are as wide.
+  std::optional<OutlinableEpilogue>
+  analyzeEpilogue(func::FuncOp fn, ArrayRef<OutlinableProduct> group) {
+    linalg::GenericOp op =
+        findProductEpilogue(cast<linalg::GenericOp>(group.back().op));
+    if (!op)
+      return std::nullopt;
+    ModuleOp module = fn->getParentOfType<ModuleOp>();
+    OutlinableEpilogue epilogue;
+    epilogue.op = op;
+    int64_t features =
+        cast<MemRefType>(op.getDpsInits()[0].getType()).getDimSize(1);
+    auto same = [](const PlannedView &a, const PlannedView &b) {
+      return a.argument == b.argument && a.offset == b.offset &&
+             a.type == b.type;
+    };
+    // The views each buffer may be, for the overlap checks below.
+    SmallVector<SmallVector<PlannedView, 1>> places;
+    auto resolve = [&](Value v) -> bool {
+      EpilogueBuffer buffer;
+      buffer.type = cast<MemRefType>(v.getType());
+      if (std::optional<PlannedView> view = getPlannedView(v, fn)) {
+        buffer.fixed = view;
+        places.push_back({*view});
+      } else if (auto passed = getPassedArenaViews(v, fn, module)) {
+        auto *known = llvm::find(epilogue.scalarArguments, v);
+        if (known == epilogue.scalarArguments.end()) {
+          if (epilogue.scalarArguments.size() == kKernelScalars)
+            return false;
+          epilogue.scalarArguments.push_back(v);
+          known = std::prev(epilogue.scalarArguments.end());
+        }
+        buffer.scalar = known - epilogue.scalarArguments.begin();
+        places.push_back(SmallVector<PlannedView, 1>(passed->begin(),
+                                                     passed->end()));
+      } else {
+        return false;
+      }
+      epilogue.buffers.push_back(buffer);
+      return true;
+    };
+    for (OpOperand *operand : op.getDpsInputOperands())
+      if (!resolve(operand->get()))
+        return std::nullopt;
+    // The output, or the layer argument it is copied to before returning
+    // (when the body does not read the output's old value).
+    Value out = op.getDpsInits()[0];
+    Operation *next = op->getNextNode();
+    while (next && next->getNumRegions() == 0 && isMemoryEffectFree(next) &&
+           !isa<func::ReturnOp>(next))
+      next = next->getNextNode();
+    if (auto copy = dyn_cast_or_null<memref::CopyOp>(next)) {
+      Operation *after = copy->getNextNode();
+      while (after && after->getNumRegions() == 0 &&
+             isMemoryEffectFree(after) && !isa<func::ReturnOp>(after))
+        after = after->getNextNode();
+      BlockArgument init =
+          op.getRegion().front().getArguments().back();
+      if (copy.getSource() == out && isa_and_nonnull<func::ReturnOp>(after) &&
+          copy.getTarget().getType() == out.getType() && init.use_empty() &&
+          getPlannedView(out, fn) &&
+          getPassedArenaViews(copy.getTarget(), fn, module)) {
+        epilogue.copyOut = copy;
+        out = copy.getTarget();
+      }
+    }
+    if (!resolve(out))
+      return std::nullopt;
+
+    // Which products' outputs it reads, element by element.
+    SmallVector<bool> readsMember(group.size(), false);
+    for (OpOperand *operand : op.getDpsInputOperands()) {
+      if (getEpilogueAccess(op, *operand) != EpilogueAccess::Element)
+        continue;
+      const EpilogueBuffer &buffer =
+          epilogue.buffers[operand->getOperandNumber()];
+      for (auto [i, member] : llvm::enumerate(group))
+        if (buffer.fixed && same(*buffer.fixed, member.views.back()))
+          readsMember[i] = true;
+    }
+    if (group.size() > 1) {
+      if (!llvm::all_of(readsMember, [](bool b) { return b; }) ||
+          !llvm::all_of(group, [&](const OutlinableProduct &member) {
+            return member.features == features;
+          }))
+        return std::nullopt;
+      epilogue.zipped = true;
+    } else if (!readsMember[0] || group[0].features != features) {
+      return std::nullopt;
+    }
+    // Against the products: reads only of their outputs as a whole, and
+    // writes of nothing they read or write but an output in place.
+    for (auto [index, operand] : llvm::enumerate(op->getOpOperands())) {
+      bool written = op.isDpsInit(&operand);
+      for (const PlannedView &place : places[index]) {
+        for (const OutlinableProduct &member : group) {
+          const PlannedView &output = member.views.back();
+          if (place.overlaps(output) && !same(place, output))
+            return std::nullopt;
+          if (written && llvm::any_of(member.reads, [&](const PlannedView &r) {
+                return r.overlaps(place);
+              }))
+            return std::nullopt;
+        }
+      }
+    }
+    return epilogue;
+  }
+
+  /// Computes `epilogue` on features [begin, end) at b, inside `kernel`:
+  /// a loop over slices of kEpilogueColumns features, each the epilogue's
+  /// generic on that slice (vectorized later, tlm-vectorize-elementwise).
+  void emitEpilogue(OpBuilder &b, func::FuncOp kernel,
+                    const OutlinableEpilogue &epilogue, Value begin,
+                    Value end) {
+    linalg::GenericOp op = epilogue.op;
+    Location loc = op.getLoc();
+    SmallVector<Value> buffers;
+    for (const EpilogueBuffer &buffer : epilogue.buffers)
+      buffers.push_back(
+          buffer.fixed
+              ? rebuildView(b, loc, kernel, *buffer.fixed)
+              : memref::ViewOp::create(
+                    b, loc, buffer.type, kernel.getArgument(1),
+                    kernel.getArgument(4 + buffer.scalar), ValueRange{})
+                    .getResult());
+    IRMapping mapping;
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op.getRegion(), captured);
+    for (Value v : captured)
+      mapping.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+    auto slices = scf::ForOp::create(
+        b, loc, begin, end,
+        arith::ConstantIndexOp::create(b, loc, kEpilogueColumns));
+    OpBuilder sb = OpBuilder::atBlockBegin(slices.getBody());
+    Value column = slices.getInductionVar();
+    OpFoldResult zero = sb.getIndexAttr(0), one = sb.getIndexAttr(1),
+                 width = sb.getIndexAttr(kEpilogueColumns);
+    SmallVector<Value> operands;
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value full = buffers[operand.getOperandNumber()];
+      auto type = cast<MemRefType>(full.getType());
+      switch (*getEpilogueAccess(op, operand)) {
+      case EpilogueAccess::Element:
+        operands.push_back(memref::SubViewOp::create(
+            sb, loc, full, {zero, column},
+            {sb.getIndexAttr(type.getDimSize(0)), width}, {one, one}));
+        break;
+      case EpilogueAccess::Feature:
+        operands.push_back(memref::SubViewOp::create(sb, loc, full, {column},
+                                                     {width}, {one}));
+        break;
+      case EpilogueAccess::Token:
+        operands.push_back(full);
+        break;
+      }
+    }
+    auto slice = linalg::GenericOp::create(
+        sb, loc, TypeRange{}, ArrayRef(operands).drop_back(),
+        ValueRange{operands.back()}, op.getIndexingMapsArray(),
+        op.getIteratorTypesArray());
+    op.getRegion().cloneInto(&slice.getRegion(), mapping);
+  }
 
   /// `op` as a product a kernel can compute, or nothing: not a product over
   /// output features, or (with a warning when it is large enough to split)
@@ -292,8 +489,11 @@ struct TLMParallelizeRowsPass
   /// Outlines `group` (products that can share a job, canJoin) into one
   /// kernel over their output features one after another, called where
   /// the last of them was. A range that spans several products computes
-  /// its part of each.
+  /// its part of each. With an epilogue, a range then runs it on the
+  /// features it computed; a zipped epilogue's job runs over the products'
+  /// common features instead, each range computing it in every product.
   LogicalResult outline(func::FuncOp fn, ArrayRef<OutlinableProduct> group,
+                        const std::optional<OutlinableEpilogue> &epilogue,
                         int index) {
     int64_t work = 0, features = 0, grain = 1;
     for (const OutlinableProduct &member : group) {
@@ -303,14 +503,20 @@ struct TLMParallelizeRowsPass
     }
     if (work < minWork)
       return success();
+    if (epilogue) {
+      grain = std::lcm(grain, kEpilogueColumns);
+      if (epilogue->zipped)
+        features = group.front().features;
+    }
     std::string name = (fn.getSymName() + "_rows" + Twine(index)).str();
     Location loc = group.back().op->getLoc();
     func::FuncOp kernel = createKernel(fn, name, loc);
     OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
     Value begin = kernel.getArgument(2), end = kernel.getArgument(3);
-    if (group.size() == 1) {
-      emitNarrowedProduct(b, fn, kernel, group.front(), begin,
-                          arith::SubIOp::create(b, loc, end, begin));
+    if (group.size() == 1 || (epilogue && epilogue->zipped)) {
+      Value count = arith::SubIOp::create(b, loc, end, begin);
+      for (const OutlinableProduct &member : group)
+        emitNarrowedProduct(b, fn, kernel, member, begin, count);
     } else {
       // Each product's share of [begin, end): [max(begin, first),
       // min(end, first + features)) shifted to its own features.
@@ -332,12 +538,33 @@ struct TLMParallelizeRowsPass
         first += member.features;
       }
     }
+    if (epilogue)
+      emitEpilogue(b, kernel, *epilogue, begin, end);
     func::ReturnOp::create(b, loc);
+    // The layer arguments the epilogue reaches, as byte offsets in the
+    // arena.
+    SmallVector<Value> scalars;
+    if (epilogue && !epilogue->scalarArguments.empty()) {
+      OpBuilder cb(group.back().op);
+      Value arena = memref::ExtractAlignedPointerAsIndexOp::create(
+          cb, loc, fn.getArgument(1));
+      for (Value argument : epilogue->scalarArguments)
+        scalars.push_back(arith::SubIOp::create(
+            cb, loc,
+            memref::ExtractAlignedPointerAsIndexOp::create(cb, loc, argument),
+            arena));
+    }
     if (failed(callParallelFor(group.back().op, fn, kernel, features, grain,
-                               {})))
+                               scalars)))
       return failure();
     for (const OutlinableProduct &member : group)
       member.op->erase();
+    if (epilogue) {
+      epilogue->op->erase();
+      if (epilogue->copyOut)
+        epilogue->copyOut->erase();
+      ++numEpilogues;
+    }
     ++numKernels;
     return success();
   }
@@ -467,7 +694,7 @@ struct TLMParallelizeRowsPass
       }
       int index = 0;
       for (ArrayRef<OutlinableProduct> group : groups)
-        if (failed(outline(fn, group, index++)))
+        if (failed(outline(fn, group, analyzeEpilogue(fn, group), index++)))
           return signalPassFailure();
       index = 0;
       for (scf::ForOp loop : loops)

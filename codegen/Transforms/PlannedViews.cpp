@@ -77,6 +77,33 @@ std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
   return passed;
 }
 
+std::optional<SmallVector<PlannedView>>
+getPassedArenaViews(Value value, func::FuncOp fn, ModuleOp module) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner() != &fn.getBody().front() ||
+      !isa<MemRefType>(arg.getType()) || fn.getNumArguments() < 2)
+    return std::nullopt;
+  auto uses = SymbolTable::getSymbolUses(fn.getSymNameAttr(), module);
+  if (!uses)
+    return std::nullopt;
+  SmallVector<PlannedView> passed;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      return std::nullopt;
+    auto caller = call->getParentOfType<func::FuncOp>();
+    std::optional<PlannedView> view =
+        getPlannedView(call.getOperand(arg.getArgNumber()), caller);
+    if (!view || view->argument != 1 || caller.getNumArguments() < 2 ||
+        call.getOperand(1) != caller.getArgument(1))
+      return std::nullopt;
+    passed.push_back(*view);
+  }
+  if (passed.empty())
+    return std::nullopt;
+  return passed;
+}
+
 bool leavesAlone(Operation *op, ArrayRef<PlannedView> reads,
                  ArrayRef<PlannedView> writes, func::FuncOp fn) {
   std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =

@@ -49,6 +49,15 @@ std::optional<PlannedView> getPassedView(mlir::Value value,
                                          mlir::func::FuncOp fn,
                                          mlir::ModuleOp module);
 
+/// The arena views the calls of `fn` pass as its memref argument `value`,
+/// one per call (they may differ: a layer's input and output), if every
+/// call passes a planned view of its own arena and that arena as `fn`'s.
+/// A kernel finds such a buffer from its byte offset in the arena, which
+/// changes from call to call.
+std::optional<llvm::SmallVector<PlannedView>>
+getPassedArenaViews(mlir::Value value, mlir::func::FuncOp fn,
+                    mlir::ModuleOp module);
+
 /// Whether `op` (and all it holds) writes none of `reads` and touches none
 /// of `writes`, so work that reads `reads` and writes `writes` may run
 /// after `op` instead of before it. False when `op` touches a buffer that

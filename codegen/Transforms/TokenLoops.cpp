@@ -11,6 +11,7 @@
 
 #include "codegen/Passes.h"
 #include "codegen/Transforms/PlannedViews.h"
+#include "codegen/Transforms/ProductEpilogues.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
@@ -289,7 +290,18 @@ struct TLMTokenLoopsPass
       accesses.clear();
       tokens = work = 0;
     };
+    // A product's epilogue runs in the product's job, on the features each
+    // thread computed (tlm-parallelize-rows), rather than split by tokens.
+    llvm::SmallPtrSet<Operation *, 8> epilogues;
+    fn.walk([&](linalg::GenericOp product) {
+      if (linalg::GenericOp epilogue = findProductEpilogue(product))
+        epilogues.insert(epilogue);
+    });
     for (Operation &op : fn.getBody().front()) {
+      if (epilogues.contains(&op)) {
+        flush();
+        continue;
+      }
       std::optional<TokenLocal> local = analysis.analyze(&op);
       if (!local) {
         // Side-effect-free ops (views, constants) stay where they are;

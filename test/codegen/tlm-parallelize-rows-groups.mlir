@@ -85,9 +85,11 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<2048xi8>,
 
 // -----
 
-// Between two products of one input, an op reads the first's output (a
-// residual add on q): the first cannot wait for the second, so each gets
-// its own kernel.
+// Between two products of one input, an op reads the first's output and
+// writes the second's initial value: the first cannot wait for the second,
+// so each gets its own kernel. The op, elementwise on q, runs in q's job as
+// its epilogue (tlm-parallelize-rows-epilogues.mlir), 16 features at a
+// time, before k's job starts.
 
 #x = affine_map<(t, n, k) -> (t, k)>
 #w = affine_map<(t, n, k) -> (n, k)>
@@ -95,9 +97,16 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<2048xi8>,
 #e = affine_map<(t, n) -> (t, n)>
 
 // CHECK-LABEL: func.func @m_decode
-// CHECK: call @tlmrt_parallel_for(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}})
-// CHECK: linalg.generic
-// CHECK: call @tlmrt_parallel_for
+// CHECK: %[[Q:.+]] = constant @m_decode_rows0
+// CHECK: call @tlmrt_parallel_for(%{{.+}}, %[[Q]],
+// CHECK-NOT: linalg.generic
+// CHECK: %[[K:.+]] = constant @m_decode_rows1
+// CHECK: call @tlmrt_parallel_for(%{{.+}}, %[[K]],
+// CHECK-LABEL: func.func private @m_decode_rows1
+// CHECK-LABEL: func.func private @m_decode_rows0
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : memref<1x?xf32
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c16
+// CHECK: linalg.generic {{.*}} ins(%{{.+}} : memref<1x16xf32, strided<[32, 1], offset: ?>>) outs(%{{.+}} : memref<1x16xf32, strided<[32, 1], offset: ?>>)
 func.func @m_decode(%w: memref<8192xi8>, %arena: memref<2048xi8>,
                     %tokens: memref<1xi32>, %pos: index,
                     %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {

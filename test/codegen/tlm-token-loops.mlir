@@ -190,3 +190,63 @@ func.func @add(%w: memref<4096xi8>, %arena: memref<4096xi8>,
   }
   return
 }
+
+// -----
+
+// An elementwise op right after a product that reads its output (SwiGLU
+// after up, a residual add after down) is the product's epilogue: it runs
+// in the product's job on each thread's features (tlm-parallelize-rows),
+// so no loop over tokens takes it. The scaling after it still forms one.
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#w = affine_map<(t, n, k) -> (n, k)>
+#y = affine_map<(t, n, k) -> (t, n)>
+#e = affine_map<(t, n) -> (t, n)>
+
+// CHECK-LABEL: func.func @m_prefill
+// CHECK: linalg.generic {{.*}}tlmc.parallel_rows
+// CHECK-NEXT: ^bb0
+// CHECK: linalg.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : memref<8x16xf32>, memref<8x16xf32>) outs(%{{.+}} : memref<8x16xf32>)
+// CHECK: math.exp
+// CHECK: scf.for
+// CHECK: tlmc.parallel_loop
+func.func @m_prefill(%w: memref<4096xi8>, %arena: memref<4096xi8>,
+                     %tokens: memref<8xi32>, %pos: index,
+                     %logits: memref<8x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %c1024 = arith.constant 1024 : index
+  %c1536 = arith.constant 1536 : index
+  %one = arith.constant 1.0 : f32
+  %x = memref.view %arena[%c0][] : memref<4096xi8> to memref<8x16xf32>
+  %wu = memref.view %w[%c0][] : memref<4096xi8> to memref<16x16xf32>
+  %u = memref.view %arena[%c512][] : memref<4096xi8> to memref<8x16xf32>
+  %h = memref.view %arena[%c1024][] : memref<4096xi8> to memref<8x16xf32>
+  %s = memref.view %arena[%c1536][] : memref<4096xi8> to memref<8x16xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wu : memref<8x16xf32>, memref<16x16xf32>) outs(%u : memref<8x16xf32>) attrs = {tlmc.parallel_rows} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e], iterator_types = ["parallel", "parallel"]}
+      ins(%u, %x : memref<8x16xf32>, memref<8x16xf32>) outs(%h : memref<8x16xf32>) {
+  ^bb0(%up: f32, %gate: f32, %o: f32):
+    %n = arith.negf %gate : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %silu = arith.divf %gate, %d : f32
+    %r = arith.mulf %silu, %up : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e], iterator_types = ["parallel", "parallel"]}
+      ins(%h : memref<8x16xf32>) outs(%s : memref<8x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %e = math.exp %a : f32
+    linalg.yield %e : f32
+  }
+  return
+}
