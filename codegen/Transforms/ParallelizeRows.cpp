@@ -231,7 +231,8 @@ struct TLMParallelizeRowsPass
     // Which products' outputs it reads, element by element.
     SmallVector<bool> readsMember(group.size(), false);
     for (OpOperand *operand : op.getDpsInputOperands()) {
-      if (getEpilogueAccess(op, *operand) != EpilogueAccess::Element)
+      if (getElementwiseAccess(op.getMatchingIndexingMap(operand)) !=
+          ElementwiseAccess::Element)
         continue;
       const EpilogueBuffer &buffer =
           epilogue.buffers[operand->getOperandNumber()];
@@ -301,17 +302,17 @@ struct TLMParallelizeRowsPass
     for (OpOperand &operand : op->getOpOperands()) {
       Value full = buffers[operand.getOperandNumber()];
       auto type = cast<MemRefType>(full.getType());
-      switch (*getEpilogueAccess(op, operand)) {
-      case EpilogueAccess::Element:
+      switch (*getElementwiseAccess(op.getMatchingIndexingMap(&operand))) {
+      case ElementwiseAccess::Element:
         operands.push_back(memref::SubViewOp::create(
             sb, loc, full, {zero, column},
             {sb.getIndexAttr(type.getDimSize(0)), width}, {one, one}));
         break;
-      case EpilogueAccess::Feature:
+      case ElementwiseAccess::Column:
         operands.push_back(memref::SubViewOp::create(sb, loc, full, {column},
                                                      {width}, {one}));
         break;
-      case EpilogueAccess::Token:
+      case ElementwiseAccess::Row:
         operands.push_back(full);
         break;
       }

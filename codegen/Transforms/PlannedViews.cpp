@@ -50,8 +50,11 @@ std::optional<PlannedView> getPlannedView(Value value, func::FuncOp fn) {
       view.getType()};
 }
 
-std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
-                                         ModuleOp module) {
+/// Each call of `fn` with the planned view (in its caller) it passes as
+/// `value`, a memref argument of `fn`; nothing if `fn` is used other than
+/// by calls or a call passes anything else.
+static std::optional<SmallVector<std::pair<func::CallOp, PlannedView>>>
+getCallersViews(Value value, func::FuncOp fn, ModuleOp module) {
   auto arg = dyn_cast<BlockArgument>(value);
   if (!arg || arg.getOwner() != &fn.getBody().front() ||
       !isa<MemRefType>(arg.getType()))
@@ -59,48 +62,46 @@ std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
   auto uses = SymbolTable::getSymbolUses(fn.getSymNameAttr(), module);
   if (!uses)
     return std::nullopt;
-  std::optional<PlannedView> passed;
+  SmallVector<std::pair<func::CallOp, PlannedView>> views;
   for (const SymbolTable::SymbolUse &use : *uses) {
     auto call = dyn_cast<func::CallOp>(use.getUser());
     if (!call)
       return std::nullopt;
-    auto caller = call->getParentOfType<func::FuncOp>();
     std::optional<PlannedView> view =
-        getPlannedView(call.getOperand(arg.getArgNumber()), caller);
-    if (!view || (passed && (view->argument != passed->argument ||
-                             view->offset != passed->offset)))
+        getPlannedView(call.getOperand(arg.getArgNumber()),
+                       call->getParentOfType<func::FuncOp>());
+    if (!view)
       return std::nullopt;
-    passed = view;
+    views.push_back({call, *view});
   }
-  if (passed)
-    passed->type = cast<MemRefType>(arg.getType());
+  return views;
+}
+
+std::optional<PlannedView> getPassedView(Value value, func::FuncOp fn,
+                                         ModuleOp module) {
+  auto views = getCallersViews(value, fn, module);
+  if (!views || views->empty())
+    return std::nullopt;
+  PlannedView passed = views->front().second;
+  for (const auto &[call, view] : *views)
+    if (view.argument != passed.argument || view.offset != passed.offset)
+      return std::nullopt;
+  passed.type = cast<MemRefType>(value.getType());
   return passed;
 }
 
 std::optional<SmallVector<PlannedView>>
 getPassedArenaViews(Value value, func::FuncOp fn, ModuleOp module) {
-  auto arg = dyn_cast<BlockArgument>(value);
-  if (!arg || arg.getOwner() != &fn.getBody().front() ||
-      !isa<MemRefType>(arg.getType()) || fn.getNumArguments() < 2)
-    return std::nullopt;
-  auto uses = SymbolTable::getSymbolUses(fn.getSymNameAttr(), module);
-  if (!uses)
+  auto views = getCallersViews(value, fn, module);
+  if (!views || views->empty() || fn.getNumArguments() < 2)
     return std::nullopt;
   SmallVector<PlannedView> passed;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto call = dyn_cast<func::CallOp>(use.getUser());
-    if (!call)
-      return std::nullopt;
+  for (auto [call, view] : *views) {
     auto caller = call->getParentOfType<func::FuncOp>();
-    std::optional<PlannedView> view =
-        getPlannedView(call.getOperand(arg.getArgNumber()), caller);
-    if (!view || view->argument != 1 || caller.getNumArguments() < 2 ||
-        call.getOperand(1) != caller.getArgument(1))
+    if (view.argument != 1 || call.getOperand(1) != caller.getArgument(1))
       return std::nullopt;
-    passed.push_back(*view);
+    passed.push_back(view);
   }
-  if (passed.empty())
-    return std::nullopt;
   return passed;
 }
 

@@ -9,22 +9,6 @@ using namespace mlir;
 
 namespace tlmc {
 
-std::optional<EpilogueAccess> getEpilogueAccess(linalg::GenericOp op,
-                                                OpOperand &operand) {
-  AffineMap map = op.getMatchingIndexingMap(&operand);
-  MLIRContext *ctx = op.getContext();
-  AffineExpr token = getAffineDimExpr(0, ctx), feature = getAffineDimExpr(1, ctx);
-  if (map.getNumDims() != 2)
-    return std::nullopt;
-  if (map.getResults() == ArrayRef<AffineExpr>{token, feature})
-    return EpilogueAccess::Element;
-  if (map.getResults() == ArrayRef<AffineExpr>{feature})
-    return EpilogueAccess::Feature;
-  if (map.getResults() == ArrayRef<AffineExpr>{token})
-    return EpilogueAccess::Token;
-  return std::nullopt;
-}
-
 linalg::GenericOp findProductEpilogue(linalg::GenericOp product) {
   if (!product->hasAttr(kParallelRowsAttr) || product.getNumDpsInits() != 1)
     return {};
@@ -45,20 +29,21 @@ linalg::GenericOp findProductEpilogue(linalg::GenericOp product) {
   bool readsProduct = false;
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
-    std::optional<EpilogueAccess> access = getEpilogueAccess(op, operand);
+    std::optional<ElementwiseAccess> access =
+        getElementwiseAccess(op.getMatchingIndexingMap(&operand));
     if (!type || !access || !type.getLayout().isIdentity() ||
         !type.getElementType().isIntOrFloat())
       return {};
     SmallVector<int64_t> expected =
-        *access == EpilogueAccess::Element   ? SmallVector<int64_t>{tokens, features}
-        : *access == EpilogueAccess::Feature ? SmallVector<int64_t>{features}
+        *access == ElementwiseAccess::Element   ? SmallVector<int64_t>{tokens, features}
+        : *access == ElementwiseAccess::Column ? SmallVector<int64_t>{features}
                                              : SmallVector<int64_t>{tokens};
     if (type.getShape() != ArrayRef<int64_t>(expected))
       return {};
-    if (op.isDpsInit(&operand) && *access != EpilogueAccess::Element)
+    if (op.isDpsInit(&operand) && *access != ElementwiseAccess::Element)
       return {};
     readsProduct |= !op.isDpsInit(&operand) &&
-                    *access == EpilogueAccess::Element &&
+                    *access == ElementwiseAccess::Element &&
                     operand.get() == product.getDpsInits()[0];
   }
   if (!readsProduct)

@@ -14,6 +14,8 @@
 #ifndef TLMC_CODEGEN_TRANSFORMS_PRODUCTEPILOGUES_H
 #define TLMC_CODEGEN_TRANSFORMS_PRODUCTEPILOGUES_H
 
+#include "codegen/Transforms/ElementwiseAccess.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 namespace tlmc {
@@ -23,20 +25,11 @@ namespace tlmc {
 /// turns into one vector per row.
 constexpr int64_t kEpilogueColumns = 16;
 
-/// How an epilogue's operand is indexed by (token, feature): the element
-/// itself, its feature (a vector per feature) or its token (a scalar per
-/// token).
-enum class EpilogueAccess { Element, Feature, Token };
-
-/// `op`'s indexing of `operand`, if the epilogue form allows it.
-std::optional<EpilogueAccess> getEpilogueAccess(mlir::linalg::GenericOp op,
-                                                mlir::OpOperand &operand);
-
 /// The elementwise generic that runs right after `product` (a generic
 /// marked tlmc.parallel_rows; only side-effect-free ops between them) and
 /// reads its output element by element, if it can be computed slice by
 /// slice of features: every operand an identity-layout buffer read by
-/// element, feature or token, the output written by element with the
+/// element, column (feature) or row (token) (ElementwiseAccess.h), the output written by element with the
 /// product's output shape, a multiple of kEpilogueColumns features wide,
 /// and a body of side-effect-free scalar ops that does not ask for its
 /// indices. Null otherwise.

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/Transforms/ElementwiseAccess.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -28,24 +29,7 @@ namespace {
 
 constexpr int64_t kLanes = 16;
 
-/// How an operand is indexed by (row, column): the element itself, its
-/// column (a vector per row, e.g. a norm's weights) or its row (a scalar per
-/// row, e.g. a norm's sum of squares).
-enum class Access { Element, Column, Row };
-
-std::optional<Access> getAccess(AffineMap map) {
-  MLIRContext *ctx = map.getContext();
-  AffineExpr row = getAffineDimExpr(0, ctx), column = getAffineDimExpr(1, ctx);
-  if (map.getNumDims() != 2)
-    return std::nullopt;
-  if (map.getResults() == ArrayRef<AffineExpr>{row, column})
-    return Access::Element;
-  if (map.getResults() == ArrayRef<AffineExpr>{column})
-    return Access::Column;
-  if (map.getResults() == ArrayRef<AffineExpr>{row})
-    return Access::Row;
-  return std::nullopt;
-}
+using Access = ElementwiseAccess;
 
 /// Whether `op` is an elementwise generic this pass vectorizes: static
 /// buffers read by element, by column or by row, an output written by
@@ -64,7 +48,7 @@ bool isVectorizable(linalg::GenericOp op) {
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     std::optional<Access> access =
-        getAccess(op.getMatchingIndexingMap(&operand));
+        getElementwiseAccess(op.getMatchingIndexingMap(&operand));
     if (!type || !access || !type.hasStaticShape() ||
         !type.getElementType().isIntOrFloat())
       return false;
@@ -118,7 +102,7 @@ struct TLMVectorizeElementwisePass
     for (OpOperand &operand : op->getOpOperands()) {
       BlockArgument arg = body.getArgument(operand.getOperandNumber());
       if (!arg.use_empty() &&
-          *getAccess(op.getMatchingIndexingMap(&operand)) == Access::Row)
+          *getElementwiseAccess(op.getMatchingIndexingMap(&operand)) == Access::Row)
         rowScalars.map(arg, memref::LoadOp::create(b, loc, operand.get(),
                                                    ValueRange{rows.getInductionVar()}));
     }
@@ -156,7 +140,7 @@ struct TLMVectorizeElementwisePass
       if (arg.use_empty() || rowScalars.contains(arg))
         continue;
       Value loaded;
-      switch (*getAccess(op.getMatchingIndexingMap(&operand))) {
+      switch (*getElementwiseAccess(op.getMatchingIndexingMap(&operand))) {
       case Access::Element:
         loaded = vector::LoadOp::create(b, loc, vectorOf(arg.getType()),
                                         operand.get(), at);
