@@ -36,6 +36,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/JobInputs.h"
+#include "runtime/src/JobProfile.h"
 #include "runtime/src/Session.h"
 
 #include <pthread.h>
@@ -403,17 +404,19 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
                                    int64_t count, int64_t grain,
                                    int64_t scalar0, int64_t scalar1) {
   auto *pool = static_cast<tlmrt::ThreadPool *>(ctx);
-  if (!pool || pool->threads <= 1 || count < pool->threads) {
+  tlmrt::profileJobStart(reinterpret_cast<const void *>(kernel));
+  auto alone = [&] {
     tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
-    return;
-  }
+    tlmrt::profileOwnUnitsDone();
+    tlmrt::profileJobEnd();
+  };
+  if (!pool || pool->threads <= 1 || count < pool->threads)
+    return alone();
   const int64_t unit = tlmrt::splitUnit(count, grain > 0 ? grain : 1,
                                         pool->threads);
   const int64_t units = (count + unit - 1) / unit;
-  if (units > tlmrt::kMaxUnits) { // beyond a block's packed range
-    tlmrt::runAlone(pool, kernel, weights, arena, count, scalar0, scalar1);
-    return;
-  }
+  if (units > tlmrt::kMaxUnits) // beyond a block's packed range
+    return alone();
   // The job line, then its generation (publish).
   tlmrt::Job &job = pool->current.job;
   job.kernel = kernel;
@@ -429,6 +432,7 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
   const uint64_t id =
       pool->current.generation.load(std::memory_order_relaxed);
   tlmrt::runUnits(pool, 0, job, id);
+  tlmrt::profileOwnUnitsDone();
   // The workers are awake and on their blocks: spin for them, yielding the
   // processor now and then in case one of them is waiting for it (more
   // threads than processors, or a busy machine).
@@ -440,4 +444,5 @@ extern "C" void tlmrt_parallel_for(void *ctx, tlm_kernel_fn kernel,
       if (spins % tlmrt::kSpinPauses == 0)
         sched_yield();
     }
+  tlmrt::profileJobEnd();
 }
