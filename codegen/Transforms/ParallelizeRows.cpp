@@ -171,10 +171,6 @@ struct TLMParallelizeRowsPass
     epilogue.op = op;
     int64_t features =
         cast<MemRefType>(op.getDpsInits()[0].getType()).getDimSize(1);
-    auto same = [](const PlannedView &a, const PlannedView &b) {
-      return a.argument == b.argument && a.offset == b.offset &&
-             a.type == b.type;
-    };
     // The views each buffer may be, for the overlap checks below.
     SmallVector<SmallVector<PlannedView, 1>> places;
     auto resolve = [&](Value v) -> bool {
@@ -206,15 +202,9 @@ struct TLMParallelizeRowsPass
     // The output, or the layer argument it is copied to before returning
     // (when the body does not read the output's old value).
     Value out = op.getDpsInits()[0];
-    Operation *next = op->getNextNode();
-    while (next && next->getNumRegions() == 0 && isMemoryEffectFree(next) &&
-           !isa<func::ReturnOp>(next))
-      next = next->getNextNode();
-    if (auto copy = dyn_cast_or_null<memref::CopyOp>(next)) {
-      Operation *after = copy->getNextNode();
-      while (after && after->getNumRegions() == 0 &&
-             isMemoryEffectFree(after) && !isa<func::ReturnOp>(after))
-        after = after->getNextNode();
+    if (auto copy = dyn_cast_or_null<memref::CopyOp>(
+            skipEffectFreeOps(op->getNextNode()))) {
+      Operation *after = skipEffectFreeOps(copy->getNextNode());
       BlockArgument init =
           op.getRegion().front().getArguments().back();
       if (copy.getSource() == out && isa_and_nonnull<func::ReturnOp>(after) &&
@@ -237,7 +227,7 @@ struct TLMParallelizeRowsPass
       const EpilogueBuffer &buffer =
           epilogue.buffers[operand->getOperandNumber()];
       for (auto [i, member] : llvm::enumerate(group))
-        if (buffer.fixed && same(*buffer.fixed, member.views.back()))
+        if (buffer.fixed && buffer.fixed->isSame(member.views.back()))
           readsMember[i] = true;
     }
     if (group.size() > 1) {
@@ -257,7 +247,7 @@ struct TLMParallelizeRowsPass
       for (const PlannedView &place : places[index]) {
         for (const OutlinableProduct &member : group) {
           const PlannedView &output = member.views.back();
-          if (place.overlaps(output) && !same(place, output))
+          if (place.overlaps(output) && !place.isSame(output))
             return std::nullopt;
           if (written && llvm::any_of(member.reads, [&](const PlannedView &r) {
                 return r.overlaps(place);

@@ -14,10 +14,13 @@ int64_t PlannedView::bytes() const {
   return type.getNumElements() * type.getElementTypeBitWidth() / 8;
 }
 
+bool PlannedView::isSame(const PlannedView &other) const {
+  return argument == other.argument && offset == other.offset &&
+         type == other.type;
+}
+
 bool PlannedView::overlapsOther(const PlannedView &other) const {
-  if (argument != other.argument)
-    return false;
-  if (offset == other.offset && type == other.type)
+  if (argument != other.argument || isSame(other))
     return false;
   return offset < other.offset + other.bytes() &&
          other.offset < offset + bytes();
@@ -103,6 +106,13 @@ getPassedArenaViews(Value value, func::FuncOp fn, ModuleOp module) {
     passed.push_back(view);
   }
   return passed;
+}
+
+Operation *skipEffectFreeOps(Operation *op) {
+  while (op && op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
+         !op->hasTrait<OpTrait::IsTerminator>())
+    op = op->getNextNode();
+  return op;
 }
 
 bool leavesAlone(Operation *op, ArrayRef<PlannedView> reads,

@@ -29,6 +29,8 @@ struct PlannedView {
 
   /// The bytes it spans.
   int64_t bytes() const;
+  /// Whether the two are the same view (argument, offset and type).
+  bool isSame(const PlannedView &other) const;
   /// Whether the two share a byte and are not the same view.
   bool overlapsOther(const PlannedView &other) const;
   /// Whether the two share a byte.
@@ -57,6 +59,11 @@ std::optional<PlannedView> getPassedView(mlir::Value value,
 std::optional<llvm::SmallVector<PlannedView>>
 getPassedArenaViews(mlir::Value value, mlir::func::FuncOp fn,
                     mlir::ModuleOp module);
+
+/// The first op from `op` on (itself included) that touches memory, holds
+/// regions or ends the block: what runs next after side-effect-free ops
+/// (views, constants) that may sit between two ops. Null past the end.
+mlir::Operation *skipEffectFreeOps(mlir::Operation *op);
 
 /// Whether `op` (and all it holds) writes none of `reads` and touches none
 /// of `writes`, so work that reads `reads` and writes `writes` may run

@@ -2,6 +2,7 @@
 
 #include "codegen/Transforms/ProductEpilogues.h"
 #include "codegen/Passes.h"
+#include "codegen/Transforms/PlannedViews.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -16,10 +17,8 @@ linalg::GenericOp findProductEpilogue(linalg::GenericOp product) {
   if (!outType || outType.getRank() != 2 || !outType.hasStaticShape() ||
       outType.getDimSize(1) % kEpilogueColumns)
     return {};
-  Operation *next = product->getNextNode();
-  while (next && next->getNumRegions() == 0 && isMemoryEffectFree(next))
-    next = next->getNextNode();
-  auto op = dyn_cast_or_null<linalg::GenericOp>(next);
+  auto op = dyn_cast_or_null<linalg::GenericOp>(
+      skipEffectFreeOps(product->getNextNode()));
   if (!op || op->hasAttr(kParallelRowsAttr) || op->hasAttr(kUKernelAttr) ||
       !op.hasPureBufferSemantics() || op.getNumLoops() != 2 ||
       op.getNumParallelLoops() != 2 || op.getNumDpsInits() != 1 ||

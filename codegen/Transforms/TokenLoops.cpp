@@ -186,8 +186,7 @@ bool compatible(ArrayRef<Access> run, ArrayRef<Access> next) {
   auto conflict = [](const Access &a, const Access &b) {
     if (a.view.overlapsOther(b.view))
       return true;
-    bool same = a.view.argument == b.view.argument &&
-                a.view.offset == b.view.offset && a.view.type == b.view.type;
+    bool same = a.view.isSame(b.view);
     // One token's row written, the whole buffer read elsewhere.
     return same && (a.written || b.written) && (!a.byRow || !b.byRow);
   };
