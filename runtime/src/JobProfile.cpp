@@ -35,7 +35,19 @@ constexpr uint64_t kLongestGap = 4000000;
 struct KernelTimes {
   const void *kernel = nullptr;
   uint64_t jobs = 0, gap = 0, job = 0, wait = 0;
+  /// Sums over the workers of each job, and their count.
+  uint64_t workerStart = 0, workerEnd = 0, workerBusy = 0, workerTakes = 0,
+           workers = 0;
+  uint64_t callerBusy = 0, callerTakes = 0;
 };
+
+/// One thread's part of the current job, in a line of its own.
+struct alignas(64) ThreadTimes {
+  uint64_t start = 0, end = 0, busy = 0, takes = 0;
+};
+/// Threads whose parts are recorded (the caller and the first workers).
+constexpr int kThreads = 16;
+ThreadTimes threadTimes[kThreads];
 
 constexpr int kKernels = 256;
 KernelTimes times[kKernels];
@@ -58,7 +70,9 @@ __attribute__((destructor)) void report() {
   if (!times[0].kernel)
     return;
   fprintf(stderr, "job-profile: kernel offset, jobs, mean gap before, mean "
-                  "job, mean caller wait (counter ticks)\n");
+                  "job, mean caller wait, mean worker start, mean worker "
+                  "end, mean caller busy, mean worker busy, mean caller "
+                  "takes, mean worker takes (counter ticks)\n");
   for (const KernelTimes &t : times) {
     if (!t.kernel || !t.jobs)
       continue;
@@ -66,10 +80,17 @@ __attribute__((destructor)) void report() {
     uintptr_t base = 0;
     if (dladdr(t.kernel, &info) && info.dli_fbase)
       base = reinterpret_cast<uintptr_t>(info.dli_fbase);
-    fprintf(stderr, "job-profile: %#lx %llu %.0f %.0f %.0f\n",
+    const double jobs = double(t.jobs);
+    const double workers = t.workers ? double(t.workers) : 1.0;
+    fprintf(stderr,
+            "job-profile: %#lx %llu %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.2f "
+            "%.2f\n",
             (unsigned long)(reinterpret_cast<uintptr_t>(t.kernel) - base),
-            (unsigned long long)t.jobs, double(t.gap) / double(t.jobs),
-            double(t.job) / double(t.jobs), double(t.wait) / double(t.jobs));
+            (unsigned long long)t.jobs, double(t.gap) / jobs,
+            double(t.job) / jobs, double(t.wait) / jobs,
+            double(t.workerStart) / workers, double(t.workerEnd) / workers,
+            double(t.callerBusy) / jobs, double(t.workerBusy) / workers,
+            double(t.callerTakes) / jobs, double(t.workerTakes) / workers);
   }
 }
 
@@ -78,6 +99,8 @@ __attribute__((destructor)) void report() {
 void profileJobStart(const void *kernel) {
   started = now();
   current = find(kernel);
+  for (ThreadTimes &t : threadTimes)
+    t = ThreadTimes();
   if (lastEnd && started - lastEnd < kLongestGap)
     current->gap += started - lastEnd;
 }
@@ -89,6 +112,37 @@ void profileJobEnd() {
   current->job += lastEnd - started;
   current->wait += lastEnd - ownDone;
   ++current->jobs;
+  current->callerBusy += threadTimes[0].busy;
+  current->callerTakes += threadTimes[0].takes;
+  for (int i = 1; i < kThreads; ++i) {
+    const ThreadTimes &t = threadTimes[i];
+    if (!t.start)
+      continue;
+    current->workerStart += t.start - started;
+    current->workerEnd += t.end - started;
+    current->workerBusy += t.busy;
+    current->workerTakes += t.takes;
+    ++current->workers;
+  }
+}
+
+void profileThreadStart(int thread) {
+  if (thread < kThreads)
+    threadTimes[thread].start = now();
+}
+
+void profileThreadEnd(int thread) {
+  if (thread < kThreads)
+    threadTimes[thread].end = now();
+}
+
+unsigned long long profileTakeStart() { return now(); }
+
+void profileTakeEnd(int thread, unsigned long long takeStarted) {
+  if (thread >= kThreads)
+    return;
+  threadTimes[thread].busy += now() - takeStarted;
+  ++threadTimes[thread].takes;
 }
 
 } // namespace tlmrt

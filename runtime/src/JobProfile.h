@@ -9,8 +9,13 @@
 // the caller has finished its own units and where every thread is done,
 // and at exit prints per kernel (its offset in the executable) the mean
 // serial gap before its job, the job's time and the caller's wait at its
-// end. One session at a time (the counters are the caller's, unguarded).
-// Without the option these are empty inline functions.
+// end; and per thread of the job, when the workers started on it and were
+// done (from the caller's entry), how long each thread spent in the
+// kernel's calls and how many it made: a slow worker, a late start or a
+// job cut too coarsely to balance shows there. One session at a time (the
+// counters are the caller's, unguarded; each thread writes only its own
+// line of them during a job, the caller reads them after). Without the
+// option these are empty inline functions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,10 +31,21 @@ void profileJobStart(const void *kernel);
 void profileOwnUnitsDone();
 /// Every thread is done with the job.
 void profileJobEnd();
+/// Thread `thread` (0: the caller) starts or ends its part of the job.
+void profileThreadStart(int thread);
+void profileThreadEnd(int thread);
+/// Thread `thread` calls the kernel on a range it took: returns the time
+/// the call starts, for profileTakeEnd.
+unsigned long long profileTakeStart();
+void profileTakeEnd(int thread, unsigned long long started);
 #else
 inline void profileJobStart(const void *) {}
 inline void profileOwnUnitsDone() {}
 inline void profileJobEnd() {}
+inline void profileThreadStart(int) {}
+inline void profileThreadEnd(int) {}
+inline unsigned long long profileTakeStart() { return 0; }
+inline void profileTakeEnd(int, unsigned long long) {}
 #endif
 
 } // namespace tlmrt

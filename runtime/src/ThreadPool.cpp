@@ -260,9 +260,11 @@ void runUnits(ThreadPool *pool, int index, const Job &job, uint64_t id) {
                                 &to)) {
       int64_t begin = from * job.unitFeatures;
       int64_t end = to * job.unitFeatures;
+      const unsigned long long takeStarted = profileTakeStart();
       job.kernel(job.weights, job.arena, begin,
                  end < job.count ? end : job.count, job.scalars[0],
                  job.scalars[1]);
+      profileTakeEnd(index, takeStarted);
     }
   }
 }
@@ -297,7 +299,9 @@ void *workerMain(void *arg) {
       break;
     // The caller rewrites the line only after every worker is done.
     const Job job = pool->current.job;
+    profileThreadStart(start.index);
     runUnits(pool, start.index, job, seen);
+    profileThreadEnd(start.index);
     pool->done[start.index].generation.store(seen, std::memory_order_release);
   }
   return nullptr;

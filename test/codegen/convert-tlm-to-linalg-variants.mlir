@@ -90,6 +90,8 @@ func.func @rope_vector_adjacent(%k: tensor<2x32xf32>, %pos: index) -> tensor<2x3
   // CHECK: %[[R:.+]] = arith.addf %[[XC]], %[[PS]] : vector<16xf32>
   // CHECK: vector.store %[[R]], %[[OUT]][%[[ROW]], %[[COL]]]
   // CHECK-NOT: tensor.extract
+  // Two rows stay on the calling thread.
+  // CHECK-NOT: tlmc.parallel_loop
   %y = tlm.rope %k, %pos {head_dim = 16 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<2x32xf32>
   return %y : tensor<2x32xf32>
 }
@@ -218,4 +220,26 @@ func.func @positions(%x: tensor<2x8xf32>, %t: tensor<16x8xf16>, %pos: index) -> 
   // CHECK: arith.extf
   %y = tlm.add_positions %x, %t, %pos : tensor<2x8xf32>, tensor<16x8xf16>
   return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// A prefill chunk of at least 64 tokens (kParallelTokenLoopRows) splits
+// its per-token loops between the products across the threads: RoPE's
+// rows and the append to the KV caches are marked for
+// tlm-parallelize-rows, as the attention's units are.
+// CHECK-LABEL: func.func @prefill_token_loops
+func.func @prefill_token_loops(%q: tensor<64x32xf32>, %k: tensor<64x16xf32>, %kc: memref<1x128x16xf32>, %vc: memref<1x128x16xf32>, %pos: index) -> tensor<64x32xf32> {
+  // CHECK: %[[ROTATED:.+]] = memref.alloc() : memref<64x16xf32>
+  // CHECK: scf.for %[[ROW:.+]] = %{{.+}} to %[[C64:.+]] step
+  // CHECK: vector.store %{{.+}}, %[[ROTATED]][%[[ROW]], %{{.+}}]
+  // CHECK: } {tlmc.parallel_loop}
+  // CHECK: scf.for %[[T:.+]] = %{{.+}} to %[[C64]] step
+  // CHECK: memref.store
+  // CHECK: memref.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}] : memref<1x128x16xf32>
+  // CHECK: } {tlmc.parallel_loop}
+  %r = tlm.rope %k, %pos {head_dim = 16 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<64x16xf32>
+  %o = tlm.attention %q, %r, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 16 : i64}
+      : tensor<64x32xf32>, tensor<64x16xf32>, tensor<64x16xf32>, memref<1x128x16xf32>, memref<1x128x16xf32> -> tensor<64x32xf32>
+  return %o : tensor<64x32xf32>
 }

@@ -5,7 +5,9 @@
 # (-DTLMRT_JOB_PROFILE=ON, runtime/src/JobProfile.h) in build-jobprofile/,
 # compiles MODEL with it, runs its --bench and prints, per kernel, the
 # serial gap before its job, the job and the caller's wait at the job's end
-# (mean time stamp counter ticks per job), the kernels named from the
+# (mean time stamp counter ticks per job), when the workers started and
+# finished (from the caller's entry), each side's time in the kernel's
+# calls and how many ranges it took, the kernels named from the
 # executable's symbols:
 #
 #   utils/bench/job-profile.sh MODEL.gguf [--threads N] [--bench PP,TG]
@@ -49,15 +51,19 @@ rows = []
 for line in open(sys.argv[1]):
     if not line.startswith("job-profile: 0x"):
         continue
-    offset, jobs, gap, job, wait = line.split()[1:]
-    rows.append((names.get(int(offset, 16), offset), int(jobs), float(gap),
-                 float(job), float(wait)))
+    fields = line.split()[1:]
+    rows.append((names.get(int(fields[0], 16), fields[0]), int(fields[1]),
+                 *map(float, fields[2:])))
 if not rows:
     sys.exit("job-profile: no jobs (one thread and nothing large enough?)")
-print("| kernel | jobs | gap before | job | caller waits |")
-print("|---|---|---|---|---|")
-for name, jobs, gap, job, wait in sorted(rows, key=lambda r: -r[1] * r[3]):
-    print(f"| {name} | {jobs} | {gap:.0f} | {job:.0f} | {wait:.0f} |")
+print("| kernel | jobs | gap before | job | caller waits | workers start "
+      "| workers done | busy caller / workers | takes caller / workers |")
+print("|---|---|---|---|---|---|---|---|---|")
+for (name, jobs, gap, job, wait, wstart, wend, cbusy, wbusy, ctakes,
+     wtakes) in sorted(rows, key=lambda r: -r[1] * r[3]):
+    print(f"| {name} | {jobs} | {gap:.0f} | {job:.0f} | {wait:.0f} "
+          f"| {wstart:.0f} | {wend:.0f} | {cbusy:.0f} / {wbusy:.0f} "
+          f"| {ctakes:.2f} / {wtakes:.2f} |")
 total = lambda i: sum(r[1] * r[i] for r in rows)
 print(f"\nticks in all: gaps {total(2):.3g}, jobs {total(3):.3g}, "
       f"caller waits {total(4):.3g} (of the jobs)")

@@ -255,7 +255,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value pos = op.getPos();
 
     // Append this call's keys and values at positions pos + t.
-    scf::ForOp::create(
+    auto appendLoop = scf::ForOp::create(
         b, loc, c0, e.index(rows), c1, ValueRange{},
         [&](OpBuilder &b, Location loc, Value t, ValueRange) {
           Value p = arith::AddIOp::create(b, loc, pos, t);
@@ -282,6 +282,11 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
           scf::YieldOp::create(b, loc);
         });
 
+    // A prefill chunk's tokens are appended by the threads (see
+    // kParallelTokenLoopRows): each token's key and value by one thread,
+    // before any unit below reads them.
+    if (rows >= kParallelTokenLoopRows)
+      appendLoop->setAttr(kParallelLoopAttr, b.getUnitAttr());
     // Units outside, tokens inside: each (head, token) output is computed
     // by one thread, with the same code for any thread count and any
     // grouping of tokens into units.

@@ -136,7 +136,7 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
     }
     Value signVector = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(lanes, ArrayRef<float>(signs)));
-    scf::ForOp::create(
+    auto rowsLoop = scf::ForOp::create(
         b, loc, e.index(0), e.index(rows), e.index(1), ValueRange{},
         [&](OpBuilder &b, Location loc, Value row, ValueRange) {
           Emitter re{b, loc};
@@ -191,9 +191,10 @@ struct LowerRoPE : OpRewritePattern<tlm::RoPEOp> {
               });
           scf::YieldOp::create(b, loc);
         });
-    // On the calling thread: ~3 flops per element read from L2, the kind
-    // of loop that tlm-token-loops measured slower on 2 threads than on 1
-    // (half of the rows would come from the other core's cache).
+    // A prefill chunk's rows are split across the threads (see
+    // kParallelTokenLoopRows); each row is rotated whole by one thread.
+    if (rows >= kParallelTokenLoopRows)
+      rowsLoop->setAttr(kParallelLoopAttr, b.getUnitAttr());
     return bufferization::ToTensorOp::create(b, loc, type, out,
                                              /*restrict=*/true,
                                              /*writable=*/true);
