@@ -171,7 +171,10 @@ def TLMTokenLoops : Pass<"tlm-token-loops", "mlir::ModuleOp"> {
     that `tlm-parallelize-rows` does not split: on 2 threads one waited
     while the other ran them, ~15% of a SmolLM2 prefill's time. Each op
     here is token-local: a `linalg.generic`, `linalg.fill` or `memref.copy`
-    on planned views whose iteration dimension 0 is the token, indexing
+    on planned views (or a layer's memref argument its callers pass as
+    arena views, which may differ from call to call: the layer's input,
+    which tlm-parallelize-rows then finds from its byte offset in the
+    arena) whose iteration dimension 0 is the token, indexing
     dimension 0 of every buffer it touches by token or not at all (weights
     read whole), whose body loads only the current token's row, and which
     is not a product. A maximal run of such ops over the same token count
@@ -179,9 +182,10 @@ def TLMTokenLoops : Pass<"tlm-token-loops", "mlir::ModuleOp"> {
     `scf.for %t = 0 to T` marked `tlmc.parallel_loop`, each op applied to
     token t's rows (rank-keeping `memref.subview`s, `linalg.index 0`
     replaced by t); `tlm-parallelize-rows` then hands the loop to the
-    thread pool. A run ends where two of its buffers overlap in the arena
-    without being the same view, or where a buffer one op writes is read
-    whole by another: rows could not be computed independently there.
+    thread pool. A run ends where two of its buffers may overlap in the
+    arena without being the same view, or where a buffer one op writes is
+    read whole by another: rows could not be computed independently there
+    (an op whose own buffers may overlap joins no run).
     A product's epilogue (an elementwise op right after it that reads its
     output: SwiGLU after up, a residual add after o or down;
     `ProductEpilogues.h`) ends a run and stays out of any: it runs in the
@@ -189,12 +193,16 @@ def TLMTokenLoops : Pass<"tlm-token-loops", "mlir::ModuleOp"> {
     Only runs of at least `min-work` work are grouped (a decode step's
     single token never is): an op's work is its elements, each
     transcendental function of an element (exp, sin, cos, pow, tanh, log,
-    erf) counting 16 more. On 2 threads a run pays a handoff and, above
-    all, reads rows the other thread's product wrote (cache lines moving
-    between cores); measured on SmolLM2's 128-token prefill, its norms and
-    residual adds (~150-220K elements, no transcendentals) ran 1.2-2x
-    slower on 2 threads than on 1, its RoPE and SwiGLU (~0.4-3M) 1.4x
-    faster. Results are bitwise unchanged: every op does the same
+    erf) counting 16 more. On 2 threads a run pays a handoff and reads
+    rows the other thread's product wrote (cache lines moving between
+    cores); but so does the same run left on the calling thread, alone.
+    Measured on SmolLM2's 128-token prefill, per layer on 2 threads (rdtsc
+    per job, utils/bench/job-profile.sh): its attention norm took ~100K
+    TSC ticks as a serial step (~33K on 1 thread), its FFN norm ~47K
+    serial and ~23K as a job; the compile pipeline's 131072 groups both
+    norms of a 128-token chunk (~147K) and none of a 32-token one:
+    prefill 1.04x on 2 threads (faster in 10 of 12 alternations), level
+    on 1. Results are bitwise unchanged: every op does the same
     arithmetic on the same elements.
 
     Before:

@@ -17,8 +17,9 @@ struct LoweringOptions {
   /// threads (see tlm-parallelize-rows and its min-work).
   int64_t parallelMinWork = 65536;
   /// Runs of a prefill's elementwise ops of at least this much work run on
-  /// the threads (see tlm-token-loops and its min-work).
-  int64_t tokenLoopMinWork = 262144;
+  /// the threads (see tlm-token-loops and its min-work: a 128-token
+  /// chunk's norms, not a 32-token one's).
+  int64_t tokenLoopMinWork = 131072;
   /// Sparse weights in 32-feature blocks with AVX-512 permutes (x86-64 with
   /// AVX-512F only); must match the layout the container is written with.
   bool sparseBlocks = false;

@@ -99,6 +99,24 @@ struct TLMParallelizeRowsPass
     return success();
   }
 
+  /// The byte offsets in `fn`'s arena of `arguments` (memref arguments the
+  /// callers pass as arena views), computed before `at`: how a kernel
+  /// finds a buffer whose place changes from call to call.
+  static SmallVector<Value> getArenaOffsets(Operation *at, func::FuncOp fn,
+                                            ArrayRef<Value> arguments) {
+    OpBuilder cb(at);
+    Location loc = at->getLoc();
+    Value arena =
+        memref::ExtractAlignedPointerAsIndexOp::create(cb, loc, fn.getArgument(1));
+    SmallVector<Value> offsets;
+    for (Value argument : arguments)
+      offsets.push_back(arith::SubIOp::create(
+          cb, loc,
+          memref::ExtractAlignedPointerAsIndexOp::create(cb, loc, argument),
+          arena));
+    return offsets;
+  }
+
   /// Declares tlmrt_parallel_for for kernels of `kernelType`.
   func::FuncOp getParallelFor(ModuleOp module, FunctionType kernelType) {
     if (auto existing = module.lookupSymbol<func::FuncOp>(kParallelForName))
@@ -535,16 +553,8 @@ struct TLMParallelizeRowsPass
     // The layer arguments the epilogue reaches, as byte offsets in the
     // arena.
     SmallVector<Value> scalars;
-    if (epilogue && !epilogue->scalarArguments.empty()) {
-      OpBuilder cb(group.back().op);
-      Value arena = memref::ExtractAlignedPointerAsIndexOp::create(
-          cb, loc, fn.getArgument(1));
-      for (Value argument : epilogue->scalarArguments)
-        scalars.push_back(arith::SubIOp::create(
-            cb, loc,
-            memref::ExtractAlignedPointerAsIndexOp::create(cb, loc, argument),
-            arena));
-    }
+    if (epilogue && !epilogue->scalarArguments.empty())
+      scalars = getArenaOffsets(group.back().op, fn, epilogue->scalarArguments);
     if (failed(callParallelFor(group.back().op, fn, kernel, features, grain,
                                scalars)))
       return failure();
@@ -587,6 +597,10 @@ struct TLMParallelizeRowsPass
     SetVector<Value> captured;
     getUsedValuesDefinedAbove(loop.getRegion(), captured);
     SmallVector<Value> scalars;
+    // Layer arguments the callers pass as different arena views (a layer's
+    // input): the call hands their byte offsets in the arena as scalars,
+    // after `scalars`.
+    SmallVector<Value> arenaArguments;
     // Insertion-ordered, so kernels come out the same on every compile.
     llvm::MapVector<Value, PlannedView> views;
     // Ops the kernel runs again, operands before users.
@@ -603,13 +617,23 @@ struct TLMParallelizeRowsPass
         views[v] = *view;
         return true;
       }
+      if (llvm::is_contained(arenaArguments, v))
+        return true;
+      if (isa<MemRefType>(v.getType()) &&
+          getPassedArenaViews(v, fn, module)) {
+        if (scalars.size() + arenaArguments.size() >= kKernelScalars)
+          return false;
+        arenaArguments.push_back(v);
+        return true;
+      }
       if (def && def->getNumRegions() == 0 && def->getNumResults() == 1 &&
           isMemoryEffectFree(def) &&
           llvm::all_of(def->getOperands(), resolve)) {
         recomputed.insert(def);
         return true;
       }
-      if (!v.getType().isIndex() || scalars.size() >= kKernelScalars)
+      if (!v.getType().isIndex() ||
+          scalars.size() + arenaArguments.size() >= kKernelScalars)
         return false;
       scalars.push_back(v);
       return true;
@@ -627,6 +651,13 @@ struct TLMParallelizeRowsPass
       mapping.map(v, rebuildView(b, loc, kernel, view));
     for (auto [i, scalar] : llvm::enumerate(scalars))
       mapping.map(scalar, kernel.getArgument(4 + i));
+    for (auto [i, argument] : llvm::enumerate(arenaArguments))
+      mapping.map(argument,
+                  memref::ViewOp::create(
+                      b, loc, cast<MemRefType>(argument.getType()),
+                      kernel.getArgument(1),
+                      kernel.getArgument(4 + scalars.size() + i), ValueRange{})
+                      .getResult());
     for (Operation *op : recomputed)
       b.clone(*op, mapping);
     auto range = scf::ForOp::create(b, loc, kernel.getArgument(2),
@@ -639,8 +670,11 @@ struct TLMParallelizeRowsPass
     b.setInsertionPointAfter(range);
     func::ReturnOp::create(b, loc);
 
+    SmallVector<Value> passed(scalars);
+    if (!arenaArguments.empty())
+      llvm::append_range(passed, getArenaOffsets(loop, fn, arenaArguments));
     if (failed(callParallelFor(loop, fn, kernel, *upper, /*grain=*/1,
-                               scalars)))
+                               passed)))
       return failure();
     loop.erase();
     ++numKernels;

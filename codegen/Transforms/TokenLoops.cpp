@@ -28,11 +28,13 @@ using namespace tlmc;
 
 namespace {
 
-/// A buffer a token-local op touches, where it sits, and how: by token row
-/// (only the current token's row) or whole.
+/// A buffer a token-local op touches, where it may sit, and how: by token
+/// row (only the current token's row) or whole. A buffer sits at one
+/// planned view, or, a layer argument its callers pass as different arena
+/// views (the layer's input), at any of those.
 struct Access {
   Value buffer;
-  PlannedView view;
+  SmallVector<PlannedView, 1> places;
   bool byRow;
   bool written;
 };
@@ -86,34 +88,38 @@ public:
   }
 
 private:
-  std::optional<PlannedView> locate(Value buffer) {
+  std::optional<SmallVector<PlannedView, 1>> locate(Value buffer) {
     if (std::optional<PlannedView> view = getPlannedView(buffer, fn))
-      return view;
-    return getPassedView(buffer, fn, module);
+      return SmallVector<PlannedView, 1>{*view};
+    if (std::optional<PlannedView> view = getPassedView(buffer, fn, module))
+      return SmallVector<PlannedView, 1>{*view};
+    if (auto passed = getPassedArenaViews(buffer, fn, module))
+      return SmallVector<PlannedView, 1>(passed->begin(), passed->end());
+    return std::nullopt;
   }
 
   /// Adds `buffer`, accessed by token row: a planned view with an identity
   /// layout whose dimension 0 is the token count.
   bool addRows(TokenLocal &local, Value buffer, bool written) {
     auto type = dyn_cast<MemRefType>(buffer.getType());
-    std::optional<PlannedView> view = locate(buffer);
-    if (!type || !view || type.getRank() == 0 || !type.hasStaticShape() ||
+    auto places = locate(buffer);
+    if (!type || !places || type.getRank() == 0 || !type.hasStaticShape() ||
         !type.getLayout().isIdentity())
       return false;
     int64_t tokens = type.getDimSize(0);
     if (local.tokens && local.tokens != tokens)
       return false;
     local.tokens = tokens;
-    local.accesses.push_back({buffer, *view, /*byRow=*/true, written});
+    local.accesses.push_back({buffer, *places, /*byRow=*/true, written});
     local.work = std::max(local.work, type.getNumElements());
     return true;
   }
 
   bool addWhole(TokenLocal &local, Value buffer) {
-    std::optional<PlannedView> view = locate(buffer);
-    if (!view)
+    auto places = locate(buffer);
+    if (!places)
       return false;
-    local.accesses.push_back({buffer, *view, /*byRow=*/false, false});
+    local.accesses.push_back({buffer, *places, /*byRow=*/false, false});
     return true;
   }
 
@@ -184,9 +190,16 @@ private:
 /// independent of the others'.
 bool compatible(ArrayRef<Access> run, ArrayRef<Access> next) {
   auto conflict = [](const Access &a, const Access &b) {
-    if (a.view.overlapsOther(b.view))
-      return true;
-    bool same = a.view.isSame(b.view);
+    // The same buffer: one value, or one planned view. Two others that may
+    // share a byte cannot be told apart by rows.
+    bool same = a.buffer == b.buffer ||
+                (a.places.size() == 1 && b.places.size() == 1 &&
+                 a.places[0].isSame(b.places[0]));
+    if (!same)
+      for (const PlannedView &x : a.places)
+        for (const PlannedView &y : b.places)
+          if (x.overlaps(y))
+            return true;
     // One token's row written, the whole buffer read elsewhere.
     return same && (a.written || b.written) && (!a.byRow || !b.byRow);
   };
@@ -307,6 +320,12 @@ struct TLMTokenLoopsPass
         // anything else (a product, a call, attention's loops) ends a run.
         if (!isMemoryEffectFree(&op) || op.getNumRegions())
           flush();
+        continue;
+      }
+      // An op whose own buffers may share rows (a layer argument that may
+      // sit where it writes) stays out of every run.
+      if (!compatible({}, local->accesses)) {
+        flush();
         continue;
       }
       if (!run.empty() &&

@@ -92,9 +92,9 @@ func.func private @layer0(%w: memref<8192xi8>, %arena: memref<4096xi8>, %pos: in
 
 // -----
 
-// Two callers passing the cache at different offsets: no kernel can rebuild
-// it, so the loop stays on one thread, with a warning (a lost thread is a
-// bug of the pipeline).
+// Two callers passing the cache at different offsets (as a layer's input
+// and output are): the kernel finds it from its byte offset in the arena,
+// which the call hands over as a scalar after the position.
 
 func.func @m_decode(%w: memref<8192xi8>, %arena: memref<4096xi8>,
                     %tokens: memref<1xi32>, %pos: index,
@@ -105,6 +105,42 @@ func.func @m_decode(%w: memref<8192xi8>, %arena: memref<4096xi8>,
   %b = memref.view %arena[%c1024][] : memref<4096xi8> to memref<2x8x16xf32>
   func.call @layer0(%w, %arena, %pos, %a, %ctx) : (memref<8192xi8>, memref<4096xi8>, index, memref<2x8x16xf32>, !llvm.ptr) -> ()
   func.call @layer0(%w, %arena, %pos, %b, %ctx) : (memref<8192xi8>, memref<4096xi8>, index, memref<2x8x16xf32>, !llvm.ptr) -> ()
+  return
+}
+
+// CHECK-LABEL: func.func private @layer0
+// CHECK-SAME: (%{{.+}}: memref<8192xi8>, %[[ARENA:.+]]: memref<4096xi8>, %[[POS:.+]]: index, %[[CACHE:.+]]: memref<2x8x16xf32>, %[[CTX:.+]]: !llvm.ptr)
+// CHECK: %[[BASE:.+]] = memref.extract_aligned_pointer_as_index %[[ARENA]]
+// CHECK: %[[AT:.+]] = memref.extract_aligned_pointer_as_index %[[CACHE]]
+// CHECK: %[[OFFSET:.+]] = arith.subi %[[AT]], %[[BASE]] : index
+// CHECK: call @tlmrt_parallel_for(%[[CTX]], %{{.+}}, %{{.+}}, %[[ARENA]], %{{.+}}, %{{.+}}, %[[POS]], %[[OFFSET]])
+// CHECK-LABEL: func.func private @layer0_loop0
+// CHECK-SAME: (%{{.+}}: memref<8192xi8>, %[[KA:.+]]: memref<4096xi8>, %{{.+}}: index, %{{.+}}: index, %[[KPOS:.+]]: index, %[[KAT:.+]]: index)
+// CHECK: %[[KCACHE:.+]] = memref.view %[[KA]][%[[KAT]]][] : memref<4096xi8> to memref<2x8x16xf32>
+// CHECK: memref.load %[[KCACHE]][%{{.+}}, %[[KPOS]], %{{.+}}]
+func.func private @layer0(%w: memref<8192xi8>, %arena: memref<4096xi8>, %pos: index, %cache: memref<2x8x16xf32>, %ctx: !llvm.ptr) attributes {tlmc.layer = 0 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %out = memref.view %arena[%c0][] : memref<4096xi8> to memref<4x16xf32>
+  scf.for %h = %c0 to %c4 step %c1 {
+    %v = memref.load %cache[%c0, %pos, %h] : memref<2x8x16xf32>
+    memref.store %v, %out[%h, %c0] : memref<4x16xf32>
+  } {tlmc.parallel_loop}
+  return
+}
+
+// -----
+
+// A caller passing a buffer outside the arena: no kernel can rebuild it,
+// so the loop stays on one thread, with a warning (a lost thread is a bug
+// of the pipeline).
+
+func.func @m_decode(%w: memref<8192xi8>, %arena: memref<4096xi8>,
+                    %tokens: memref<1xi32>, %pos: index,
+                    %logits: memref<1x4xf32>, %ctx: !llvm.ptr) {
+  %a = memref.alloc() : memref<2x8x16xf32>
+  func.call @layer0(%w, %arena, %pos, %a, %ctx) : (memref<8192xi8>, memref<4096xi8>, index, memref<2x8x16xf32>, !llvm.ptr) -> ()
   return
 }
 

@@ -250,3 +250,64 @@ func.func @m_prefill(%w: memref<4096xi8>, %arena: memref<4096xi8>,
   }
   return
 }
+
+// -----
+
+// A layer's norm of its input, an argument the callers pass as different
+// arena views (layer 0's input is layer 1's output's place): grouped, since
+// the buffers it writes overlap none of the places the input may be.
+// Another run whose output may be where the input is stays as it is.
+#rows = affine_map<(t, j) -> (t, j)>
+#row = affine_map<(t, j) -> (t)>
+
+func.func @m_prefill(%w: memref<4096xi8>, %arena: memref<4096xi8>,
+                     %tokens: memref<8xi32>, %pos: index,
+                     %logits: memref<8x4xf32>, %ctx: !llvm.ptr) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %a = memref.view %arena[%c0][] : memref<4096xi8> to memref<8x16xf32>
+  %b = memref.view %arena[%c512][] : memref<4096xi8> to memref<8x16xf32>
+  func.call @layer0(%w, %arena, %a, %ctx) : (memref<4096xi8>, memref<4096xi8>, memref<8x16xf32>, !llvm.ptr) -> ()
+  func.call @layer0(%w, %arena, %b, %ctx) : (memref<4096xi8>, memref<4096xi8>, memref<8x16xf32>, !llvm.ptr) -> ()
+  return
+}
+
+// CHECK-LABEL: func.func private @layer0
+// CHECK-SAME: (%{{.+}}: memref<4096xi8>, %{{.+}}: memref<4096xi8>, %[[IN:.+]]: memref<8x16xf32>, %{{.+}}: !llvm.ptr)
+// CHECK: scf.for %[[T:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK: memref.subview %[[IN]][%[[T]], 0] [1, 16] [1, 1]
+// CHECK: } {tlmc.parallel_loop}
+// CHECK-NOT: scf.for
+func.func private @layer0(%w: memref<4096xi8>, %arena: memref<4096xi8>, %in: memref<8x16xf32>, %ctx: !llvm.ptr) attributes {tlmc.layer = 0 : i64} {
+  %c1024 = arith.constant 1024 : index
+  %c2048 = arith.constant 2048 : index
+  %c256 = arith.constant 256 : index
+  %zero = arith.constant 0.0 : f32
+  %ss = memref.view %arena[%c2048][] : memref<4096xi8> to memref<8xf32>
+  linalg.fill ins(%zero : f32) outs(%ss : memref<8xf32>)
+  linalg.generic {indexing_maps = [#rows, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%in : memref<8x16xf32>) outs(%ss : memref<8xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %sq = arith.mulf %x, %x : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  }
+  %y = memref.view %arena[%c1024][] : memref<4096xi8> to memref<8x16xf32>
+  linalg.generic {indexing_maps = [#rows, #row, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%in, %ss : memref<8x16xf32>, memref<8xf32>) outs(%y : memref<8x16xf32>) {
+  ^bb0(%x: f32, %s: f32, %out: f32):
+    %r = arith.mulf %x, %s : f32
+    linalg.yield %r : f32
+  }
+  // Written at 256, inside the input's place at 0 in the first call: a row
+  // of it is another token's row of the input.
+  %z = memref.view %arena[%c256][] : memref<4096xi8> to memref<8x16xf32>
+  %h = memref.view %arena[%c1024][] : memref<4096xi8> to memref<8x16xf32>
+  linalg.generic {indexing_maps = [#rows, #rows, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%in, %h : memref<8x16xf32>, memref<8x16xf32>) outs(%z : memref<8x16xf32>) {
+  ^bb0(%x: f32, %v: f32, %out: f32):
+    %r = arith.addf %x, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
