@@ -260,9 +260,11 @@ def TLMParallelizeRows : Pass<"tlm-parallelize-rows", "mlir::ModuleOp"> {
     its body reads from outside must be constants, planned views, memref
     arguments every caller passes as the same arena view (a layer's KV
     caches), side-effect-free ops on those (recomputed in the kernel: a
-    decode's `pos + 1`, the reshaped key cache), or at most two other index
-    values (the position, the layer index), which the call hands over as
-    %s0 and %s1.
+    decode's `pos + 1`, the reshaped key cache), and at most two of: other
+    index values (the position, the layer index) and memref arguments the
+    callers pass as different arena views (a layer's input, which the
+    kernel rebuilds from its byte offset in the arena), which the call
+    hands over as %s0 and %s1.
 
     A product's epilogue (`ProductEpilogues.h`: an elementwise
     `linalg.generic` right after it that reads its output element by

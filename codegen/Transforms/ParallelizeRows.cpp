@@ -7,8 +7,9 @@
 // the weights or the arena (a layer function's KV caches are arguments that
 // every caller passes as the same arena view), so all kernels of a model
 // share one signature (weights, arena, begin, end, two index scalars: the
-// position and the layer of attention) and the runtime needs a single entry
-// point for them.
+// position and the layer of attention, or the arena offsets of a layer's
+// input and output, whose places change from call to call) and the runtime
+// needs a single entry point for them.
 //
 //===----------------------------------------------------------------------===//
 
