@@ -346,7 +346,10 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
     exactly its rows. The kernel quantizes the input to int8 per 32-column
     block and runs integer dot products. With no instruction set (or a
     shape the kernels do not take) the generic stays, and lowers to the
-    generated f32 product.
+    generated f32 product. With `hardware-prefetch` (a CPU whose hardware
+    prefetchers stream a decode step's weights faster alone, such as AMD
+    Zen 4) products on panels call the kernels' `_hwprefetch` entry points,
+    which compute the same bits without software prefetches.
 
     Before:
     ```mlir
@@ -366,7 +369,11 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
            "Kernel set to call (codegen/Target/TargetOptions.h's table): "
            "avx512 (float weights), avx512vnni (and GGUF blocks), amx (and "
            "AMX tiles for panels), neondot (GGUF blocks with AArch64 sdot), "
-           "neoni8mm (and smmla for prefill), or empty for none">
+           "neoni8mm (and smmla for prefill), or empty for none">,
+    Option<"hardwarePrefetch", "hardware-prefetch", "bool", "false",
+           "Call the panel kernels' `_hwprefetch` entry points, which leave "
+           "a decode step's weight stream to the CPU's hardware prefetchers "
+           "(prefersHardwarePrefetch in codegen/Target/TargetOptions.cpp)">
   ];
   let statistics = [
     Statistic<"numCalls", "ukernel-calls", "products computed by micro-kernels">

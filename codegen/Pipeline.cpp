@@ -92,6 +92,7 @@ void tlmc::buildLoweringPipeline(OpPassManager &pm,
   pm.addPass(createTLMParallelizeRows(rows));
   TLMUseUKernelsOptions ukernels;
   ukernels.isa = options.productKernels;
+  ukernels.hardwarePrefetch = options.hardwarePrefetch;
   pm.addPass(createTLMUseUKernels(ukernels));
 
   pm.addNestedPass<func::FuncOp>(createTLMVectorizeElementwise());

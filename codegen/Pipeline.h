@@ -32,6 +32,9 @@ struct LoweringOptions {
   /// f16 weights packed in 16-row panels (needs productKernels); must match
   /// the layout the container is written with.
   bool floatPanels = false;
+  /// Panel kernels leave decode's weight stream to the hardware prefetchers
+  /// (tlm-use-ukernels' hardware-prefetch; prefersHardwarePrefetch).
+  bool hardwarePrefetch = false;
   /// Query heads of a KV group whose attention scores one pass over the
   /// keys computes (selectAttentionHeadsPerPass).
   int64_t attentionHeadsPerPass = 1;

@@ -22,7 +22,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["tlmc", "tlmc-opt", "tlmc-modelgen"], [config.tlmc_tools_dir])
 llvm_config.add_tool_substitutions(
-    ["FileCheck", "not", "llvm-readelf", "llvm-objdump", "mlir-opt",
+    ["FileCheck", "not", "llvm-readelf", "llvm-objdump", "llvm-nm", "mlir-opt",
      "mlir-translate"], [config.llvm_tools_dir])
 
 # The C compiler the build uses, for tests that compile generated code.

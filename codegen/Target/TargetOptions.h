@@ -64,6 +64,13 @@ std::string listProductKernelSets();
 /// (the generated products run instead).
 std::string selectProductKernels(const llvm::TargetMachine &machine);
 
+/// Whether the runtime's panel kernels on `machine` leave a decode step's
+/// weight stream to the hardware prefetchers (their `_hwprefetch` entry
+/// points) rather than prefetching it in software: a property of the CPU's
+/// memory system, measured per CPU (TargetOptions.cpp says which and by how
+/// much), not of its instruction set.
+bool prefersHardwarePrefetch(const llvm::TargetMachine &machine);
+
 /// Query heads of a KV group whose attention scores one pass over the keys
 /// computes on `machine` (ConvertTLMToLinalg's attention-heads-per-pass): 4
 /// with AVX-512's 32 vector registers, else 1.

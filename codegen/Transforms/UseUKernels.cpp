@@ -214,7 +214,12 @@ struct TLMUseUKernelsPass
                          : packed  ? kernels->panelSuffix
                                    : kernels->int8Suffix;
       bool available = !suffix.empty();
-      if (!available || !replace(op, format, suffix)) {
+      // Panels streamed on the hardware prefetchers alone: the kernels'
+      // `_hwprefetch` twins (prefersHardwarePrefetch).
+      std::string name = suffix.str();
+      if (packed && hardwarePrefetch)
+        name += "_hwprefetch";
+      if (!available || !replace(op, format, name)) {
         if (!packed)
           continue;
         op.emitOpError("tlm-use-ukernels: weights packed in panels need "

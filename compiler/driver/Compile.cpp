@@ -295,6 +295,7 @@ llvm::Error tlmc::compileModel(const ImportedModel &model,
   lowering.symbolPrefix = name + "_";
   lowering.sparseBlocks = layoutOptions.sparseBlocks;
   lowering.productKernels = productKernels;
+  lowering.hardwarePrefetch = prefersHardwarePrefetch(**machine);
   lowering.softF16 = needsSoftF16(**machine);
   lowering.attentionHeadsPerPass = selectAttentionHeadsPerPass(**machine);
   lowering.ggmlPanels = layoutOptions.ggmlPanels;

@@ -58,6 +58,14 @@ void tlmrt_uk_f32_avx512(const float *x, int64_t xStride, int64_t tokens,
 void tlmrt_uk_f16x16_avx512(const float *x, int64_t xStride, int64_t tokens,
                             const uint8_t *blocks, int64_t rows,
                             int64_t columns, float *y, int64_t yStride);
+/// The same without the decode stream's software prefetch (every panel
+/// kernel has such a `_hwprefetch` twin): for CPUs whose hardware
+/// prefetchers stream faster alone (codegen's prefersHardwarePrefetch).
+/// Bitwise the same outputs.
+void tlmrt_uk_f16x16_avx512_hwprefetch(const float *x, int64_t xStride,
+                                       int64_t tokens, const uint8_t *blocks,
+                                       int64_t rows, int64_t columns, float *y,
+                                       int64_t yStride);
 
 /// The same products on weights codegen packed in 16-row panels
 /// (codegen/Target/GGMLPanels.h): rows and `blocks` start at a multiple of
@@ -78,6 +86,25 @@ void tlmrt_uk_q8_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
 void tlmrt_uk_q4_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
                           const uint8_t *blocks, int64_t rows, int64_t columns,
                           float *y, int64_t yStride);
+/// Their `_hwprefetch` twins (see tlmrt_uk_f16x16_avx512_hwprefetch).
+void tlmrt_uk_q8_0x16_avx512vnni_hwprefetch(const float *x, int64_t xStride,
+                                            int64_t tokens,
+                                            const uint8_t *blocks, int64_t rows,
+                                            int64_t columns, float *y,
+                                            int64_t yStride);
+void tlmrt_uk_q4_0x16_avx512vnni_hwprefetch(const float *x, int64_t xStride,
+                                            int64_t tokens,
+                                            const uint8_t *blocks, int64_t rows,
+                                            int64_t columns, float *y,
+                                            int64_t yStride);
+void tlmrt_uk_q8_0x16_amx_hwprefetch(const float *x, int64_t xStride,
+                                     int64_t tokens, const uint8_t *blocks,
+                                     int64_t rows, int64_t columns, float *y,
+                                     int64_t yStride);
+void tlmrt_uk_q4_0x16_amx_hwprefetch(const float *x, int64_t xStride,
+                                     int64_t tokens, const uint8_t *blocks,
+                                     int64_t rows, int64_t columns, float *y,
+                                     int64_t yStride);
 #endif
 
 #if defined(__aarch64__)

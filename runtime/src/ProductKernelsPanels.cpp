@@ -17,7 +17,8 @@
 // multiply-adds (the 4-row layout this replaces needed 32), no horizontal
 // sums. Register tiling, decode: one panel, the block's 8 weight registers
 // and scales; bound by reading the panel's bytes, one sequential stream,
-// prefetched into L2 8 KiB ahead. Prefill without AMX: two panels x 4
+// prefetched into L2 8 KiB ahead (or left to the hardware prefetchers:
+// the `_hwprefetch` entry points). Prefill without AMX: two panels x 4
 // tokens (panelPairTileVNNI), 8 s32 and 8 f32 accumulators, ~290-320
 // GMAC/s on Zen 5 against a vpdpbusd peak of ~440 (tlmc-kernel-bench).
 //
@@ -68,10 +69,14 @@ constexpr int64_t kPanelRows = 16;
 /// the tile unit (into L1).
 constexpr int64_t kPrefetchBytes = 4096;
 /// How far ahead a decode step's stream is prefetched, every line of a
-/// block, into L2 (measured on TinyLlama-sized products streamed from DRAM,
-/// one token, medians of 7: Q4_0 12.7 GB/s against 10.6 for one line per
-/// block into L1 4 KiB ahead, 12.0 for every line into L1; Q8_0 the same
-/// or better).
+/// block, into L2 (measured on an Intel Xeon, TinyLlama-sized products
+/// streamed from DRAM, one token, medians of 7: Q4_0 12.7 GB/s against 10.6
+/// for one line per block into L1 4 KiB ahead, 12.0 for every line into
+/// L1; Q8_0 the same or better). The kernels' `_hwprefetch` entry points
+/// leave the stream to the hardware prefetchers instead, for CPUs that
+/// stream faster that way (codegen's prefersHardwarePrefetch: AMD Zen 4,
+/// where one thread decodes SmolLM2 Q8_0 1.23x and Q4_0 1.15x faster
+/// without; prefetching into L1 or with the non-temporal hint was between).
 constexpr int64_t kStreamPrefetchBytes = 8192;
 /// Stack budget for quantized inputs (values, and 8 bytes per block) outside
 /// a parallel job (and for calls a job's shared inputs cannot take): the
@@ -154,15 +159,17 @@ TLM_VNNI_INLINE __m512 scaleBlock(__m512i dot, const QuantizedInputs &in,
 }
 
 /// Block `block` of a panel as 8 registers of 64 unsigned bytes (column
-/// group g of the 16 rows in w[g]) and the rows' scales.
-template <bool Q4>
+/// group g of the 16 rows in w[g]) and the rows' scales; with Prefetch,
+/// the stream's lines kStreamPrefetchBytes ahead are asked for.
+template <bool Q4, bool Prefetch>
 TLM_VNNI_INLINE void loadPanelBlock(const uint8_t *panel, int64_t block,
                                     __m512i (&w)[8], __m512 &scale) {
   const uint8_t *at = panel + block * panelBlockBytes<Q4>();
-  for (int64_t line = 0; line < panelBlockBytes<Q4>(); line += 64)
-    _mm_prefetch(reinterpret_cast<const char *>(at) + kStreamPrefetchBytes +
-                     line,
-                 _MM_HINT_T1);
+  if (Prefetch)
+    for (int64_t line = 0; line < panelBlockBytes<Q4>(); line += 64)
+      _mm_prefetch(reinterpret_cast<const char *>(at) + kStreamPrefetchBytes +
+                       line,
+                   _MM_HINT_T1);
   if (Q4) {
     const __m512i nibble = _mm512_set1_epi8(0x0F);
     for (int g = 0; g < 4; ++g) {
@@ -179,7 +186,7 @@ TLM_VNNI_INLINE void loadPanelBlock(const uint8_t *panel, int64_t block,
 }
 
 /// One panel x T tokens (from `token`) with vpdpbusd, into y's 16 columns.
-template <bool Q4, int T>
+template <bool Q4, bool Prefetch, int T>
 TLM_VNNI void panelTileVNNI(const uint8_t *panel, const QuantizedInputs &in,
                             int64_t token, float *y, int64_t yStride) {
   __m512 acc[T];
@@ -188,7 +195,7 @@ TLM_VNNI void panelTileVNNI(const uint8_t *panel, const QuantizedInputs &in,
   for (int64_t b = 0; b < in.blocks; ++b) {
     __m512i w[8];
     __m512 rowScales;
-    loadPanelBlock<Q4>(panel, b, w, rowScales);
+    loadPanelBlock<Q4, Prefetch>(panel, b, w, rowScales);
     for (int t = 0; t < T; ++t) {
       const int64_t at = in.at(token + t, b);
       const int8_t *q = in.values + (token + t) * in.columns + b * kBlock;
@@ -277,13 +284,13 @@ TLM_VNNI void panelPairTileVNNI(const uint8_t *panel0, const uint8_t *panel1,
   }
 }
 
-template <bool Q4>
+template <bool Q4, bool Prefetch>
 TLM_VNNI void panelVNNI(const uint8_t *panel, const QuantizedInputs &in,
                         int64_t first, int64_t tokens, float *y,
                         int64_t yStride) {
   tlmrt::forEachTokenTile(tokens, [&](auto tile, int64_t t) {
-    panelTileVNNI<Q4, decltype(tile)::value>(panel, in, first + t, y,
-                                             yStride);
+    panelTileVNNI<Q4, Prefetch, decltype(tile)::value>(panel, in, first + t,
+                                                       y, yStride);
   });
 }
 
@@ -295,7 +302,7 @@ constexpr int64_t kPairTokens = 4;
 /// takes the one-panel kernel. (Decode, one token, takes it panel by
 /// panel: its two chains per token hide vpdpbusd's latency when nothing
 /// else can, and its loop measured 1.2-1.4x faster than pairs in cache.)
-template <bool Q4>
+template <bool Q4, bool Prefetch>
 TLM_VNNI void panelPairVNNI(const uint8_t *panel0, const uint8_t *panel1,
                             const QuantizedInputs &in, int64_t first,
                             int64_t tokens, float *y, int64_t yStride) {
@@ -311,8 +318,9 @@ TLM_VNNI void panelPairVNNI(const uint8_t *panel0, const uint8_t *panel1,
     panelPairTileVNNI<Q4, 2>(panel0, panel1, in, first + t, y, yStride);
     break;
   case 1:
-    panelTileVNNI<Q4, 1>(panel0, in, first + t, y, yStride);
-    panelTileVNNI<Q4, 1>(panel1, in, first + t, y + kPanelRows, yStride);
+    panelTileVNNI<Q4, Prefetch, 1>(panel0, in, first + t, y, yStride);
+    panelTileVNNI<Q4, Prefetch, 1>(panel1, in, first + t, y + kPanelRows,
+                                   yStride);
     break;
   default:
     break;
@@ -461,7 +469,7 @@ TLM_AMX void panelTileAMX(const PanelTiles &panel, const QuantizedInputs &in,
 
 /// Tokens [0, amxTokens) of one panel with AMX (a multiple of 16; Q4_0
 /// panels unpacked into `unpacked`, 512 bytes per block, first).
-template <bool Q4>
+template <bool Q4, bool Prefetch>
 TLM_AMX void panelAMX(const uint8_t *panel, const QuantizedInputs &in,
                       int64_t amxTokens, uint8_t *unpacked, float *y,
                       int64_t yStride) {
@@ -471,7 +479,7 @@ TLM_AMX void panelAMX(const uint8_t *panel, const QuantizedInputs &in,
     for (int64_t b = 0; b < in.blocks; ++b) {
       __m512i w[8];
       __m512 unused;
-      loadPanelBlock<true>(panel, b, w, unused);
+      loadPanelBlock<true, Prefetch>(panel, b, w, unused);
       for (int g = 0; g < 8; ++g)
         _mm512_store_si512(unpacked + b * 512 + 64 * g, w[g]);
     }
@@ -506,7 +514,7 @@ int64_t laidOutBytes(int64_t tokens, int64_t tileTokens, int64_t columns) {
 
 /// Every panel x the `tokens` tokens `in` holds, into y: AMX tiles for
 /// whole 16-token tiles when `amx`, two-panel VNNI tiles for the rest.
-template <bool Q4>
+template <bool Q4, bool Prefetch>
 TLM_AMX void allPanels(const uint8_t *panels, int64_t rows,
                        const QuantizedInputs &in, int64_t tokens, bool amx,
                        uint8_t *unpacked, float *y, int64_t yStride) {
@@ -516,18 +524,19 @@ TLM_AMX void allPanels(const uint8_t *panels, int64_t rows,
   int64_t p = 0;
   if (!amxTokens && tokens >= 2)
     for (; p + 2 <= panelCount; p += 2)
-      panelPairVNNI<Q4>(panels + p * panelBytes, panels + (p + 1) * panelBytes,
+      panelPairVNNI<Q4, Prefetch>(panels + p * panelBytes, panels + (p + 1) * panelBytes,
                         in, 0, tokens, y + p * kPanelRows, yStride);
   for (; p < panelCount; ++p) {
     const uint8_t *panel = panels + p * panelBytes;
     float *yp = y + p * kPanelRows;
     if (amxTokens)
-      panelAMX<Q4>(panel, in, amxTokens, unpacked, yp, yStride);
-    panelVNNI<Q4>(panel, in, amxTokens, tokens - amxTokens, yp, yStride);
+      panelAMX<Q4, Prefetch>(panel, in, amxTokens, unpacked, yp, yStride);
+    panelVNNI<Q4, Prefetch>(panel, in, amxTokens, tokens - amxTokens, yp,
+                            yStride);
   }
 }
 
-template <bool Q4, bool AMX>
+template <bool Q4, bool AMX, bool Prefetch>
 TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
                            const uint8_t *panels, int64_t rows,
                            int64_t columns, float *y, int64_t yStride) {
@@ -570,7 +579,7 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
         const int64_t end = first + tlmrt::kJobInputSlice;
         quantizeInputs<Q4>(x, xStride, first, end < tokens ? end : tokens, in);
       });
-      allPanels<Q4>(panels, rows, in, tokens, tiles.use(amxFits), unpacked, y,
+      allPanels<Q4, Prefetch>(panels, rows, in, tokens, tiles.use(amxFits), unpacked, y,
                     yStride);
       return;
     }
@@ -586,7 +595,7 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
     if (!own->holds({x, xStride, tokens, columns, kFormat},
                     tlmrt::currentJobId()))
       quantizeInputs<Q4>(x, xStride, 0, tokens, in);
-    allPanels<Q4>(panels, rows, in, tokens, /*amx=*/false, unpacked, y,
+    allPanels<Q4, Prefetch>(panels, rows, in, tokens, /*amx=*/false, unpacked, y,
                   yStride);
     return;
   }
@@ -602,7 +611,7 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
     const int64_t n = tokens - t0 < group ? tokens - t0 : group;
     quantizeInputs<Q4>(x + t0 * xStride, xStride, 0, n, in);
-    allPanels<Q4>(panels, rows, in, n, amx, unpacked, y + t0 * yStride,
+    allPanels<Q4, Prefetch>(panels, rows, in, n, amx, unpacked, y + t0 * yStride,
                   yStride);
   }
 }
@@ -610,18 +619,24 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
 } // namespace
 
 // The entry points compiled code calls (ProductKernels.h): one per weight
-// format and instruction set, all the same signature.
-#define TLMRT_PANEL_KERNEL(NAME, Q4, AMX)                                      \
+// format and instruction set, all the same signature, and each again with
+// `_hwprefetch` for CPUs whose hardware prefetchers stream decode faster
+// alone (see kStreamPrefetchBytes).
+#define TLMRT_PANEL_KERNEL(NAME, Q4, AMX, PREFETCH)                            \
   extern "C" void NAME(const float *x, int64_t xStride, int64_t tokens,       \
                        const uint8_t *blocks, int64_t rows, int64_t columns,  \
                        float *y, int64_t yStride) {                           \
-    productPanels<Q4, AMX>(x, xStride, tokens, blocks, rows, columns, y,      \
-                           yStride);                                          \
+    productPanels<Q4, AMX, PREFETCH>(x, xStride, tokens, blocks, rows,        \
+                                     columns, y, yStride);                    \
   }
-TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_avx512vnni, false, false)
-TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_avx512vnni, true, false)
-TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_amx, false, true)
-TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_amx, true, true)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_avx512vnni, false, false, true)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_avx512vnni, true, false, true)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_amx, false, true, true)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_amx, true, true, true)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_avx512vnni_hwprefetch, false, false, false)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_avx512vnni_hwprefetch, true, false, false)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_amx_hwprefetch, false, true, false)
+TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_amx_hwprefetch, true, true, false)
 #undef TLMRT_PANEL_KERNEL
 
 #endif // __x86_64__

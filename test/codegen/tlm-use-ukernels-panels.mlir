@@ -1,5 +1,6 @@
 // RUN: tlmc-opt %s --tlm-use-ukernels=isa=amx --split-input-file | %FileCheck %s --check-prefix=AMX
 // RUN: tlmc-opt %s --tlm-use-ukernels=isa=avx512vnni --split-input-file | %FileCheck %s --check-prefix=VNNI
+// RUN: tlmc-opt %s --tlm-use-ukernels="isa=avx512vnni hardware-prefetch=true" --split-input-file | %FileCheck %s --check-prefix=HWPF
 // RUN: not tlmc-opt %s --tlm-use-ukernels=isa=avx512 --split-input-file 2>&1 | %FileCheck %s --check-prefix=NONE
 // RUN: not tlmc-opt %s --tlm-use-ukernels --split-input-file 2>&1 | %FileCheck %s --check-prefix=NOISA
 
@@ -8,7 +9,9 @@
 // VNNI one otherwise; the weights start at row `begin`'s panel (begin x 2
 // blocks x 34 bytes: a panel is as many bytes as its rows' blocks). The
 // generated body reads the file's layout, not the panels, so a target
-// without int8 kernels is an error rather than a wrong product.
+// without int8 kernels is an error rather than a wrong product. A CPU that
+// streams decode's weights faster on its hardware prefetchers alone
+// (hardware-prefetch) calls the kernel's `_hwprefetch` twin.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
@@ -20,6 +23,8 @@
 // AMX-NOT: linalg.generic
 // VNNI: call @tlmrt_uk_q8_0x16_avx512vnni(
 // VNNI-NOT: linalg.generic
+// HWPF: call @tlmrt_uk_q8_0x16_avx512vnni_hwprefetch(
+// HWPF-NOT: linalg.generic
 // NONE: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
 func.func @panels(%w: memref<2048xi8>, %arena: memref<4096xi8>, %begin: index, %end: index) {
   %c0 = arith.constant 0 : index
@@ -57,6 +62,8 @@ func.func @panels(%w: memref<2048xi8>, %arena: memref<4096xi8>, %begin: index, %
 // AMX-NOT: linalg.generic
 // NONE-LABEL: func.func @f16panels
 // NONE: call @tlmrt_uk_f16x16_avx512(
+// HWPF-LABEL: func.func @f16panels
+// HWPF: call @tlmrt_uk_f16x16_avx512_hwprefetch(
 // One error for the Q8_0 panels above, one for these.
 // NOISA: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
 // NOISA: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)

@@ -255,6 +255,28 @@ TEST(ProductKernels, Q4_0PanelsVNNITilesEqualOneTokenAtATime) {
                                 tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
 }
 
+// The `_hwprefetch` twins (no software prefetch of the decode stream, for
+// CPUs whose hardware prefetchers stream faster alone) compute the same
+// bits: tokens together through a twin equal tokens one at a time through
+// the kernel with the prefetches.
+TEST(ProductKernels, Q8_0PanelsHardwarePrefetchTwinsEqualKernels) {
+  checkKernel(tlmrt_uk_q8_0x16_avx512vnni_hwprefetch, /*q4=*/false,
+              /*panels=*/true);
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q8_0x16_avx512vnni_hwprefetch,
+                                tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q8_0x16_amx_hwprefetch,
+                                tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
+}
+
+TEST(ProductKernels, Q4_0PanelsHardwarePrefetchTwinsEqualKernels) {
+  checkKernel(tlmrt_uk_q4_0x16_avx512vnni_hwprefetch, /*q4=*/true,
+              /*panels=*/true);
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_avx512vnni_hwprefetch,
+                                tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
+  checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_amx_hwprefetch,
+                                tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
+}
+
 /// A product handed to the runtime's thread pool (tlmrt_parallel_for's
 /// kernel signature: its range of rows, the call in the "arena").
 struct PooledCall {
@@ -413,6 +435,11 @@ TEST(ProductKernels, F16AVX512MatchesExactProduct) {
 
 TEST(ProductKernels, F16PanelsAVX512MatchesExactProduct) {
   checkFloatKernel(tlmrt_uk_f16x16_avx512, /*f16=*/true, /*panels=*/true);
+}
+
+TEST(ProductKernels, F16PanelsHardwarePrefetchTwinMatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f16x16_avx512_hwprefetch, /*f16=*/true,
+                   /*panels=*/true);
 }
 
 TEST(ProductKernels, F32AVX512MatchesExactProduct) {
