@@ -172,14 +172,14 @@ std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
 
 bool tlmc::prefersHardwarePrefetch(const llvm::TargetMachine &machine) {
   // Measured with one thread, decode after a 4-token prompt, the same
-  // compile with and without the kernels' software prefetch, alternated:
-  // on AMD Zen 4 (EPYC, 2026-12-03) SmolLM2-135M Q8_0 1.23x, Q4_0 1.15x and
-  // F16 1.09x faster without (6 of 6, 5 of 6 and 5 of 6 alternations; the
-  // non-temporal hint 1.15x and 1.05x, into L1 1.11x), TinyLlama-1.1B
-  // Q4_0 1.2x with the non-temporal hint; 2 threads, where the two cores
-  // together reach the machine's bandwidth either way, level. On an Intel
-  // Xeon (session 9) the software prefetch made decode ~1.3x faster; Zen 5
-  // is not measured and keeps it.
+  // compile with and without the kernels' software prefetch, alternated 6-8
+  // times: on AMD Zen 4 (EPYC, 2026-12-03) SmolLM2-135M Q8_0 1.23-1.29x,
+  // Q4_0 1.15-1.24x, F16 1.08-1.09x and TinyLlama-1.1B Q4_0 1.19x faster
+  // without (the non-temporal hint 1.05-1.2x, prefetching into L1 1.1x);
+  // on 2 threads, where both cores reach the machine's bandwidth either
+  // way, 1.01-1.18x within a wide noise; prefill level. On an Intel Xeon
+  // (session 9) the software prefetch made decode ~1.3x faster; Zen 5 is
+  // not measured and keeps it.
   return machine.getTargetTriple().getArch() == llvm::Triple::x86_64 &&
          machine.getTargetCPU() == "znver4";
 }
