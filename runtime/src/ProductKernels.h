@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/// Every kernel's signature (the layout of x, blocks and y above).
+typedef void tlmrt_product_kernel(const float *x, int64_t xStride,
+                                  int64_t tokens, const uint8_t *blocks,
+                                  int64_t rows, int64_t columns, float *y,
+                                  int64_t yStride);
+
 /// The widest `columns` the int8 kernels take (their quantized inputs live
 /// on the stack, 2 bytes per column per token).
 #define TLMRT_UK_MAX_COLUMNS 32768
@@ -38,92 +44,47 @@ extern "C" {
 #if defined(__x86_64__)
 /// GGUF Q8_0 / Q4_0 weights times int8-quantized inputs with AVX-512 VNNI
 /// (vpdpbusd); needs AVX512F/BW/VL/VNNI and F16C.
-void tlmrt_uk_q8_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
-                              const uint8_t *blocks, int64_t rows,
-                              int64_t columns, float *y, int64_t yStride);
-void tlmrt_uk_q4_0_avx512vnni(const float *x, int64_t xStride, int64_t tokens,
-                              const uint8_t *blocks, int64_t rows,
-                              int64_t columns, float *y, int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_q8_0_avx512vnni;
+tlmrt_product_kernel tlmrt_uk_q4_0_avx512vnni;
 /// f16 or f32 weights (`blocks`: the first row's `columns` values, rows
 /// contiguous), f32 inputs and sums, no quantization; columns a multiple of
 /// 16. Needs AVX512F and F16C.
-void tlmrt_uk_f16_avx512(const float *x, int64_t xStride, int64_t tokens,
-                         const uint8_t *blocks, int64_t rows, int64_t columns,
-                         float *y, int64_t yStride);
-void tlmrt_uk_f32_avx512(const float *x, int64_t xStride, int64_t tokens,
-                         const uint8_t *blocks, int64_t rows, int64_t columns,
-                         float *y, int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_f16_avx512;
+tlmrt_product_kernel tlmrt_uk_f32_avx512;
 /// f16 weights packed in 16-row panels (codegen/Target/FloatPanels.h):
 /// rows and `blocks` start at a multiple of 16 rows; any column count.
-void tlmrt_uk_f16x16_avx512(const float *x, int64_t xStride, int64_t tokens,
-                            const uint8_t *blocks, int64_t rows,
-                            int64_t columns, float *y, int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_f16x16_avx512;
 /// The same without the decode stream's software prefetch (every panel
 /// kernel has such a `_hwprefetch` twin): for CPUs whose hardware
 /// prefetchers stream faster alone (codegen's prefersHardwarePrefetch).
 /// Bitwise the same outputs.
-void tlmrt_uk_f16x16_avx512_hwprefetch(const float *x, int64_t xStride,
-                                       int64_t tokens, const uint8_t *blocks,
-                                       int64_t rows, int64_t columns, float *y,
-                                       int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_f16x16_avx512_hwprefetch;
 
 /// The same products on weights codegen packed in 16-row panels
 /// (codegen/Target/GGMLPanels.h): rows and `blocks` start at a multiple of
 /// 16 rows. The _amx kernels compute whole 16-token tiles with AMX tiles
 /// (and need AMX-INT8 besides the VNNI kernels' features), the rest with
 /// VNNI.
-void tlmrt_uk_q8_0x16_avx512vnni(const float *x, int64_t xStride,
-                                 int64_t tokens, const uint8_t *blocks,
-                                 int64_t rows, int64_t columns, float *y,
-                                 int64_t yStride);
-void tlmrt_uk_q4_0x16_avx512vnni(const float *x, int64_t xStride,
-                                 int64_t tokens, const uint8_t *blocks,
-                                 int64_t rows, int64_t columns, float *y,
-                                 int64_t yStride);
-void tlmrt_uk_q8_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
-                          const uint8_t *blocks, int64_t rows, int64_t columns,
-                          float *y, int64_t yStride);
-void tlmrt_uk_q4_0x16_amx(const float *x, int64_t xStride, int64_t tokens,
-                          const uint8_t *blocks, int64_t rows, int64_t columns,
-                          float *y, int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_q8_0x16_avx512vnni;
+tlmrt_product_kernel tlmrt_uk_q4_0x16_avx512vnni;
+tlmrt_product_kernel tlmrt_uk_q8_0x16_amx;
+tlmrt_product_kernel tlmrt_uk_q4_0x16_amx;
 /// Their `_hwprefetch` twins (see tlmrt_uk_f16x16_avx512_hwprefetch).
-void tlmrt_uk_q8_0x16_avx512vnni_hwprefetch(const float *x, int64_t xStride,
-                                            int64_t tokens,
-                                            const uint8_t *blocks, int64_t rows,
-                                            int64_t columns, float *y,
-                                            int64_t yStride);
-void tlmrt_uk_q4_0x16_avx512vnni_hwprefetch(const float *x, int64_t xStride,
-                                            int64_t tokens,
-                                            const uint8_t *blocks, int64_t rows,
-                                            int64_t columns, float *y,
-                                            int64_t yStride);
-void tlmrt_uk_q8_0x16_amx_hwprefetch(const float *x, int64_t xStride,
-                                     int64_t tokens, const uint8_t *blocks,
-                                     int64_t rows, int64_t columns, float *y,
-                                     int64_t yStride);
-void tlmrt_uk_q4_0x16_amx_hwprefetch(const float *x, int64_t xStride,
-                                     int64_t tokens, const uint8_t *blocks,
-                                     int64_t rows, int64_t columns, float *y,
-                                     int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_q8_0x16_avx512vnni_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_q4_0x16_avx512vnni_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_q8_0x16_amx_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_q4_0x16_amx_hwprefetch;
 #endif
 
 #if defined(__aarch64__)
 /// GGUF Q8_0 / Q4_0 weights times int8-quantized inputs with the Armv8.2
 /// dot product (sdot); needs the dotprod extension.
-void tlmrt_uk_q8_0_neondot(const float *x, int64_t xStride, int64_t tokens,
-                           const uint8_t *blocks, int64_t rows,
-                           int64_t columns, float *y, int64_t yStride);
-void tlmrt_uk_q4_0_neondot(const float *x, int64_t xStride, int64_t tokens,
-                           const uint8_t *blocks, int64_t rows,
-                           int64_t columns, float *y, int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_q8_0_neondot;
+tlmrt_product_kernel tlmrt_uk_q4_0_neondot;
 /// The same with the Armv8.6 int8 matrix multiply (smmla) for pairs of rows
 /// and tokens (prefill); bitwise the same results. Needs dotprod and i8mm.
-void tlmrt_uk_q8_0_neoni8mm(const float *x, int64_t xStride, int64_t tokens,
-                            const uint8_t *blocks, int64_t rows,
-                            int64_t columns, float *y, int64_t yStride);
-void tlmrt_uk_q4_0_neoni8mm(const float *x, int64_t xStride, int64_t tokens,
-                            const uint8_t *blocks, int64_t rows,
-                            int64_t columns, float *y, int64_t yStride);
+tlmrt_product_kernel tlmrt_uk_q8_0_neoni8mm;
+tlmrt_product_kernel tlmrt_uk_q4_0_neoni8mm;
 #endif
 
 #ifdef __cplusplus

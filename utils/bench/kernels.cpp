@@ -49,8 +49,7 @@ bool hostHas(const char *flag) {
   return false;
 }
 
-using Kernel = void (*)(const float *, int64_t, int64_t, const uint8_t *,
-                        int64_t, int64_t, float *, int64_t);
+using Kernel = tlmrt_product_kernel *;
 
 enum class Format { Q8_0, Q4_0, F16 };
 

@@ -105,8 +105,7 @@ double referenceOutput(const Weights &w, bool q4, const float *x,
   return sum;
 }
 
-using Kernel = void (*)(const float *, int64_t, int64_t, const uint8_t *,
-                        int64_t, int64_t, float *, int64_t);
+using Kernel = tlmrt_product_kernel *;
 
 /// `panels`: the kernel reads the weights packed by codegen's
 /// packGGMLPanels (16-row panels), and its row ranges start at multiples of
@@ -259,22 +258,23 @@ TEST(ProductKernels, Q4_0PanelsVNNITilesEqualOneTokenAtATime) {
 // CPUs whose hardware prefetchers stream faster alone) compute the same
 // bits: tokens together through a twin equal tokens one at a time through
 // the kernel with the prefetches.
+void checkHardwarePrefetchTwins(Kernel vnniTwin, Kernel amxTwin,
+                                Kernel kernel, bool q4) {
+  checkKernel(vnniTwin, q4, /*panels=*/true);
+  checkTogetherEqualsOneAtATime(vnniTwin, kernel, q4);
+  checkTogetherEqualsOneAtATime(amxTwin, kernel, q4);
+}
+
 TEST(ProductKernels, Q8_0PanelsHardwarePrefetchTwinsEqualKernels) {
-  checkKernel(tlmrt_uk_q8_0x16_avx512vnni_hwprefetch, /*q4=*/false,
-              /*panels=*/true);
-  checkTogetherEqualsOneAtATime(tlmrt_uk_q8_0x16_avx512vnni_hwprefetch,
-                                tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
-  checkTogetherEqualsOneAtATime(tlmrt_uk_q8_0x16_amx_hwprefetch,
-                                tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
+  checkHardwarePrefetchTwins(tlmrt_uk_q8_0x16_avx512vnni_hwprefetch,
+                             tlmrt_uk_q8_0x16_amx_hwprefetch,
+                             tlmrt_uk_q8_0x16_avx512vnni, /*q4=*/false);
 }
 
 TEST(ProductKernels, Q4_0PanelsHardwarePrefetchTwinsEqualKernels) {
-  checkKernel(tlmrt_uk_q4_0x16_avx512vnni_hwprefetch, /*q4=*/true,
-              /*panels=*/true);
-  checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_avx512vnni_hwprefetch,
-                                tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
-  checkTogetherEqualsOneAtATime(tlmrt_uk_q4_0x16_amx_hwprefetch,
-                                tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
+  checkHardwarePrefetchTwins(tlmrt_uk_q4_0x16_avx512vnni_hwprefetch,
+                             tlmrt_uk_q4_0x16_amx_hwprefetch,
+                             tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
 }
 
 /// A product handed to the runtime's thread pool (tlmrt_parallel_for's
