@@ -113,8 +113,7 @@ TLM_AVX512 void floatProduct(const float *x, int64_t xStride, int64_t tokens,
 // fifth of its instructions on them at 576 columns). Decode streams the
 // panel (32 bytes per column), prefetched 4 KiB ahead into L1, or left to
 // the hardware prefetchers (Prefetch false: tlmrt_uk_f16x16_avx512_hwprefetch,
-// for CPUs that stream faster that way; AMD Zen 4: SmolLM2 F16 decode on
-// one thread 1.09x).
+// for CPUs that stream faster that way; codegen's prefersHardwarePrefetch).
 
 constexpr int64_t kPanelRows = 16;
 constexpr int kPanelTokens = 8;
@@ -257,23 +256,24 @@ TLM_AVX512 void f16PanelPair(const float *x, int64_t xStride, int64_t tokens,
 
 template <bool Prefetch>
 TLM_AVX512 void f16Panels(const float *x, int64_t xStride, int64_t tokens,
-                          const uint8_t *weights, int64_t rows,
-                          int64_t columns, float *y, int64_t yStride) {
+                          const uint8_t *weights, int64_t rows, int64_t columns,
+                          float *y, int64_t yStride) {
   if (rows % kPanelRows)
     __builtin_trap(); // the compiler never packs such a weight
   const auto *panels = reinterpret_cast<const uint16_t *>(weights);
   int64_t p = 0;
   if (tokens >= kPairTokens && columns <= kMaxPairColumns)
     for (; p + 2 <= rows / kPanelRows; p += 2)
-      f16PanelPair<Prefetch>(x, xStride, tokens, panels + p * kPanelRows * columns,
-                   columns, y + p * kPanelRows, yStride);
+      f16PanelPair<Prefetch>(x, xStride, tokens,
+                             panels + p * kPanelRows * columns, columns,
+                             y + p * kPanelRows, yStride);
   for (; p < rows / kPanelRows; ++p) {
     const uint16_t *panel = panels + p * kPanelRows * columns;
     float *yp = y + p * kPanelRows;
     int64_t t = 0;
     for (; t + kPanelTokens <= tokens; t += kPanelTokens)
-      f16PanelTile<Prefetch, kPanelTokens>(x + t * xStride, xStride, panel, columns,
-                                 yp + t * yStride, yStride);
+      f16PanelTile<Prefetch, kPanelTokens>(x + t * xStride, xStride, panel,
+                                           columns, yp + t * yStride, yStride);
     tlmrt::forEachTokenTile(tokens - t, [&](auto tile, int64_t u) {
       f16PanelTile<Prefetch, decltype(tile)::value>(
           x + (t + u) * xStride, xStride, panel, columns,

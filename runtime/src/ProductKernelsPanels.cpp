@@ -74,9 +74,8 @@ constexpr int64_t kPrefetchBytes = 4096;
 /// for one line per block into L1 4 KiB ahead, 12.0 for every line into
 /// L1; Q8_0 the same or better). The kernels' `_hwprefetch` entry points
 /// leave the stream to the hardware prefetchers instead, for CPUs that
-/// stream faster that way (codegen's prefersHardwarePrefetch: AMD Zen 4,
-/// where one thread decodes SmolLM2 Q8_0 1.23x and Q4_0 1.15x faster
-/// without; prefetching into L1 or with the non-temporal hint was between).
+/// stream faster that way (codegen's prefersHardwarePrefetch, which says
+/// which and what they measured).
 constexpr int64_t kStreamPrefetchBytes = 8192;
 /// Stack budget for quantized inputs (values, and 8 bytes per block) outside
 /// a parallel job (and for calls a job's shared inputs cannot take): the
@@ -289,8 +288,8 @@ TLM_VNNI void panelVNNI(const uint8_t *panel, const QuantizedInputs &in,
                         int64_t first, int64_t tokens, float *y,
                         int64_t yStride) {
   tlmrt::forEachTokenTile(tokens, [&](auto tile, int64_t t) {
-    panelTileVNNI<Q4, Prefetch, decltype(tile)::value>(panel, in, first + t,
-                                                       y, yStride);
+    panelTileVNNI<Q4, Prefetch, decltype(tile)::value>(panel, in, first + t, y,
+                                                       yStride);
   });
 }
 
@@ -524,8 +523,9 @@ TLM_AMX void allPanels(const uint8_t *panels, int64_t rows,
   int64_t p = 0;
   if (!amxTokens && tokens >= 2)
     for (; p + 2 <= panelCount; p += 2)
-      panelPairVNNI<Q4, Prefetch>(panels + p * panelBytes, panels + (p + 1) * panelBytes,
-                        in, 0, tokens, y + p * kPanelRows, yStride);
+      panelPairVNNI<Q4, Prefetch>(panels + p * panelBytes,
+                                  panels + (p + 1) * panelBytes, in, 0, tokens,
+                                  y + p * kPanelRows, yStride);
   for (; p < panelCount; ++p) {
     const uint8_t *panel = panels + p * panelBytes;
     float *yp = y + p * kPanelRows;
@@ -538,8 +538,8 @@ TLM_AMX void allPanels(const uint8_t *panels, int64_t rows,
 
 template <bool Q4, bool AMX, bool Prefetch>
 TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
-                           const uint8_t *panels, int64_t rows,
-                           int64_t columns, float *y, int64_t yStride) {
+                           const uint8_t *panels, int64_t rows, int64_t columns,
+                           float *y, int64_t yStride) {
   const int64_t blocks = columns / kBlock;
   const int64_t bytesPerToken = columns + 8 * blocks;
   int64_t group = quantizedBytes<AMX>() / bytesPerToken;
@@ -579,8 +579,8 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
         const int64_t end = first + tlmrt::kJobInputSlice;
         quantizeInputs<Q4>(x, xStride, first, end < tokens ? end : tokens, in);
       });
-      allPanels<Q4, Prefetch>(panels, rows, in, tokens, tiles.use(amxFits), unpacked, y,
-                    yStride);
+      allPanels<Q4, Prefetch>(panels, rows, in, tokens, tiles.use(amxFits),
+                              unpacked, y, yStride);
       return;
     }
   }
@@ -595,8 +595,8 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
     if (!own->holds({x, xStride, tokens, columns, kFormat},
                     tlmrt::currentJobId()))
       quantizeInputs<Q4>(x, xStride, 0, tokens, in);
-    allPanels<Q4, Prefetch>(panels, rows, in, tokens, /*amx=*/false, unpacked, y,
-                  yStride);
+    allPanels<Q4, Prefetch>(panels, rows, in, tokens, /*amx=*/false, unpacked,
+                            y, yStride);
     return;
   }
 
@@ -611,8 +611,8 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
     const int64_t n = tokens - t0 < group ? tokens - t0 : group;
     quantizeInputs<Q4>(x + t0 * xStride, xStride, 0, n, in);
-    allPanels<Q4, Prefetch>(panels, rows, in, n, amx, unpacked, y + t0 * yStride,
-                  yStride);
+    allPanels<Q4, Prefetch>(panels, rows, in, n, amx, unpacked,
+                            y + t0 * yStride, yStride);
   }
 }
 
@@ -623,11 +623,11 @@ TLM_AMX void productPanels(const float *x, int64_t xStride, int64_t tokens,
 // `_hwprefetch` for CPUs whose hardware prefetchers stream decode faster
 // alone (see kStreamPrefetchBytes).
 #define TLMRT_PANEL_KERNEL(NAME, Q4, AMX, PREFETCH)                            \
-  extern "C" void NAME(const float *x, int64_t xStride, int64_t tokens,       \
-                       const uint8_t *blocks, int64_t rows, int64_t columns,  \
-                       float *y, int64_t yStride) {                           \
-    productPanels<Q4, AMX, PREFETCH>(x, xStride, tokens, blocks, rows,        \
-                                     columns, y, yStride);                    \
+  extern "C" void NAME(const float *x, int64_t xStride, int64_t tokens,        \
+                       const uint8_t *blocks, int64_t rows, int64_t columns,   \
+                       float *y, int64_t yStride) {                            \
+    productPanels<Q4, AMX, PREFETCH>(x, xStride, tokens, blocks, rows,         \
+                                     columns, y, yStride);                     \
   }
 TLMRT_PANEL_KERNEL(tlmrt_uk_q8_0x16_avx512vnni, false, false, true)
 TLMRT_PANEL_KERNEL(tlmrt_uk_q4_0x16_avx512vnni, true, false, true)
