@@ -236,7 +236,7 @@ func.func @prefill_token_loops(%q: tensor<64x32xf32>, %k: tensor<64x16xf32>, %kc
   // CHECK: } {tlmc.parallel_loop}
   // CHECK: scf.for %[[T:.+]] = %{{.+}} to %[[C64]] step
   // CHECK: memref.store
-  // CHECK: memref.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}] : memref<1x128x16xf32>
+  // CHECK: memref.store %{{.+}}, %{{.+}}[%{{.+}}] : memref<2048xf32>
   // CHECK: } {tlmc.parallel_loop}
   %r = tlm.rope %k, %pos {head_dim = 16 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<64x16xf32>
   %o = tlm.attention %q, %r, %k, %kc, %vc, %pos {layer = 0 : i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 16 : i64}

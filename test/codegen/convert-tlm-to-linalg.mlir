@@ -53,7 +53,8 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // CHECK: tensor.extract
     %qr = tlm.rope %q, %pos {head_dim = 4 : i64, theta = 1.0e4 : f32, style = #tlm.rope_style<adjacent>} : tensor<1x8xf32>
     // Attention: append to the caches (keys in blocks of 16 positions,
-    // through the cache as one run of elements), then softmax and weighted
+    // values in rows per KV head, both through the cache as one run of
+    // elements), then softmax and weighted
     // sum, per head: across threads (the loop marked for
     // tlm-parallelize-rows) when 2 x heads x tokens x head_dim x positions
     // reaches 65536 (a model this narrow; see @decode_wide), the same loop
@@ -62,7 +63,8 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // CHECK: scf.for
     // CHECK: %[[KEYS:.+]] = memref.collapse_shape %[[KC]] {{\[\[}}0, 1, 2{{\]\]}} : memref<1x32x4xf32> into memref<128xf32>
     // CHECK: memref.store %{{.+}}, %[[KEYS]][%{{.+}}] : memref<128xf32>
-    // CHECK: memref.store %{{.+}}, %[[VC]]
+    // CHECK: %[[VALUES:.+]] = memref.collapse_shape %[[VC]] {{\[\[}}0, 1, 2{{\]\]}} : memref<1x32x4xf32> into memref<128xf32>
+    // CHECK: memref.store %{{.+}}, %[[VALUES]][%{{.+}}] : memref<128xf32>
     // CHECK: %[[WORK:.+]] = arith.muli %{{.+}}, %{{.+}} : index
     // CHECK: %[[ENOUGH:.+]] = arith.cmpi uge, %[[WORK]], %c65536 : index
     // CHECK: scf.if %[[ENOUGH]] {
@@ -125,9 +127,14 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // GROUPED: vector.fma %{{.+}}, %[[KEY]], %{{.+}}
   // Then the weighted sums of both heads share each value load: two
   // products of it, one per head's score, and four sums (even and odd
-  // positions of each head) carried by the loop.
-  // GROUPED: scf.for %{{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
-  // GROUPED: %[[VALUE:.+]] = vector.load %{{.+}} : memref<1x128x8xf32>, vector<4xf32>
+  // positions of each head) carried by the loop. A KV head's values are
+  // rows of their own (at kvh * head_dim * capacity + position * head_dim
+  // in layer 0), one stream per KV group.
+  // GROUPED: scf.for %[[S:.+]] = %{{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+  // GROUPED: %[[HEADROWS:.+]] = arith.muli %{{.+}}, %c128 : index
+  // GROUPED: %[[ROW:.+]] = arith.muli %[[S]], %c4 : index
+  // GROUPED: %[[AT:.+]] = arith.addi %[[HEADROWS]], %[[ROW]] : index
+  // GROUPED: %[[VALUE:.+]] = vector.load %{{.+}}[%[[AT]]] : memref<1024xf32>, vector<4xf32>
   // GROUPED: arith.mulf %{{.+}}, %[[VALUE]] : vector<4xf32>
   // GROUPED-NOT: vector.load
   // GROUPED: arith.mulf %{{.+}}, %[[VALUE]] : vector<4xf32>
