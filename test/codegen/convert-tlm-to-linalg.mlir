@@ -21,13 +21,18 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
     // CHECK-DAG: memref.view %[[W]][%[[C64]]][] : memref<320xi8> to memref<8x8xf16>
     // CHECK-DAG: memref.view %[[W]][%[[C192]]][] : memref<320xi8> to memref<4x8xf32>
     // A decode step first asks for the key cache lines its new key will be
-    // stored in (one element per line: kv_heads x head_dim of them), for
-    // writing, before the products that compute the key.
+    // stored in (one element per line: kv_heads x head_dim of them), and
+    // the lines of its new value's rows (one per 64 bytes of a KV head's
+    // row: head_dim 4 is one), for writing, before the products that
+    // compute them.
     // PREFETCH-LABEL: func.func @step
-    // PREFETCH-SAME: %[[KC:[^:]+]]: memref<1x32x4xf32>, %{{[^:]+}}: memref<1x32x4xf32>)
+    // PREFETCH-SAME: %[[KC:[^:]+]]: memref<1x32x4xf32>, %[[VC:[^:]+]]: memref<1x32x4xf32>)
     // PREFETCH: %[[PKEYS:.+]] = memref.collapse_shape %[[KC]] {{\[\[}}0, 1, 2{{\]\]}}
     // PREFETCH-NEXT: scf.for
     // PREFETCH: memref.prefetch %[[PKEYS]][%{{.+}}], write, locality<3>, data : memref<128xf32>
+    // PREFETCH: %[[PVALUES:.+]] = memref.collapse_shape %[[VC]] {{\[\[}}0, 1, 2{{\]\]}}
+    // PREFETCH-NEXT: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
+    // PREFETCH: memref.prefetch %[[PVALUES]][%{{.+}}], write, locality<3>, data : memref<128xf32>
     // PREFETCH: memref.view
     // PREFETCH: linalg.generic
     %n = tlm.weight_ref @norm : tensor<8xf32>
