@@ -5,23 +5,14 @@
 // softmax over the cached prefix and a weighted sum of values, in
 // llama2.c's steps (scores, maximum, exp and sum, normalize, sum of values).
 //
-// The key cache is laid out for the scores, not as its memref type reads:
-// per layer and KV head, blocks of kKeyBlock positions, each head_dim rows
-// of kKeyBlock keys' values (element (layer, p, kvh * hd + d) at
-// ((layer * kvHeads + kvh) * capacity + p - p % B) * hd + d * B + p % B).
-// A query's scores for B keys are then head_dim FMAs of a broadcast query
-// element into one vector of B scores, no reduction across lanes (a score
-// per key as a product and a 16-lane reduction cost ~13 instructions per
-// key; it was ~half of a SmolLM2 prefill's attention time). Nothing but
-// this lowering reads the cache (the runtime holds its bytes). Values are
-// one row per position and KV head, a head's rows contiguous (element
-// (layer, p, kvh * hd + d) at ((layer * kvHeads + kvh) * capacity + p) *
-// hd + d): the weighted sum reads v_s whole, carried in registers across
-// positions in the reference's order, and a KV group's values are one
-// stream. Rows of all the heads per position made each group's pass read
-// hd of every kvHeads * hd elements, a strided walk the prefetchers
-// served at about half the bandwidth (SmolLM2 Q4_0, 1 thread, decode
-// after 400 positions 1.25x, after 4 1.06x, Zen 4).
+// The caches are laid out for these reads, not as their memref type reads
+// (KVCacheLayout.h): keys in blocks of positions, so that a query's scores
+// for a block are head_dim FMAs of a broadcast query element into one
+// vector, no reduction across lanes (a score per key as a product and a
+// 16-lane reduction cost ~13 instructions per key; it was ~half of a
+// SmolLM2 prefill's attention time); values in rows per KV head, so that
+// the weighted sum reads v_s whole, carried in registers across positions
+// in the reference's order, and a KV group's values are one stream.
 //
 // A unit takes all the query heads of a KV group (a prefill chunk's and,
 // from 2 KV groups, a decode step's), and one pass over a block of keys
@@ -42,6 +33,7 @@
 
 #include "codegen/Conversion/Patterns.h"
 #include "codegen/Conversion/TLMToLinalg/Emitter.h"
+#include "codegen/Conversion/TLMToLinalg/KVCacheLayout.h"
 #include "codegen/Passes.h"
 #include "dialects/tlm/IR/TLMOps.h"
 
@@ -89,11 +81,6 @@ constexpr int64_t kThreadedProductWork = 65536;
 /// in the arena: for a 128-token chunk 8 rows per head instead of one
 /// (SmolLM2 at a context of 8192: 2.3 MB instead of 0.3).
 constexpr int64_t kTokensPerUnit = 16;
-
-/// Keys per block of the key cache: 16 f32 lanes, one AVX-512 register
-/// (capacities that are not a multiple take the largest power of two that
-/// divides them).
-constexpr int64_t kKeyBlock = 16;
 
 /// Independent partial sums of a block's scores over the head's elements:
 /// enough FMA chains to cover an FMA's latency at two per cycle.
@@ -148,50 +135,23 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     Value layer =
         op.getLayerIndex() ? op.getLayerIndex() : e.index(op.getLayer());
     int64_t kvHeads = op.getKvHeads();
-    int64_t block = kKeyBlock;
-    while (capacity % block)
-      block /= 2;
-    // The key cache as one run of elements, for the blocked layout.
-    auto flatKeys = [&](OpBuilder &b, Location loc) -> Value {
-      return memref::CollapseShapeOp::create(
-          b, loc, kc, ArrayRef<ReassociationIndices>{{0, 1, 2}});
+    KVCacheLayout cache(op);
+    int64_t block = cache.block;
+    auto flatKeys = [&](OpBuilder &b, Location loc) {
+      return cache.flatKeys(b, loc);
     };
-    // Where (layer, position, kvh * hd + d) of the key cache is.
-    auto keyOfLayerAt = [&](OpBuilder &b, Location loc, Value layer,
-                            Value position, Value kvh, Value d) -> Value {
-      Emitter in{b, loc};
-      Value slab = in.addIndex(in.mulIndex(layer, in.index(kvHeads)), kvh);
-      Value lane = arith::RemUIOp::create(b, loc, position, in.index(block));
-      Value start = in.subIndex(position, lane);
-      Value row =
-          in.mulIndex(in.addIndex(in.mulIndex(slab, in.index(capacity)), start),
-                      in.index(headDim));
-      return in.addIndex(in.addIndex(row, in.mulIndex(d, in.index(block))),
-                         lane);
+    auto flatValues = [&](OpBuilder &b, Location loc) {
+      return cache.flatValues(b, loc);
     };
+    // Where (layer, position, kvh * hd + d) of this layer's key cache is.
     auto keyAt = [&](OpBuilder &b, Location loc, Value position, Value kvh,
                      Value d) -> Value {
-      return keyOfLayerAt(b, loc, layer, position, kvh, d);
+      return cache.keyAt(b, loc, layer, position, kvh, d);
     };
-    // The value cache as one run of elements, a KV head's rows contiguous.
-    auto flatValues = [&](OpBuilder &b, Location loc) -> Value {
-      return memref::CollapseShapeOp::create(
-          b, loc, vc, ArrayRef<ReassociationIndices>{{0, 1, 2}});
-    };
-    // Where (layer, position, kvBase .. kvBase + hd) of the value cache
-    // starts, kvBase = kvh * hd: at ((layer * kvHeads + kvh) * capacity +
-    // position) * hd.
-    auto valueRowOfLayerAt = [&](OpBuilder &b, Location loc, Value layer,
-                                 Value position, Value kvBase) -> Value {
-      Emitter in{b, loc};
-      Value layerRows = in.mulIndex(layer, in.index(kvHeads * capacity));
-      return in.addIndex(in.mulIndex(kvBase, in.index(capacity)),
-                         in.mulIndex(in.addIndex(layerRows, position),
-                                     in.index(headDim)));
-    };
+    // Where this layer's value row (position, kvBase .. kvBase + hd) starts.
     auto valueRowAt = [&](OpBuilder &b, Location loc, Value position,
                           Value kvBase) -> Value {
-      return valueRowOfLayerAt(b, loc, layer, position, kvBase);
+      return cache.valueRowAt(b, loc, layer, position, kvBase);
     };
     // A decode step stores its new key as one element in each of head_dim
     // x kv_heads cache lines (the blocked layout) and its new value as a
@@ -215,38 +175,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       Emitter at{b, loc};
       Value entryLayer =
           op.getLayerIndex() ? op.getLayerIndex() : at.index(op.getLayer());
-      Value keys = flatKeys(b, loc);
-      scf::ForOp::create(
-          b, loc, at.index(0), at.index(kvHeads * headDim), at.index(1),
-          ValueRange{}, [&](OpBuilder &b, Location loc, Value j, ValueRange) {
-            Emitter in{b, loc};
-            Value kvh = arith::DivUIOp::create(b, loc, j, in.index(headDim));
-            Value d = arith::RemUIOp::create(b, loc, j, in.index(headDim));
-            memref::PrefetchOp::create(
-                b, loc, keys,
-                ValueRange{
-                    keyOfLayerAt(b, loc, entryLayer, op.getPos(), kvh, d)},
-                /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
-            scf::YieldOp::create(b, loc);
-          });
-      // A value row's lines: a prefetch per 64 bytes, per KV head.
-      int64_t lineElements = std::min<int64_t>(
-          headDim,
-          512 / cacheType.getElementType().getIntOrFloatBitWidth());
-      Value values = flatValues(b, loc);
-      scf::ForOp::create(
-          b, loc, at.index(0), at.index(kvHeads * headDim),
-          at.index(lineElements), ValueRange{},
-          [&](OpBuilder &b, Location loc, Value j, ValueRange) {
-            Emitter in{b, loc};
-            Value d = arith::RemUIOp::create(b, loc, j, in.index(headDim));
-            Value row = valueRowOfLayerAt(b, loc, entryLayer, op.getPos(),
-                                          in.subIndex(j, d));
-            memref::PrefetchOp::create(
-                b, loc, values, ValueRange{in.addIndex(row, d)},
-                /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
-            scf::YieldOp::create(b, loc);
-          });
+      cache.prefetchStepForWriting(b, loc, entryLayer, op.getPos());
     }
     // An f16 cache (--kv-cache=f16) stores rounded keys and values and
     // widens them as attention reads them; the arithmetic stays f32.
