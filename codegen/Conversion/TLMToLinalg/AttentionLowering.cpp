@@ -137,12 +137,6 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
     int64_t kvHeads = op.getKvHeads();
     KVCacheLayout cache(op);
     int64_t block = cache.block;
-    auto flatKeys = [&](OpBuilder &b, Location loc) {
-      return cache.flatKeys(b, loc);
-    };
-    auto flatValues = [&](OpBuilder &b, Location loc) {
-      return cache.flatValues(b, loc);
-    };
     // Where (layer, position, kvh * hd + d) of this layer's key cache is.
     auto keyAt = [&](OpBuilder &b, Location loc, Value position, Value kvh,
                      Value d) -> Value {
@@ -237,7 +231,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
         b, loc, c0, e.index(rows), c1, ValueRange{},
         [&](OpBuilder &b, Location loc, Value t, ValueRange) {
           Value p = arith::AddIOp::create(b, loc, pos, t);
-          Value keys = flatKeys(b, loc);
+          Value keys = cache.flatKeys(b, loc);
           scf::ForOp::create(
               b, loc, c0, e.index(kvWidth), c1, ValueRange{},
               [&](OpBuilder &b, Location loc, Value j, ValueRange) {
@@ -254,7 +248,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                     b, loc,
                     memref::LoadOp::create(b, loc, v, ValueRange{t, j}));
                 Value row = valueRowAt(b, loc, p, in.subIndex(j, d));
-                memref::StoreOp::create(b, loc, vv, flatValues(b, loc),
+                memref::StoreOp::create(b, loc, vv, cache.flatValues(b, loc),
                                         ValueRange{in.addIndex(row, d)});
                 scf::YieldOp::create(b, loc);
               });
@@ -325,7 +319,7 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
                           ArrayRef<std::pair<Value, Value>> heads, Value kvHead,
                           Value base, Value count) {
       Emitter in{b, loc};
-      Value keys = flatKeys(b, loc);
+      Value keys = cache.flatKeys(b, loc);
       // Where each head's query starts in the token's row.
       SmallVector<Value> qBases;
       for (const auto &head : heads)
@@ -441,11 +435,12 @@ struct LowerAttention : OpRewritePattern<tlm::AttentionOp> {
       size_t n = rows.size();
       Value zeros = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(headVector, b.getF32FloatAttr(0.0)));
+      Value values = cache.flatValues(b, loc);
       // Each head's score at s times v_s.
       auto weightedValues = [&](OpBuilder &b, Location loc, Value s) {
         Value vs = vector::LoadOp::create(
-            b, loc, VectorType::get({headDim}, cacheElement),
-            flatValues(b, loc), ValueRange{valueRowAt(b, loc, s, kvBase)});
+            b, loc, VectorType::get({headDim}, cacheElement), values,
+            ValueRange{valueRowAt(b, loc, s, kvBase)});
         if (!cacheElement.isF32())
           vs = arith::ExtFOp::create(b, loc, headVector, vs);
         Value at = scoreAt(b, loc, base, s);
