@@ -45,7 +45,7 @@ constexpr llvm::StringLiteral kUKernelAttr = "tlmc.ukernel";
 /// weights: how tlm-use-ukernels finds the two buffers.
 constexpr llvm::StringLiteral kUKernelInputAttr = "tlmc.ukernel_input";
 constexpr llvm::StringLiteral kUKernelWeightsAttr = "tlmc.ukernel_weights";
-/// Marks the tensor of an f16 weight's bytes packed in 16-row panels
+/// Marks the tensor of a float weight's bytes packed in 16-row panels
 /// (codegen/Target/FloatPanels.h), for the ops that read it.
 constexpr llvm::StringLiteral kFloatPanelsAttr = "tlmc.float_panels";
 

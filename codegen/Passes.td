@@ -339,14 +339,17 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
     Runs after `tlm-parallelize-rows`, with the instruction set the target
     description selected (`codegen/Target/TargetOptions.cpp`; never the
     host's). Each buffer-semantics `linalg.generic` marked `tlmc.ukernel`
-    (a product on GGUF Q8_0/Q4_0 blocks) becomes one call of the runtime's
-    kernel for that format and instruction set
-    (`runtime/src/ProductKernels.h`) over the same output rows: the whole
-    token x row range of the generic, so a thread's kernel still computes
-    exactly its rows. The kernel quantizes the input to int8 per 32-column
-    block and runs integer dot products. With no instruction set (or a
-    shape the kernels do not take) the generic stays, and lowers to the
-    generated f32 product. With `hardware-prefetch` (a CPU whose hardware
+    (a product on GGUF Q8_0/Q4_0 blocks, `q8_0`/`q4_0`, or on f16/f32 rows,
+    `f16`/`f32`; with an `x16` suffix on weights packed in 16-row panels,
+    which bf16 has too) becomes one call of the runtime's kernel for that
+    format and instruction set (`runtime/src/ProductKernels.h`) over the
+    same output rows: the whole token x row range of the generic, so a
+    thread's kernel still computes exactly its rows. The block kernels
+    quantize the input to int8 per 32-column block and run integer dot
+    products; the float ones widen the weights exactly and sum in f32.
+    With no instruction set (or a shape the kernels do not take) the
+    generic stays, and lowers to the generated f32 product; weights in
+    panels have no generated product, so there that is an error. With `hardware-prefetch` (a CPU whose hardware
     prefetchers stream a decode step's weights faster alone, such as AMD
     Zen 4) products on panels call the kernels' `_hwprefetch` entry points,
     which compute the same bits without software prefetches.

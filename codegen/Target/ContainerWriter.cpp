@@ -90,20 +90,19 @@ public:
           tlm::releaseWeightPages(blob->getData());
       return success();
     }
-    case WeightSlot::Repack::F16Panels: {
+    case WeightSlot::Repack::FloatPanels: {
       auto weight = cast<tlm::WeightOp>(slot.repackedFrom);
       FailureOr<ArrayRef<char>> bytes = tlm::getWeightBytes(weight);
       if (failed(bytes))
         return failure();
       RankedTensorType type = weight.getTensorType();
-      std::vector<uint16_t> packed(type.getNumElements());
-      if (failed(packF16Panels(
-              ArrayRef<uint16_t>(
-                  reinterpret_cast<const uint16_t *>(bytes->data()),
-                  bytes->size() / 2),
-              type.getDimSize(0), type.getDimSize(1), packed)))
+      std::vector<char> packed(bytes->size());
+      if (failed(packFloatPanels(*bytes,
+                                 type.getElementTypeBitWidth() / 8,
+                                 type.getDimSize(0), type.getDimSize(1),
+                                 packed)))
         return failure();
-      emit(slot, asChars(packed));
+      emit(slot, packed);
       tlm::releaseWeightPages(*bytes);
       return success();
     }

@@ -1,16 +1,20 @@
-//===- FloatPanels.cpp - f16 weights packed in 16-row panels --------------===//
+//===- FloatPanels.cpp - float weights packed in 16-row panels ------------===//
 
 #include "codegen/Target/FloatPanels.h"
 
 #include "mlir/IR/SymbolTable.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace tlmc;
 
-bool tlmc::hasF16PanelLayout(tlm::WeightOp weight, ModuleOp module) {
+bool tlmc::hasFloatPanelLayout(tlm::WeightOp weight, ModuleOp module) {
   RankedTensorType type = weight.getTensorType();
+  Type element = type.getElementType();
   if (weight.getEncoding() || type.getRank() != 2 ||
-      !type.getElementType().isF16() || type.getDimSize(0) % kFloatPanelRows)
+      !(element.isF16() || element.isBF16() || element.isF32()) ||
+      type.getDimSize(0) % kFloatPanelRows)
     return false;
   auto uses = SymbolTable::getSymbolUses(weight.getSymNameAttr(), module);
   if (!uses)
@@ -30,16 +34,18 @@ bool tlmc::hasF16PanelLayout(tlm::WeightOp weight, ModuleOp module) {
   return true;
 }
 
-LogicalResult tlmc::packF16Panels(ArrayRef<uint16_t> values, int64_t rows,
-                                  int64_t columns,
-                                  MutableArrayRef<uint16_t> out) {
-  if (rows % kFloatPanelRows || int64_t(values.size()) != rows * columns ||
+LogicalResult tlmc::packFloatPanels(ArrayRef<char> values,
+                                    int64_t elementBytes, int64_t rows,
+                                    int64_t columns, MutableArrayRef<char> out) {
+  if (rows % kFloatPanelRows || elementBytes <= 0 ||
+      int64_t(values.size()) != rows * columns * elementBytes ||
       out.size() != values.size())
     return failure();
-  uint16_t *o = out.data();
+  char *o = out.data();
   for (int64_t panel = 0; panel < rows; panel += kFloatPanelRows)
     for (int64_t c = 0; c < columns; ++c)
-      for (int64_t r = 0; r < kFloatPanelRows; ++r)
-        *o++ = values[(panel + r) * columns + c];
+      for (int64_t r = 0; r < kFloatPanelRows; ++r, o += elementBytes)
+        std::memcpy(o, values.data() + ((panel + r) * columns + c) * elementBytes,
+                    elementBytes);
   return success();
 }

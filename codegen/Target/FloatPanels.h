@@ -1,12 +1,17 @@
-//===- FloatPanels.h - f16 weights packed in 16-row panels ----*- C++ -*-===//
+//===- FloatPanels.h - float weights packed in 16-row panels --*- C++ -*-===//
 //
-// The layout the runtime's f16 kernel reads (tlmrt_uk_f16x16_avx512 in
+// The layout the runtime's float panel kernels read (tlmrt_uk_f16x16_avx512,
+// tlmrt_uk_bf16x16_avx512 and tlmrt_uk_f32x16_avx512 in
 // runtime/src/ProductKernels.h): per 16-row panel, column after column, the
-// 16 rows' f16 values of that column (32 bytes). One load and conversion
-// is a column of 16 rows, an FMA per token adds it into 16 outputs: no
-// horizontal sums, one sequential stream per panel. The bytes are the
-// file's, reordered; the slot keeps the weight's name and type (rows x
-// columns f16), so thread splits at multiples of 16 rows start at a panel.
+// 16 rows' values of that column (32 bytes of f16 or bf16, 64 of f32). One
+// load (and widening) is a column of 16 rows, an FMA per token adds it into
+// 16 outputs: no horizontal sums, one sequential stream per panel. The
+// bytes are the file's, reordered; the slot keeps the weight's name and
+// type (rows x columns), so thread splits at multiples of 16 rows start at
+// a panel. (bf16 weights, Hugging Face's usual format, had no kernel
+// before: their generated products ran SmolLM2-135M's prefill at 0.4x
+// llama.cpp's; f32 ones had only the row kernel, whose decode read 37% of
+// the bandwidth roofline.)
 //
 // Codegen packs a weight this way only when the target has the kernels
 // (tlm-use-ukernels refuses to leave such a product to the generated
@@ -27,16 +32,17 @@ namespace tlmc {
 /// Rows per panel, as in GGMLPanels.h.
 constexpr int64_t kFloatPanelRows = 16;
 
-/// Whether `weight` (f16, rows a multiple of 16) can be packed as above:
-/// `module` reads it only as the weights of products and as an embedding
-/// table.
-bool hasF16PanelLayout(mlir::tlm::WeightOp weight, mlir::ModuleOp module);
+/// Whether `weight` (f16, bf16 or f32, rows a multiple of 16) can be packed
+/// as above: `module` reads it only as the weights of products and as an
+/// embedding table.
+bool hasFloatPanelLayout(mlir::tlm::WeightOp weight, mlir::ModuleOp module);
 
-/// Packs `rows` x `columns` f16 values (row-major) as above into `out`
-/// (same size).
-mlir::LogicalResult packF16Panels(llvm::ArrayRef<uint16_t> values,
-                                  int64_t rows, int64_t columns,
-                                  llvm::MutableArrayRef<uint16_t> out);
+/// Packs `rows` x `columns` values of `elementBytes` bytes each (row-major)
+/// as above into `out` (same size).
+mlir::LogicalResult packFloatPanels(llvm::ArrayRef<char> values,
+                                    int64_t elementBytes, int64_t rows,
+                                    int64_t columns,
+                                    llvm::MutableArrayRef<char> out);
 
 } // namespace tlmc
 

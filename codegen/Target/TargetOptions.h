@@ -39,7 +39,7 @@ bool hasSparseBlockPermute(const llvm::TargetMachine &machine);
 struct ProductKernelSet {
   /// The name tlm-use-ukernels' `isa` takes.
   llvm::StringRef isa;
-  /// f32/f16 weights in rows and f16 in 16-row panels; empty: none.
+  /// f32/f16 weights in rows and f16/bf16/f32 in 16-row panels; empty: none.
   llvm::StringRef floatSuffix;
   /// GGUF Q8_0/Q4_0 blocks on int8-quantized inputs; empty: none.
   llvm::StringRef int8Suffix;

@@ -100,8 +100,8 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     Operation &op = *opPtr;
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
-      if (options.floatPanels && hasF16PanelLayout(weight, module))
-        repackLast(WeightSlot::Repack::F16Panels, weight);
+      if (options.floatPanels && hasFloatPanelLayout(weight, module))
+        repackLast(WeightSlot::Repack::FloatPanels, weight);
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
       if (options.ggmlPanels && hasGGMLPanelLayout(q, module)) {
         add(getPanelsSlot(q.getSymName()), typeOf(q.getValues()), {}, {});

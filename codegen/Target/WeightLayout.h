@@ -37,7 +37,7 @@ struct WeightSlot {
     SparseBlockIndices, // SparseBlocks.h
     SplitNibbles,       // SplitNibbles.h
     GGMLPanels,         // GGMLPanels.h
-    F16Panels,          // FloatPanels.h (the slot keeps the weight's name)
+    FloatPanels,        // FloatPanels.h (the slot keeps the weight's name)
   };
   Repack repack = Repack::None;
   mlir::Operation *repackedFrom = nullptr;
@@ -51,8 +51,9 @@ struct WeightLayoutOptions {
   /// Store GGUF Q8_0/Q4_0 weights read only by products in 16-row panels
   /// (GGMLPanels.h); only when the target's micro-kernels compute them.
   bool ggmlPanels = false;
-  /// Store f16 weights read only by products and lookups in 16-row panels
-  /// (FloatPanels.h); only when the target's micro-kernels compute them.
+  /// Store f16, bf16 and f32 weights read only by products and lookups in
+  /// 16-row panels (FloatPanels.h); only when the target's micro-kernels
+  /// compute them.
   bool floatPanels = false;
 };
 

@@ -27,10 +27,38 @@ using namespace tlmc;
 namespace {
 
 
-/// Bytes per 32 weights of a format ("q8_0", "q4_0", or either "x16", packed
-/// in 16-row panels: the same bytes per row).
-int64_t blockBytes(StringRef format) {
-  return format.starts_with("q8_0") ? 34 : 18;
+/// What a `tlmc.ukernel` format name says about the product's weights.
+struct WeightFormat {
+  /// Float weights (f16, bf16, f32) the generic takes as its second input,
+  /// of this element type; else GGUF blocks the body reads (marked loads).
+  Type floatElement;
+  /// Packed in 16-row panels (GGMLPanels.h, FloatPanels.h): there is no
+  /// generated product to fall back on.
+  bool panels = false;
+  /// Bytes per weight (float), or per 32 weights (GGUF blocks).
+  int64_t bytes = 0;
+};
+
+/// The format named `name`, if it is one the kernels have.
+std::optional<WeightFormat> parseWeightFormat(StringRef name,
+                                              MLIRContext *ctx) {
+  bool panels = name.consume_back("x16");
+  WeightFormat format;
+  format.panels = panels;
+  if (name == "q8_0" || name == "q4_0") {
+    format.bytes = name == "q8_0" ? 34 : 18;
+    return format;
+  }
+  if (name == "f16")
+    format.floatElement = Float16Type::get(ctx);
+  else if (name == "bf16" && panels) // bf16 has only the panel kernels
+    format.floatElement = BFloat16Type::get(ctx);
+  else if (name == "f32")
+    format.floatElement = Float32Type::get(ctx);
+  else
+    return std::nullopt;
+  format.bytes = format.floatElement.getIntOrFloatBitWidth() / 8;
+  return format;
 }
 
 /// The buffer read by the body's load marked `attr`, if it is defined
@@ -73,15 +101,14 @@ struct TLMUseUKernelsPass
     return decl;
   }
 
-  /// Replaces `op` by a kernel call; false if its buffers or shape are not
-  /// what the kernels take. Block formats read their input and weights in
-  /// the body (marked loads), the weights one blob from its first row; f16
-  /// and f32 products take them as operands (input (t, k), weights (n, k),
-  /// already narrowed to the thread's rows).
-  /// Replaces `op` by a call of `tlmrt_uk_<format>_<suffix>`; false when the
-  /// kernels do not take its shape.
-  bool replace(linalg::GenericOp op, StringRef format, StringRef suffix) {
-    bool isFloat = format == "f16" || format == "f32" || format == "f16x16";
+  /// Replaces `op` by a call of `tlmrt_uk_<name>_<suffix>`; false if its
+  /// buffers or shape are not what the kernels take. Block formats read
+  /// their input and weights in the body (marked loads), the weights one
+  /// blob from its first row; float products take them as operands (input
+  /// (t, k), weights (n, k), already narrowed to the thread's rows).
+  bool replace(linalg::GenericOp op, StringRef name, const WeightFormat &format,
+               StringRef suffix) {
+    bool isFloat = bool(format.floatElement);
     if (op.getNumDpsInits() != 1 ||
         op.getNumDpsInputs() != (isFloat ? 2u : 0u))
       return false;
@@ -101,9 +128,9 @@ struct TLMUseUKernelsPass
         !hasUnitInnerStride(wType) || xType.isDynamicDim(1))
       return false;
     int64_t columns = xType.getDimSize(1);
-    // Panel-packed f16 goes column by column; the row kernels take 16
-    // columns, the block ones 32.
-    int64_t unit = format == "f16x16" ? 1 : isFloat ? 16 : 32;
+    // Float panels go column by column; the row kernels take 16 columns,
+    // the block ones 32.
+    int64_t unit = isFloat && format.panels ? 1 : isFloat ? 16 : 32;
     if (columns % unit || columns > TLMRT_UK_MAX_COLUMNS)
       return false;
     if (isFloat) {
@@ -117,9 +144,7 @@ struct TLMUseUKernelsPass
       };
       if (maps.size() != 3 || maps[0] != mapOf({t, k}) ||
           maps[1] != mapOf({n, k}) || maps[2] != mapOf({t, n}) ||
-          wType.getElementType() !=
-              (format == "f32" ? Type(Float32Type::get(op.getContext()))
-                               : Type(Float16Type::get(op.getContext()))) ||
+          wType.getElementType() != format.floatElement ||
           wType.isDynamicDim(1) || wType.getDimSize(1) != columns)
         return false;
       SmallVector<int64_t> strides;
@@ -164,11 +189,11 @@ struct TLMUseUKernelsPass
                       b, loc, wMeta.getOffset(),
                       arith::MulIOp::create(
                           b, loc, firstRow,
-                          index(columns / 32 * blockBytes(format))))
+                          index(columns / 32 * format.bytes)))
                       .getResult();
-    int64_t weightBytes = format == "f32" ? 4 : isFloat ? 2 : 1;
-    std::string name = ("tlmrt_uk_" + format + "_" + suffix).str();
-    func::FuncOp kernel = getKernel(op->getParentOfType<ModuleOp>(), name);
+    int64_t weightBytes = isFloat ? format.bytes : 1;
+    func::FuncOp kernel = getKernel(op->getParentOfType<ModuleOp>(),
+                                    ("tlmrt_uk_" + name + "_" + suffix).str());
     func::CallOp::create(
         b, loc, kernel,
         ValueRange{pointerAt(x, xMeta.getOffset(), 4),
@@ -196,31 +221,30 @@ struct TLMUseUKernelsPass
       if (auto format = op->getAttrOfType<StringAttr>(kUKernelAttr))
         products.emplace_back(op, format.getValue().str());
     });
-    for (auto &[op, format] : products) {
-      // Weights packed for the kernels (GGMLPanels.h) have no generated
-      // product: leaving one would compute garbage, so it is an error.
-      bool packed = format == "q8_0x16" || format == "q4_0x16" ||
-                    format == "f16x16";
-      bool isFloat = format == "f16" || format == "f32" || format == "f16x16";
-      if (!packed && !isFloat && format != "q8_0" && format != "q4_0") {
+    for (auto &[op, name] : products) {
+      std::optional<WeightFormat> format =
+          parseWeightFormat(name, op.getContext());
+      if (!format) {
         op.emitOpError("tlm-use-ukernels: unknown weight format '")
-            << format << "'";
+            << name << "'";
         return signalPassFailure();
       }
       // The set's kernel for this format (float rows and panels, GGUF
       // blocks, GGUF panels), if it has one.
-      StringRef suffix = !kernels ? StringRef()
-                         : isFloat ? kernels->floatSuffix
-                         : packed  ? kernels->panelSuffix
-                                   : kernels->int8Suffix;
+      StringRef suffix = !kernels                ? StringRef()
+                         : format->floatElement ? kernels->floatSuffix
+                         : format->panels       ? kernels->panelSuffix
+                                                : kernels->int8Suffix;
       bool available = !suffix.empty();
       // Panels streamed on the hardware prefetchers alone: the kernels'
       // `_hwprefetch` twins (prefersHardwarePrefetch).
-      std::string name = suffix.str();
-      if (packed && hardwarePrefetch)
-        name += "_hwprefetch";
-      if (!available || !replace(op, format, name)) {
-        if (!packed)
+      std::string kernel = suffix.str();
+      if (format->panels && hardwarePrefetch)
+        kernel += "_hwprefetch";
+      // Weights packed for the kernels have no generated product: leaving
+      // one would compute garbage, so it is an error.
+      if (!available || !replace(op, name, *format, kernel)) {
+        if (!format->panels)
           continue;
         op.emitOpError("tlm-use-ukernels: weights packed in panels need "
                        "a runtime kernel, and none takes this product")

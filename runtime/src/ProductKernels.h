@@ -51,14 +51,19 @@ tlmrt_product_kernel tlmrt_uk_q4_0_avx512vnni;
 /// 16. Needs AVX512F and F16C.
 tlmrt_product_kernel tlmrt_uk_f16_avx512;
 tlmrt_product_kernel tlmrt_uk_f32_avx512;
-/// f16 weights packed in 16-row panels (codegen/Target/FloatPanels.h):
-/// rows and `blocks` start at a multiple of 16 rows; any column count.
+/// f16, bf16 or f32 weights packed in 16-row panels
+/// (codegen/Target/FloatPanels.h): rows and `blocks` start at a multiple of
+/// 16 rows; any column count. Needs AVX512F and F16C.
 tlmrt_product_kernel tlmrt_uk_f16x16_avx512;
+tlmrt_product_kernel tlmrt_uk_bf16x16_avx512;
+tlmrt_product_kernel tlmrt_uk_f32x16_avx512;
 /// The same without the decode stream's software prefetch (every panel
 /// kernel has such a `_hwprefetch` twin): for CPUs whose hardware
 /// prefetchers stream faster alone (codegen's prefersHardwarePrefetch).
 /// Bitwise the same outputs.
 tlmrt_product_kernel tlmrt_uk_f16x16_avx512_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_bf16x16_avx512_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_f32x16_avx512_hwprefetch;
 
 /// The same products on weights codegen packed in 16-row panels
 /// (codegen/Target/GGMLPanels.h): rows and `blocks` start at a multiple of

@@ -1,8 +1,10 @@
-//===- ProductKernelsFloatAVX512.cpp - f16/f32 weight products, AVX-512 ---===//
+//===- ProductKernelsFloatAVX512.cpp - float weight products, AVX-512 -----===//
 //
-// y = x * W^T for f16 (F16C conversion) or f32 weights, f32 inputs and
-// sums: the contract of runtime/src/ProductKernels.h, with `weights` the
-// first output row's `columns` values, rows contiguous.
+// y = x * W^T for f16 (F16C conversion), bf16 or f32 weights, f32 inputs
+// and sums: the contract of runtime/src/ProductKernels.h. The row kernels
+// take `weights` as the first output row's `columns` values, rows
+// contiguous (f16, f32); the panel kernels below take them in 16-row
+// panels (f16, bf16, f32).
 //
 // Register tiling: 4 output rows x up to 4 tokens (prefill; 2 rows x 1
 // token for decode, fewer streams), 16 columns per step: per step one load
@@ -101,46 +103,73 @@ TLM_AVX512 void floatProduct(const float *x, int64_t xStride, int64_t tokens,
                       columns, y + r, yStride);
 }
 
-//===- f16 panels (codegen/Target/FloatPanels.h) --------------------------===//
+//===- Float panels (codegen/Target/FloatPanels.h) ------------------------===//
 //
-// A column of a panel is 16 rows' f16 values: one vcvtph2ps, then per token
-// one FMA with the token's input broadcast from memory, into 16 outputs.
-// Register tiling: 8 tokens x 2 accumulators (even and odd columns, so one
-// token's chain of FMAs is two deep and decode is not bound by their
-// latency; the same split for every tile, so results do not depend on how
-// tokens were tiled). Per column: 1 conversion + T FMAs for 16 x T
-// multiply-adds, no horizontal sums (the row-tiled kernel above spends a
-// fifth of its instructions on them at 576 columns). Decode streams the
-// panel (32 bytes per column), prefetched 4 KiB ahead into L1, or left to
-// the hardware prefetchers (Prefetch false: tlmrt_uk_f16x16_avx512_hwprefetch,
-// for CPUs that stream faster that way; codegen's prefersHardwarePrefetch).
+// A column of a panel is 16 rows' values, f16, bf16 or f32: one load (and
+// for f16 a vcvtph2ps, for bf16 a widening and a shift: a bf16 is the top
+// half of the f32 it stands for), then per token one FMA with the token's
+// input broadcast from memory, into 16 outputs. Register tiling: 8 tokens
+// x 2 accumulators (even and odd columns, so one token's chain of FMAs is
+// two deep and decode is not bound by their latency; the same split for
+// every tile, so results do not depend on how tokens were tiled). Per
+// column: 1 load (+ conversion) + T FMAs for 16 x T multiply-adds, no
+// horizontal sums (the row-tiled kernel above spends a fifth of its
+// instructions on them at 576 columns). Decode streams the panel (32 or 64
+// bytes per column), prefetched 4 KiB ahead into L1, or left to the
+// hardware prefetchers (Prefetch false: the `_hwprefetch` twins, for CPUs
+// that stream faster that way; codegen's prefersHardwarePrefetch). Every
+// conversion is exact, so the three compute the same sums of the same
+// products: bound by the read bandwidth in decode (2 or 4 bytes per
+// multiply-add per token), by FMA throughput in prefill.
 
 constexpr int64_t kPanelRows = 16;
 constexpr int kPanelTokens = 8;
 constexpr int64_t kPanelPrefetchBytes = 4096;
 
-/// Column `c` of a panel: its 16 rows' values.
+/// What a panel's values are.
+enum class Element { F16, BF16, F32 };
+
+template <Element E> constexpr int64_t kElementBytes = E == Element::F32 ? 4 : 2;
+
+/// Column `c` of a panel (16 rows' values) as f32.
+template <Element E>
 TLM_AVX512 __attribute__((always_inline)) inline __m512
-loadPanelColumn(const uint16_t *panel, int64_t c) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(
-      reinterpret_cast<const __m256i *>(panel + c * kPanelRows)));
+loadPanelColumn(const uint8_t *panel, int64_t c) {
+  const uint8_t *at = panel + c * kPanelRows * kElementBytes<E>;
+  if constexpr (E == Element::F32)
+    return _mm512_loadu_ps(at);
+  const __m256i halves = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(at));
+  if constexpr (E == Element::F16)
+    return _mm512_cvtph_ps(halves);
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_cvtepu16_epi32(halves), 16));
 }
 
-template <bool Prefetch, int T>
-TLM_AVX512 void f16PanelTile(const float *x, int64_t xStride,
-                             const uint16_t *panel, int64_t columns, float *y,
-                             int64_t yStride) {
+/// With Prefetch, asks for the lines of columns c and c + 1 (one line of
+/// 2-byte values, two of f32) kPanelPrefetchBytes ahead.
+template <Element E, bool Prefetch>
+TLM_AVX512 __attribute__((always_inline)) inline void
+prefetchColumnPair(const uint8_t *panel, int64_t c) {
+  if (!Prefetch)
+    return;
+  const char *at = reinterpret_cast<const char *>(panel) +
+                   c * kPanelRows * kElementBytes<E> + kPanelPrefetchBytes;
+  for (int64_t line = 0; line < 2 * kPanelRows * kElementBytes<E>; line += 64)
+    _mm_prefetch(at + line, _MM_HINT_T0);
+}
+
+template <Element E, bool Prefetch, int T>
+TLM_AVX512 void panelTile(const float *x, int64_t xStride,
+                          const uint8_t *panel, int64_t columns, float *y,
+                          int64_t yStride) {
   __m512 even[T], odd[T];
   for (int t = 0; t < T; ++t)
     even[t] = odd[t] = _mm512_setzero_ps();
   int64_t c = 0;
   for (; c + 2 <= columns; c += 2) {
-    // Two columns are one cache line.
-    if (Prefetch)
-      _mm_prefetch(reinterpret_cast<const char *>(panel + c * kPanelRows) +
-                       kPanelPrefetchBytes,
-                   _MM_HINT_T0);
-    __m512 w0 = loadPanelColumn(panel, c), w1 = loadPanelColumn(panel, c + 1);
+    prefetchColumnPair<E, Prefetch>(panel, c);
+    __m512 w0 = loadPanelColumn<E>(panel, c);
+    __m512 w1 = loadPanelColumn<E>(panel, c + 1);
     for (int t = 0; t < T; ++t) {
       even[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t * xStride + c]),
                                 even[t]);
@@ -149,7 +178,7 @@ TLM_AVX512 void f16PanelTile(const float *x, int64_t xStride,
     }
   }
   if (c < columns) {
-    __m512 w0 = loadPanelColumn(panel, c);
+    __m512 w0 = loadPanelColumn<E>(panel, c);
     for (int t = 0; t < T; ++t)
       even[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t * xStride + c]),
                                 even[t]);
@@ -158,18 +187,19 @@ TLM_AVX512 void f16PanelTile(const float *x, int64_t xStride,
     _mm512_storeu_ps(y + t * yStride, _mm512_add_ps(even[t], odd[t]));
 }
 
-//===- f16 panel pairs, converted once per call (prefill) ----------------===//
+//===- Panel pairs, widened once per call (prefill) ----------------------===//
 //
-// With several token tiles per call, f16PanelTile converts every column
-// once per tile: a vcvtph2ps (2 uops on the FMA ports) per 8 FMAs. Prefill
-// instead converts two panels to f32 once per call, into a stack buffer
-// (128 bytes per column: panel p's 16 rows, then panel p + 1's), and runs
-// register tiles of 2 panels x 6 tokens on it: per pair of columns 4 weight
-// loads and 12 input broadcasts feed 24 FMAs (f16PanelTile: 2 conversions
-// and 16 broadcasts for 16), 24 accumulators. The same even/odd columns
-// and the same FMA order as f16PanelTile, so each output is bitwise what
-// decode computes. Roofline: 2 FMAs per cycle (tlmc-kernel-bench's
-// peak/f32_fma); measured on 1536x576 x 128 tokens, ~1.3x f16PanelTile.
+// With several token tiles per call, panelTile converts every column once
+// per tile: for f16 a vcvtph2ps (2 uops on the FMA ports) per 8 FMAs.
+// Prefill instead widens two panels to f32 once per call, into a stack
+// buffer (128 bytes per column: panel p's 16 rows, then panel p + 1's; f32
+// panels are copied, so that all three share one tile), and runs register
+// tiles of 2 panels x 6 tokens on it: per pair of columns 4 weight loads
+// and 12 input broadcasts feed 24 FMAs (panelTile: 2 loads and 16
+// broadcasts for 16), 24 accumulators. The same even/odd columns and the
+// same FMA order as panelTile, so each output is bitwise what decode
+// computes. Roofline: 2 FMAs per cycle (tlmc-kernel-bench's peak/f32_fma);
+// measured on f16 1536x576 x 128 tokens, ~1.3x panelTile.
 
 constexpr int kPairTokens = 6;
 /// Widest product converted to f32 pairs: 256 KiB of stack.
@@ -214,22 +244,20 @@ TLM_AVX512 void f32PairTile(const float *x, int64_t xStride,
 }
 
 /// Panels p and p + 1 (at `panel`) for every token.
-template <bool Prefetch>
-TLM_AVX512 void f16PanelPair(const float *x, int64_t xStride, int64_t tokens,
-                             const uint16_t *panel, int64_t columns, float *y,
-                             int64_t yStride) {
+template <Element E, bool Prefetch>
+TLM_AVX512 void panelPair(const float *x, int64_t xStride, int64_t tokens,
+                          const uint8_t *panel, int64_t columns, float *y,
+                          int64_t yStride) {
   alignas(64) float pair[2 * kPanelRows * kMaxPairColumns];
-  // The conversion is where the panels come from memory: prefetched as
-  // f16PanelTile does (a line is two columns).
+  // The widening is where the panels come from memory: prefetched as
+  // panelTile does.
   for (int half = 0; half < 2; ++half) {
-    const uint16_t *from = panel + half * kPanelRows * columns;
+    const uint8_t *from = panel + half * kPanelRows * columns * kElementBytes<E>;
     for (int64_t c = 0; c < columns; ++c) {
-      if (Prefetch && c % 2 == 0)
-        _mm_prefetch(reinterpret_cast<const char *>(from + c * kPanelRows) +
-                         kPanelPrefetchBytes,
-                     _MM_HINT_T0);
+      if (c % 2 == 0)
+        prefetchColumnPair<E, Prefetch>(from, c);
       _mm512_store_ps(pair + (c * 2 + half) * kPanelRows,
-                      loadPanelColumn(from, c));
+                      loadPanelColumn<E>(from, c));
     }
   }
   int64_t t = 0;
@@ -254,28 +282,27 @@ TLM_AVX512 void f16PanelPair(const float *x, int64_t xStride, int64_t tokens,
   }
 }
 
-template <bool Prefetch>
-TLM_AVX512 void f16Panels(const float *x, int64_t xStride, int64_t tokens,
-                          const uint8_t *weights, int64_t rows, int64_t columns,
-                          float *y, int64_t yStride) {
+template <Element E, bool Prefetch>
+TLM_AVX512 void floatPanels(const float *x, int64_t xStride, int64_t tokens,
+                            const uint8_t *panels, int64_t rows,
+                            int64_t columns, float *y, int64_t yStride) {
   if (rows % kPanelRows)
     __builtin_trap(); // the compiler never packs such a weight
-  const auto *panels = reinterpret_cast<const uint16_t *>(weights);
+  const int64_t panelBytes = kPanelRows * columns * kElementBytes<E>;
   int64_t p = 0;
   if (tokens >= kPairTokens && columns <= kMaxPairColumns)
     for (; p + 2 <= rows / kPanelRows; p += 2)
-      f16PanelPair<Prefetch>(x, xStride, tokens,
-                             panels + p * kPanelRows * columns, columns,
-                             y + p * kPanelRows, yStride);
+      panelPair<E, Prefetch>(x, xStride, tokens, panels + p * panelBytes,
+                             columns, y + p * kPanelRows, yStride);
   for (; p < rows / kPanelRows; ++p) {
-    const uint16_t *panel = panels + p * kPanelRows * columns;
+    const uint8_t *panel = panels + p * panelBytes;
     float *yp = y + p * kPanelRows;
     int64_t t = 0;
     for (; t + kPanelTokens <= tokens; t += kPanelTokens)
-      f16PanelTile<Prefetch, kPanelTokens>(x + t * xStride, xStride, panel,
+      panelTile<E, Prefetch, kPanelTokens>(x + t * xStride, xStride, panel,
                                            columns, yp + t * yStride, yStride);
     tlmrt::forEachTokenTile(tokens - t, [&](auto tile, int64_t u) {
-      f16PanelTile<Prefetch, decltype(tile)::value>(
+      panelTile<E, Prefetch, decltype(tile)::value>(
           x + (t + u) * xStride, xStride, panel, columns,
           yp + (t + u) * yStride, yStride);
     });
@@ -284,18 +311,23 @@ TLM_AVX512 void f16Panels(const float *x, int64_t xStride, int64_t tokens,
 
 } // namespace
 
-extern "C" void tlmrt_uk_f16x16_avx512(const float *x, int64_t xStride,
-                                       int64_t tokens, const uint8_t *weights,
-                                       int64_t rows, int64_t columns, float *y,
-                                       int64_t yStride) {
-  f16Panels<true>(x, xStride, tokens, weights, rows, columns, y, yStride);
-}
+#define TLMRT_FLOAT_PANEL_KERNELS(name, element)                               \
+  extern "C" void tlmrt_uk_##name##_avx512(                                    \
+      const float *x, int64_t xStride, int64_t tokens, const uint8_t *weights, \
+      int64_t rows, int64_t columns, float *y, int64_t yStride) {              \
+    floatPanels<element, true>(x, xStride, tokens, weights, rows, columns, y,  \
+                               yStride);                                       \
+  }                                                                            \
+  extern "C" void tlmrt_uk_##name##_avx512_hwprefetch(                         \
+      const float *x, int64_t xStride, int64_t tokens, const uint8_t *weights, \
+      int64_t rows, int64_t columns, float *y, int64_t yStride) {              \
+    floatPanels<element, false>(x, xStride, tokens, weights, rows, columns, y, \
+                                yStride);                                      \
+  }
 
-extern "C" void tlmrt_uk_f16x16_avx512_hwprefetch(
-    const float *x, int64_t xStride, int64_t tokens, const uint8_t *weights,
-    int64_t rows, int64_t columns, float *y, int64_t yStride) {
-  f16Panels<false>(x, xStride, tokens, weights, rows, columns, y, yStride);
-}
+TLMRT_FLOAT_PANEL_KERNELS(f16x16, Element::F16)
+TLMRT_FLOAT_PANEL_KERNELS(bf16x16, Element::BF16)
+TLMRT_FLOAT_PANEL_KERNELS(f32x16, Element::F32)
 
 extern "C" void tlmrt_uk_f16_avx512(const float *x, int64_t xStride,
                                     int64_t tokens, const uint8_t *weights,

@@ -87,3 +87,77 @@ func.func @f16panels(%w: memref<4096xi8>, %arena: memref<1024xi8>, %begin: index
   }
   return
 }
+
+// -----
+
+// bf16 and f32 weights in panels call their own kernels the same way, the
+// weights narrowed to the thread's rows (2 and 4 bytes a value).
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#w = affine_map<(t, n, k) -> (n, k)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// AMX-LABEL: func.func @bf16panels
+// AMX: call @tlmrt_uk_bf16x16_avx512(
+// AMX-NOT: linalg.generic
+// NONE-LABEL: func.func @bf16panels
+// NONE: call @tlmrt_uk_bf16x16_avx512(
+// HWPF-LABEL: func.func @bf16panels
+// HWPF: call @tlmrt_uk_bf16x16_avx512_hwprefetch(
+// NOISA: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
+func.func @bf16panels(%w: memref<4096xi8>, %arena: memref<1024xi8>, %begin: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %x = memref.view %arena[%c0][] : memref<1024xi8> to memref<2x40xf32>
+  %y0 = memref.view %arena[%c256][] : memref<1024xi8> to memref<2x32xf32>
+  %all = memref.view %w[%c0][] : memref<4096xi8> to memref<32x40xbf16>
+  %count = arith.subi %end, %begin : index
+  %rows = memref.subview %all[%begin, 0] [%count, 40] [1, 1] : memref<32x40xbf16> to memref<?x40xbf16, strided<[40, 1], offset: ?>>
+  %y = memref.subview %y0[0, %begin] [2, %count] [1, 1] : memref<2x32xf32> to memref<2x?xf32, strided<[32, 1], offset: ?>>
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %rows : memref<2x40xf32>, memref<?x40xbf16, strided<[40, 1], offset: ?>>)
+      outs(%y : memref<2x?xf32, strided<[32, 1], offset: ?>>) attrs = {tlmc.ukernel = "bf16x16"} {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %bf = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a, %bf : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#w = affine_map<(t, n, k) -> (n, k)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// AMX-LABEL: func.func @f32panels
+// AMX: %[[C4:.+]] = arith.constant 4 : index
+// AMX: arith.muli %{{.+}}, %[[C4]]
+// AMX: call @tlmrt_uk_f32x16_avx512(
+// AMX-NOT: linalg.generic
+// NONE-LABEL: func.func @f32panels
+// NONE: call @tlmrt_uk_f32x16_avx512(
+// HWPF-LABEL: func.func @f32panels
+// HWPF: call @tlmrt_uk_f32x16_avx512_hwprefetch(
+// NOISA: weights packed in panels need a runtime kernel, and none takes this product (the instruction set has none)
+func.func @f32panels(%w: memref<8192xi8>, %arena: memref<1024xi8>, %begin: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %x = memref.view %arena[%c0][] : memref<1024xi8> to memref<2x40xf32>
+  %y0 = memref.view %arena[%c256][] : memref<1024xi8> to memref<2x32xf32>
+  %all = memref.view %w[%c0][] : memref<8192xi8> to memref<32x40xf32>
+  %count = arith.subi %end, %begin : index
+  %rows = memref.subview %all[%begin, 0] [%count, 40] [1, 1] : memref<32x40xf32> to memref<?x40xf32, strided<[40, 1], offset: ?>>
+  %y = memref.subview %y0[0, %begin] [2, %count] [1, 1] : memref<2x32xf32> to memref<2x?xf32, strided<[32, 1], offset: ?>>
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %rows : memref<2x40xf32>, memref<?x40xf32, strided<[40, 1], offset: ?>>)
+      outs(%y : memref<2x?xf32, strided<[32, 1], offset: ?>>) attrs = {tlmc.ukernel = "f32x16"} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

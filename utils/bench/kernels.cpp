@@ -77,14 +77,16 @@ std::vector<uint8_t> packedWeights(Format format, int64_t rows,
       exponent(9, 13);
   auto half = [&] { return uint16_t(exponent(rng) << 10 | mantissa(rng)); };
   if (format == Format::F16) {
-    std::vector<uint16_t> values(rows * columns), packed(rows * columns);
+    std::vector<uint16_t> values(rows * columns);
     for (uint16_t &v : values)
       v = half();
-    if (mlir::failed(tlmc::packF16Panels(values, rows, columns, packed)))
+    std::vector<char> packed(values.size() * 2);
+    if (mlir::failed(tlmc::packFloatPanels(
+            llvm::ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
+                                 packed.size()),
+            2, rows, columns, packed)))
       std::abort();
-    std::vector<uint8_t> bytes(packed.size() * 2);
-    std::memcpy(bytes.data(), packed.data(), bytes.size());
-    return bytes;
+    return std::vector<uint8_t>(packed.begin(), packed.end());
   }
   const bool q4 = format == Format::Q4_0;
   const int64_t size = q4 ? 18 : 34, blocks = rows * columns / 32;

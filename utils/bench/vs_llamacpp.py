@@ -44,6 +44,8 @@ import time
 MODELS = {
     # key: (label, modelgen shape or None for the shared file, dtype)
     "stories260K-f32": ("stories260K F32", None, "f32"),
+    "smollm2-135m-f32": ("SmolLM2-135M F32", "smollm2-135m", "f32"),
+    "smollm2-135m-bf16": ("SmolLM2-135M BF16", "smollm2-135m", "bf16"),
     "smollm2-135m-f16": ("SmolLM2-135M F16", "smollm2-135m", "f16"),
     "smollm2-135m-q8_0": ("SmolLM2-135M Q8_0", "smollm2-135m", "q8_0"),
     "smollm2-135m-q4_0": ("SmolLM2-135M Q4_0", "smollm2-135m", "q4_0"),

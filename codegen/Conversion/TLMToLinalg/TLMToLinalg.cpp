@@ -62,7 +62,7 @@ Value geluTanh(Emitter &e, Value x) {
 // Patterns
 //===----------------------------------------------------------------------===//
 
-/// Whether `weights` are the bytes of an f16 slot packed in panels.
+/// Whether `weights` are the bytes of a float slot packed in panels.
 bool isPanelPacked(Value weights) {
   Operation *def = weights.getDefiningOp();
   return def && def->hasAttr(kFloatPanelsAttr);
@@ -237,17 +237,20 @@ struct LowerLinear : OpRewritePattern<tlm::LinearOp> {
     // Output features are independent: tlm-parallelize-rows may split them
     // across threads.
     result->setAttr(kParallelRowsAttr, rewriter.getUnitAttr());
-    // f16/f32 weights: the runtime has tiled kernels for some targets
+    // Float weights: the runtime has tiled kernels for some targets
     // (tlm-use-ukernels); this generic is the product everywhere else.
-    // Panel-packed f16 weights have only the kernel: the generic's body
-    // reads rows.
+    // Panel-packed weights have only the kernel: the generic's body reads
+    // rows. bf16 has kernels only for panels.
     Type element = op.getWeight().getType().getElementType();
-    if (element.isF16() || element.isF32())
+    StringRef format = element.isF16()    ? "f16"
+                       : element.isBF16() ? "bf16"
+                       : element.isF32()  ? "f32"
+                                          : "";
+    bool panels = isPanelPacked(op.getWeight());
+    if (!format.empty() && (panels || !element.isBF16()))
       result->setAttr(kUKernelAttr,
-                      rewriter.getStringAttr(
-                          !element.isF16()              ? "f32"
-                          : isPanelPacked(op.getWeight()) ? "f16x16"
-                                                          : "f16"));
+                      rewriter.getStringAttr(panels ? (format + "x16").str()
+                                                    : format.str()));
     rewriter.replaceOp(op, result->getResult(0));
     return success();
   }
@@ -481,7 +484,7 @@ struct ConvertTLMToLinalgPass
         OpBuilder b(ref);
         Value loaded = loadWeightSlot(b, ref.getLoc(), weights, *slot);
         // Products and lookups read panel-packed bytes differently.
-        if (slot->repack == WeightSlot::Repack::F16Panels)
+        if (slot->repack == WeightSlot::Repack::FloatPanels)
           loaded.getDefiningOp()->setAttr(kFloatPanelsAttr, b.getUnitAttr());
         ref.replaceAllUsesWith(loaded);
         ref.erase();

@@ -351,18 +351,23 @@ TEST(ProductKernels, Q4_0PanelsOnThreadsEqualOneThread) {
   checkThreadsEqualOneThread(tlmrt_uk_q4_0x16_amx, /*q4=*/true);
 }
 
-/// f16/f32 weights: the exact product in double, against f32 sums. With
-/// `panels`, f16 weights packed by codegen's packF16Panels, row ranges
+/// What a float kernel's weights are.
+enum class FloatWeights { F16, BF16, F32 };
+
+/// f16/bf16/f32 weights: the exact product in double, against f32 sums.
+/// With `panels`, weights packed by codegen's packFloatPanels, row ranges
 /// from multiples of 16 (an odd number of panels, so the pair path and the
 /// single-panel one both run), and tokens computed together equal tokens
 /// one at a time bitwise (prefill equals decode).
-void checkFloatKernel(Kernel kernel, bool f16, bool panels = false) {
+void checkFloatKernel(Kernel kernel, FloatWeights weights,
+                      bool panels = false) {
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("f16c"))
     GTEST_SKIP() << "this CPU has no AVX-512";
   std::mt19937 rng(99);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> exponent(9, 16), mantissa(0, 1023),
-      sign(0, 1);
+      sign(0, 1), low(0, 0xffff);
+  const int64_t elementBytes = weights == FloatWeights::F32 ? 4 : 2;
   const int64_t shapes[][3] = {{1, 16, 1},  {5, 48, 1},   {9, 64, 3},
                                {7, 576, 4}, {6, 96, 9},   {16, 1536, 2},
                                {32, 577, 11}, {48, 96, 17}, {32, 31, 1},
@@ -376,26 +381,46 @@ void checkFloatKernel(Kernel kernel, bool f16, bool panels = false) {
     SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
                                     << " columns, " << tokens << " tokens");
     std::vector<float> values(rows * columns);
-    std::vector<uint8_t> bytes(rows * columns * (f16 ? 2 : 4));
+    std::vector<uint8_t> bytes(rows * columns * elementBytes);
     for (int64_t i = 0; i < rows * columns; ++i) {
       uint16_t half = uint16_t(sign(rng) << 15 | exponent(rng) << 10 |
                                mantissa(rng));
       values[i] = halfToFloat(half);
-      if (f16)
+      uint32_t bits;
+      std::memcpy(&bits, &values[i], 4);
+      switch (weights) {
+      case FloatWeights::F16:
         std::memcpy(&bytes[2 * i], &half, 2);
-      else
+        break;
+      case FloatWeights::BF16: {
+        // The value's top 16 bits, then the value they stand for.
+        uint16_t top = uint16_t(bits >> 16);
+        std::memcpy(&bytes[2 * i], &top, 2);
+        bits = uint32_t(top) << 16;
+        std::memcpy(&values[i], &bits, 4);
+        break;
+      }
+      case FloatWeights::F32:
+        // Low bits an f16 has not, so that every bit of an f32 counts.
+        bits |= uint32_t(low(rng)) & 0x1fff;
+        std::memcpy(&values[i], &bits, 4);
         std::memcpy(&bytes[4 * i], &values[i], 4);
+        break;
+      }
     }
     const int64_t xStride = columns + 16, yStride = rows + 2;
     std::vector<float> x(tokens * xStride), y(tokens * yStride, -1.0f);
     for (float &v : x)
       v = normal(rng);
-    const int64_t rowBytes = columns * (f16 ? 2 : 4);
+    const int64_t rowBytes = columns * elementBytes;
     if (panels) {
-      std::vector<uint16_t> halves(rows * columns), packed(rows * columns);
-      std::memcpy(halves.data(), bytes.data(), bytes.size());
-      ASSERT_TRUE(
-          tlmc::packF16Panels(halves, rows, columns, packed).succeeded());
+      std::vector<char> packed(bytes.size());
+      ASSERT_TRUE(tlmc::packFloatPanels(
+                      llvm::ArrayRef<char>(
+                          reinterpret_cast<const char *>(bytes.data()),
+                          bytes.size()),
+                      elementBytes, rows, columns, packed)
+                      .succeeded());
       std::memcpy(bytes.data(), packed.data(), bytes.size());
     }
     const int64_t first = panels ? 16 : 1;
@@ -430,20 +455,35 @@ void checkFloatKernel(Kernel kernel, bool f16, bool panels = false) {
 }
 
 TEST(ProductKernels, F16AVX512MatchesExactProduct) {
-  checkFloatKernel(tlmrt_uk_f16_avx512, /*f16=*/true);
-}
-
-TEST(ProductKernels, F16PanelsAVX512MatchesExactProduct) {
-  checkFloatKernel(tlmrt_uk_f16x16_avx512, /*f16=*/true, /*panels=*/true);
-}
-
-TEST(ProductKernels, F16PanelsHardwarePrefetchTwinMatchesExactProduct) {
-  checkFloatKernel(tlmrt_uk_f16x16_avx512_hwprefetch, /*f16=*/true,
-                   /*panels=*/true);
+  checkFloatKernel(tlmrt_uk_f16_avx512, FloatWeights::F16);
 }
 
 TEST(ProductKernels, F32AVX512MatchesExactProduct) {
-  checkFloatKernel(tlmrt_uk_f32_avx512, /*f16=*/false);
+  checkFloatKernel(tlmrt_uk_f32_avx512, FloatWeights::F32);
+}
+
+TEST(ProductKernels, F16PanelsAVX512MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f16x16_avx512, FloatWeights::F16,
+                   /*panels=*/true);
+}
+
+TEST(ProductKernels, BF16PanelsAVX512MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_bf16x16_avx512, FloatWeights::BF16,
+                   /*panels=*/true);
+}
+
+TEST(ProductKernels, F32PanelsAVX512MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f32x16_avx512, FloatWeights::F32,
+                   /*panels=*/true);
+}
+
+TEST(ProductKernels, FloatPanelsHardwarePrefetchTwinsMatchExactProduct) {
+  checkFloatKernel(tlmrt_uk_f16x16_avx512_hwprefetch, FloatWeights::F16,
+                   /*panels=*/true);
+  checkFloatKernel(tlmrt_uk_bf16x16_avx512_hwprefetch, FloatWeights::BF16,
+                   /*panels=*/true);
+  checkFloatKernel(tlmrt_uk_f32x16_avx512_hwprefetch, FloatWeights::F32,
+                   /*panels=*/true);
 }
 
 #endif // __x86_64__
