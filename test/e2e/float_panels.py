@@ -85,8 +85,16 @@ def main():
         if dtype == "bf16":
             folder = os.path.join(a.work, "hf-bf16")
             generate(res, modelgen, dtype, folder, "--format", "hf")
-            hf_out, hf_logits = greedy(compile_model(
-                a.tlmc, folder, os.path.join(a.work, "hf" + dtype)))
+            hf = compile_model(a.tlmc, folder, os.path.join(a.work, "hf" + dtype))
+            if avx512:
+                # Widened to f32 at import, the folder would give the same
+                # bits from the f32 kernel: the bf16 one must be called.
+                calls = undefined_kernels(hf + ".o")
+                res.check(any(k.startswith("tlmrt_uk_bf16x16_avx512")
+                              for k in calls),
+                          "bf16: the Hugging Face folder's compile calls the "
+                          f"bf16 panel kernel ({', '.join(sorted(calls)) or 'none'})")
+            hf_out, hf_logits = greedy(hf)
             res.check(hf_out == panel_out and hf_logits == panel_logits,
                       "bf16: the Hugging Face folder gives the GGUF's tokens "
                       "and logits exactly")
