@@ -51,6 +51,11 @@ MODELS = {
     "smollm2-135m-q4_0": ("SmolLM2-135M Q4_0", "smollm2-135m", "q4_0"),
     "tinyllama-1.1b-q4_0": ("TinyLlama-1.1B Q4_0", "tinyllama-1.1b", "q4_0"),
     "tinyllama-1.1b-q8_0": ("TinyLlama-1.1B Q8_0", "tinyllama-1.1b", "q8_0"),
+    # Other families' shapes, on request.
+    "qwen2.5-0.5b-q4_0": ("Qwen2.5-0.5B Q4_0", "qwen2.5-0.5b", "q4_0"),
+    "qwen2.5-0.5b-q8_0": ("Qwen2.5-0.5B Q8_0", "qwen2.5-0.5b", "q8_0"),
+    "gemma3-270m-q8_0": ("Gemma-3-270M Q8_0", "gemma3-270m", "q8_0"),
+    "llama3.2-1b-q4_0": ("Llama-3.2-1B Q4_0", "llama3.2-1b", "q4_0"),
 }
 # Models whose decode reads fewer bytes than this run small_reps timed
 # runs per process.
