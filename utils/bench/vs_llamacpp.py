@@ -22,17 +22,24 @@ round-by-round ratio of more threads to fewer for both systems and for the
 read bandwidth.
 
     utils/bench/vs-llamacpp.sh [--rounds N] [--threads 1,2] [--models ...]
-                               [--depth D]
+                               [--depth D] [--mcpu CPU --peer-variant NAME]
 
 With --depth D both runs start after D tokens of context, evaluated
 untimed (llama-bench's -d): long prompts and chats, where attention reads
 a KV cache of D positions. The report is then named ...-depthD.
+
+With --mcpu CPU tlmc compiles for that CPU instead of the host, and with
+--peer-variant NAME llama.cpp runs its CPU backend built for NAME (one of
+the npm package's libggml-cpu-NAME.so) instead of the best for the host:
+`--mcpu haswell --peer-variant haswell` compares both as an AVX2-only CPU
+would run them. The report is then named ...-NAME.
 
 Writes a markdown report and an SVG chart (--out-dir, default
 docs/benchmarks/) and prints the table.
 """
 import argparse
 import datetime
+import glob
 import os
 import platform
 import re
@@ -71,10 +78,36 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-def timed(cmd):
+def peer_variant_directory(build, variant, work):
+    """A directory holding the npm package's libraries with only the CPU
+    backend built for `variant` (ggml loads the best variant it finds in a
+    directory), for the peer's TLMC_LLAMACPP_BINS."""
+    found = glob.glob(os.path.join(build, "peer", "**",
+                                   f"libggml-cpu-{variant}.so"),
+                      recursive=True)
+    if not found:
+        have = sorted(os.path.basename(f)[len("libggml-cpu-"):-3]
+                      for f in glob.glob(os.path.join(
+                          build, "peer", "**", "libggml-cpu-*.so"),
+                          recursive=True))
+        sys.exit(f"vs-llamacpp: llama.cpp has no CPU backend '{variant}' "
+                 f"(it has: {', '.join(have) or 'none: utils/setup-peer.sh'})")
+    package = os.path.dirname(found[0])
+    out = os.path.join(work, f"peer-{variant}")
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(package):
+        if name.startswith("libggml-cpu-") and name != os.path.basename(found[0]):
+            continue
+        link = os.path.join(out, name)
+        if not os.path.lexists(link):
+            os.symlink(os.path.join(package, name), link)
+    return out
+
+
+def timed(cmd, env=None):
     """Runs cmd under /usr/bin/time; returns (result, seconds, peak KiB)."""
     start = time.monotonic()
-    r = run(["/usr/bin/time", "-f", "TLMC_PEAK_RSS_KIB=%M"] + cmd)
+    r = run(["/usr/bin/time", "-f", "TLMC_PEAK_RSS_KIB=%M"] + cmd, env=env)
     seconds = time.monotonic() - start
     m = re.search(r"TLMC_PEAK_RSS_KIB=(\d+)", r.stderr)
     if r.returncode != 0:
@@ -180,6 +213,11 @@ def main():
     p.add_argument("--small-reps", type=int, default=20,
                    help="timed runs per process (their median) for models "
                         "under 16 MiB")
+    p.add_argument("--mcpu", default=None,
+                   help="compile for this CPU (tlmc compile --mcpu)")
+    p.add_argument("--peer-variant", default=None,
+                   help="llama.cpp's CPU backend built for this CPU "
+                        "(libggml-cpu-NAME.so), e.g. haswell")
     p.add_argument("--out-dir", default=None)
     p.add_argument("--command", default="utils/bench/vs-llamacpp.sh")
     a = p.parse_args()
@@ -198,6 +236,11 @@ def main():
                      "then build)")
     work = os.path.join(a.build, "bench")
     os.makedirs(work, exist_ok=True)
+    peer_env = None
+    if a.peer_variant:
+        peer_env = dict(os.environ,
+                        TLMC_LLAMACPP_BINS=peer_variant_directory(
+                            a.build, a.peer_variant, work))
     threads = [int(t) for t in a.threads.split(",")]
     started = datetime.datetime.now(datetime.timezone.utc)
 
@@ -220,10 +263,11 @@ def main():
                 if r.returncode:
                     sys.exit(r.stderr)
                 os.replace(gguf + ".tmp", gguf)
-        out = os.path.join(work, key)
+        out = os.path.join(work, key + (f"-{a.mcpu}" if a.mcpu else ""))
         _, compile_s, compile_kib = timed(
             [tlmc, "compile", gguf, "-o", out, "--exe", "--context",
-             str(a.context), "--context-beyond-training"])
+             str(a.context), "--context-beyond-training"] +
+            (["--mcpu", a.mcpu] if a.mcpu else []))
         text = int(run(["size", out + ".o"]).stdout.splitlines()[1].split()[0])
         compiles.append(dict(label=label, seconds=compile_s,
                              rss_mib=compile_kib / 1024,
@@ -255,7 +299,8 @@ def main():
                                        "--threads", str(t), "--context",
                                        str(a.context), "--depth",
                                        str(a.depth)])):
-                    r, _, kib = timed(cmd)
+                    r, _, kib = timed(
+                        cmd, env=peer_env if system == "llama.cpp" else None)
                     res[t][system].append(parse_bench(r.stdout))
                     rss[t][system] = max(rss[t][system], kib)
         base = threads[0]
@@ -289,13 +334,21 @@ def main():
     lines = []
     lines.append(f"# tlmc vs llama.cpp, {started:%Y-%m-%d}\n")
     depth = f" --depth {a.depth}" if a.depth else ""
+    if a.mcpu:
+        depth += f" --mcpu {a.mcpu}"
+    if a.peer_variant:
+        depth += f" --peer-variant {a.peer_variant}"
     lines.append(f"- command: `{a.command} --rounds {a.rounds} --threads "
                  f"{a.threads} --models {a.models}{depth}`")
     lines.append(f"- CPU: {cpu_model()}, {os.cpu_count()} cores; "
                  f"started {started:%Y-%m-%d %H:%M} UTC")
     lines.append("- peer: llama.cpp v0.5.0 from node-llama-cpp@3.22.1 "
-                 "(@node-llama-cpp/linux-x64 CPU variants), threadpool "
-                 "attached, context as below, f16 KV cache (its default)")
+                 "(@node-llama-cpp/linux-x64 CPU variants" +
+                 (f": only libggml-cpu-{a.peer_variant}.so" if a.peer_variant
+                  else ": the best for this CPU") +
+                 "), threadpool attached, context as below, f16 KV cache "
+                 "(its default); tlmc compiled for " +
+                 (f"--mcpu {a.mcpu}" if a.mcpu else "this CPU"))
     lines.append(f"- each number: median of {a.rounds} interleaved rounds, one "
                  f"process per system and thread count per round (short "
                  f"warm-up, then one timed run, or the median of "
@@ -372,7 +425,8 @@ def main():
                                         "docs", "benchmarks")
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.join(out_dir, f"vs-llamacpp-{started:%Y-%m-%d}" +
-                        (f"-depth{a.depth}" if a.depth else ""))
+                        (f"-depth{a.depth}" if a.depth else "") +
+                        (f"-{a.peer_variant}" if a.peer_variant else ""))
     with open(stem + ".md", "w") as f:
         f.write(report + f"\n![ratios]({os.path.basename(stem)}.svg)\n")
     svg_chart(rows, stem + ".svg")

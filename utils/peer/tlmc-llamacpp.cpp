@@ -25,6 +25,11 @@
 //     whose rows are not whole blocks keep a type llama.cpp falls back to):
 //     real trained weights in GGUF block formats, e.g. stories260K in Q8_0.
 //
+// The CPU backend is the best of the npm package's variants for the host;
+// TLMC_LLAMACPP_BINS in the environment names another directory (e.g. one
+// holding only libggml-cpu-haswell.so beside the package's other
+// libraries: llama.cpp as an AVX2-only CPU runs it).
+//
 // Traps this avoids (each cost llama.cpp speed when missed): the CPU backend
 // is loaded from the npm package's own directory; a ggml threadpool is
 // attached as llama-bench does (small models lose ~40% without it); the
@@ -131,6 +136,12 @@ void quiet(ggml_log_level level, const char *text, void *) {
     std::fputs(text, stderr);
 }
 
+/// Where the CPU backend's variants are loaded from.
+const char *backendDirectory() {
+  const char *chosen = std::getenv("TLMC_LLAMACPP_BINS");
+  return chosen && *chosen ? chosen : TLMC_LLAMACPP_BINS;
+}
+
 /// The loaded model with a context of `nCtx` tokens and a threadpool.
 struct Peer {
   llama_model *model = nullptr;
@@ -144,10 +155,10 @@ struct Peer {
   /// model and would hide real differences from a logits comparison).
   Peer(const Options &o, int nCtx, int nBatch, bool exactCache = false) {
     llama_log_set(quiet, nullptr);
-    ggml_backend_load_all_from_path(TLMC_LLAMACPP_BINS);
+    ggml_backend_load_all_from_path(backendDirectory());
     ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
     if (!cpu)
-      fail(std::string("no CPU backend in ") + TLMC_LLAMACPP_BINS);
+      fail(std::string("no CPU backend in ") + backendDirectory());
     ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
     auto newPool = reinterpret_cast<ggml_threadpool *(*)(ggml_threadpool_params *)>(
         ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
@@ -306,7 +317,7 @@ int runBench(const Options &o) {
 
 int runQuantize(const Options &o) {
   llama_log_set(quiet, nullptr);
-  ggml_backend_load_all_from_path(TLMC_LLAMACPP_BINS);
+  ggml_backend_load_all_from_path(backendDirectory());
   llama_model_quantize_params params = llama_model_quantize_default_params();
   params.ftype = o.type == "q8_0" ? LLAMA_FTYPE_MOSTLY_Q8_0
                                   : LLAMA_FTYPE_MOSTLY_Q4_0;
