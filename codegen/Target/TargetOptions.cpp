@@ -135,6 +135,7 @@ static const ProductKernelSet kProductKernelSets[] = {
     {"avx512", "avx512", "", "", "avx512"},
     {"avx512vnni", "avx512", "avx512vnni", "avx512vnni", "avx512"},
     {"amx", "avx512", "avx512vnni", "amx", "avx512"},
+    {"avx2", "", "", "avx2", ""},
     {"neondot", "", "neondot", "", ""},
     {"neoni8mm", "", "neoni8mm", "", ""},
 };
@@ -162,9 +163,10 @@ std::string tlmc::selectProductKernels(const llvm::TargetMachine &machine) {
     return !info->checkFeatures("+dotprod") ? ""
            : info->checkFeatures("+i8mm")   ? "neoni8mm"
                                             : "neondot";
-  if (triple.getArch() != llvm::Triple::x86_64 ||
-      !info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
+  if (triple.getArch() != llvm::Triple::x86_64)
     return "";
+  if (!info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+f16c,+fma"))
+    return info->checkFeatures("+avx2,+f16c,+fma") ? "avx2" : "";
   if (!info->checkFeatures("+avx512vnni"))
     return "avx512";
   return info->checkFeatures("+amx-tile,+amx-int8") ? "amx" : "avx512vnni";

@@ -107,12 +107,22 @@ double referenceOutput(const Weights &w, bool q4, const float *x,
 
 using Kernel = tlmrt_product_kernel *;
 
+/// Whether this CPU runs the AVX2 panel kernels.
+bool hasAVX2Kernels() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+}
+
 /// `panels`: the kernel reads the weights packed by codegen's
 /// packGGMLPanels (16-row panels), and its row ranges start at multiples of
-/// 16.
-void checkKernel(Kernel kernel, bool q4, bool panels = false) {
-  if (!__builtin_cpu_supports("avx512vnni") ||
-      !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
+/// 16. `avx2`: an AVX2 kernel, which needs no AVX-512.
+void checkKernel(Kernel kernel, bool q4, bool panels = false,
+                 bool avx2 = false) {
+  if (avx2 && !hasAVX2Kernels())
+    GTEST_SKIP() << "this CPU has no AVX2";
+  if (!avx2 && (!__builtin_cpu_supports("avx512vnni") ||
+                !__builtin_cpu_supports("avx512bw") ||
+                !__builtin_cpu_supports("avx512vl")))
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   std::mt19937 rng(1234);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -201,6 +211,71 @@ TEST(ProductKernels, Q8_0PanelsAMXMatchesReference) {
 
 TEST(ProductKernels, Q4_0PanelsAMXMatchesReference) {
   checkKernel(tlmrt_uk_q4_0x16_amx, /*q4=*/true, /*panels=*/true);
+}
+
+TEST(ProductKernels, Q8_0PanelsAVX2MatchesReference) {
+  checkKernel(tlmrt_uk_q8_0x16_avx2, /*q4=*/false, /*panels=*/true,
+              /*avx2=*/true);
+  checkKernel(tlmrt_uk_q8_0x16_avx2_hwprefetch, /*q4=*/false,
+              /*panels=*/true, /*avx2=*/true);
+}
+
+TEST(ProductKernels, Q4_0PanelsAVX2MatchesReference) {
+  checkKernel(tlmrt_uk_q4_0x16_avx2, /*q4=*/true, /*panels=*/true,
+              /*avx2=*/true);
+  checkKernel(tlmrt_uk_q4_0x16_avx2_hwprefetch, /*q4=*/true,
+              /*panels=*/true, /*avx2=*/true);
+}
+
+/// The AVX2 panel kernels give bitwise the VNNI ones' outputs (the same
+/// int8 inputs, the same s32 dot products, scaled in the same order), for
+/// weights at the extremes of their range (Q8_0's -128 and 127, whose
+/// w + 128 would saturate vpmaddubsw's pairs) and at random, one token and
+/// many, every token tile.
+void checkAVX2EqualsVNNI(Kernel avx2, Kernel vnni, bool q4) {
+  if (!hasAVX2Kernels() || !__builtin_cpu_supports("avx512vnni"))
+    GTEST_SKIP() << "this CPU has not both AVX2 and AVX-512 VNNI";
+  std::mt19937 rng(4242);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t shapes[][3] = {{16, 32, 1},  {48, 576, 1}, {32, 1536, 1},
+                               {64, 576, 7}, {16, 96, 33}, {48, 1568, 40}};
+  for (const auto &shape : shapes) {
+    const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
+    SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
+                                    << " columns, " << tokens << " tokens");
+    for (int extremes = 0; extremes < 2; ++extremes) {
+      Weights w = makeWeights(q4, rows, columns, rng);
+      if (extremes && !q4)
+        // Every Q8_0 weight -128 or 127 (bytes 2..33 of each block).
+        for (size_t b = 0; b < w.bytes.size(); b += 34)
+          for (int j = 2; j < 34; ++j)
+            w.bytes[b + j] = (j + b / 34) % 2 ? 0x80 : 0x7f;
+      std::vector<uint8_t> packed(w.bytes.size());
+      ASSERT_TRUE(
+          tlmc::packGGMLPanels(w.bytes, rows, columns, q4 ? 4 : 8, packed)
+              .succeeded());
+      std::vector<float> x(tokens * columns), a(tokens * rows),
+          b(tokens * rows);
+      for (float &v : x)
+        v = extremes ? (normal(rng) < 0 ? -4.0f : 4.0f) : normal(rng);
+      avx2(x.data(), columns, tokens, packed.data(), rows, columns, a.data(),
+           rows);
+      vnni(x.data(), columns, tokens, packed.data(), rows, columns, b.data(),
+           rows);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
+          << (extremes ? "extreme" : "random") << " weights";
+    }
+  }
+}
+
+TEST(ProductKernels, Q8_0PanelsAVX2EqualVNNI) {
+  checkAVX2EqualsVNNI(tlmrt_uk_q8_0x16_avx2, tlmrt_uk_q8_0x16_avx512vnni,
+                      /*q4=*/false);
+}
+
+TEST(ProductKernels, Q4_0PanelsAVX2EqualVNNI) {
+  checkAVX2EqualsVNNI(tlmrt_uk_q4_0x16_avx2, tlmrt_uk_q4_0x16_avx512vnni,
+                      /*q4=*/true);
 }
 
 /// Tokens computed together (AMX tiles, two-panel VNNI tiles of 4 and the
