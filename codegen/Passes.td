@@ -349,10 +349,11 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
     products; the float ones widen the weights exactly and sum in f32.
     With no instruction set (or a shape the kernels do not take) the
     generic stays, and lowers to the generated f32 product; weights in
-    panels have no generated product, so there that is an error. With `hardware-prefetch` (a CPU whose hardware
-    prefetchers stream a decode step's weights faster alone, such as AMD
-    Zen 4) products on panels call the kernels' `_hwprefetch` entry points,
-    which compute the same bits without software prefetches.
+    panels have no generated product, so there that is an error. With
+    `hardware-prefetch` (a CPU whose hardware prefetchers stream a decode
+    step's weights faster alone, such as AMD Zen 4) products on panels call
+    the kernels' `_hwprefetch` entry points, which compute the same bits
+    without software prefetches.
 
     Before:
     ```mlir

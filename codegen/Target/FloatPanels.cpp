@@ -36,7 +36,8 @@ bool tlmc::hasFloatPanelLayout(tlm::WeightOp weight, ModuleOp module) {
 
 LogicalResult tlmc::packFloatPanels(ArrayRef<char> values,
                                     int64_t elementBytes, int64_t rows,
-                                    int64_t columns, MutableArrayRef<char> out) {
+                                    int64_t columns,
+                                    MutableArrayRef<char> out) {
   if (rows % kFloatPanelRows || elementBytes <= 0 ||
       int64_t(values.size()) != rows * columns * elementBytes ||
       out.size() != values.size())
@@ -45,7 +46,9 @@ LogicalResult tlmc::packFloatPanels(ArrayRef<char> values,
   for (int64_t panel = 0; panel < rows; panel += kFloatPanelRows)
     for (int64_t c = 0; c < columns; ++c)
       for (int64_t r = 0; r < kFloatPanelRows; ++r, o += elementBytes)
-        std::memcpy(o, values.data() + ((panel + r) * columns + c) * elementBytes,
+        std::memcpy(o,
+                    values.data() +
+                        ((panel + r) * columns + c) * elementBytes,
                     elementBytes);
   return success();
 }

@@ -129,7 +129,8 @@ constexpr int64_t kPanelPrefetchBytes = 4096;
 /// What a panel's values are.
 enum class Element { F16, BF16, F32 };
 
-template <Element E> constexpr int64_t kElementBytes = E == Element::F32 ? 4 : 2;
+template <Element E>
+constexpr int64_t kElementBytes = E == Element::F32 ? 4 : 2;
 
 /// Column `c` of a panel (16 rows' values) as f32.
 template <Element E>
@@ -138,7 +139,8 @@ loadPanelColumn(const uint8_t *panel, int64_t c) {
   const uint8_t *at = panel + c * kPanelRows * kElementBytes<E>;
   if constexpr (E == Element::F32)
     return _mm512_loadu_ps(at);
-  const __m256i halves = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(at));
+  const __m256i halves =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(at));
   if constexpr (E == Element::F16)
     return _mm512_cvtph_ps(halves);
   return _mm512_castsi512_ps(
@@ -252,7 +254,8 @@ TLM_AVX512 void panelPair(const float *x, int64_t xStride, int64_t tokens,
   // The widening is where the panels come from memory: prefetched as
   // panelTile does.
   for (int half = 0; half < 2; ++half) {
-    const uint8_t *from = panel + half * kPanelRows * columns * kElementBytes<E>;
+    const uint8_t *from =
+        panel + half * kPanelRows * columns * kElementBytes<E>;
     for (int64_t c = 0; c < columns; ++c) {
       if (c % 2 == 0)
         prefetchColumnPair<E, Prefetch>(from, c);
