@@ -372,8 +372,9 @@ def TLMUseUKernels : Pass<"tlm-use-ukernels", "mlir::ModuleOp"> {
     Option<"isa", "isa", "std::string", "\"\"",
            "Kernel set to call (codegen/Target/TargetOptions.h's table): "
            "avx512 (float weights), avx512vnni (and GGUF blocks), amx (and "
-           "AMX tiles for panels), avx2 (GGUF blocks in panels without "
-           "AVX-512), neondot (GGUF blocks with AArch64 sdot), "
+           "AMX tiles for panels), avx2-float (float weights without "
+           "AVX-512), avx2 (and GGUF blocks in panels), neondot (GGUF "
+           "blocks with AArch64 sdot), "
            "neoni8mm (and smmla for prefill), or empty for none">,
     Option<"hardwarePrefetch", "hardware-prefetch", "bool", "false",
            "Call the panel kernels' `_hwprefetch` entry points, which leave "

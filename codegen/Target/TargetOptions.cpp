@@ -135,7 +135,8 @@ static const ProductKernelSet kProductKernelSets[] = {
     {"avx512", "avx512", "", "", "avx512"},
     {"avx512vnni", "avx512", "avx512vnni", "avx512vnni", "avx512"},
     {"amx", "avx512", "avx512vnni", "amx", "avx512"},
-    {"avx2", "", "", "avx2", ""},
+    {"avx2-float", "avx2", "", "", "avx2-float"},
+    {"avx2", "avx2", "", "avx2", "avx2-float"},
     {"neondot", "", "neondot", "", ""},
     {"neoni8mm", "", "neoni8mm", "", ""},
 };

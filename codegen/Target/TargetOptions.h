@@ -59,8 +59,9 @@ std::string listProductKernelSets();
 /// F, BW, VL, F16C and FMA (the f16/f32 kernels), "avx512vnni" when they
 /// also have VNNI (and the int8 kernels), "amx" when they also have
 /// AMX-INT8 (prefill tiles on the tile unit); "avx2" for x86-64 CPUs with
-/// AVX2, F16C and FMA but not AVX-512 (GGUF blocks in panels, on
-/// vpmaddubsw); "neondot" for AArch64 CPUs
+/// AVX2, F16C and FMA but not AVX-512 (the float kernels on 256-bit
+/// registers and GGUF blocks in panels on vpmaddubsw; "avx2-float" without
+/// the latter, for --int8-activations=false); "neondot" for AArch64 CPUs
 /// with the dot product extension (the int8 kernels), "neoni8mm" when they
 /// also have the int8 matrix multiply (prefill on smmla); empty when none
 /// (the generated products run instead).

@@ -74,9 +74,18 @@ tlmrt_product_kernel tlmrt_uk_q8_0x16_avx512vnni;
 tlmrt_product_kernel tlmrt_uk_q4_0x16_avx512vnni;
 tlmrt_product_kernel tlmrt_uk_q8_0x16_amx;
 tlmrt_product_kernel tlmrt_uk_q4_0x16_amx;
-/// The same panels on CPUs with AVX2, FMA and F16C but no AVX-512
-/// (vpmaddubsw and vpmaddwd on 256-bit registers), bitwise the VNNI
-/// kernels' outputs.
+/// The float kernels above on CPUs with AVX2, FMA and F16C but no AVX-512
+/// (the panel ones bitwise the AVX-512 ones' outputs).
+tlmrt_product_kernel tlmrt_uk_f16_avx2;
+tlmrt_product_kernel tlmrt_uk_f32_avx2;
+tlmrt_product_kernel tlmrt_uk_f16x16_avx2;
+tlmrt_product_kernel tlmrt_uk_bf16x16_avx2;
+tlmrt_product_kernel tlmrt_uk_f32x16_avx2;
+tlmrt_product_kernel tlmrt_uk_f16x16_avx2_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_bf16x16_avx2_hwprefetch;
+tlmrt_product_kernel tlmrt_uk_f32x16_avx2_hwprefetch;
+/// The GGUF panels on those CPUs (vpmaddubsw and vpmaddwd on 256-bit
+/// registers), bitwise the VNNI kernels' outputs.
 tlmrt_product_kernel tlmrt_uk_q8_0x16_avx2;
 tlmrt_product_kernel tlmrt_uk_q4_0x16_avx2;
 /// Their `_hwprefetch` twins (see tlmrt_uk_f16x16_avx512_hwprefetch).

@@ -35,7 +35,7 @@
 // NONE: linalg.generic
 // NONE-SAME: tlmc.ukernel = "q8_0"
 // NONE-NOT: tlmrt_uk
-// BAD: unknown instruction set 'sse9' (known: avx512, avx512vnni, amx, avx2, neondot, neoni8mm)
+// BAD: unknown instruction set 'sse9' (known: avx512, avx512vnni, amx, avx2-float, avx2, neondot, neoni8mm)
 func.func @rows(%w: memref<1024xi8>, %arena: memref<1024xi8>, %begin: index, %end: index) {
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index

@@ -4,11 +4,12 @@
 Generated stories260K-shaped models in BF16, F16 and F32 are compiled for
 this machine (on an AVX-512 CPU the products call the runtime's panel
 kernels, tlmrt_uk_{bf16,f16,f32}x16_avx512*, on weights packed by
-codegen/Target/FloatPanels.cpp) and for x86-64-v3 (AVX2: no float
-kernels, the generated products on the file's rows). Both widen every
-weight exactly and sum in f32, in different orders: they must give the same
-greedy tokens and logits within 1e-4, over a prompt long enough for the
-prefill chunks' panel pairs and for decode steps. BF16 is also read from a
+codegen/Target/FloatPanels.cpp), for x86-64-v3 (AVX2: the same panels'
+tlmrt_uk_*x16_avx2* kernels) and for x86-64-v2 (SSE4.2: no kernels, the
+generated products on the file's rows). All widen every weight exactly
+and sum in f32, the generated code in another order: the panel compiles
+must give the rows' greedy tokens and logits within 1e-4, over a prompt
+long enough for the prefill chunks' panel pairs and for decode steps. BF16 is also read from a
 Hugging Face folder (safetensors, the format such models ship in), which
 must give exactly the GGUF's tokens and logits.
 """
@@ -62,26 +63,36 @@ def main():
         gguf = os.path.join(a.work, f"model-{dtype}.gguf")
         generate(res, modelgen, dtype, gguf)
         panels = compile_model(a.tlmc, gguf, os.path.join(a.work, "p" + dtype))
-        rows = compile_model(a.tlmc, gguf, os.path.join(a.work, "a" + dtype),
+        avx2 = compile_model(a.tlmc, gguf, os.path.join(a.work, "a" + dtype),
                              "--mcpu", "x86-64-v3")
+        rows = compile_model(a.tlmc, gguf, os.path.join(a.work, "r" + dtype),
+                             "--mcpu", "x86-64-v2")
         if avx512:
             calls = undefined_kernels(panels + ".o")
             res.check(any(k.startswith(f"tlmrt_uk_{dtype}x16_avx512")
                           for k in calls),
                       f"{dtype}: the AVX-512 compile calls the {dtype} panel "
                       f"kernel ({', '.join(sorted(calls)) or 'none'})")
+        calls = undefined_kernels(avx2 + ".o")
+        res.check(any(k.startswith(f"tlmrt_uk_{dtype}x16_avx2") for k in calls),
+                  f"{dtype}: the x86-64-v3 compile calls the AVX2 {dtype} "
+                  f"panel kernel ({', '.join(sorted(calls)) or 'none'})")
         res.check(not undefined_kernels(rows + ".o"),
-                  f"{dtype}: the x86-64-v3 compile calls no float kernel")
-        (panel_out, panel_logits), (row_out, row_logits) = (greedy(panels),
-                                                            greedy(rows))
-        res.check(panel_out and panel_out == row_out,
-                  f"{dtype}: same greedy tokens from panels and from rows")
-        diff = max((abs(x - y) for x, y in zip(panel_logits, row_logits)),
-                   default=1.0)
-        res.check(panel_logits and len(panel_logits) == len(row_logits) and
-                  diff <= 1e-4,
-                  f"{dtype}: logits from panels as from rows (max |diff| "
-                  f"{diff:.2e} <= 1e-4)")
+                  f"{dtype}: the x86-64-v2 compile calls no kernel")
+        row_out, row_logits = greedy(rows)
+        for label, exe in (("AVX-512", panels), ("AVX2", avx2)):
+            out, logits = greedy(exe)
+            if exe == panels:
+                panel_out, panel_logits = out, logits
+            res.check(out and out == row_out,
+                      f"{dtype}: same greedy tokens from {label} panels and "
+                      "from rows")
+            diff = max((abs(x - y) for x, y in zip(logits, row_logits)),
+                       default=1.0)
+            res.check(logits and len(logits) == len(row_logits) and
+                      diff <= 1e-4,
+                      f"{dtype}: logits from {label} panels as from rows "
+                      f"(max |diff| {diff:.2e} <= 1e-4)")
         if dtype == "bf16":
             folder = os.path.join(a.work, "hf-bf16")
             generate(res, modelgen, dtype, folder, "--format", "hf")

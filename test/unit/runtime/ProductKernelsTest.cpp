@@ -435,9 +435,15 @@ enum class FloatWeights { F16, BF16, F32 };
 /// single-panel one both run), and tokens computed together equal tokens
 /// one at a time bitwise (prefill equals decode).
 void checkFloatKernel(Kernel kernel, FloatWeights weights,
-                      bool panels = false) {
-  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("f16c"))
+                      bool panels = false, bool avx2 = false,
+                      Kernel sameBits = nullptr) {
+  if (avx2 && !hasAVX2Kernels())
+    GTEST_SKIP() << "this CPU has no AVX2";
+  if (!avx2 &&
+      (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("f16c")))
     GTEST_SKIP() << "this CPU has no AVX-512";
+  if (sameBits && !__builtin_cpu_supports("avx512f"))
+    sameBits = nullptr;
   std::mt19937 rng(99);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> exponent(9, 16), mantissa(0, 1023),
@@ -512,6 +518,14 @@ void checkFloatKernel(Kernel kernel, FloatWeights weights,
                                  rows * sizeof(float)))
             << "token " << t << " alone differs from its tile";
       }
+    if (sameBits) {
+      std::vector<float> other(tokens * yStride, -1.0f);
+      sameBits(x.data(), xStride, tokens, bytes.data(), rows, columns,
+               other.data(), yStride);
+      EXPECT_EQ(0, std::memcmp(other.data(), y.data(),
+                               other.size() * sizeof(float)))
+          << "differs from the other instruction set's kernel";
+    }
     for (int64_t t = 0; t < tokens; ++t) {
       for (int64_t r = 0; r < rows; ++r) {
         double exact = 0, magnitude = 0;
@@ -550,6 +564,30 @@ TEST(ProductKernels, BF16PanelsAVX512MatchesExactProduct) {
 TEST(ProductKernels, F32PanelsAVX512MatchesExactProduct) {
   checkFloatKernel(tlmrt_uk_f32x16_avx512, FloatWeights::F32,
                    /*panels=*/true);
+}
+
+TEST(ProductKernels, FloatAVX2MatchesExactProduct) {
+  checkFloatKernel(tlmrt_uk_f16_avx2, FloatWeights::F16, /*panels=*/false,
+                   /*avx2=*/true);
+  checkFloatKernel(tlmrt_uk_f32_avx2, FloatWeights::F32, /*panels=*/false,
+                   /*avx2=*/true);
+}
+
+// The AVX2 panels sum each row's products in the AVX-512 panels' order:
+// the same bits (checked where the CPU runs both).
+TEST(ProductKernels, FloatPanelsAVX2MatchExactProductAndAVX512) {
+  checkFloatKernel(tlmrt_uk_f16x16_avx2, FloatWeights::F16, /*panels=*/true,
+                   /*avx2=*/true, tlmrt_uk_f16x16_avx512);
+  checkFloatKernel(tlmrt_uk_bf16x16_avx2, FloatWeights::BF16,
+                   /*panels=*/true, /*avx2=*/true, tlmrt_uk_bf16x16_avx512);
+  checkFloatKernel(tlmrt_uk_f32x16_avx2, FloatWeights::F32, /*panels=*/true,
+                   /*avx2=*/true, tlmrt_uk_f32x16_avx512);
+  checkFloatKernel(tlmrt_uk_f16x16_avx2_hwprefetch, FloatWeights::F16,
+                   /*panels=*/true, /*avx2=*/true, tlmrt_uk_f16x16_avx512);
+  checkFloatKernel(tlmrt_uk_bf16x16_avx2_hwprefetch, FloatWeights::BF16,
+                   /*panels=*/true, /*avx2=*/true, tlmrt_uk_bf16x16_avx512);
+  checkFloatKernel(tlmrt_uk_f32x16_avx2_hwprefetch, FloatWeights::F32,
+                   /*panels=*/true, /*avx2=*/true, tlmrt_uk_f32x16_avx512);
 }
 
 TEST(ProductKernels, FloatPanelsHardwarePrefetchTwinsMatchExactProduct) {
