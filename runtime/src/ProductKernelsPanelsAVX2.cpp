@@ -145,11 +145,11 @@ TLM_AVX2_INLINE float quantizeBlock(const float *x, int8_t *q, int32_t &sum) {
   return scale;
 }
 
-/// Quantizes tokens [0, tokens) of x (row t at x + t * xStride) into `in`.
+/// Quantizes tokens [first, end) of x (row t at x + t * xStride) into `in`.
 template <bool Q4>
-TLM_AVX2 void quantizeInputs(const float *x, int64_t xStride, int64_t tokens,
-                             const Inputs &in) {
-  for (int64_t t = 0; t < tokens; ++t)
+TLM_AVX2 void quantizeInputs(const float *x, int64_t xStride, int64_t first,
+                             int64_t end, const Inputs &in) {
+  for (int64_t t = first; t < end; ++t)
     for (int64_t b = 0; b < in.blocks; ++b) {
       int32_t sum;
       float scale = quantizeBlock(x + t * xStride + b * kBlock,
@@ -295,12 +295,32 @@ TLM_AVX2 void productPanels(const float *x, int64_t xStride, int64_t tokens,
   // thread's own inputs, which its later calls of the job on the same
   // input reuse (JobInputs.h).
   constexpr int kFormat = 4 | (Q4 ? 1 : 0); // apart from the VNNI layouts
+  // Inside a parallel job, a chunk's inputs are quantized once by the
+  // job's threads together, into the pool's JobInputs, as the VNNI
+  // kernels do (JobInputs.h): per call, each of a thread's takes quantized
+  // the whole chunk again.
+  tlmrt::JobInputs *shared = tlmrt::currentJobInputs();
+  if (shared && tokens >= 2 * tlmrt::kJobInputSlice &&
+      laidOutBytes(tokens, columns) <= tlmrt::kJobInputBytes) {
+    const int64_t slices =
+        (tokens + tlmrt::kJobInputSlice - 1) / tlmrt::kJobInputSlice;
+    if (shared->claim({x, xStride, tokens, columns, kFormat}, slices)) {
+      Inputs in = layOut(shared->bytes, tokens, columns);
+      shared->quantizeShared([&](int64_t slice) {
+        const int64_t first = slice * tlmrt::kJobInputSlice;
+        const int64_t end = first + tlmrt::kJobInputSlice;
+        quantizeInputs<Q4>(x, xStride, first, end < tokens ? end : tokens, in);
+      });
+      allPanels<Q4, Prefetch>(panels, rows, in, tokens, y, yStride);
+      return;
+    }
+  }
   tlmrt::ThreadInputs *own = tlmrt::currentThreadInputs();
   if (own && laidOutBytes(tokens, columns) <= tlmrt::kThreadInputBytes) {
     Inputs in = layOut(own->bytes, tokens, columns);
     if (!own->holds({x, xStride, tokens, columns, kFormat},
                     tlmrt::currentJobId()))
-      quantizeInputs<Q4>(x, xStride, tokens, in);
+      quantizeInputs<Q4>(x, xStride, 0, tokens, in);
     allPanels<Q4, Prefetch>(panels, rows, in, tokens, y, yStride);
     return;
   }
@@ -310,7 +330,7 @@ TLM_AVX2 void productPanels(const float *x, int64_t xStride, int64_t tokens,
   for (int64_t t0 = 0; t0 < tokens; t0 += group) {
     const int64_t n = tokens - t0 < group ? tokens - t0 : group;
     Inputs in = layOut(storage, n, columns);
-    quantizeInputs<Q4>(x + t0 * xStride, xStride, n, in);
+    quantizeInputs<Q4>(x + t0 * xStride, xStride, 0, n, in);
     allPanels<Q4, Prefetch>(panels, rows, in, n, y + t0 * yStride, yStride);
   }
 }

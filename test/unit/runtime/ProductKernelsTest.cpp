@@ -376,8 +376,10 @@ void runPooledRows(const uint8_t *weights, uint8_t *arena, int64_t begin,
 /// do not fill the threads' slices, and for a second job right after the
 /// first on new values at the same address (what a thread quantized in
 /// the first must not be reused).
-void checkThreadsEqualOneThread(Kernel kernel, bool q4) {
-  if (!__builtin_cpu_supports("avx512vnni"))
+void checkThreadsEqualOneThread(Kernel kernel, bool q4, bool avx2 = false) {
+  if (avx2 && !hasAVX2Kernels())
+    GTEST_SKIP() << "this CPU has no AVX2";
+  if (!avx2 && !__builtin_cpu_supports("avx512vnni"))
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -424,6 +426,13 @@ TEST(ProductKernels, Q8_0PanelsOnThreadsEqualOneThread) {
 TEST(ProductKernels, Q4_0PanelsOnThreadsEqualOneThread) {
   checkThreadsEqualOneThread(tlmrt_uk_q4_0x16_avx512vnni, /*q4=*/true);
   checkThreadsEqualOneThread(tlmrt_uk_q4_0x16_amx, /*q4=*/true);
+}
+
+TEST(ProductKernels, PanelsAVX2OnThreadsEqualOneThread) {
+  checkThreadsEqualOneThread(tlmrt_uk_q8_0x16_avx2, /*q4=*/false,
+                             /*avx2=*/true);
+  checkThreadsEqualOneThread(tlmrt_uk_q4_0x16_avx2, /*q4=*/true,
+                             /*avx2=*/true);
 }
 
 /// What a float kernel's weights are.
