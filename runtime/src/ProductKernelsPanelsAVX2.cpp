@@ -291,9 +291,6 @@ TLM_AVX2 void productPanels(const float *x, int64_t xStride, int64_t tokens,
   if (columns % kBlock || rows % kPanelRows ||
       laidOutBytes(1, columns) > kStackInputBytes)
     __builtin_trap(); // the compiler never packs or calls such a weight
-  // A job's small calls (decode): once per thread and job, into the
-  // thread's own inputs, which its later calls of the job on the same
-  // input reuse (JobInputs.h).
   constexpr int kFormat = 4 | (Q4 ? 1 : 0); // apart from the VNNI layouts
   // Inside a parallel job, a chunk's inputs are quantized once by the
   // job's threads together, into the pool's JobInputs, as the VNNI
@@ -315,6 +312,9 @@ TLM_AVX2 void productPanels(const float *x, int64_t xStride, int64_t tokens,
       return;
     }
   }
+  // A job's small calls (decode): once per thread and job, into the
+  // thread's own inputs, which its later calls of the job on the same
+  // input reuse (JobInputs.h).
   tlmrt::ThreadInputs *own = tlmrt::currentThreadInputs();
   if (own && laidOutBytes(tokens, columns) <= tlmrt::kThreadInputBytes) {
     Inputs in = layOut(own->bytes, tokens, columns);
