@@ -18,7 +18,7 @@ import argparse
 import json
 import os
 
-from e2e_common import Results, require, run
+from e2e_common import Results, host_has, require, run
 
 # name -> (flags, max perplexity increase %, min top-1 agreement %,
 #          max container size vs fp32, quantized weights)
@@ -158,18 +158,10 @@ def main():
     res.finish()
 
 
-def host_has_avx512():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return " avx512f" in f.read()
-    except OSError:
-        return False
-
-
 def check_sparse_layouts(a, model, text, res):
     """On an AVX-512 host 2:4 weights compile to the block layout; for a CPU
     without it (x86-64-v3) to CSR. The two codes must agree."""
-    if not host_has_avx512():
+    if not host_has("avx512f"):
         print("  (no AVX-512 on this host: the block layout is not exercised)")
         return
     runs = {}

@@ -45,6 +45,26 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+def host_has(flag):
+    """Whether this machine's CPU lists `flag` (as /proc/cpuinfo names
+    it, e.g. avx512f, avx512_vnni); False where there is no such file."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return flag in line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return False
+
+
+def undefined_kernels(obj):
+    """The runtime micro-kernels (tlmrt_uk_*) an object file calls."""
+    r = run(["nm", "-u", obj])
+    return {line.split()[-1] for line in r.stdout.splitlines()
+            if "tlmrt_uk_" in line}
+
+
 def compile_model(tlmc, model, out, *extra):
     r = run([tlmc, "compile", model, "-o", out, "--exe", *extra])
     if r.returncode != 0:

@@ -15,25 +15,13 @@ must give exactly the GGUF's tokens and logits.
 """
 import argparse
 import os
-import subprocess
 
-from e2e_common import Results, compile_model, read_floats, run
+from e2e_common import (Results, compile_model, host_has, read_floats, run,
+                        undefined_kernels)
 
 PROMPT = ("Once upon a time there was a little girl who lived in a village "
           "near the forest. Whenever she went out, the little girl wore a "
           "red riding cloak")
-
-
-def host_has_avx512():
-    with open("/proc/cpuinfo") as f:
-        return " avx512f " in f.read().replace("\n", " ")
-
-
-def undefined_kernels(obj):
-    """The runtime kernels an object calls."""
-    r = subprocess.run(["nm", "-u", obj], capture_output=True, text=True)
-    return {line.split()[-1] for line in r.stdout.splitlines()
-            if "tlmrt_uk_" in line}
 
 
 def generate(res, modelgen, dtype, out, *extra):
@@ -57,7 +45,7 @@ def main():
     a = p.parse_args()
     modelgen = os.path.join(os.path.dirname(a.tlmc), "tlmc-modelgen")
     os.makedirs(a.work, exist_ok=True)
-    avx512 = host_has_avx512()
+    avx512 = host_has("avx512f")
     res = Results()
     for dtype in ("bf16", "f16", "f32"):
         gguf = os.path.join(a.work, f"model-{dtype}.gguf")
