@@ -333,13 +333,13 @@ def main():
 
     lines = []
     lines.append(f"# tlmc vs llama.cpp, {started:%Y-%m-%d}\n")
-    depth = f" --depth {a.depth}" if a.depth else ""
+    options = f" --depth {a.depth}" if a.depth else ""
     if a.mcpu:
-        depth += f" --mcpu {a.mcpu}"
+        options += f" --mcpu {a.mcpu}"
     if a.peer_variant:
-        depth += f" --peer-variant {a.peer_variant}"
+        options += f" --peer-variant {a.peer_variant}"
     lines.append(f"- command: `{a.command} --rounds {a.rounds} --threads "
-                 f"{a.threads} --models {a.models}{depth}`")
+                 f"{a.threads} --models {a.models}{options}`")
     lines.append(f"- CPU: {cpu_model()}, {os.cpu_count()} cores; "
                  f"started {started:%Y-%m-%d %H:%M} UTC")
     lines.append("- peer: llama.cpp v0.5.0 from node-llama-cpp@3.22.1 "
