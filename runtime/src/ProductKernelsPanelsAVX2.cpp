@@ -18,19 +18,26 @@
 // token the s32 sums are scaled as the VNNI path does, fma(fma(f32(d),
 // scale, correction), row scales, acc), in the same order.
 //
-// Register tiling: one panel x up to 4 tokens, 2 f32 accumulators (rows
-// 0-7, 8-15) per token; each token's block dot reads the panel block from
-// L1 again (decode has one token; prefill's tokens reuse the lines the
-// first loaded). Per 512 multiply-adds: 16 vpmaddubsw and 16 vpmaddwd
-// (Q4_0 also 8 loads and 24 to split nibbles; Q8_0 16 loads and 48 to
-// take signs), against 8 vpdpbusd with AVX-512 VNNI. Decode reads each
-// weight byte once per token, bound by the read bandwidth, prefetched 8
-// KiB ahead into L2 as the VNNI kernels do (or not: the `_hwprefetch`
-// entry points). Measured (session 21, a Zen 4 compiled for and run as a
-// Haswell, SmolLM2-135M, 1 thread): Q4_0 decode 243 tokens/s, ~18.4 GB/s
-// of the 18.7-20.6 the machine read then; prefill ~62 GMAC/s, bound by
-// the instructions above (2.0-2.5x llama.cpp's AVX2 decode there, 1.3-1.6x
-// its prefill).
+// Register tiling: one panel x up to 4 (Q4_0) or 3 (Q8_0) tokens, a half
+// panel (8 rows) at a time over all the blocks for prefill, one f32
+// accumulator per token; each weight register is loaded once per block and
+// half and used by every token of the tile (its nibbles split, or its sign
+// taken, once). Q4_0 adds a token's vpmaddubsw pairs in s16 and widens
+// them once per half block (one vpmaddwd where there were 8). Per 512
+// multiply-adds and token: 16 vpmaddubsw, 16 broadcast input words and
+// (Q4_0) 16 vpaddw + 2 vpmaddwd or (Q8_0) 16 vpsignb + 16 vpmaddwd + 16
+// vpaddd, plus the weights' 32 (Q4_0) or 48 (Q8_0) load, split and sign
+// instructions shared by the tile's tokens, against 8 vpdpbusd with
+// AVX-512 VNNI. llvm-mca (znver3) puts the inner loops at 1.07 (Q4_0) and
+// 1.7 (Q8_0) cycles per vpmaddubsw. Decode reads each weight byte once per
+// token, bound by the read bandwidth, prefetched 8 KiB ahead into L2 as
+// the VNNI kernels do (or not: the `_hwprefetch` entry points). Measured
+// (session 21, a Zen 4 compiled for and run as a Haswell, SmolLM2-135M, 1
+// thread): Q4_0 decode 243 tokens/s, ~18.4 GB/s of the 18.7-20.6 the
+// machine read then. Prefill, session 22, against session 21's tiles (each
+// token's block dot reloaded and re-split the weights): pp128 Q4_0 1.18x
+// on 1 thread (5 of 6 alternations) and 1.22x on 2 (3 of 4), Q8_0 1.13x
+// (6 of 6) and 1.14x (4 of 4), the logits bitwise the same.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,8 +58,11 @@ constexpr int64_t kBlock = 32;
 constexpr int64_t kPanelRows = 16;
 /// As ProductKernelsPanels.cpp's kStreamPrefetchBytes.
 constexpr int64_t kStreamPrefetchBytes = 8192;
-/// Tokens per register tile.
-constexpr int kTileTokens = 4;
+/// Tokens per register tile (llvm-mca -mcpu=znver3 on the inner loops,
+/// cycles per vpmaddubsw: Q4_0 1.07 at 4 tokens, 1.10 at 3; Q8_0, which
+/// keeps a sign per token and its s32 sums, 1.71 at 3 and 1.91 at 4,
+/// where its registers spill).
+template <bool Q4> constexpr int tileTokens() { return Q4 ? 4 : 3; }
 /// Stack budget for quantized inputs outside a job's own (values and 12
 /// bytes per block per token).
 constexpr int64_t kStackInputBytes = 96 * 1024;
@@ -160,57 +170,6 @@ TLM_AVX2 void quantizeInputs(const float *x, int64_t xStride, int64_t first,
     }
 }
 
-/// Rows 0-7 (lo) and 8-15 (hi) of a panel block's s32 dot products with
-/// one token's 32 inputs `x`: the unsigned weights (as stored) times the
-/// inputs, what the VNNI kernels' 8 vpdpbusd add; `bias` is 128 x the
-/// inputs' sum (Q8_0).
-template <bool Q4>
-TLM_AVX2_INLINE void blockDot(const uint8_t *block, const int8_t *x,
-                              int32_t bias, __m256i &lo, __m256i &hi) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  int32_t words[8];
-  memcpy(words, x, sizeof(words));
-  __m256i sums[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-  if (Q4) {
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
-    for (int g = 0; g < 4; ++g) {
-      const __m256i low = _mm256_set1_epi32(words[g]);
-      const __m256i high = _mm256_set1_epi32(words[g + 4]);
-      for (int half = 0; half < 2; ++half) {
-        __m256i packed = _mm256_loadu_si256(
-            reinterpret_cast<const __m256i *>(block + 64 * g + 32 * half));
-        __m256i w0 = _mm256_and_si256(packed, nibble);
-        __m256i w1 = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
-        sums[half] = _mm256_add_epi32(
-            sums[half],
-            _mm256_add_epi32(
-                _mm256_madd_epi16(_mm256_maddubs_epi16(w0, low), ones),
-                _mm256_madd_epi16(_mm256_maddubs_epi16(w1, high), ones)));
-      }
-    }
-  } else {
-    const __m256i flip = _mm256_set1_epi8(char(0x80));
-    for (int g = 0; g < 8; ++g) {
-      const __m256i input = _mm256_set1_epi32(words[g]);
-      for (int half = 0; half < 2; ++half) {
-        __m256i w = _mm256_xor_si256(
-            _mm256_loadu_si256(
-                reinterpret_cast<const __m256i *>(block + 64 * g + 32 * half)),
-            flip);
-        __m256i products = _mm256_maddubs_epi16(_mm256_abs_epi8(w),
-                                                _mm256_sign_epi8(input, w));
-        sums[half] =
-            _mm256_add_epi32(sums[half], _mm256_madd_epi16(products, ones));
-      }
-    }
-    const __m256i offset = _mm256_set1_epi32(bias);
-    sums[0] = _mm256_add_epi32(sums[0], offset);
-    sums[1] = _mm256_add_epi32(sums[1], offset);
-  }
-  lo = sums[0];
-  hi = sums[1];
-}
-
 /// acc + dot scaled as the VNNI kernels' scaleDot does.
 TLM_AVX2_INLINE __m256 scaleDot(__m256i dot, float scale, float correction,
                                 __m256 rowScales, __m256 acc) {
@@ -220,40 +179,124 @@ TLM_AVX2_INLINE __m256 scaleDot(__m256i dot, float scale, float correction,
   return _mm256_fmadd_ps(scaled, rowScales, acc);
 }
 
+/// Input columns 4g..4g+3 of `x` in every 32-bit lane.
+TLM_AVX2_INLINE __m256i inputWord(const int8_t *x, int g) {
+  int32_t word;
+  memcpy(&word, x + 4 * g, 4);
+  return _mm256_set1_epi32(word);
+}
+
+/// Half `half` (rows 0-7 or 8-15) of a panel block's s32 dot products with
+/// T tokens' 32 inputs (token t's at x + t * columns): the unsigned weights
+/// as stored times the inputs, what the VNNI kernels' 8 vpdpbusd add per
+/// token. Each weight register is loaded (and its nibbles split, or its
+/// sign taken) once for the T tokens.
+///
+/// Q4_0 sums a token's 16 vpmaddubsw pairs in s16 and widens once per
+/// half: a pair is at most 2 x 15 x 127 = 3810 (inputs are within +-127,
+/// QuantizeInputs.h), 8 of them 30480, under 2^15, so nothing saturates or
+/// wraps and the s32 sums are the same integers (one vpmaddwd per half
+/// instead of 8). Q8_0's pairs reach 2 x 128 x 127 and are widened each.
+template <bool Q4, int T>
+TLM_AVX2_INLINE void halfBlockDots(const uint8_t *block, int half,
+                                   const int8_t *x, int64_t columns,
+                                   __m256i (&dot)[T]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const uint8_t *at = block + 32 * half;
+  if (Q4) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    __m256i pairs[T];
+    for (int t = 0; t < T; ++t)
+      pairs[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 4; ++g) {
+      __m256i packed =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(at + 64 * g));
+      __m256i w0 = _mm256_and_si256(packed, nibble);
+      __m256i w1 = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+      for (int t = 0; t < T; ++t)
+        pairs[t] = _mm256_add_epi16(
+            pairs[t],
+            _mm256_add_epi16(_mm256_maddubs_epi16(w0, inputWord(x + t * columns, g)),
+                             _mm256_maddubs_epi16(w1, inputWord(x + t * columns, g + 4))));
+    }
+    for (int t = 0; t < T; ++t)
+      dot[t] = _mm256_madd_epi16(pairs[t], ones);
+  } else {
+    const __m256i flip = _mm256_set1_epi8(char(0x80));
+    for (int t = 0; t < T; ++t)
+      dot[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {
+      __m256i w = _mm256_xor_si256(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(at + 64 * g)),
+          flip);
+      __m256i magnitude = _mm256_abs_epi8(w);
+      for (int t = 0; t < T; ++t)
+        dot[t] = _mm256_add_epi32(
+            dot[t], _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(magnitude,
+                                             _mm256_sign_epi8(inputWord(x + t * columns, g), w)),
+                        ones));
+    }
+  }
+}
+
+/// Adds half `half` of block `b` of a panel, its 8 rows' products with T
+/// tokens from `token` scaled, to acc (one register per token).
+template <bool Q4, int T>
+TLM_AVX2_INLINE void addHalfBlock(const uint8_t *panel, int64_t b, int half,
+                                  const Inputs &in, int64_t token,
+                                  __m256 (&acc)[T]) {
+  const uint8_t *block = panel + b * panelBlockBytes<Q4>();
+  const __m256 rowScales = _mm256_cvtph_ps(_mm_loadu_si128(
+      reinterpret_cast<const __m128i *>(block + weightBytes<Q4>() + 16 * half)));
+  __m256i dot[T];
+  halfBlockDots<Q4, T>(block, half, in.values + token * in.columns + b * kBlock,
+                       in.columns, dot);
+  for (int t = 0; t < T; ++t) {
+    const int64_t at = in.at(token + t, b);
+    if (!Q4)
+      dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(in.biases[at]));
+    acc[t] = scaleDot(dot[t], in.scales[at], in.corrections[at], rowScales,
+                      acc[t]);
+  }
+}
+
 /// One panel x T tokens from `token`, into y's 16 columns.
+///
+/// Register tiling, T tokens (prefill): rows 0-7 over all the blocks, then
+/// rows 8-15 (the panel, a few KiB, is in L1 for the second pass), so a
+/// pass keeps T f32 accumulators, T s16 (Q4_0) or s32 (Q8_0) sums, the
+/// column group's weights and the broadcast input words in AVX2's 16 ymm
+/// registers: both halves at once took 2T accumulators and spilled.
+/// Decode (one token) takes both halves of a block together, one pass over
+/// the stream it prefetches.
 template <bool Q4, bool Prefetch, int T>
 TLM_AVX2 void panelTile(const uint8_t *panel, const Inputs &in, int64_t token,
                         float *y, int64_t yStride) {
-  __m256 acc[T][2];
-  for (int t = 0; t < T; ++t)
-    acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < in.blocks; ++b) {
-    const uint8_t *block = panel + b * panelBlockBytes<Q4>();
-    if (Prefetch)
-      for (int64_t line = 0; line < panelBlockBytes<Q4>(); line += 64)
-        _mm_prefetch(reinterpret_cast<const char *>(block) +
-                         kStreamPrefetchBytes + line,
-                     _MM_HINT_T1);
-    const uint16_t *scales =
-        reinterpret_cast<const uint16_t *>(block + weightBytes<Q4>());
-    const __m256 rowScales0 = _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i *>(scales)));
-    const __m256 rowScales1 = _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i *>(scales + 8)));
-    for (int t = 0; t < T; ++t) {
-      const int64_t at = in.at(token + t, b);
-      __m256i lo, hi;
-      blockDot<Q4>(block, in.values + (token + t) * in.columns + b * kBlock,
-                   in.biases[at], lo, hi);
-      acc[t][0] = scaleDot(lo, in.scales[at], in.corrections[at], rowScales0,
-                           acc[t][0]);
-      acc[t][1] = scaleDot(hi, in.scales[at], in.corrections[at], rowScales1,
-                           acc[t][1]);
+  if constexpr (T == 1) {
+    __m256 acc[2][1] = {{_mm256_setzero_ps()}, {_mm256_setzero_ps()}};
+    for (int64_t b = 0; b < in.blocks; ++b) {
+      if (Prefetch)
+        for (int64_t line = 0; line < panelBlockBytes<Q4>(); line += 64)
+          _mm_prefetch(reinterpret_cast<const char *>(panel) +
+                           b * panelBlockBytes<Q4>() + kStreamPrefetchBytes +
+                           line,
+                       _MM_HINT_T1);
+      addHalfBlock<Q4, 1>(panel, b, 0, in, token, acc[0]);
+      addHalfBlock<Q4, 1>(panel, b, 1, in, token, acc[1]);
     }
-  }
-  for (int t = 0; t < T; ++t) {
-    _mm256_storeu_ps(y + (token + t) * yStride, acc[t][0]);
-    _mm256_storeu_ps(y + (token + t) * yStride + 8, acc[t][1]);
+    _mm256_storeu_ps(y + token * yStride, acc[0][0]);
+    _mm256_storeu_ps(y + token * yStride + 8, acc[1][0]);
+  } else {
+    for (int half = 0; half < 2; ++half) {
+      __m256 acc[T];
+      for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_setzero_ps();
+      for (int64_t b = 0; b < in.blocks; ++b)
+        addHalfBlock<Q4, T>(panel, b, half, in, token, acc);
+      for (int t = 0; t < T; ++t)
+        _mm256_storeu_ps(y + (token + t) * yStride + 8 * half, acc[t]);
+    }
   }
 }
 
@@ -266,8 +309,8 @@ TLM_AVX2 void allPanels(const uint8_t *panels, int64_t rows, const Inputs &in,
     const uint8_t *panel = panels + p * panelBytes;
     float *yp = y + p * kPanelRows;
     int64_t t = 0;
-    for (; t + kTileTokens <= tokens; t += kTileTokens)
-      panelTile<Q4, Prefetch, kTileTokens>(panel, in, t, yp, yStride);
+    for (; t + tileTokens<Q4>() <= tokens; t += tileTokens<Q4>())
+      panelTile<Q4, Prefetch, tileTokens<Q4>()>(panel, in, t, yp, yStride);
     switch (tokens - t) {
     case 3:
       panelTile<Q4, Prefetch, 3>(panel, in, t, yp, yStride);

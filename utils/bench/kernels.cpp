@@ -68,6 +68,8 @@ const KernelInfo kKernels[] = {
     {"q4_0x16_avx512vnni", tlmrt_uk_q4_0x16_avx512vnni, Format::Q4_0,
      "avx512_vnni"},
     {"f16x16_avx512", tlmrt_uk_f16x16_avx512, Format::F16, "avx512f"},
+    {"q8_0x16_avx2", tlmrt_uk_q8_0x16_avx2, Format::Q8_0, "avx2"},
+    {"q4_0x16_avx2", tlmrt_uk_q4_0x16_avx2, Format::Q4_0, "avx2"},
 };
 
 /// Random weights of `format` packed as the kernel reads them.

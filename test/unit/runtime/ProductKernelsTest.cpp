@@ -243,13 +243,23 @@ void checkAVX2EqualsVNNI(Kernel avx2, Kernel vnni, bool q4) {
     const int64_t rows = shape[0], columns = shape[1], tokens = shape[2];
     SCOPED_TRACE(testing::Message() << rows << " rows, " << columns
                                     << " columns, " << tokens << " tokens");
-    for (int extremes = 0; extremes < 2; ++extremes) {
+    // 0: random; 1: extreme weights (Q8_0: -128 or 127), inputs of either
+    // sign at the scale's limit; 2: every weight at its largest (Q4_0: 7,
+    // stored as nibble 15), every input +127 once quantized, the largest
+    // sums the AVX2 kernels' s16 pairs (Q4_0) must hold.
+    for (int extremes = 0; extremes < 3; ++extremes) {
       Weights w = makeWeights(q4, rows, columns, rng);
-      if (extremes && !q4)
+      if (extremes == 1 && !q4)
         // Every Q8_0 weight -128 or 127 (bytes 2..33 of each block).
         for (size_t b = 0; b < w.bytes.size(); b += 34)
           for (int j = 2; j < 34; ++j)
             w.bytes[b + j] = (j + b / 34) % 2 ? 0x80 : 0x7f;
+      if (extremes == 2) {
+        const size_t blockBytes = q4 ? 18 : 34;
+        for (size_t b = 0; b < w.bytes.size(); b += blockBytes)
+          for (size_t j = 2; j < blockBytes; ++j)
+            w.bytes[b + j] = q4 ? 0xff : 0x7f;
+      }
       std::vector<uint8_t> packed(w.bytes.size());
       ASSERT_TRUE(
           tlmc::packGGMLPanels(w.bytes, rows, columns, q4 ? 4 : 8, packed)
@@ -257,13 +267,18 @@ void checkAVX2EqualsVNNI(Kernel avx2, Kernel vnni, bool q4) {
       std::vector<float> x(tokens * columns), a(tokens * rows),
           b(tokens * rows);
       for (float &v : x)
-        v = extremes ? (normal(rng) < 0 ? -4.0f : 4.0f) : normal(rng);
+        v = extremes == 2   ? 4.0f
+            : extremes == 1 ? (normal(rng) < 0 ? -4.0f : 4.0f)
+                            : normal(rng);
       avx2(x.data(), columns, tokens, packed.data(), rows, columns, a.data(),
            rows);
       vnni(x.data(), columns, tokens, packed.data(), rows, columns, b.data(),
            rows);
       EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
-          << (extremes ? "extreme" : "random") << " weights";
+          << (extremes == 2   ? "largest"
+              : extremes == 1 ? "extreme"
+                              : "random")
+          << " weights";
     }
   }
 }
