@@ -17,6 +17,7 @@
 #include "llvm/Support/xxhash.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -40,17 +41,25 @@ static fbc::DType getDType(Type element) {
 
 namespace {
 
+/// Bytes of panels packed and written at a time: Gemma-3's tied Q8_0
+/// embedding is one 178 MB weight, which packed whole took the compiler's
+/// peak memory to 1.55x the model file (the bound is 1.5x).
+constexpr int64_t kPanelPieceBytes = 8 << 20;
+
+/// Where a slot's bytes go as they are produced: `emit(slot, piece)` is
+/// called with the slot's bytes in order, whole or in consecutive pieces.
+using EmitFn = llvm::function_ref<void(const WeightSlot &, ArrayRef<char>)>;
+
 /// Produces each slot's bytes in turn, holding at most one repacked or
-/// decoded weight at a time: a 1B-parameter model is never copied whole.
+/// decoded weight at a time (and of a panel layout, a piece of it): a
+/// 1B-parameter model is never copied whole.
 class SlotSource {
 public:
   explicit SlotSource(const WeightLayout &layout) : layout(layout) {}
 
-  /// Calls `emit(slot, bytes)` for `slot`, and for the slots written along
+  /// Calls `emit` with the bytes of `slot`, and of the slots written along
   /// with it (a sparse weight's indices come with its values).
-  LogicalResult produce(
-      const WeightSlot &slot,
-      llvm::function_ref<void(const WeightSlot &, ArrayRef<char>)> emit) {
+  LogicalResult produce(const WeightSlot &slot, EmitFn emit) {
     switch (slot.repack) {
     case WeightSlot::Repack::SparseBlockValues: {
       auto weight = cast<compress::SparseWeightOp>(slot.repackedFrom);
@@ -78,17 +87,25 @@ public:
       return success();
     }
     case WeightSlot::Repack::GGMLPanels: {
-      std::vector<uint8_t> packed(slot.bytes);
       auto weight = cast<compress::QuantizedWeightOp>(slot.repackedFrom);
-      if (failed(packGGMLPanels(weight, packed)))
+      auto resource = dyn_cast<DenseResourceElementsAttr>(weight.getValues());
+      AsmResourceBlob *blob =
+          resource ? resource.getRawHandle().getBlob() : nullptr;
+      if (!blob)
         return failure();
-      emit(slot, asChars(packed));
-      // The file's pages were read once, here: give them back.
-      if (auto resource =
-              dyn_cast<DenseResourceElementsAttr>(weight.getValues()))
-        if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-          tlm::releaseWeightPages(blob->getData());
-      return success();
+      const int64_t columns = weight.getColumns();
+      const int bits = int(weight.getBits());
+      return producePanels(
+          slot, blob->getData(), weight.getRows(), kPanelRows,
+          [&](ArrayRef<char> rows, int64_t count, MutableArrayRef<char> out) {
+            return packGGMLPanels(
+                ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(rows.data()),
+                                  rows.size()),
+                count, columns, bits,
+                MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(out.data()),
+                                         out.size()));
+          },
+          emit);
     }
     case WeightSlot::Repack::FloatPanels: {
       auto weight = cast<tlm::WeightOp>(slot.repackedFrom);
@@ -96,15 +113,14 @@ public:
       if (failed(bytes))
         return failure();
       RankedTensorType type = weight.getTensorType();
-      std::vector<char> packed(bytes->size());
-      if (failed(packFloatPanels(*bytes,
-                                 type.getElementTypeBitWidth() / 8,
-                                 type.getDimSize(0), type.getDimSize(1),
-                                 packed)))
-        return failure();
-      emit(slot, packed);
-      tlm::releaseWeightPages(*bytes);
-      return success();
+      const int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+      const int64_t columns = type.getDimSize(1);
+      return producePanels(
+          slot, *bytes, type.getDimSize(0), kFloatPanelRows,
+          [&](ArrayRef<char> rows, int64_t count, MutableArrayRef<char> out) {
+            return packFloatPanels(rows, elementBytes, count, columns, out);
+          },
+          emit);
     }
     case WeightSlot::Repack::None:
       break;
@@ -138,6 +154,37 @@ public:
   }
 
 private:
+  /// Emits `slot`, a weight of `rows` rows stored in `source` and laid out
+  /// in panels of `panelRows` rows, packed by `pack(rows' bytes, row count,
+  /// out)` a piece of whole panels at a time; each piece's rows of the
+  /// model file are given back once packed (read once, written once).
+  static LogicalResult producePanels(
+      const WeightSlot &slot, ArrayRef<char> source, int64_t rows,
+      int64_t panelRows,
+      llvm::function_ref<LogicalResult(ArrayRef<char>, int64_t,
+                                       MutableArrayRef<char>)>
+          pack,
+      EmitFn emit) {
+    if (rows <= 0 || rows % panelRows || int64_t(source.size()) != slot.bytes ||
+        source.size() % rows)
+      return failure();
+    const int64_t rowBytes = int64_t(source.size()) / rows;
+    const int64_t pieceRows =
+        std::max<int64_t>(1, kPanelPieceBytes / (rowBytes * panelRows)) *
+        panelRows;
+    std::vector<char> packed(std::min(rows, pieceRows) * rowBytes);
+    for (int64_t first = 0; first < rows; first += pieceRows) {
+      const int64_t count = std::min(pieceRows, rows - first);
+      ArrayRef<char> piece = source.slice(first * rowBytes, count * rowBytes);
+      MutableArrayRef<char> out(packed.data(), count * rowBytes);
+      if (failed(pack(piece, count, out)))
+        return failure();
+      emit(slot, out);
+      tlm::releaseWeightPages(piece);
+    }
+    return success();
+  }
+
   template <typename T> static ArrayRef<char> asChars(const std::vector<T> &v) {
     return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
                           v.size() * sizeof(T));
@@ -257,7 +304,10 @@ llvm::Expected<uint64_t> tlmc::writeContainer(ModuleOp module,
   uint64_t start = os.tell();
   std::vector<char> placeholder(header.weights_offset, 0);
   os.write(placeholder.data(), placeholder.size());
-  std::vector<uint64_t> slotHashes(layout.slots.size(), 0);
+  // A slot's hash is that of its pieces' hashes, in order (a panel layout
+  // comes in pieces, SlotSource::producePanels; most slots in one).
+  std::vector<std::vector<uint64_t>> pieceHashes(layout.slots.size());
+  std::vector<int64_t> written(layout.slots.size(), 0);
   llvm::DenseMap<const WeightSlot *, size_t> slotIndex;
   for (size_t i = 0; i < layout.slots.size(); ++i)
     slotIndex[&layout.slots[i]] = i;
@@ -266,22 +316,32 @@ llvm::Expected<uint64_t> tlmc::writeContainer(ModuleOp module,
   SlotSource source(layout);
   for (const WeightSlot &slot : layout.slots) {
     bool outOfOrder = false;
-    auto emit = [&](const WeightSlot &target, ArrayRef<char> bytes) {
-      if (int64_t(bytes.size()) != target.bytes || target.offset < cursor ||
-          target.offset - cursor > WeightLayout::kAlignment) {
+    auto emit = [&](const WeightSlot &target, ArrayRef<char> piece) {
+      const size_t index = slotIndex[&target];
+      const int64_t at = target.offset + written[index];
+      if (written[index] + int64_t(piece.size()) > target.bytes ||
+          at < cursor || (written[index] && at != cursor) ||
+          at - cursor > WeightLayout::kAlignment) {
         outOfOrder = true;
         return;
       }
-      os.write(kZeros, target.offset - cursor);
-      os.write(bytes.data(), bytes.size());
-      cursor = target.offset + target.bytes;
-      slotHashes[slotIndex[&target]] = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
-          reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+      os.write(kZeros, at - cursor);
+      os.write(piece.data(), piece.size());
+      written[index] += int64_t(piece.size());
+      cursor = at + int64_t(piece.size());
+      pieceHashes[index].push_back(llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(piece.data()), piece.size())));
     };
-    if (failed(source.produce(slot, emit)) || outOfOrder)
+    if (failed(source.produce(slot, emit)) || outOfOrder ||
+        written[slotIndex[&slot]] != slot.bytes)
       return error("cannot write the bytes of weight '" + slot.name + "'");
   }
   os.write(kZeros, layout.totalBytes - cursor);
+  std::vector<uint64_t> slotHashes(layout.slots.size());
+  for (size_t i = 0; i < layout.slots.size(); ++i)
+    slotHashes[i] = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(pieceHashes[i].data()),
+        pieceHashes[i].size() * sizeof(uint64_t)));
 
   // The fingerprint ties an object file to the container it was compiled
   // with: configuration, plan, layout and every weight byte (through each
