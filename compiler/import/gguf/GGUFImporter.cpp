@@ -12,6 +12,7 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <iterator>
 #include <cstring>
 
 using namespace tlmc;
@@ -235,6 +236,20 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
   return llvm::Error::success();
 }
 
+/// ggml's name for a tensor type id it defines (ggml.h's enum ggml_type),
+/// or an empty string: a file's unsupported type is named in the message,
+/// since "Q4_K" tells a user what "12" does not.
+static llvm::StringRef getGgmlTypeName(uint32_t type) {
+  static const char *const kNames[] = {
+      "F32",     "F16",     "Q4_0",   "Q4_1",  "",       "",      "Q5_0",
+      "Q5_1",    "Q8_0",    "Q8_1",   "Q2_K",  "Q3_K",   "Q4_K",  "Q5_K",
+      "Q6_K",    "Q8_K",    "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL",
+      "IQ3_S",   "IQ2_S",   "IQ4_XS", "I8",    "I16",    "I32",   "I64",
+      "F64",     "IQ1_M",   "BF16",   "",      "",       "",      "TQ1_0",
+      "TQ2_0",   "",        "",       "",      "MXFP4"};
+  return type < std::size(kNames) ? kNames[type] : "";
+}
+
 static llvm::Expected<StorageFormat> getFormat(llvm::StringRef path,
                                                const gguf::TensorInfo &info) {
   switch (info.ggmlType) {
@@ -243,12 +258,21 @@ static llvm::Expected<StorageFormat> getFormat(llvm::StringRef path,
   case gguf::GGML_BF16: return StorageFormat::BF16;
   case gguf::GGML_Q8_0: return StorageFormat::Q8_0;
   case gguf::GGML_Q4_0: return StorageFormat::Q4_0;
-  default:
-    return makeImportError(path, info.infoOffset,
-                           llvm::formatv("tensor '{0}': ggml type {1} is not "
-                                         "supported (expected F32, F16, BF16, "
-                                         "Q8_0 or Q4_0)",
-                                         info.name, info.ggmlType));
+  default: {
+    llvm::StringRef name = getGgmlTypeName(info.ggmlType);
+    std::string type = name.empty()
+                           ? llvm::formatv("{0}", info.ggmlType).str()
+                           : llvm::formatv("{0} ({1})", info.ggmlType, name).str();
+    // K-quant and i-quant files (Q4_K_M and the like) are the common
+    // downloads this compiler does not read yet: say how to get one it does.
+    return makeImportError(
+        path, info.infoOffset,
+        llvm::formatv("tensor '{0}': ggml type {1} is not supported (expected "
+                      "F32, F16, BF16, Q8_0 or Q4_0; llama.cpp's llama-quantize "
+                      "--allow-requantize FILE OUT Q8_0 or Q4_0 converts it, "
+                      "or quantize the F16/BF16 original)",
+                      info.name, type));
+  }
   }
 }
 

@@ -208,6 +208,18 @@ TEST_F(CorruptModel, GGUFUnknownTensorType) {
                    "tensor 'blk.0.attn_q.weight': ggml type 99 is not supported");
 }
 
+TEST_F(CorruptModel, GGUFKQuantTensorNamed) {
+  // A Q4_K tensor (ggml type 12), as in the Q4_K_M files most users
+  // download: refused by name, with the way to a file the compiler reads.
+  std::vector<char> bytes = readFile(dir.path("ok.gguf"));
+  size_t at = tensorEntry(bytes, "blk.0.attn_q.weight");
+  poke<uint32_t>(bytes, at + 4 + 16, 12);
+  expectCleanError(save("q4_k.gguf", bytes),
+                   "tensor 'blk.0.attn_q.weight': ggml type 12 (Q4_K) is not "
+                   "supported (expected F32, F16, BF16, Q8_0 or Q4_0; "
+                   "llama.cpp's llama-quantize --allow-requantize");
+}
+
 TEST_F(CorruptModel, GGUFAbsurdDimensions) {
   std::vector<char> bytes = readFile(dir.path("ok.gguf"));
   size_t at = tensorEntry(bytes, "blk.0.attn_q.weight");
