@@ -99,11 +99,12 @@ public:
           slot, blob->getData(), weight.getRows(), kPanelRows,
           [&](ArrayRef<char> rows, int64_t count, MutableArrayRef<char> out) {
             return packGGMLPanels(
-                ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(rows.data()),
-                                  rows.size()),
+                ArrayRef<uint8_t>(
+                    reinterpret_cast<const uint8_t *>(rows.data()),
+                    rows.size()),
                 count, columns, bits,
-                MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(out.data()),
-                                         out.size()));
+                MutableArrayRef<uint8_t>(
+                    reinterpret_cast<uint8_t *>(out.data()), out.size()));
           },
           emit);
     }

@@ -216,8 +216,9 @@ TLM_AVX2_INLINE void halfBlockDots(const uint8_t *block, int half,
       for (int t = 0; t < T; ++t)
         pairs[t] = _mm256_add_epi16(
             pairs[t],
-            _mm256_add_epi16(_mm256_maddubs_epi16(w0, inputWord(x + t * columns, g)),
-                             _mm256_maddubs_epi16(w1, inputWord(x + t * columns, g + 4))));
+            _mm256_add_epi16(
+                _mm256_maddubs_epi16(w0, inputWord(x + t * columns, g)),
+                _mm256_maddubs_epi16(w1, inputWord(x + t * columns, g + 4))));
     }
     for (int t = 0; t < T; ++t)
       dot[t] = _mm256_madd_epi16(pairs[t], ones);
@@ -233,8 +234,9 @@ TLM_AVX2_INLINE void halfBlockDots(const uint8_t *block, int half,
       for (int t = 0; t < T; ++t)
         dot[t] = _mm256_add_epi32(
             dot[t], _mm256_madd_epi16(
-                        _mm256_maddubs_epi16(magnitude,
-                                             _mm256_sign_epi8(inputWord(x + t * columns, g), w)),
+                        _mm256_maddubs_epi16(
+                            magnitude,
+                            _mm256_sign_epi8(inputWord(x + t * columns, g), w)),
                         ones));
     }
   }
@@ -247,8 +249,9 @@ TLM_AVX2_INLINE void addHalfBlock(const uint8_t *panel, int64_t b, int half,
                                   const Inputs &in, int64_t token,
                                   __m256 (&acc)[T]) {
   const uint8_t *block = panel + b * panelBlockBytes<Q4>();
-  const __m256 rowScales = _mm256_cvtph_ps(_mm_loadu_si128(
-      reinterpret_cast<const __m128i *>(block + weightBytes<Q4>() + 16 * half)));
+  const __m256 rowScales =
+      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(
+          block + weightBytes<Q4>() + 16 * half)));
   __m256i dot[T];
   halfBlockDots<Q4, T>(block, half, in.values + token * in.columns + b * kBlock,
                        in.columns, dot);
@@ -256,8 +259,8 @@ TLM_AVX2_INLINE void addHalfBlock(const uint8_t *panel, int64_t b, int half,
     const int64_t at = in.at(token + t, b);
     if (!Q4)
       dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(in.biases[at]));
-    acc[t] = scaleDot(dot[t], in.scales[at], in.corrections[at], rowScales,
-                      acc[t]);
+    acc[t] =
+        scaleDot(dot[t], in.scales[at], in.corrections[at], rowScales, acc[t]);
   }
 }
 

@@ -241,12 +241,12 @@ static llvm::Error readTokenizer(llvm::StringRef path, const gguf::File &file,
 /// since "Q4_K" tells a user what "12" does not.
 static llvm::StringRef getGgmlTypeName(uint32_t type) {
   static const char *const kNames[] = {
-      "F32",     "F16",     "Q4_0",   "Q4_1",  "",       "",      "Q5_0",
-      "Q5_1",    "Q8_0",    "Q8_1",   "Q2_K",  "Q3_K",   "Q4_K",  "Q5_K",
-      "Q6_K",    "Q8_K",    "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL",
-      "IQ3_S",   "IQ2_S",   "IQ4_XS", "I8",    "I16",    "I32",   "I64",
-      "F64",     "IQ1_M",   "BF16",   "",      "",       "",      "TQ1_0",
-      "TQ2_0",   "",        "",       "",      "MXFP4"};
+      "F32",   "F16",   "Q4_0",    "Q4_1",   "",        "",      "Q5_0",
+      "Q5_1",  "Q8_0",  "Q8_1",    "Q2_K",   "Q3_K",    "Q4_K",  "Q5_K",
+      "Q6_K",  "Q8_K",  "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL",
+      "IQ3_S", "IQ2_S", "IQ4_XS",  "I8",     "I16",     "I32",   "I64",
+      "F64",   "IQ1_M", "BF16",    "",       "",        "",      "TQ1_0",
+      "TQ2_0", "",      "",        "",       "MXFP4"};
   return type < std::size(kNames) ? kNames[type] : "";
 }
 
@@ -260,18 +260,19 @@ static llvm::Expected<StorageFormat> getFormat(llvm::StringRef path,
   case gguf::GGML_Q4_0: return StorageFormat::Q4_0;
   default: {
     llvm::StringRef name = getGgmlTypeName(info.ggmlType);
-    std::string type = name.empty()
-                           ? llvm::formatv("{0}", info.ggmlType).str()
-                           : llvm::formatv("{0} ({1})", info.ggmlType, name).str();
+    std::string type =
+        name.empty() ? llvm::formatv("{0}", info.ggmlType).str()
+                     : llvm::formatv("{0} ({1})", info.ggmlType, name).str();
     // K-quant and i-quant files (Q4_K_M and the like) are the common
     // downloads this compiler does not read yet: say how to get one it does.
     return makeImportError(
         path, info.infoOffset,
-        llvm::formatv("tensor '{0}': ggml type {1} is not supported (expected "
-                      "F32, F16, BF16, Q8_0 or Q4_0; llama.cpp's llama-quantize "
-                      "--allow-requantize FILE OUT Q8_0 or Q4_0 converts it, "
-                      "or quantize the F16/BF16 original)",
-                      info.name, type));
+        llvm::formatv(
+            "tensor '{0}': ggml type {1} is not supported (expected "
+            "F32, F16, BF16, Q8_0 or Q4_0; llama.cpp's llama-quantize "
+            "--allow-requantize FILE OUT Q8_0 or Q4_0 converts it, "
+            "or quantize the F16/BF16 original)",
+            info.name, type));
   }
   }
 }
