@@ -157,8 +157,9 @@ public:
 private:
   /// Emits `slot`, a weight of `rows` rows stored in `source` and laid out
   /// in panels of `panelRows` rows, packed by `pack(rows' bytes, row count,
-  /// out)` a piece of whole panels at a time; each piece's rows of the
-  /// model file are given back once packed (read once, written once).
+  /// out)` a piece of whole panels at a time (the last panel of a float
+  /// weight padded to whole panels, FloatPanels.h); each piece's rows of
+  /// the model file are given back once packed (read once, written once).
   static LogicalResult producePanels(
       const WeightSlot &slot, ArrayRef<char> source, int64_t rows,
       int64_t panelRows,
@@ -166,18 +167,23 @@ private:
                                        MutableArrayRef<char>)>
           pack,
       EmitFn emit) {
-    if (rows <= 0 || rows % panelRows || int64_t(source.size()) != slot.bytes ||
-        source.size() % rows)
+    auto wholePanels = [&](int64_t count) {
+      return (count + panelRows - 1) / panelRows * panelRows;
+    };
+    if (rows <= 0 || source.size() % rows)
       return failure();
     const int64_t rowBytes = int64_t(source.size()) / rows;
+    if (wholePanels(rows) * rowBytes != slot.bytes)
+      return failure();
     const int64_t pieceRows =
         std::max<int64_t>(1, kPanelPieceBytes / (rowBytes * panelRows)) *
         panelRows;
-    std::vector<char> packed(std::min(rows, pieceRows) * rowBytes);
+    std::vector<char> packed(std::min(wholePanels(rows), pieceRows) *
+                             rowBytes);
     for (int64_t first = 0; first < rows; first += pieceRows) {
       const int64_t count = std::min(pieceRows, rows - first);
       ArrayRef<char> piece = source.slice(first * rowBytes, count * rowBytes);
-      MutableArrayRef<char> out(packed.data(), count * rowBytes);
+      MutableArrayRef<char> out(packed.data(), wholePanels(count) * rowBytes);
       if (failed(pack(piece, count, out)))
         return failure();
       emit(slot, out);

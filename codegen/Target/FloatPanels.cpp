@@ -13,9 +13,9 @@ bool tlmc::hasFloatPanelLayout(tlm::WeightOp weight, ModuleOp module) {
   RankedTensorType type = weight.getTensorType();
   Type element = type.getElementType();
   if (weight.getEncoding() || type.getRank() != 2 ||
-      !(element.isF16() || element.isBF16() || element.isF32()) ||
-      type.getDimSize(0) % kFloatPanelRows)
+      !(element.isF16() || element.isBF16() || element.isF32()))
     return false;
+  const bool padded = type.getDimSize(0) % kFloatPanelRows != 0;
   auto uses = SymbolTable::getSymbolUses(weight.getSymNameAttr(), module);
   if (!uses)
     return false;
@@ -27,7 +27,7 @@ bool tlmc::hasFloatPanelLayout(tlm::WeightOp weight, ModuleOp module) {
       auto linear = dyn_cast<tlm::LinearOp>(read.getOwner());
       auto lookup = dyn_cast<tlm::EmbeddingOp>(read.getOwner());
       if (!(linear && read.get() == linear.getWeight()) &&
-          !(lookup && read.get() == lookup.getTable()))
+          !(lookup && read.get() == lookup.getTable() && !padded))
         return false;
     }
   }
@@ -38,17 +38,21 @@ LogicalResult tlmc::packFloatPanels(ArrayRef<char> values,
                                     int64_t elementBytes, int64_t rows,
                                     int64_t columns,
                                     MutableArrayRef<char> out) {
-  if (rows % kFloatPanelRows || elementBytes <= 0 ||
+  if (rows <= 0 || elementBytes <= 0 ||
       int64_t(values.size()) != rows * columns * elementBytes ||
-      out.size() != values.size())
+      int64_t(out.size()) != getFloatPanelRows(rows) * columns * elementBytes)
     return failure();
   char *o = out.data();
   for (int64_t panel = 0; panel < rows; panel += kFloatPanelRows)
     for (int64_t c = 0; c < columns; ++c)
-      for (int64_t r = 0; r < kFloatPanelRows; ++r, o += elementBytes)
-        std::memcpy(o,
-                    values.data() +
-                        ((panel + r) * columns + c) * elementBytes,
-                    elementBytes);
+      for (int64_t r = 0; r < kFloatPanelRows; ++r, o += elementBytes) {
+        if (panel + r < rows)
+          std::memcpy(o,
+                      values.data() +
+                          ((panel + r) * columns + c) * elementBytes,
+                      elementBytes);
+        else
+          std::memset(o, 0, elementBytes);
+      }
   return success();
 }

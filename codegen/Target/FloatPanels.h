@@ -16,7 +16,11 @@
 // Codegen packs a weight this way only when the target has the kernels
 // (tlm-use-ukernels refuses to leave such a product to the generated
 // code) and nothing reads it but products and embedding lookups, which
-// know the layout (a tied classifier's table).
+// know the layout (a tied classifier's table). Rows that are not a
+// multiple of 16 (stories260K's 172-wide FFN) end in a last panel padded
+// with zero rows, which the kernels compute and do not store; only
+// products read such a weight (a lookup's index math assumes whole
+// panels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,13 +36,19 @@ namespace tlmc {
 /// Rows per panel, as in GGMLPanels.h.
 constexpr int64_t kFloatPanelRows = 16;
 
-/// Whether `weight` (f16, bf16 or f32, rows a multiple of 16) can be packed
-/// as above: `module` reads it only as the weights of products and as an
-/// embedding table.
+/// Whether `weight` (f16, bf16 or f32) can be packed as above: `module`
+/// reads it only as the weights of products and, when its rows are a
+/// multiple of 16, as an embedding table.
 bool hasFloatPanelLayout(mlir::tlm::WeightOp weight, mlir::ModuleOp module);
 
+/// `rows` rounded up to whole panels: the rows a packed weight stores.
+constexpr int64_t getFloatPanelRows(int64_t rows) {
+  return (rows + kFloatPanelRows - 1) / kFloatPanelRows * kFloatPanelRows;
+}
+
 /// Packs `rows` x `columns` values of `elementBytes` bytes each (row-major)
-/// as above into `out` (same size).
+/// as above into `out`, getFloatPanelRows(rows) x `columns` values (the
+/// last panel's missing rows zeros).
 mlir::LogicalResult packFloatPanels(llvm::ArrayRef<char> values,
                                     int64_t elementBytes, int64_t rows,
                                     int64_t columns,

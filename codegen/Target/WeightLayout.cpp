@@ -96,12 +96,23 @@ WeightLayout tlmc::computeWeightLayout(ModuleOp module,
     layout.slots.back().repack = repack;
     layout.slots.back().repackedFrom = from;
   };
+  // A float weight's last panel is padded to 16 rows (FloatPanels.h): the
+  // slot holds the padded bytes; its type stays the weight's.
+  auto padLastToPanels = [&]() {
+    WeightSlot &slot = layout.slots.back();
+    RankedTensorType type = slot.storedType;
+    slot.bytes = getFloatPanelRows(type.getDimSize(0)) * type.getDimSize(1) *
+                 (type.getElementTypeBitWidth() / 8);
+    layout.totalBytes = slot.offset + slot.bytes;
+  };
   for (Operation *opPtr : getWeightsByLayer(module)) {
     Operation &op = *opPtr;
     if (auto weight = dyn_cast<tlm::WeightOp>(op)) {
       add(weight.getSymName().str(), getStoredType(weight), weight, {});
-      if (options.floatPanels && hasFloatPanelLayout(weight, module))
+      if (options.floatPanels && hasFloatPanelLayout(weight, module)) {
         repackLast(WeightSlot::Repack::FloatPanels, weight);
+        padLastToPanels();
+      }
     } else if (auto q = dyn_cast<compress::QuantizedWeightOp>(op)) {
       if (options.ggmlPanels && hasGGMLPanelLayout(q, module)) {
         add(getPanelsSlot(q.getSymName()), typeOf(q.getValues()), {}, {});

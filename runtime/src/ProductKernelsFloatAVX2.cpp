@@ -194,10 +194,21 @@ template <Element E, bool Prefetch>
 TLM_AVX2 void floatPanels(const float *x, int64_t xStride, int64_t tokens,
                           const uint8_t *panels, int64_t rows,
                           int64_t columns, float *y, int64_t yStride) {
-  if (rows % kPanelRows)
-    __builtin_trap(); // the compiler never packs such a weight
   const int64_t panelBytes = kPanelRows * columns * kElementBytes<E>;
-  for (int64_t p = 0; p < rows / kPanelRows; ++p) {
+  const int64_t whole = rows / kPanelRows;
+  if (const int64_t rest = rows % kPanelRows) {
+    // The last panel, padded with zero rows: as the AVX-512 kernels do.
+    const uint8_t *panel = panels + whole * panelBytes;
+    float *yp = y + whole * kPanelRows;
+    alignas(32) float out[kPanelRows];
+    for (int64_t t = 0; t < tokens; ++t) {
+      panelTile<E, Prefetch, 1>(x + t * xStride, xStride, panel, columns, out,
+                                kPanelRows);
+      for (int64_t r = 0; r < rest; ++r)
+        yp[t * yStride + r] = out[r];
+    }
+  }
+  for (int64_t p = 0; p < whole; ++p) {
     const uint8_t *panel = panels + p * panelBytes;
     float *yp = y + p * kPanelRows;
     int64_t t = 0;

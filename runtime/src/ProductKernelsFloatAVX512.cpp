@@ -289,15 +289,29 @@ template <Element E, bool Prefetch>
 TLM_AVX512 void floatPanels(const float *x, int64_t xStride, int64_t tokens,
                             const uint8_t *panels, int64_t rows,
                             int64_t columns, float *y, int64_t yStride) {
-  if (rows % kPanelRows)
-    __builtin_trap(); // the compiler never packs such a weight
   const int64_t panelBytes = kPanelRows * columns * kElementBytes<E>;
+  const int64_t whole = rows / kPanelRows;
   int64_t p = 0;
   if (tokens >= kPairTokens && columns <= kMaxPairColumns)
-    for (; p + 2 <= rows / kPanelRows; p += 2)
+    for (; p + 2 <= whole; p += 2)
       panelPair<E, Prefetch>(x, xStride, tokens, panels + p * panelBytes,
                              columns, y + p * kPanelRows, yStride);
-  for (; p < rows / kPanelRows; ++p) {
+  if (const int64_t rest = rows % kPanelRows) {
+    // The weight's last panel, padded with zero rows (codegen's
+    // packFloatPanels): its 16 outputs per token go through a buffer, of
+    // which the first `rest` are the product's. One token at a time, the
+    // arithmetic decode runs, so prefill and decode agree here too.
+    const uint8_t *panel = panels + whole * panelBytes;
+    float *yp = y + whole * kPanelRows;
+    alignas(64) float out[kPanelRows];
+    for (int64_t t = 0; t < tokens; ++t) {
+      panelTile<E, Prefetch, 1>(x + t * xStride, xStride, panel, columns, out,
+                                kPanelRows);
+      for (int64_t r = 0; r < rest; ++r)
+        yp[t * yStride + r] = out[r];
+    }
+  }
+  for (; p < whole; ++p) {
     const uint8_t *panel = panels + p * panelBytes;
     float *yp = y + p * kPanelRows;
     int64_t t = 0;

@@ -3,28 +3,32 @@
 
 // Which runtime kernel a float product asks for (tlmc.ukernel, taken by
 // tlm-use-ukernels). With float-panels (a target with the panel kernels),
-// f16, bf16 and f32 weights whose rows are a multiple of 16 and which only
-// products and lookups read are packed in 16-row panels (their views
-// marked tlmc.float_panels) and name the panel kernels; a bf16 weight of
-// 24 rows stays in rows, and bf16 has no row kernel, so its product stays
-// the generic one. Without float-panels, f16 and f32 name the row kernels.
-// A lookup in a panel-packed table reads (row, col) where the panels put
-// it: ((row / 16) * columns + col) * 16 + row % 16.
+// f16, bf16 and f32 weights which only products and lookups read are
+// packed in 16-row panels (their views marked tlmc.float_panels) and name
+// the panel kernels; rows that are not a multiple of 16 end in a padded
+// panel (a bf16 weight of 24 rows), unless a lookup reads the weight: a
+// 24-row bf16 table stays in rows, and bf16 has no row kernel, so its
+// product stays the generic one. Without float-panels, f16 and f32 name
+// the row kernels. A lookup in a panel-packed table reads (row, col) where
+// the panels put it: ((row / 16) * columns + col) * 16 + row % 16.
 
 module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8, ffn_dim = 12, layers = 1, heads = 2, kv_heads = 1, head_dim = 4, context_length = 32, rope_theta = 1.0e4 : f32, rope_style = adjacent, norm_eps = 1.0e-5 : f32, tied_embeddings = true, bos = 1, eos = 2>} {
   tlm.weight @w16 : tensor<16x8xf16>
   tlm.weight @wb16 : tensor<32x8xbf16>
   tlm.weight @w32 : tensor<16x8xf32>
   tlm.weight @wb24 : tensor<24x8xbf16>
+  tlm.weight @wb24table : tensor<24x8xbf16>
 
   // PANELS-LABEL: func.func @products
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<16x8xf16>
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<32x8xbf16>
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<16x8xf32>
+  // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<24x8xbf16>
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict : memref<24x8xbf16>
   // PANELS: tlmc.ukernel = "f16x16"
   // PANELS: tlmc.ukernel = "bf16x16"
   // PANELS: tlmc.ukernel = "f32x16"
+  // PANELS: tlmc.ukernel = "bf16x16"
   // PANELS-NOT: tlmc.ukernel
   // PANELS: ins(%{{.+}}, %{{.+}} : tensor<2x8xf32>, tensor<24x8xbf16>)
   // PANELS-NOT: tlmc.ukernel
@@ -38,16 +42,18 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // ROWS: tlmc.ukernel = "f32"
   // ROWS-NOT: tlmc.ukernel
   // ROWS: return
-  func.func @products(%x: tensor<2x8xf32>) -> (tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x24xf32>) {
+  func.func @products(%x: tensor<2x8xf32>) -> (tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x24xf32>, tensor<2x24xf32>) {
     %a = tlm.weight_ref @w16 : tensor<16x8xf16>
     %b = tlm.weight_ref @wb16 : tensor<32x8xbf16>
     %c = tlm.weight_ref @w32 : tensor<16x8xf32>
     %d = tlm.weight_ref @wb24 : tensor<24x8xbf16>
+    %e = tlm.weight_ref @wb24table : tensor<24x8xbf16>
     %ya = tlm.linear %x, %a : tensor<2x8xf32>, tensor<16x8xf16> -> tensor<2x16xf32>
     %yb = tlm.linear %x, %b : tensor<2x8xf32>, tensor<32x8xbf16> -> tensor<2x32xf32>
     %yc = tlm.linear %x, %c : tensor<2x8xf32>, tensor<16x8xf32> -> tensor<2x16xf32>
     %yd = tlm.linear %x, %d : tensor<2x8xf32>, tensor<24x8xbf16> -> tensor<2x24xf32>
-    return %ya, %yb, %yc, %yd : tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x24xf32>
+    %ye = tlm.linear %x, %e : tensor<2x8xf32>, tensor<24x8xbf16> -> tensor<2x24xf32>
+    return %ya, %yb, %yc, %yd, %ye : tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x24xf32>, tensor<2x24xf32>
   }
 
   // PANELS-LABEL: func.func @lookup
@@ -69,6 +75,16 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   func.func @lookup(%t: tensor<2xi32>) -> tensor<2x8xf32> {
     %b = tlm.weight_ref @wb16 : tensor<32x8xbf16>
     %y = tlm.embedding %t, %b : tensor<2xi32>, tensor<32x8xbf16> -> tensor<2x8xf32>
+    return %y : tensor<2x8xf32>
+  }
+
+  // The 24-row table's lookup reads rows.
+  // PANELS-LABEL: func.func @padded_table_lookup
+  // PANELS-NOT: arith.divui
+  // PANELS: tensor.extract %{{.+}} : tensor<24x8xbf16>
+  func.func @padded_table_lookup(%t: tensor<2xi32>) -> tensor<2x8xf32> {
+    %e = tlm.weight_ref @wb24table : tensor<24x8xbf16>
+    %y = tlm.embedding %t, %e : tensor<2xi32>, tensor<24x8xbf16> -> tensor<2x8xf32>
     return %y : tensor<2x8xf32>
   }
 }
