@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/src/PaddedPanel.h"
 #include "runtime/src/ProductKernels.h"
 
 #if defined(__x86_64__)
@@ -121,6 +122,7 @@ TLM_AVX2 void rowProduct(const float *x, int64_t xStride, int64_t tokens,
 //===- Panels -------------------------------------------------------------===//
 
 constexpr int64_t kPanelRows = 16;
+static_assert(kPanelRows == tlmrt::kPaddedPanelRows, "one panel height");
 constexpr int kPanelTokens = 2;
 constexpr int64_t kPanelPrefetchBytes = 4096;
 
@@ -197,16 +199,13 @@ TLM_AVX2 void floatPanels(const float *x, int64_t xStride, int64_t tokens,
   const int64_t panelBytes = kPanelRows * columns * kElementBytes<E>;
   const int64_t whole = rows / kPanelRows;
   if (const int64_t rest = rows % kPanelRows) {
-    // The last panel, padded with zero rows: as the AVX-512 kernels do.
     const uint8_t *panel = panels + whole * panelBytes;
-    float *yp = y + whole * kPanelRows;
-    alignas(32) float out[kPanelRows];
-    for (int64_t t = 0; t < tokens; ++t) {
-      panelTile<E, Prefetch, 1>(x + t * xStride, xStride, panel, columns, out,
-                                kPanelRows);
-      for (int64_t r = 0; r < rest; ++r)
-        yp[t * yStride + r] = out[r];
-    }
+    tlmrt::computePaddedPanel(
+        rest, tokens, x, xStride, y + whole * kPanelRows, yStride,
+        [&](const float *inputs, float *out) {
+          panelTile<E, Prefetch, 1>(inputs, xStride, panel, columns, out,
+                                    kPanelRows);
+        });
   }
   for (int64_t p = 0; p < whole; ++p) {
     const uint8_t *panel = panels + p * panelBytes;

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/src/PaddedPanel.h"
 #include "runtime/src/ProductKernels.h"
 #include "runtime/src/TokenTiles.h"
 
@@ -123,6 +124,7 @@ TLM_AVX512 void floatProduct(const float *x, int64_t xStride, int64_t tokens,
 // multiply-add per token), by FMA throughput in prefill.
 
 constexpr int64_t kPanelRows = 16;
+static_assert(kPanelRows == tlmrt::kPaddedPanelRows, "one panel height");
 constexpr int kPanelTokens = 8;
 constexpr int64_t kPanelPrefetchBytes = 4096;
 
@@ -297,19 +299,13 @@ TLM_AVX512 void floatPanels(const float *x, int64_t xStride, int64_t tokens,
       panelPair<E, Prefetch>(x, xStride, tokens, panels + p * panelBytes,
                              columns, y + p * kPanelRows, yStride);
   if (const int64_t rest = rows % kPanelRows) {
-    // The weight's last panel, padded with zero rows (codegen's
-    // packFloatPanels): its 16 outputs per token go through a buffer, of
-    // which the first `rest` are the product's. One token at a time, the
-    // arithmetic decode runs, so prefill and decode agree here too.
     const uint8_t *panel = panels + whole * panelBytes;
-    float *yp = y + whole * kPanelRows;
-    alignas(64) float out[kPanelRows];
-    for (int64_t t = 0; t < tokens; ++t) {
-      panelTile<E, Prefetch, 1>(x + t * xStride, xStride, panel, columns, out,
-                                kPanelRows);
-      for (int64_t r = 0; r < rest; ++r)
-        yp[t * yStride + r] = out[r];
-    }
+    tlmrt::computePaddedPanel(
+        rest, tokens, x, xStride, y + whole * kPanelRows, yStride,
+        [&](const float *inputs, float *out) {
+          panelTile<E, Prefetch, 1>(inputs, xStride, panel, columns, out,
+                                    kPanelRows);
+        });
   }
   for (; p < whole; ++p) {
     const uint8_t *panel = panels + p * panelBytes;
