@@ -18,9 +18,9 @@
 // code) and nothing reads it but products and embedding lookups, which
 // know the layout (a tied classifier's table). Rows that are not a
 // multiple of 16 (stories260K's 172-wide FFN) end in a last panel padded
-// with zero rows, which the kernels compute and do not store; only
-// products read such a weight (a lookup's index math assumes whole
-// panels).
+// with zero rows, which the kernels compute and do not store, when the
+// padding is at most a sixteenth of the rows; only products read such a
+// weight (a lookup's index math assumes whole panels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,7 +38,8 @@ constexpr int64_t kFloatPanelRows = 16;
 
 /// Whether `weight` (f16, bf16 or f32) can be packed as above: `module`
 /// reads it only as the weights of products and, when its rows are a
-/// multiple of 16, as an embedding table.
+/// multiple of 16, as an embedding table; padding it to whole panels adds
+/// at most a sixteenth of its rows.
 bool hasFloatPanelLayout(mlir::tlm::WeightOp weight, mlir::ModuleOp module);
 
 /// `rows` rounded up to whole panels: the rows a packed weight stores.

@@ -6,9 +6,10 @@
 // f16, bf16 and f32 weights which only products and lookups read are
 // packed in 16-row panels (their views marked tlmc.float_panels) and name
 // the panel kernels; rows that are not a multiple of 16 end in a padded
-// panel (a bf16 weight of 24 rows), unless a lookup reads the weight: a
-// 24-row bf16 table stays in rows, and bf16 has no row kernel, so its
-// product stays the generic one. Without float-panels, f16 and f32 name
+// panel (a bf16 weight of 172 rows takes 4 more), unless the padding would
+// add more than a sixteenth of the rows (24 rows would take 8) or a lookup
+// reads the weight: such bf16 weights stay in rows, and bf16 has no row
+// kernel, so their products stay the generic one. Without float-panels, f16 and f32 name
 // the row kernels. A lookup in a panel-packed table reads (row, col) where
 // the panels put it: ((row / 16) * columns + col) * 16 + row % 16.
 
@@ -16,6 +17,7 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   tlm.weight @w16 : tensor<16x8xf16>
   tlm.weight @wb16 : tensor<32x8xbf16>
   tlm.weight @w32 : tensor<16x8xf32>
+  tlm.weight @wb172 : tensor<172x8xbf16>
   tlm.weight @wb24 : tensor<24x8xbf16>
   tlm.weight @wb24table : tensor<24x8xbf16>
 
@@ -23,12 +25,14 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<16x8xf16>
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<32x8xbf16>
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<16x8xf32>
-  // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<24x8xbf16>
+  // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict {tlmc.float_panels} : memref<172x8xbf16>
   // PANELS-DAG: bufferization.to_tensor %{{.+}} restrict : memref<24x8xbf16>
   // PANELS: tlmc.ukernel = "f16x16"
   // PANELS: tlmc.ukernel = "bf16x16"
   // PANELS: tlmc.ukernel = "f32x16"
   // PANELS: tlmc.ukernel = "bf16x16"
+  // PANELS-NOT: tlmc.ukernel
+  // PANELS: ins(%{{.+}}, %{{.+}} : tensor<2x8xf32>, tensor<24x8xbf16>)
   // PANELS-NOT: tlmc.ukernel
   // PANELS: ins(%{{.+}}, %{{.+}} : tensor<2x8xf32>, tensor<24x8xbf16>)
   // PANELS-NOT: tlmc.ukernel
@@ -42,18 +46,20 @@ module attributes {tlm.config = #tlm.config<arch = "llama", vocab = 16, dim = 8,
   // ROWS: tlmc.ukernel = "f32"
   // ROWS-NOT: tlmc.ukernel
   // ROWS: return
-  func.func @products(%x: tensor<2x8xf32>) -> (tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x24xf32>, tensor<2x24xf32>) {
+  func.func @products(%x: tensor<2x8xf32>) -> (tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x172xf32>, tensor<2x24xf32>, tensor<2x24xf32>) {
     %a = tlm.weight_ref @w16 : tensor<16x8xf16>
     %b = tlm.weight_ref @wb16 : tensor<32x8xbf16>
     %c = tlm.weight_ref @w32 : tensor<16x8xf32>
+    %p = tlm.weight_ref @wb172 : tensor<172x8xbf16>
     %d = tlm.weight_ref @wb24 : tensor<24x8xbf16>
     %e = tlm.weight_ref @wb24table : tensor<24x8xbf16>
     %ya = tlm.linear %x, %a : tensor<2x8xf32>, tensor<16x8xf16> -> tensor<2x16xf32>
     %yb = tlm.linear %x, %b : tensor<2x8xf32>, tensor<32x8xbf16> -> tensor<2x32xf32>
     %yc = tlm.linear %x, %c : tensor<2x8xf32>, tensor<16x8xf32> -> tensor<2x16xf32>
+    %yp = tlm.linear %x, %p : tensor<2x8xf32>, tensor<172x8xbf16> -> tensor<2x172xf32>
     %yd = tlm.linear %x, %d : tensor<2x8xf32>, tensor<24x8xbf16> -> tensor<2x24xf32>
     %ye = tlm.linear %x, %e : tensor<2x8xf32>, tensor<24x8xbf16> -> tensor<2x24xf32>
-    return %ya, %yb, %yc, %yd, %ye : tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x24xf32>, tensor<2x24xf32>
+    return %ya, %yb, %yc, %yp, %yd, %ye : tensor<2x16xf32>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x172xf32>, tensor<2x24xf32>, tensor<2x24xf32>
   }
 
   // PANELS-LABEL: func.func @lookup
