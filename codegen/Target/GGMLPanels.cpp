@@ -3,8 +3,6 @@
 #include "codegen/Target/GGMLPanels.h"
 #include "runtime/src/ProductKernels.h"
 
-#include "mlir/IR/BuiltinDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include <cstring>
@@ -60,16 +58,3 @@ LogicalResult tlmc::packGGMLPanels(ArrayRef<uint8_t> blocks, int64_t rows,
   return success();
 }
 
-LogicalResult tlmc::packGGMLPanels(compress::QuantizedWeightOp weight,
-                                   MutableArrayRef<uint8_t> out) {
-  auto resource = dyn_cast<DenseResourceElementsAttr>(weight.getValues());
-  AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
-  if (!blob)
-    return failure();
-  ArrayRef<char> data = blob->getData();
-  return packGGMLPanels(
-      ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(data.data()),
-                        data.size()),
-      weight.getTensorType().getDimSize(0), weight.getColumns(),
-      int(weight.getBits()), out);
-}

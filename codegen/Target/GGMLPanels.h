@@ -46,10 +46,6 @@ mlir::LogicalResult packGGMLPanels(llvm::ArrayRef<uint8_t> blocks,
                                    int64_t rows, int64_t columns, int bits,
                                    llvm::MutableArrayRef<uint8_t> out);
 
-/// `weight`'s blocks packed as above.
-mlir::LogicalResult packGGMLPanels(mlir::compress::QuantizedWeightOp weight,
-                                   llvm::MutableArrayRef<uint8_t> out);
-
 } // namespace tlmc
 
 #endif // TLMC_CODEGEN_TARGET_GGMLPANELS_H
