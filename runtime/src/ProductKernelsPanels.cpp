@@ -212,9 +212,9 @@ TLM_VNNI void panelTileVNNI(const uint8_t *panel, const QuantizedInputs &in,
       // value, HighTimes16): one shift of the second sum replaces a shift
       // per 64 weight bytes, 4 of the block's 25 vector instructions. The
       // kernel in cache streams only ~2.3x the DRAM rate it must keep up
-      // with (tlmc-kernel-bench, Zen 4); SmolLM2 Q4_0 tg128 alternated
-      // with the shifts 8 times per setting: 1 thread 1.03x and 0.98x, 2
-      // threads 1.05x, the same logits bitwise.
+      // with (tlmc-kernel-bench, Zen 4), though SmolLM2 Q4_0 tg128 against
+      // the shifts measured level (alternated 10 times: 0.998x on 1 thread,
+      // 0.993x on 2); the same logits bitwise.
       __m512i first = _mm512_setzero_si512(), second = _mm512_setzero_si512();
       for (int g = 0; g < 4; ++g) {
         const int inFirst = Q4 ? g : 2 * g;
